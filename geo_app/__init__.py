@@ -1,0 +1,45 @@
+"""geo_app: the geospatial service of a smart city, on PostGIS.
+
+``create_app`` builds the Flask application; ``geo-app`` (geo_app.cli) is the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from geo_app.catalog import load_catalog
+from geo_app.db import make_pool
+from geo_app.settings import PACKAGE_DIR, Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Application factory: settings, layer catalog, database pool, blueprints, error handlers."""
+    from geo_app.web import BLUEPRINTS
+    from geo_app.web.errors import register_error_handlers
+
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        static_folder=str(PACKAGE_DIR / "static"),
+        template_folder=str(PACKAGE_DIR / "templates"),
+    )
+    app.config.update(
+        SETTINGS=settings,
+        CATALOG=load_catalog(settings.layers_dir),
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+    )
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    pool = make_pool(settings.database_url, settings.db_pool_size)
+    pool.open(wait=False)
+    app.extensions["db_pool"] = pool
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,100 @@
+"""One typed Settings object, read from environment variables.
+
+Every knob the service has lives here, so the README's configuration table and the code cannot drift:
+``tests/test_settings.py`` fails when a field is not documented in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/geo_app"
+DEFAULT_SECRET_KEY = "dev-only-secret-change-me"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with; the message names the variable."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}={raw!r}: use true or false")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Field names map to upper-case environment variables."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    city_code: str = "36.72"
+    env: str = "development"
+    secret_key: str = DEFAULT_SECRET_KEY
+    host: str = "127.0.0.1"
+    port: int = 5000
+    layers_dir: Path = field(default_factory=lambda: REPO_DIR / "layers")
+    basemap_url: str = ""
+    basemap_attribution: str = ""
+    max_content_length: int = 50 * 1024 * 1024
+    db_pool_size: int = 10
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        """Build settings from the environment; keyword overrides win (used by tests)."""
+        values: dict = {
+            "database_url": os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            "city_code": os.environ.get("CITY_CODE") or "36.72",
+            "env": (os.environ.get("GEO_APP_ENV") or "development").lower(),
+            "secret_key": os.environ.get("SECRET_KEY") or DEFAULT_SECRET_KEY,
+            "host": os.environ.get("HOST") or "127.0.0.1",
+            "port": _env_int("PORT", 5000),
+            "layers_dir": Path(os.environ.get("LAYERS_DIR") or REPO_DIR / "layers"),
+            "basemap_url": os.environ.get("BASEMAP_URL", ""),
+            "basemap_attribution": os.environ.get("BASEMAP_ATTRIBUTION", ""),
+            "max_content_length": _env_int("MAX_CONTENT_LENGTH", 50 * 1024 * 1024),
+            "db_pool_size": _env_int("DB_POOL_SIZE", 10),
+        }
+        values.update(overrides)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.env not in {"development", "production", "test"}:
+            raise SettingsError(f"GEO_APP_ENV={self.env!r}: use development, production or test")
+        if self.env == "production" and self.secret_key == DEFAULT_SECRET_KEY:
+            raise SettingsError(
+                "SECRET_KEY is the built-in development value; set SECRET_KEY to a long random "
+                "string before running with GEO_APP_ENV=production"
+            )
+        if not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise SettingsError(
+                "DATABASE_URL must be a postgresql:// URL, for example " + DEFAULT_DATABASE_URL
+            )
+
+    @classmethod
+    def environment_names(cls) -> list[str]:
+        """Environment variable names, for documentation checks."""
+        renamed = {"env": "GEO_APP_ENV"}
+        return [renamed.get(f.name, f.name.upper()) for f in fields(cls)]

@@ -1,0 +1,6 @@
+"""HTTP layer: blueprints parse requests and shape responses; SQL lives in geo_app.store."""
+
+from geo_app.web import health, pages
+from geo_app.web.api import areas as areas_api
+
+BLUEPRINTS = [health.blueprint, pages.blueprint, areas_api.blueprint]

@@ -1,0 +1,84 @@
+"""Every error as ``application/problem+json`` (RFC 9457), never an HTML page or a stack trace.
+
+Raise :class:`Problem` from any view with a message a person can act on; framework errors (404, 405,
+413, ...) and unexpected exceptions are turned into the same shape here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import psycopg
+import psycopg_pool
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class Problem(Exception):
+    """An error response: HTTP status, short title, a detail that says what to fix, extra members."""
+
+    def __init__(self, status: int, title: str, detail: str = "", **extra):
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+
+
+def problem_response(
+    status: int, title: str, detail: str = "", headers: dict | None = None, **extra
+) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    body.update(extra)
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+DETAILS = {
+    404: "No resource at this path. The API is listed at /openapi.json and the home page at /.",
+    405: "This path does not accept that method; the Allow header lists the methods it does accept.",
+    413: "The request body is larger than the service accepts (MAX_CONTENT_LENGTH). Split the upload.",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem):
+        return problem_response(exc.status, exc.title, exc.detail, exc.headers, **exc.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        detail = DETAILS.get(exc.code or 500) or (exc.description or "")
+        headers = {k: v for k, v in exc.get_headers() if k.lower() in {"allow", "retry-after"}}
+        return problem_response(exc.code or 500, exc.name, detail, headers)
+
+    @app.errorhandler(psycopg.OperationalError)
+    @app.errorhandler(psycopg_pool.PoolTimeout)
+    def _database_down(exc: Exception):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return problem_response(
+            503,
+            "Database unavailable",
+            "The database cannot be reached right now. Try again in a few seconds.",
+            {"Retry-After": "5"},
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(
+            500,
+            "Internal Server Error",
+            "The service failed to answer this request; the error is logged. Try again, and report "
+            "it to the administrators if it persists.",
+        )

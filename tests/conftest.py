@@ -1,0 +1,73 @@
+"""Shared fixtures: a fresh PostGIS database per test session (created, migrated, dropped after).
+
+Tests that need hand-made data use their own city code (``TEST_CITY``) in the same database, so they
+never disturb the sample city that other tests read.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+import pytest
+
+from geo_app import create_app
+from geo_app.db import bootstrap, connect, migrate
+from geo_app.settings import DEFAULT_DATABASE_URL, Settings
+
+SAMPLE_CITY = "36.72"
+TEST_CITY = "99.01"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    base = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    url = bootstrap.with_database(base, f"geo_app_test_{uuid.uuid4().hex[:10]}")
+    bootstrap.ensure_database(url)
+    bootstrap.ensure_extensions(url)
+    migrate.upgrade(url)
+    yield url
+    bootstrap.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def sample_city(database_url: str) -> str:
+    """The generated sample city (Cilegon), loaded once per session; returns its city code."""
+    from geo_app.sample import load_sample_city
+
+    load_sample_city(database_url, progress=False)
+    return SAMPLE_CITY
+
+
+@pytest.fixture
+def conn(database_url: str):
+    """A connection whose work is rolled back after the test."""
+    with connect(database_url) as connection:
+        connection.execute("BEGIN")
+        yield connection
+        connection.rollback()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings.from_env(database_url=database_url, env="test")
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, sample_city: str):
+    application = create_app(settings)
+    yield application
+    application.extensions["db_pool"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def execute(database_url: str, sql: str, params=()) -> list:
+    """Run one statement in its own committed transaction (for tests that set up their own rows)."""
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        cursor = connection.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
