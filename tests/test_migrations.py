@@ -1,0 +1,70 @@
+"""Migrations run from an empty database, are re-runnable, and go down and up again cleanly."""
+
+import uuid
+
+import psycopg
+import pytest
+from alembic import command
+
+from geo_app.db import bootstrap, connect, migrate
+from geo_app.settings import DEFAULT_DATABASE_URL
+
+
+@pytest.fixture
+def empty_database(database_url):
+    url = bootstrap.with_database(database_url or DEFAULT_DATABASE_URL, f"geo_app_mig_{uuid.uuid4().hex[:8]}")
+    assert bootstrap.ensure_database(url) is True
+    bootstrap.ensure_extensions(url)
+    yield url
+    bootstrap.drop_database(url)
+
+
+def tables(url: str) -> set[str]:
+    with connect(url) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    return {row["tablename"] for row in rows}
+
+
+def test_upgrade_from_empty_then_again_is_a_no_op(empty_database):
+    with connect(empty_database) as conn:
+        assert migrate.current_heads(conn) == set()
+        assert not migrate.is_current(conn, empty_database)
+    migrate.upgrade(empty_database)
+    created = tables(empty_database)
+    assert {"cities", "admin_areas", "assets", "incidents", "incident_callers", "green_areas"} <= created
+    migrate.upgrade(empty_database)
+    assert tables(empty_database) == created
+    with connect(empty_database) as conn:
+        assert migrate.is_current(conn, empty_database)
+
+
+def test_downgrade_to_base_and_up_again(empty_database):
+    migrate.upgrade(empty_database)
+    command.downgrade(migrate.alembic_config(empty_database), "base")
+    assert tables(empty_database) <= {"alembic_version", "spatial_ref_sys"}
+    migrate.upgrade(empty_database)
+    assert "admin_areas" in tables(empty_database)
+
+
+def test_ensure_database_is_idempotent(empty_database):
+    assert bootstrap.ensure_database(empty_database) is False
+
+
+def test_geometry_constraints_reject_bad_rows(empty_database):
+    migrate.upgrade(empty_database)
+    with psycopg.connect(empty_database) as conn:
+        conn.execute("INSERT INTO cities (code, name) VALUES ('99.01', 'Kota Uji')")
+        bowtie = "MULTIPOLYGON(((0 0, 1 1, 1 0, 0 1, 0 0)))"
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(
+                "INSERT INTO admin_areas (code, city_code, level, name, boundary_source, geom) "
+                "VALUES ('99.01', '99.01', 'kota', 'Uji', 'test', ST_GeomFromText(%s, 4326))",
+                (bowtie,),
+            )
+        conn.rollback()
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            conn.execute(
+                "INSERT INTO admin_areas (code, city_code, level, name, boundary_source, geom) "
+                "VALUES ('99.01', '99.01', 'kota', 'Uji', 'test', "
+                "ST_GeomFromText('MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)))', 32748))"
+            )
