@@ -33,8 +33,10 @@ missing_apt_packages() {
 }
 
 ensure_apt_packages() {
-    # Extra package names (e.g. chromium for tests) come as arguments.
+    # Extra package names (e.g. chromium for tests) come as arguments. Node.js and npm count as present
+    # when the npm command exists (some machines carry them from another repository than Debian's).
     local major missing
+    command -v npm >/dev/null 2>&1 || set -- "$@" nodejs npm
     if ! command -v apt-get >/dev/null 2>&1; then
         say "no apt-get here: install PostgreSQL with PostGIS 3 and pgRouting, Python 3.11 venv and npm yourself"
         return 0
