@@ -1,0 +1,96 @@
+"""Green open space (RTH) against the legal targets, and access to public parks.
+
+UU 26/2007 art. 29 asks every city for RTH of at least 30 % of its area, at least 20 % public and 10 %
+private (kept by Permen ATR/BPN 14/2022). Access follows WHO Europe (2016): residents within 300 m
+straight-line distance of a public green space of at least 0.5 ha.
+
+The functions here work on per-kelurahan measures (hectares already unioned per kelurahan in PostGIS,
+so overlapping polygons count once) and roll them up to kecamatan and city by summing: kelurahan do not
+overlap, so sums of unions are unions of the whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+LEVELS = ("kelurahan", "kecamatan", "kota")
+KEY_COLUMNS = ["level", "code", "name"]
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Shares of area the law asks for (fractions, not percent)."""
+
+    total: float = 0.30
+    public: float = 0.20
+    private: float = 0.10
+
+
+def _roll_up(kelurahan: pd.DataFrame, sums: list[str], city_code: str, city_name: str) -> pd.DataFrame:
+    """Kelurahan rows plus their kecamatan and the city, with ``sums`` added up at each level."""
+    kel = kelurahan.assign(level="kelurahan", parent_code=kelurahan["kecamatan_code"])
+    kec = (
+        kelurahan.groupby(["kecamatan_code", "kecamatan_name"], dropna=False)[sums]
+        .sum(min_count=1)
+        .reset_index()
+        .rename(columns={"kecamatan_code": "code", "kecamatan_name": "name"})
+        .assign(level="kecamatan", parent_code=city_code)
+    )
+    city = pd.DataFrame(
+        [{**kelurahan[sums].sum(min_count=1).to_dict(), "code": city_code, "name": city_name}]
+    )
+    city = city.assign(level="kota", parent_code=None)
+    columns = [*KEY_COLUMNS, "parent_code", *sums]
+    return pd.concat([kel[columns], kec[columns], city[columns]], ignore_index=True)
+
+
+def rth_statistics(
+    kelurahan: pd.DataFrame, city_code: str, city_name: str, targets: Targets = Targets()
+) -> pd.DataFrame:
+    """RTH hectares, shares, targets met and deficits per kelurahan, kecamatan and city.
+
+    ``kelurahan`` has one row per kelurahan with code, name, kecamatan_code, kecamatan_name,
+    population, area_ha, green_ha (union of all green) and public_ha (union of public green).
+    Private RTH is green land that is not public, so public + private = total.
+    """
+    frame = kelurahan.assign(private_ha=kelurahan["green_ha"] - kelurahan["public_ha"])
+    frame["population"] = pd.to_numeric(frame["population"], errors="coerce")
+    out = _roll_up(
+        frame, ["area_ha", "population", "green_ha", "public_ha", "private_ha"], city_code, city_name
+    )
+    for kind, target in (("green", targets.total), ("public", targets.public), ("private", targets.private)):
+        out[f"{kind}_share"] = out[f"{kind}_ha"] / out["area_ha"]
+        out[f"{kind}_target"] = target
+        out[f"{kind}_meets_target"] = out[f"{kind}_share"] >= target - 1e-12
+        out[f"{kind}_deficit_ha"] = np.maximum(0.0, target * out["area_ha"] - out[f"{kind}_ha"])
+    residents = out["population"].where(out["population"] > 0)
+    out["green_m2_per_resident"] = out["green_ha"] * 1e4 / residents
+    out["public_m2_per_resident"] = out["public_ha"] * 1e4 / residents
+    return out
+
+
+def access_statistics(kelurahan: pd.DataFrame, city_code: str, city_name: str) -> pd.DataFrame:
+    """Share of residents within reach of a qualifying park, per kelurahan, kecamatan and city.
+
+    Residents are spread evenly over each kelurahan's area (no finer population data), so the share of
+    residents covered in a kelurahan equals the share of its area covered. ``kelurahan`` has code, name,
+    kecamatan_code, kecamatan_name, population, area_ha and covered_ha.
+    """
+    frame = kelurahan.copy()
+    frame["population"] = pd.to_numeric(frame["population"], errors="coerce")
+    frame["residents_covered"] = frame["population"] * frame["covered_ha"] / frame["area_ha"]
+    out = _roll_up(frame, ["area_ha", "covered_ha", "population", "residents_covered"], city_code, city_name)
+    out["area_share_covered"] = out["covered_ha"] / out["area_ha"]
+    out["residents_beyond"] = out["population"] - out["residents_covered"]
+    out["residents_share_covered"] = out["residents_covered"] / out["population"].where(out["population"] > 0)
+    return out
+
+
+def change_statistics(kelurahan: pd.DataFrame, city_code: str, city_name: str) -> pd.DataFrame:
+    """Hectares gained, lost and net per kelurahan, kecamatan and city between two dates."""
+    frame = kelurahan.assign(net_ha=kelurahan["gained_ha"] - kelurahan["lost_ha"])
+    sums = ["area_ha", "green_before_ha", "green_after_ha", "gained_ha", "lost_ha", "net_ha"]
+    return _roll_up(frame, sums, city_code, city_name)
