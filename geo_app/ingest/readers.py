@@ -1,0 +1,388 @@
+"""Read the vector files people bring (GeoJSON, GeoPackage, zipped Shapefile, KML, CSV) into GeoDataFrames.
+
+Every reader returns a GeoDataFrame in EPSG:4326 with 2-D geometries, whatever CRS the file was in, so the
+importers (admin areas, assets, green areas) validate one shape of data. Problems a person can fix (wrong
+format, no CRS, several layers, no coordinates) raise :class:`ReadError` with a message that says what to do.
+
+What the reader learned about the file (format, layer, source CRS, whether the CRS was assumed, rows without
+a usable geometry and why) is in ``frame.attrs["source"]`` as a :class:`SourceInfo`; use :func:`source_info`.
+
+Examples
+--------
+>>> frame = read_vector("kelurahan.gpkg", layer="batas_kelurahan")          # doctest: +SKIP
+>>> frame = read_vector("cctv.csv", crs="EPSG:32748")                       # doctest: +SKIP
+>>> frame = read_vector_bytes(upload.filename, upload.read())               # doctest: +SKIP
+>>> source_info(frame).row_problems                                         # doctest: +SKIP
+{3: "no coordinates: 'lon' and 'lat' are empty"}
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+WGS84 = CRS.from_epsg(4326)
+
+FORMAT_NAMES = {
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".gpkg": "GeoPackage",
+    ".zip": "zipped Shapefile",
+    ".shp": "Shapefile",
+    ".kml": "KML",
+    ".kmz": "KMZ",
+    ".csv": "CSV",
+}
+SUPPORTED = "GeoJSON (.geojson/.json), GeoPackage (.gpkg), zipped Shapefile (.zip), KML (.kml/.kmz) or CSV"
+# Vector files a .zip may carry instead of a Shapefile.
+ZIP_MEMBER_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".kml")
+
+# CSV headers, compared lower-case with spaces, dots and hyphens as underscores.
+LONGITUDE_HEADERS = ("lon", "lng", "long", "longitude", "bujur", "x_lon", "koordinat_x_lon")
+LATITUDE_HEADERS = ("lat", "latitude", "lintang", "y_lat", "koordinat_y_lat")
+X_HEADERS = ("x", "easting", "koordinat_x", "x_coord", "coord_x")
+Y_HEADERS = ("y", "northing", "koordinat_y", "y_coord", "coord_y")
+WKT_HEADERS = ("wkt", "geometry", "geom", "the_geom", "geometri")
+
+
+class ReadError(ValueError):
+    """The file cannot be read as features; ``str()`` tells the person what to change."""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where a GeoDataFrame came from and what the reader had to decide on the way."""
+
+    name: str
+    format: str
+    layer: str | None
+    crs: str
+    crs_assumed: bool = False
+    row_problems: dict[int, str] = field(default_factory=dict)
+
+
+def source_info(frame: gpd.GeoDataFrame) -> SourceInfo:
+    return frame.attrs["source"]
+
+
+def parse_crs(value: str | int | CRS) -> CRS:
+    """A CRS from what people type: ``EPSG:32748``, ``32748``, a WKT or PROJ string."""
+    if isinstance(value, CRS):
+        return value
+    text = str(value).strip()
+    if text.isdigit():
+        text = f"EPSG:{text}"
+    try:
+        return CRS.from_user_input(text)
+    except CRSError:
+        raise ReadError(f"unknown coordinate reference system {value!r}; use e.g. EPSG:32748") from None
+
+
+def crs_label(crs: CRS) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.name
+
+
+def file_format(filename: str) -> str:
+    suffix = Path(filename).suffix.lower()
+    if suffix not in FORMAT_NAMES:
+        shown = suffix or "without an extension"
+        raise ReadError(f"{Path(filename).name}: unsupported file type {shown}; use {SUPPORTED}")
+    return FORMAT_NAMES[suffix]
+
+
+def list_layers(path: str | Path) -> list[str]:
+    """The layer names a file offers (one for GeoJSON and CSV; GeoPackage and KML may hold several)."""
+    path = Path(path)
+    if file_format(path.name) == "CSV":
+        return [path.stem]
+    dataset = _dataset_path(path)
+    return [str(name) for name, _ in _layers(dataset, path.name)]
+
+
+def read_vector(path: str | Path, *, layer: str | None = None, crs: str | int | CRS | None = None):
+    """Read a vector file into a GeoDataFrame in EPSG:4326.
+
+    ``layer`` picks a layer of a GeoPackage, KML or multi-Shapefile zip (needed only when there are several).
+    ``crs`` is the CRS of the coordinates when the file does not declare one (CSV, a Shapefile without .prj);
+    without it, coordinates that fit longitude/latitude ranges are taken as EPSG:4326 and others are refused.
+    """
+    path = Path(path)
+    fmt = file_format(path.name)
+    if not path.is_file():
+        raise ReadError(f"{path}: no such file")
+    given_crs = parse_crs(crs) if crs is not None else None
+    if fmt == "CSV":
+        return _read_csv(path.read_bytes(), path.name, given_crs)
+    return _read_ogr(path, fmt, layer, given_crs)
+
+
+def read_vector_bytes(
+    filename: str, data: bytes, *, layer: str | None = None, crs: str | int | CRS | None = None
+):
+    """:func:`read_vector` for an uploaded file: its name (for the format) and its content."""
+    name = Path(filename or "").name
+    fmt = file_format(name)
+    if fmt == "Shapefile":
+        raise ReadError(f"{name}: upload a Shapefile as one .zip holding its .shp, .shx, .dbf and .prj files")
+    if not data:
+        raise ReadError(f"{name}: the file is empty")
+    if fmt == "CSV":
+        return _read_csv(data, name, parse_crs(crs) if crs is not None else None)
+    with tempfile.TemporaryDirectory(prefix="geo_app_upload_") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        frame = read_vector(path, layer=layer, crs=crs)
+        frame.attrs["source"] = _renamed(source_info(frame), name)
+        return frame
+
+
+def _renamed(info: SourceInfo, name: str) -> SourceInfo:
+    return SourceInfo(name, info.format, info.layer, info.crs, info.crs_assumed, info.row_problems)
+
+
+# --- GDAL formats --------------------------------------------------------------------------------------
+
+
+def _dataset_path(path: Path) -> str:
+    """What GDAL opens: the file itself, or the vector file inside a .zip through /vsizip/."""
+    if path.suffix.lower() != ".zip":
+        return str(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [
+                name
+                for name in archive.namelist()
+                if name.lower().endswith(ZIP_MEMBER_SUFFIXES) and not Path(name).name.startswith(".")
+            ]
+    except zipfile.BadZipFile:
+        raise ReadError(f"{path.name}: not a readable .zip archive") from None
+    if not members:
+        raise ReadError(f"{path.name}: the .zip holds no .shp (or .gpkg/.geojson/.kml) file")
+    if len(members) == 1:
+        return f"/vsizip/{path}/{members[0]}"
+    folders = {Path(name).parent.as_posix() for name in members}
+    if len(folders) == 1 and all(name.lower().endswith(".shp") for name in members):
+        # A folder of shapefiles opens as one dataset with a layer per file.
+        folder = folders.pop()
+        return f"/vsizip/{path}" if folder == "." else f"/vsizip/{path}/{folder}"
+    raise ReadError(
+        f"{path.name}: the .zip holds several datasets in different folders ({', '.join(members)}); "
+        "zip only the one to import"
+    )
+
+
+def _layers(dataset: str, name: str) -> list[tuple[str, str | None]]:
+    try:
+        return [(str(layer), geometry) for layer, geometry in pyogrio.list_layers(dataset)]
+    except (pyogrio.errors.DataSourceError, RuntimeError) as exc:
+        raise ReadError(f"{name}: cannot open the file ({_gdal_message(exc)})") from None
+
+
+def _choose_layer(layers: list[tuple[str, str | None]], requested: str | None, name: str) -> str:
+    names = [layer for layer, _ in layers]
+    if requested is not None:
+        for layer in names:
+            if layer.lower() == requested.lower():
+                return layer
+        raise ReadError(f"{name}: no layer {requested!r}; its layers are: {', '.join(names)}")
+    spatial = [layer for layer, geometry in layers if geometry is not None]
+    if len(names) == 1:
+        return names[0]
+    if len(spatial) == 1:
+        return spatial[0]
+    raise ReadError(f"{name} holds several layers; choose one with --layer (layers: {', '.join(names)})")
+
+
+def _read_ogr(path: Path, fmt: str, layer: str | None, given_crs: CRS | None) -> gpd.GeoDataFrame:
+    dataset = _dataset_path(path)
+    chosen = _choose_layer(_layers(dataset, path.name), layer, path.name)
+    try:
+        frame = pyogrio.read_dataframe(dataset, layer=chosen)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, RuntimeError) as exc:
+        raise ReadError(f"{path.name}: cannot read it as {fmt} ({_gdal_message(exc)})") from None
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise ReadError(f"{path.name}: layer {chosen!r} has no geometry (columns: {_columns(frame)})")
+    frame = frame.reset_index(drop=True)
+    problems = {
+        int(i): "no geometry" for i in np.flatnonzero(frame.geometry.isna() | frame.geometry.is_empty)
+    }
+    source_crs, assumed = _source_crs(frame, given_crs, path.name)
+    frame = frame.set_crs(source_crs, allow_override=True)
+    return _finish(frame, SourceInfo(path.name, fmt, chosen, crs_label(source_crs), assumed, problems))
+
+
+def _source_crs(frame: gpd.GeoDataFrame, given: CRS | None, name: str) -> tuple[CRS, bool]:
+    declared = frame.crs
+    if declared is not None:
+        if given is not None and not CRS(declared).equals(given, ignore_axis_order=True):
+            raise ReadError(
+                f"{name} declares {crs_label(CRS(declared))} but {crs_label(given)} was given; "
+                "leave out the CRS option (the file's own CRS is used) or correct the file"
+            )
+        return CRS(declared), False
+    if given is not None:
+        return given, False
+    if _fits_lon_lat(frame.geometry):
+        return WGS84, True
+    xmin, ymin, xmax, ymax = frame.geometry.total_bounds
+    raise ReadError(
+        f"{name} does not say which coordinate reference system it uses, and its coordinates "
+        f"(x {xmin:.0f}..{xmax:.0f}, y {ymin:.0f}..{ymax:.0f}) are not longitude/latitude; "
+        "name it with --crs (e.g. --crs EPSG:32748 for UTM zone 48S)"
+    )
+
+
+def _fits_lon_lat(geometry: gpd.GeoSeries) -> bool:
+    present = geometry[geometry.notna() & ~geometry.is_empty]
+    if present.empty:
+        return True
+    xmin, ymin, xmax, ymax = present.total_bounds
+    return xmin >= -180 and xmax <= 180 and ymin >= -90 and ymax <= 90
+
+
+def _gdal_message(exc: Exception) -> str:
+    return str(exc).split("; It might help")[0].strip()
+
+
+def _columns(frame: pd.DataFrame) -> str:
+    return ", ".join(str(column) for column in frame.columns) or "none"
+
+
+def _finish(frame: gpd.GeoDataFrame, info: SourceInfo) -> gpd.GeoDataFrame:
+    """EPSG:4326, 2-D, a plain 0..n-1 index (row numbers in reports), the source info attached."""
+    if not CRS(frame.crs).equals(WGS84):
+        frame = frame.to_crs(WGS84)
+    frame = frame.set_geometry(shapely.force_2d(frame.geometry.values)).set_crs(WGS84, allow_override=True)
+    frame.attrs["source"] = info
+    return frame
+
+
+# --- CSV --------------------------------------------------------------------------------------------------
+
+NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+COMMA_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
+DOTTED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
+
+
+def parse_number(text: str) -> float | None:
+    """A coordinate as written in Indonesian spreadsheets too: ``106.04``, ``106,043293``, ``9.334.567,8``."""
+    value = str(text).strip().replace(" ", "")
+    if NUMBER.match(value):
+        return float(value)
+    if COMMA_DECIMAL.match(value):
+        return float(value.replace(",", "."))
+    if DOTTED_THOUSANDS.match(value):
+        return float(value.replace(".", "").replace(",", "."))
+    return None
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM) as most tools write it, else the Windows code page Excel uses."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _header_key(header: str) -> str:
+    return re.sub(r"[\s.\-/()]+", "_", str(header).strip().lower()).strip("_")
+
+
+def _find(headers: dict[str, str], candidates: tuple[str, ...]) -> str | None:
+    return next((headers[key] for key in candidates if key in headers), None)
+
+
+def _read_csv(data: bytes, name: str, given_crs: CRS | None) -> gpd.GeoDataFrame:
+    text = _decode(data)
+    try:
+        delimiter = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
+        table = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ReadError(f"{name}: cannot read it as CSV ({exc})") from None
+    headers = {_header_key(column): column for column in table.columns}
+    lon, lat = _find(headers, LONGITUDE_HEADERS), _find(headers, LATITUDE_HEADERS)
+    x, y = _find(headers, X_HEADERS), _find(headers, Y_HEADERS)
+    wkt = _find(headers, WKT_HEADERS)
+    if lon and lat:
+        geometry, problems = _points(table, lon, lat)
+        geographic_names = True
+    elif x and y:
+        geometry, problems = _points(table, x, y)
+        geographic_names = False
+    elif wkt:
+        geometry, problems = _wkt(table, wkt)
+        geographic_names = False
+    else:
+        raise ReadError(
+            f"{name}: no coordinate columns; name them lon and lat (or longitude/latitude, bujur/lintang), "
+            f"x and y with --crs, or give a WKT column (columns found: {_columns(table)})"
+        )
+    frame = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geometry))
+    source_crs, assumed = _csv_crs(frame.geometry, given_crs, geographic_names, name)
+    frame = frame.set_crs(source_crs)
+    return _finish(frame, SourceInfo(name, "CSV", None, crs_label(source_crs), assumed, problems))
+
+
+def _points(table: pd.DataFrame, x_column: str, y_column: str) -> tuple[list, dict[int, str]]:
+    geometry, problems = [], {}
+    for row, (x_text, y_text) in enumerate(zip(table[x_column], table[y_column], strict=True)):
+        x, y = parse_number(x_text), parse_number(y_text)
+        if x is None or y is None:
+            geometry.append(None)
+            if not str(x_text).strip() and not str(y_text).strip():
+                problems[row] = f"no coordinates: {x_column!r} and {y_column!r} are empty"
+            else:
+                problems[row] = f"coordinates are not numbers: {x_column}={x_text!r}, {y_column}={y_text!r}"
+        else:
+            geometry.append(shapely.Point(x, y))
+    return geometry, problems
+
+
+def _wkt(table: pd.DataFrame, column: str) -> tuple[list, dict[int, str]]:
+    geometry, problems = [], {}
+    for row, text in enumerate(table[column]):
+        shape = shapely.from_wkt(text, on_invalid="ignore") if str(text).strip() else None
+        geometry.append(shape)
+        if shape is None:
+            problems[row] = f"{column} is not a WKT geometry: {str(text)[:40]!r}"
+    return geometry, problems
+
+
+def _csv_crs(
+    geometry: gpd.GeoSeries, given: CRS | None, geographic_names: bool, name: str
+) -> tuple[CRS, bool]:
+    """lon/lat headers declare degrees (single swapped rows are the importer's to report); x/y need proof."""
+    if given is not None:
+        return given, False
+    present = geometry[geometry.notna()]
+    if geographic_names:
+        inside = present.x.between(-180, 180) & present.y.between(-90, 90)
+        if present.empty or inside.any():
+            return WGS84, True
+        raise ReadError(
+            f"{name}: the lon/lat columns hold no longitude/latitude values; if they are projected "
+            "coordinates, name the CRS with --crs (e.g. --crs EPSG:32748)"
+        )
+    if _fits_lon_lat(present):
+        return WGS84, True
+    raise ReadError(
+        f"{name}: the coordinates are not longitude/latitude and the CSV cannot say its CRS; "
+        "name it with --crs (e.g. --crs EPSG:32748 for UTM zone 48S)"
+    )
