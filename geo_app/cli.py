@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -51,3 +52,54 @@ def check_catalog_command() -> None:
         f"{len(catalog.asset_types)} asset types, {len(catalog.incident_categories)} incident "
         f"categories, {len(catalog.call_types)} call types, {len(catalog.green_types)} green types"
     )
+
+
+@main.command("import-assets")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--type", "asset_type", required=True, help="Asset type id from layers/assets.yaml.")
+@click.option("--crs", help="CRS of the coordinates when the file does not say (e.g. EPSG:32748).")
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option("--keep-good-rows", is_flag=True, help="Write the good rows even when some are rejected.")
+def import_assets_command(
+    file: Path, asset_type: str, crs: str | None, dry_run: bool, keep_good_rows: bool
+) -> None:
+    """Import assets from GeoJSON, CSV, GeoPackage, zipped Shapefile or KML (any CRS)."""
+    from geo_app.ingest import assets as asset_ingest
+    from geo_app.ingest.readers import ReadError
+
+    settings = load_settings()
+    catalog = load_catalog(settings.layers_dir)
+    if asset_type not in catalog.asset_types:
+        raise click.BadParameter(f"use one of {', '.join(catalog.asset_types)}", param_hint="--type")
+    try:
+        report = asset_ingest.import_file(
+            settings.database_url, settings.city_code, catalog, file, asset_type, crs, dry_run, keep_good_rows
+        )
+    except ReadError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in asset_ingest.report_lines(report):
+        click.echo(line)
+    if report.rejected and not keep_good_rows:
+        sys.exit(1)
+
+
+@main.command("export-assets")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--type", "asset_types", multiple=True, help="Asset type id (repeatable); default all.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["geojson", "csv", "gpkg", "shp", "kml"]),
+    default=None,
+    help="Default: from the file extension (.zip is a zipped Shapefile).",
+)
+def export_assets_command(out: Path, asset_types: tuple[str, ...], fmt: str | None) -> None:
+    """Export assets in the formats the importer reads."""
+    from geo_app.ingest.assets_export import export_file
+
+    settings = load_settings()
+    try:
+        count = export_file(settings.database_url, settings.city_code, out, asset_types, fmt)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{count} assets written to {out}")

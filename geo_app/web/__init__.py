@@ -2,5 +2,6 @@
 
 from geo_app.web import health, pages
 from geo_app.web.api import areas as areas_api
+from geo_app.web.api import assets as assets_api
 
-BLUEPRINTS = [health.blueprint, pages.blueprint, areas_api.blueprint]
+BLUEPRINTS = [health.blueprint, pages.blueprint, areas_api.blueprint, assets_api.blueprint]
