@@ -103,3 +103,21 @@ def export_assets_command(out: Path, asset_types: tuple[str, ...], fmt: str | No
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{count} assets written to {out}")
+
+
+@main.command("import-incidents")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "file_format", type=click.Choice(["csv", "json"]), help="default: from the suffix")
+@click.option("--keep-good", is_flag=True, help="write the good rows even when some rows are rejected")
+def import_incidents_command(path: Path, file_format: str | None, keep_good: bool) -> None:
+    """Import 112 incidents from CSV or JSON (idempotent by external_id; one transaction)."""
+    from geo_app.ingest.incidents import IncidentFileError, import_file, print_report
+
+    settings = load_settings()
+    try:
+        result = import_file(settings, load_catalog(settings.layers_dir), path, file_format, keep_good)
+    except (IncidentFileError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from None
+    print_report(result, click.echo)
+    if not result.written:
+        sys.exit(1)

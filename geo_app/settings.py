@@ -58,6 +58,8 @@ class Settings:
     basemap_attribution: str = ""
     max_content_length: int = 50 * 1024 * 1024
     db_pool_size: int = 10
+    geocoder: str = "builtin"
+    nominatim_url: str = ""
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -74,6 +76,8 @@ class Settings:
             "basemap_attribution": os.environ.get("BASEMAP_ATTRIBUTION", ""),
             "max_content_length": _env_int("MAX_CONTENT_LENGTH", 50 * 1024 * 1024),
             "db_pool_size": _env_int("DB_POOL_SIZE", 10),
+            "geocoder": (os.environ.get("GEOCODER") or "builtin").lower(),
+            "nominatim_url": os.environ.get("NOMINATIM_URL", ""),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -88,6 +92,10 @@ class Settings:
                 "SECRET_KEY is the built-in development value; set SECRET_KEY to a long random "
                 "string before running with GEO_APP_ENV=production"
             )
+        if self.geocoder not in {"builtin", "nominatim"}:
+            raise SettingsError(f"GEOCODER={self.geocoder!r}: use builtin or nominatim")
+        if self.geocoder == "nominatim" and not self.nominatim_url.startswith(("http://", "https://")):
+            raise SettingsError("GEOCODER=nominatim needs NOMINATIM_URL, e.g. https://nominatim.kota.go.id")
         if not self.database_url.startswith(("postgresql://", "postgres://")):
             raise SettingsError(
                 "DATABASE_URL must be a postgresql:// URL, for example " + DEFAULT_DATABASE_URL

@@ -5,3 +5,7 @@ from geo_app.web.api import areas as areas_api
 from geo_app.web.api import assets as assets_api
 
 BLUEPRINTS = [health.blueprint, pages.blueprint, areas_api.blueprint, assets_api.blueprint]
+
+from geo_app.web.api import incidents as incidents_api  # noqa: E402
+
+BLUEPRINTS += [incidents_api.blueprint]

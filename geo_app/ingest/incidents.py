@@ -1,0 +1,229 @@
+"""Import 112 incidents from CSV or JSON: one transaction, idempotent by external id, a per-row report.
+
+CSV is streamed into PostgreSQL with COPY (only the header is read in Python), so a million rows load
+at COPY speed; JSON (a list of objects, ``{"incidents": [...]}`` or a GeoJSON FeatureCollection of
+points) is parsed here and COPied the same way. Rows without coordinates but with an address are
+geocoded offline. A file with any rejected row writes nothing unless ``keep_good`` is set.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+import psycopg
+
+from geo_app.catalog import Catalog
+from geo_app.ingest.geocode import Geocoder
+from geo_app.settings import Settings
+from geo_app.store import areas as area_store
+from geo_app.store import incidents as store
+
+log = logging.getLogger(__name__)
+
+# Header spellings accepted besides the field names themselves.
+ALIASES = {
+    "id": "external_id",
+    "latitude": "lat",
+    "longitude": "lon",
+    "lng": "lon",
+    "kategori": "category",
+    "alamat": "address",
+}
+
+
+class IncidentFileError(ValueError):
+    """The file as a whole cannot be read (wrong format, unknown columns); nothing was written."""
+
+
+def header_columns(header: list[str]) -> list[str]:
+    """Map a CSV header to staging columns; unknown columns are an error naming them."""
+    columns = [ALIASES.get(name.strip().lower(), name.strip().lower()) for name in header]
+    unknown = [raw for raw, name in zip(header, columns, strict=True) if name not in store.IMPORT_FIELDS]
+    if unknown:
+        raise IncidentFileError(
+            f"unknown column(s) {', '.join(unknown)}; the columns are {', '.join(store.IMPORT_FIELDS)}"
+        )
+    repeated = sorted({name for name in columns if columns.count(name) > 1})
+    if repeated:
+        raise IncidentFileError(f"column(s) given twice: {', '.join(repeated)}")
+    for required in ("external_id", "call_type", "received_at"):
+        if required not in columns:
+            raise IncidentFileError(f"column {required} is missing from the header")
+    return columns
+
+
+def json_records(document: object) -> list[dict]:
+    """Incident records from the accepted JSON shapes (points of a FeatureCollection become lat/lon)."""
+    if isinstance(document, dict) and document.get("type") == "FeatureCollection":
+        records = []
+        for index, feature in enumerate(document.get("features") or [], start=1):
+            properties = dict(feature.get("properties") or {})
+            geometry = feature.get("geometry")
+            if geometry:
+                if geometry.get("type") != "Point":
+                    raise IncidentFileError(f"feature {index}: geometry must be a Point")
+                properties["lon"], properties["lat"] = geometry["coordinates"][:2]
+            records.append(properties)
+        return records
+    if isinstance(document, dict) and isinstance(document.get("incidents"), list):
+        document = document["incidents"]
+    if isinstance(document, dict):
+        document = [document]
+    if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
+        raise IncidentFileError(
+            'expected a JSON object, a list of objects, {"incidents": [...]} or a GeoJSON FeatureCollection'
+        )
+    records = []
+    for item in document:
+        record = {ALIASES.get(key.lower(), key.lower()): value for key, value in item.items()}
+        unknown = sorted(set(record) - set(store.IMPORT_FIELDS))
+        if unknown:
+            raise IncidentFileError(
+                f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(store.IMPORT_FIELDS)}"
+            )
+        records.append(record)
+    return records
+
+
+def stage_csv(conn: psycopg.Connection, stream: BinaryIO) -> None:
+    header_line = stream.readline().decode("utf-8-sig")
+    if not header_line.strip():
+        raise IncidentFileError("the CSV file is empty; the first line must be a header")
+    columns = header_columns(next(csv.reader([header_line])))
+    store.copy_csv_into_staging(conn, columns, store.iter_chunks(stream))
+
+
+def import_incidents(
+    conn: psycopg.Connection,
+    settings: Settings,
+    catalog: Catalog,
+    stream: BinaryIO,
+    file_format: str,
+    source: str,
+    keep_good: bool = False,
+) -> store.ImportResult:
+    """Stage, geocode, check and upsert in the caller's transaction (rolled back when rows are rejected)."""
+    city = settings.city_code
+    timezone = store.city_timezone(conn, city)
+    store.create_staging(conn)
+    if file_format == "csv":
+        stage_csv(conn, stream)
+    elif file_format == "json":
+        try:
+            document = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise IncidentFileError(f"not valid JSON: {exc}") from None
+        store.copy_rows_into_staging(conn, json_records(document))
+    else:
+        raise IncidentFileError(f"unknown format {file_format!r}: use csv or json")
+    geocode_staged(conn, settings, city)
+    store.check_staged(conn, city, list(catalog.incident_categories), list(catalog.call_types), timezone)
+    counts = store.count_staged(conn)
+    result = store.ImportResult(
+        rows_read=counts["rows_read"],
+        not_geocoded=counts["not_geocoded"],
+        rejected=store.rejected_rows(conn),
+    )
+    if result.rejected and not keep_good:
+        log.info("incident import from %s rejected: %d bad row(s)", source, len(result.rejected))
+        return result
+    written = store.upsert_checked(conn, city, source)
+    result.inserted, result.updated, result.import_id = (
+        written["inserted"],
+        written["updated"],
+        written["import_id"],
+    )
+    result.unchanged = result.rows_read - len(result.rejected) - result.inserted - result.updated
+    result.written = True
+    store.finish_import_record(
+        conn,
+        result.import_id,
+        {
+            "rows_read": result.rows_read,
+            "inserted": result.inserted,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "rejected": len(result.rejected),
+        },
+    )
+    area_store.record_load(conn, city, "incidents", source, False, result.inserted + result.updated)
+    log.info(
+        "incident import from %s: %d read, %d inserted, %d updated, %d unchanged, %d rejected",
+        source,
+        result.rows_read,
+        result.inserted,
+        result.updated,
+        result.unchanged,
+        len(result.rejected),
+    )
+    return result
+
+
+def geocode_staged(conn: psycopg.Connection, settings: Settings, city_code: str) -> None:
+    """Rows with an address and no coordinates get the geocoder's answer (or precision none)."""
+    pending = store.rows_without_point(conn)
+    if not pending:
+        return
+    geocoder = Geocoder(conn, settings, city_code)
+    answers = []
+    for row in pending:
+        found = geocoder.geocode(row["address"])
+        if found.precision == "none":
+            answers.append((row["row_no"], None, None, "none", found.source, None))
+        else:
+            answers.append((row["row_no"], found.lat, found.lon, found.precision, found.source, found.score))
+    store.set_staged_geocodes(conn, answers)
+
+
+def detect_format(path: Path, declared: str | None = None) -> str:
+    if declared:
+        return declared
+    suffix = path.suffix.lower()
+    if suffix in {".json", ".geojson"}:
+        return "json"
+    if suffix in {".csv", ".txt"}:
+        return "csv"
+    raise IncidentFileError(f"cannot tell the format of {path.name}: use a .csv or .json file, or --format")
+
+
+def import_file(
+    settings: Settings, catalog: Catalog, path: Path, file_format: str | None = None, keep_good: bool = False
+) -> store.ImportResult:
+    """The CLI entry: one transaction over the whole file; nothing is written when rows are rejected."""
+    from geo_app.db import connect
+
+    chosen = detect_format(path, file_format)
+    with connect(settings.database_url) as conn, path.open("rb") as stream, conn.transaction():
+        result = import_incidents(conn, settings, catalog, stream, chosen, path.name, keep_good)
+        if not result.written:
+            raise psycopg.Rollback()
+    return result
+
+
+def import_records(
+    conn: psycopg.Connection, settings: Settings, catalog: Catalog, records: Iterable[dict], source: str
+) -> store.ImportResult:
+    """Records already parsed (the live API): same checks, same upsert."""
+    payload = json.dumps(list(records)).encode()
+    return import_incidents(conn, settings, catalog, io.BytesIO(payload), "json", source)
+
+
+def print_report(result: store.ImportResult, echo, shown: int = 50) -> None:
+    """The import summary and the first rejected rows, for the command line."""
+    echo(
+        f"{result.rows_read} rows read: {result.inserted} inserted, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {len(result.rejected)} rejected, {result.not_geocoded} without "
+        "location (precision none)"
+    )
+    for row in result.rejected[:shown]:
+        echo(f"  row {row['row']} ({row['external_id'] or 'no external_id'}): {'; '.join(row['reasons'])}")
+    if len(result.rejected) > shown:
+        echo(f"  ... and {len(result.rejected) - shown} more rejected rows")
+    if result.rejected and not result.written:
+        echo("nothing was written: fix the rows above, or pass --keep-good to write the good rows")

@@ -1,0 +1,446 @@
+"""SQL for 112 incidents: set-based import (COPY, validation, kelurahan assignment, upsert) and listing.
+
+The import never loops over rows in Python: rows are COPied into a temporary staging table as text,
+checked and typed by one INSERT ... SELECT, placed in their kelurahan by one spatial join, and upserted
+by external id. Callers' names and phones go to ``incident_callers`` only; no reason text ever quotes
+them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import psycopg
+
+# Columns an import file may carry (CSV header or JSON keys), all read as text first.
+IMPORT_FIELDS = (
+    "external_id",
+    "call_type",
+    "category",
+    "description",
+    "address",
+    "lat",
+    "lon",
+    "received_at",
+    "dispatched_at",
+    "arrived_at",
+    "closed_at",
+    "status",
+    "responding_opd",
+    "caller_name",
+    "caller_phone",
+    "geocode_precision",
+    "geocode_source",
+    "geocode_score",
+)
+STATUSES = ("received", "dispatched", "on_scene", "closed", "cancelled")
+PRECISIONS = ("exact", "street", "kelurahan", "none")
+TIME_FIELDS = ("received_at", "dispatched_at", "arrived_at", "closed_at")
+NUMBER = r"^\s*[-+]?[0-9]+(\.[0-9]+)?\s*$"
+
+# Columns of incidents that an import sets (and compares, to tell "updated" from "unchanged").
+STORED_FIELDS = (
+    "call_type",
+    "category",
+    "description",
+    "address",
+    "geom",
+    "geocode_precision",
+    "geocode_source",
+    "geocode_score",
+    "kelurahan_code",
+    "kecamatan_code",
+    "received_at",
+    "dispatched_at",
+    "arrived_at",
+    "closed_at",
+    "status",
+    "responding_opd",
+)
+
+
+@dataclass
+class ImportResult:
+    """What an import did: counts, and every rejected row with its reasons (never personal data)."""
+
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    not_geocoded: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    written: bool = False
+    import_id: int | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "rows_read": self.rows_read,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "not_geocoded": self.not_geocoded,
+            "rejected_count": len(self.rejected),
+            "rejected": self.rejected,
+            "written": self.written,
+            "import_id": self.import_id,
+        }
+
+
+def create_staging(conn: psycopg.Connection) -> None:
+    """A temporary text table the import COPies into; dropped at the end of the transaction."""
+    conn.execute("DROP TABLE IF EXISTS incident_staging")
+    columns = ", ".join(f"{name} text" for name in IMPORT_FIELDS)
+    conn.execute(
+        f"CREATE TEMP TABLE incident_staging (row_no bigint GENERATED ALWAYS AS IDENTITY, {columns}) "
+        "ON COMMIT DROP"
+    )
+
+
+def copy_csv_into_staging(conn: psycopg.Connection, columns: list[str], lines: Iterable[bytes]) -> None:
+    """Stream CSV data lines (header already read) straight into the staging table."""
+    column_list = ", ".join(columns)  # validated against IMPORT_FIELDS by the caller
+    with conn.cursor().copy(f"COPY incident_staging ({column_list}) FROM STDIN (FORMAT csv)") as copy:
+        for chunk in lines:
+            copy.write(chunk)
+
+
+def copy_rows_into_staging(conn: psycopg.Connection, rows: Iterable[dict]) -> None:
+    """Write parsed records (JSON) into the staging table, every value as text."""
+    column_list = ", ".join(IMPORT_FIELDS)
+    with conn.cursor().copy(f"COPY incident_staging ({column_list}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_as_text(row.get(name)) for name in IMPORT_FIELDS])
+
+
+def _as_text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def rows_without_point(conn: psycopg.Connection) -> list[dict]:
+    """Staged rows with an address but no coordinates: the ones the geocoder is asked about."""
+    return conn.execute(
+        "SELECT row_no, address FROM incident_staging "
+        "WHERE nullif(btrim(lat), '') IS NULL AND nullif(btrim(lon), '') IS NULL "
+        "AND nullif(btrim(address), '') IS NOT NULL ORDER BY row_no"
+    ).fetchall()
+
+
+def set_staged_geocodes(conn: psycopg.Connection, results: Iterable[tuple]) -> None:
+    """Write geocoder answers (row_no, lat, lon, precision, source, score) back into the staging rows."""
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE incident_staging SET lat = %s, lon = %s, geocode_precision = %s, "
+            "geocode_source = %s, geocode_score = %s WHERE row_no = %s",
+            [
+                (lat, lon, precision, source, score, row_no)
+                for row_no, lat, lon, precision, source, score in results
+            ],
+        )
+
+
+def check_staged(
+    conn: psycopg.Connection,
+    city_code: str,
+    categories: list[str],
+    call_types: list[str],
+    timezone: str,
+) -> None:
+    """Type and check every staged row into ``incident_checked`` with a list of reasons per row."""
+    conn.execute("DROP TABLE IF EXISTS incident_checked")
+    conn.execute(
+        """
+        CREATE TEMP TABLE incident_checked ON COMMIT DROP AS
+        WITH typed AS (
+            SELECT s.row_no,
+                   nullif(btrim(s.external_id), '') AS external_id,
+                   lower(nullif(btrim(s.call_type), '')) AS call_type,
+                   upper(nullif(btrim(s.category), '')) AS category,
+                   nullif(btrim(s.description), '') AS description,
+                   nullif(btrim(s.address), '') AS address,
+                   s.lat AS lat_text, s.lon AS lon_text,
+                   CASE WHEN s.lat ~ %(number)s THEN s.lat::float8 END AS lat,
+                   CASE WHEN s.lon ~ %(number)s THEN s.lon::float8 END AS lon,
+                   nullif(btrim(s.received_at), '') AS received_text,
+                   nullif(btrim(s.dispatched_at), '') AS dispatched_text,
+                   nullif(btrim(s.arrived_at), '') AS arrived_text,
+                   nullif(btrim(s.closed_at), '') AS closed_text,
+                   incident_parse_time(btrim(s.received_at), %(zone)s) AS received_at,
+                   incident_parse_time(btrim(s.dispatched_at), %(zone)s) AS dispatched_at,
+                   incident_parse_time(btrim(s.arrived_at), %(zone)s) AS arrived_at,
+                   incident_parse_time(btrim(s.closed_at), %(zone)s) AS closed_at,
+                   coalesce(lower(nullif(btrim(s.status), '')), 'received') AS status,
+                   nullif(btrim(s.responding_opd), '') AS responding_opd,
+                   nullif(btrim(s.caller_name), '') AS caller_name,
+                   nullif(btrim(s.caller_phone), '') AS caller_phone,
+                   lower(nullif(btrim(s.geocode_precision), '')) AS precision_text,
+                   nullif(btrim(s.geocode_source), '') AS geocode_source,
+                   CASE WHEN s.geocode_score ~ %(number)s THEN s.geocode_score::real END AS geocode_score,
+                   count(*) OVER (PARTITION BY nullif(btrim(s.external_id), '')) AS id_uses,
+                   min(s.row_no) OVER (PARTITION BY nullif(btrim(s.external_id), '')) AS first_row
+            FROM incident_staging s
+        )
+        SELECT t.*,
+               CASE WHEN abs(t.lat) <= 90 AND abs(t.lon) <= 180
+                    THEN ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) END AS geom,
+               NULL::text AS kelurahan_code, NULL::text AS kecamatan_code,
+               array_remove(ARRAY[
+                 CASE WHEN t.external_id IS NULL THEN 'external_id is missing' END,
+                 CASE WHEN t.external_id IS NOT NULL AND t.id_uses > 1 AND t.row_no > t.first_row
+                      THEN format('external_id %%s repeats row %%s of the same file', t.external_id,
+                                  t.first_row) END,
+                 CASE WHEN t.call_type IS NULL THEN 'call_type is missing'
+                      WHEN NOT t.call_type = ANY(%(call_types)s)
+                      THEN format('unknown call_type %%s (use one of %%s)', t.call_type,
+                                  array_to_string(%(call_types)s, ', ')) END,
+                 CASE WHEN t.category IS NOT NULL AND NOT t.category = ANY(%(categories)s)
+                      THEN format('unknown category %%s (see layers/incidents.yaml)', t.category)
+                      WHEN t.category IS NULL AND t.call_type = 'darurat'
+                      THEN 'category is missing (required for darurat calls)' END,
+                 CASE WHEN t.received_text IS NULL THEN 'received_at is missing'
+                      WHEN t.received_at IS NULL
+                      THEN format('received_at %%s is not a date-time (use ISO 8601, e.g. '
+                                  '2026-10-31T14:05:00+07:00)', t.received_text) END,
+                 CASE WHEN t.dispatched_text IS NOT NULL AND t.dispatched_at IS NULL
+                      THEN format('dispatched_at %%s is not a date-time', t.dispatched_text) END,
+                 CASE WHEN t.arrived_text IS NOT NULL AND t.arrived_at IS NULL
+                      THEN format('arrived_at %%s is not a date-time', t.arrived_text) END,
+                 CASE WHEN t.closed_text IS NOT NULL AND t.closed_at IS NULL
+                      THEN format('closed_at %%s is not a date-time', t.closed_text) END,
+                 CASE WHEN t.dispatched_at < t.received_at
+                      THEN format('time order broken: dispatched_at %%s is before received_at %%s',
+                                  t.dispatched_text, t.received_text) END,
+                 CASE WHEN t.arrived_at < coalesce(t.dispatched_at, t.received_at)
+                      THEN format('time order broken: arrived_at %%s is before %%s %%s', t.arrived_text,
+                                  CASE WHEN t.dispatched_at IS NULL THEN 'received_at'
+                                       ELSE 'dispatched_at' END,
+                                  coalesce(t.dispatched_text, t.received_text)) END,
+                 CASE WHEN t.closed_at < t.received_at
+                      THEN format('time order broken: closed_at %%s is before received_at %%s',
+                                  t.closed_text, t.received_text) END,
+                 CASE WHEN NOT t.status = ANY(%(statuses)s)
+                      THEN format('unknown status %%s (use one of %%s)', t.status,
+                                  array_to_string(%(statuses)s, ', ')) END,
+                 CASE WHEN t.precision_text IS NOT NULL AND NOT t.precision_text = ANY(%(precisions)s)
+                      THEN format('unknown geocode_precision %%s (use one of %%s)', t.precision_text,
+                                  array_to_string(%(precisions)s, ', ')) END,
+                 CASE WHEN (nullif(btrim(t.lat_text), '') IS NULL) <> (nullif(btrim(t.lon_text), '') IS NULL)
+                      THEN 'give both lat and lon, or neither'
+                      WHEN nullif(btrim(t.lat_text), '') IS NOT NULL AND (t.lat IS NULL OR t.lon IS NULL)
+                      THEN format('lat/lon %%s, %%s are not decimal degrees', t.lat_text, t.lon_text) END
+               ], NULL) AS reasons
+        FROM typed t
+        """,
+        {
+            "number": NUMBER,
+            "zone": timezone,
+            "call_types": call_types,
+            "categories": categories,
+            "statuses": list(STATUSES),
+            "precisions": list(PRECISIONS),
+        },
+    )
+    _place_in_kelurahan(conn, city_code)
+
+
+def _place_in_kelurahan(conn: psycopg.Connection, city_code: str) -> None:
+    """Kelurahan and kecamatan from the point; points outside every kelurahan are rejected.
+
+    A point that falls outside the city but inside it once lat and lon are exchanged is named as a
+    likely lat/lon swap, the most common mistake in exported call data.
+    """
+    conn.execute(
+        """
+        UPDATE incident_checked c SET kelurahan_code = k.code, kecamatan_code = k.parent_code
+        FROM admin_areas k
+        WHERE k.city_code = %s AND k.level = 'kelurahan' AND c.geom IS NOT NULL
+          AND ST_Intersects(k.geom, c.geom)
+        """,
+        (city_code,),
+    )
+    conn.execute(
+        """
+        UPDATE incident_checked c SET reasons = c.reasons || CASE
+            WHEN abs(c.lon) <= 90 AND EXISTS (
+                    SELECT 1 FROM admin_areas k WHERE k.city_code = %(city)s AND k.level = 'kelurahan'
+                    AND ST_Intersects(k.geom, ST_SetSRID(ST_MakePoint(c.lat, c.lon), 4326)))
+            THEN format('likely lat/lon swap: the point lat %%s, lon %%s is outside the city, but with '
+                        'lat and lon exchanged it is inside; swap the two columns', c.lat_text, c.lon_text)
+            ELSE format('point outside the city: lat %%s, lon %%s is in no kelurahan of city %%s',
+                        c.lat_text, c.lon_text, %(city)s) END
+        WHERE c.lat IS NOT NULL AND c.lon IS NOT NULL AND c.kelurahan_code IS NULL
+        """,
+        {"city": city_code},
+    )
+
+
+def rejected_rows(conn: psycopg.Connection) -> list[dict]:
+    return conn.execute(
+        "SELECT row_no AS row, external_id, reasons FROM incident_checked "
+        "WHERE cardinality(reasons) > 0 ORDER BY row_no"
+    ).fetchall()
+
+
+def count_staged(conn: psycopg.Connection) -> dict:
+    return conn.execute(
+        "SELECT count(*) AS rows_read, "
+        "count(*) FILTER (WHERE geom IS NULL AND cardinality(reasons) = 0) AS not_geocoded "
+        "FROM incident_checked"
+    ).fetchone()
+
+
+def upsert_checked(conn: psycopg.Connection, city_code: str, source: str) -> dict:
+    """Write the rows without reasons: new external ids inserted, changed rows updated, rest untouched."""
+    import_id = conn.execute(
+        "INSERT INTO incident_imports (city_code, source, rows_read, inserted, updated, unchanged, rejected) "
+        "VALUES (%s, %s, 0, 0, 0, 0, 0) RETURNING id",
+        (city_code, source),
+    ).fetchone()["id"]
+    columns = ", ".join(STORED_FIELDS)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in STORED_FIELDS)
+    changed = " OR ".join(f"incidents.{name} IS DISTINCT FROM excluded.{name}" for name in STORED_FIELDS)
+    counts = conn.execute(
+        f"""
+        WITH written AS (
+            INSERT INTO incidents (city_code, external_id, import_id, {columns})
+            SELECT %(city)s, external_id, %(import_id)s, call_type, category, description, address, geom,
+                   CASE WHEN geom IS NULL THEN 'none' ELSE coalesce(precision_text, 'exact') END,
+                   CASE WHEN geom IS NULL THEN geocode_source ELSE coalesce(geocode_source, 'source') END,
+                   geocode_score, kelurahan_code, kecamatan_code,
+                   received_at, dispatched_at, arrived_at, closed_at, status, responding_opd
+            FROM incident_checked WHERE cardinality(reasons) = 0
+            ON CONFLICT (city_code, external_id) DO UPDATE SET {updates},
+                import_id = excluded.import_id, updated_at = now()
+            WHERE {changed}
+            RETURNING (xmax = 0) AS is_new
+        )
+        SELECT count(*) FILTER (WHERE is_new) AS inserted, count(*) FILTER (WHERE NOT is_new) AS updated
+        FROM written
+        """,
+        {"city": city_code, "import_id": import_id},
+    ).fetchone()
+    conn.execute(
+        """
+        INSERT INTO incident_callers (incident_id, caller_name, caller_phone)
+        SELECT i.id, c.caller_name, c.caller_phone
+        FROM incident_checked c JOIN incidents i ON i.city_code = %s AND i.external_id = c.external_id
+        WHERE cardinality(c.reasons) = 0 AND (c.caller_name IS NOT NULL OR c.caller_phone IS NOT NULL)
+        ON CONFLICT (incident_id) DO UPDATE SET caller_name = excluded.caller_name,
+            caller_phone = excluded.caller_phone
+        """,
+        (city_code,),
+    )
+    return {"import_id": import_id, **counts}
+
+
+def finish_import_record(conn: psycopg.Connection, import_id: int, result_counts: dict) -> None:
+    conn.execute(
+        "UPDATE incident_imports SET rows_read = %(rows_read)s, inserted = %(inserted)s, "
+        "updated = %(updated)s, unchanged = %(unchanged)s, rejected = %(rejected)s WHERE id = %(id)s",
+        {**result_counts, "id": import_id},
+    )
+
+
+# What the API and maps may show of an incident: never a column of incident_callers.
+INCIDENT_SELECT = """
+        SELECT i.id, i.external_id, i.call_type, i.category, i.description, i.address,
+               ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.geocode_precision, i.geocode_source,
+               i.geocode_score, i.kelurahan_code, kel.name AS kelurahan_name, i.kecamatan_code,
+               kec.name AS kecamatan_name, i.received_at, i.dispatched_at, i.arrived_at, i.closed_at,
+               i.status, i.responding_opd
+        FROM incidents i
+        LEFT JOIN admin_areas kel ON kel.code = i.kelurahan_code
+        LEFT JOIN admin_areas kec ON kec.code = i.kecamatan_code
+"""
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """The filters every incident query and analysis shares (all optional except the city)."""
+
+    city_code: str
+    start: datetime | None = None
+    end: datetime | None = None
+    categories: tuple[str, ...] = ()
+    call_types: tuple[str, ...] = ()
+    kecamatan: tuple[str, ...] = ()
+    kelurahan: tuple[str, ...] = ()
+    bbox: tuple[float, float, float, float] | None = None
+    located_only: bool = False
+
+    def where(self, alias: str = "i") -> tuple[str, dict]:
+        """A parameterised WHERE clause (without the keyword) and its parameters."""
+        a = alias
+        clauses = [f"{a}.city_code = %(f_city)s"]
+        params: dict = {"f_city": self.city_code}
+        if self.start is not None:
+            clauses.append(f"{a}.received_at >= %(f_start)s")
+            params["f_start"] = self.start
+        if self.end is not None:
+            clauses.append(f"{a}.received_at < %(f_end)s")
+            params["f_end"] = self.end
+        for name, values, column in (
+            ("f_categories", self.categories, "category"),
+            ("f_call_types", self.call_types, "call_type"),
+            ("f_kecamatan", self.kecamatan, "kecamatan_code"),
+            ("f_kelurahan", self.kelurahan, "kelurahan_code"),
+        ):
+            if values:
+                clauses.append(f"{a}.{column} = ANY(%({name})s)")
+                params[name] = list(values)
+        if self.bbox is not None:
+            clauses.append(f"{a}.geom && ST_MakeEnvelope(%(f_w)s, %(f_s)s, %(f_e)s, %(f_n)s, 4326)")
+            params.update(zip(("f_w", "f_s", "f_e", "f_n"), self.bbox, strict=True))
+        if self.located_only or self.bbox is not None:
+            clauses.append(f"{a}.geom IS NOT NULL")
+        return " AND ".join(clauses), params
+
+
+def list_incidents(
+    conn: psycopg.Connection, filters: IncidentFilter, limit: int, after: tuple[datetime, int] | None
+) -> list[dict]:
+    """One page, newest first, keyset-paged on (received_at, id). No caller data is selected."""
+    where, params = filters.where()
+    if after is not None:
+        where += " AND (i.received_at, i.id) < (%(after_time)s, %(after_id)s)"
+        params.update(after_time=after[0], after_id=after[1])
+    params["limit"] = limit
+    return conn.execute(
+        f"""
+        {INCIDENT_SELECT}
+        WHERE {where}
+        ORDER BY i.received_at DESC, i.id DESC
+        LIMIT %(limit)s
+        """,
+        params,
+    ).fetchall()
+
+
+def get_incident(conn: psycopg.Connection, city_code: str, external_id: str) -> dict | None:
+    rows = list_incidents_by_external_id(conn, city_code, [external_id])
+    return rows[0] if rows else None
+
+
+def list_incidents_by_external_id(conn: psycopg.Connection, city_code: str, ids: list[str]) -> list[dict]:
+    return conn.execute(
+        f"""
+        {INCIDENT_SELECT}
+        WHERE i.city_code = %s AND i.external_id = ANY(%s)
+        """,
+        (city_code, ids),
+    ).fetchall()
+
+
+def city_timezone(conn: psycopg.Connection, city_code: str) -> str:
+    row = conn.execute("SELECT timezone FROM cities WHERE code = %s", (city_code,)).fetchone()
+    if row is None:
+        raise LookupError(f"city {city_code} is not loaded; run geo-app load-sample or import its areas")
+    return row["timezone"]
+
+
+def iter_chunks(stream, size: int = 1 << 20) -> Iterator[bytes]:
+    while chunk := stream.read(size):
+        yield chunk
