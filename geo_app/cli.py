@@ -121,3 +121,62 @@ def import_incidents_command(path: Path, file_format: str | None, keep_good: boo
     print_report(result, click.echo)
     if not result.written:
         sys.exit(1)
+
+
+@main.command("import-green")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--layer", help="Layer of a GeoPackage or KML with several.")
+@click.option("--crs", help="CRS of the coordinates when the file does not say (e.g. EPSG:32748).")
+@click.option(
+    "--overlap",
+    type=click.Choice(["reject", "clip", "keep"]),
+    default="reject",
+    show_default=True,
+    help="What to do with a polygon that overlaps green areas already mapped.",
+)
+@click.option("--type", "default_type", help="Green type for features without one (layers/green_areas.yaml).")
+@click.option("--source", help="Source recorded with each feature (default: the file name).")
+@click.option("--valid-from", help="Date the features exist from (default: now), e.g. 2024-05-01.")
+@click.option("--dry-run", is_flag=True, help="Check every feature and report; write nothing.")
+@click.option("--keep-valid", is_flag=True, help="Write the good features even when some are rejected.")
+def import_green_command(
+    file: Path, layer, crs, overlap, default_type, source, valid_from, dry_run, keep_valid
+):
+    """Import green areas (RTH) from GeoJSON, GeoPackage, zipped Shapefile or KML (any CRS)."""
+    from tqdm import tqdm
+
+    from geo_app.db import connect
+    from geo_app.ingest import green as green_ingest
+    from geo_app.ingest.readers import ReadError
+
+    settings = load_settings()
+    with tqdm(unit=" fitur", desc="import RTH", disable=None) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            with connect(settings.database_url) as conn:
+                report = green_ingest.import_file(
+                    conn,
+                    settings.city_code,
+                    load_catalog(settings.layers_dir),
+                    file,
+                    layer=layer,
+                    crs=crs,
+                    overlap=overlap,
+                    keep_valid=keep_valid,
+                    dry_run=dry_run,
+                    default_type=default_type,
+                    source=source,
+                    valid_from=green_ingest.parse_instant(valid_from, end_of_day=False)
+                    if valid_from
+                    else None,
+                    progress=progress,
+                )
+        except (ReadError, green_ingest.GreenEditError) as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo("\n".join(report.lines()))
+    if report.count("rejected") and not keep_valid:
+        sys.exit(1)

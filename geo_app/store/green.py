@@ -210,7 +210,7 @@ def overlapping_green_areas(
             FROM green_areas e, input, cities c
             WHERE c.code = %(city)s AND e.city_code = %(city)s AND e.valid_to IS NULL
               AND e.id IS DISTINCT FROM %(exclude)s AND ST_Intersects(e.geom, input.g)
-        ) overlaps WHERE overlap_m2 >= %(tolerance)s ORDER BY id
+        ) AS found WHERE overlap_m2 >= %(tolerance)s ORDER BY id
         """,
         {"wkb": wkb, "city": city_code, "exclude": exclude_id, "tolerance": OVERLAP_TOLERANCE_M2},
     ).fetchall()
