@@ -17,6 +17,7 @@ from geo_app.settings import PACKAGE_DIR, Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """Application factory: settings, layer catalog, database pool, blueprints, error handlers."""
     from geo_app.web import BLUEPRINTS
+    from geo_app.web.access import init_access
     from geo_app.web.errors import register_error_handlers
 
     settings = settings or Settings.from_env()
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         CATALOG=load_catalog(settings.layers_dir),
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_content_length,
+        RATELIMIT_HEADERS_ENABLED=True,
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -42,4 +44,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    init_access(app)
     return app

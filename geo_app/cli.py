@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from geo_app.auth.commands import users as users_commands
 from geo_app.catalog import CatalogError, load_catalog
 from geo_app.db import bootstrap, migrate
 from geo_app.settings import Settings, SettingsError
@@ -180,3 +181,6 @@ def import_green_command(
     click.echo("\n".join(report.lines()))
     if report.count("rejected") and not keep_valid:
         sys.exit(1)
+
+
+main.add_command(users_commands)

@@ -58,6 +58,9 @@ class Settings:
     basemap_attribution: str = ""
     max_content_length: int = 50 * 1024 * 1024
     db_pool_size: int = 10
+    anonymous_access: bool = True
+    public_min_cell_count: int = 5
+    login_rate_limit: str = "10 per minute"
     geocoder: str = "builtin"
     nominatim_url: str = ""
 
@@ -76,6 +79,9 @@ class Settings:
             "basemap_attribution": os.environ.get("BASEMAP_ATTRIBUTION", ""),
             "max_content_length": _env_int("MAX_CONTENT_LENGTH", 50 * 1024 * 1024),
             "db_pool_size": _env_int("DB_POOL_SIZE", 10),
+            "anonymous_access": _env_bool("ANONYMOUS_ACCESS", True),
+            "public_min_cell_count": _env_int("PUBLIC_MIN_CELL_COUNT", 5),
+            "login_rate_limit": os.environ.get("LOGIN_RATE_LIMIT") or "10 per minute",
             "geocoder": (os.environ.get("GEOCODER") or "builtin").lower(),
             "nominatim_url": os.environ.get("NOMINATIM_URL", ""),
         }
@@ -96,6 +102,8 @@ class Settings:
             raise SettingsError(f"GEOCODER={self.geocoder!r}: use builtin or nominatim")
         if self.geocoder == "nominatim" and not self.nominatim_url.startswith(("http://", "https://")):
             raise SettingsError("GEOCODER=nominatim needs NOMINATIM_URL, e.g. https://nominatim.kota.go.id")
+        if self.public_min_cell_count < 1:
+            raise SettingsError("PUBLIC_MIN_CELL_COUNT must be at least 1")
         if not self.database_url.startswith(("postgresql://", "postgres://")):
             raise SettingsError(
                 "DATABASE_URL must be a postgresql:// URL, for example " + DEFAULT_DATABASE_URL

@@ -61,8 +61,43 @@ def app(settings: Settings, sample_city: str):
     application.extensions["db_pool"].close()
 
 
+@pytest.fixture(scope="session")
+def tokens(database_url: str) -> dict[str, str]:
+    """An API token per role (users ``test-<role>``; the opd_editor edits OPD ``Diskominfo``)."""
+    from geo_app.auth import users
+    from geo_app.auth.roles import OPD_EDITOR, USER_ROLES
+
+    issued = {}
+    for role in USER_ROLES:
+        username = f"test-{role.replace('_', '-')}"
+        users.add_user(database_url, username, role, None, opd="Diskominfo" if role == OPD_EDITOR else None)
+        issued[role], _ = users.issue_token(database_url, username, days=1, label="pytest")
+    return issued
+
+
 @pytest.fixture
-def client(app):
+def client(app, tokens):
+    """A test client signed in as admin (API token), so feature tests are not about access control."""
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['admin']}"
+    return test_client
+
+
+@pytest.fixture
+def client_as(app, tokens):
+    """``client_as("dlh")``: a test client signed in with that role's API token."""
+
+    def make(role: str):
+        test_client = app.test_client()
+        test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens[role]}"
+        return test_client
+
+    return make
+
+
+@pytest.fixture
+def anonymous_client(app):
+    """A visitor without session or token (gets the public view while ANONYMOUS_ACCESS is on)."""
     return app.test_client()
 
 

@@ -1,7 +1,9 @@
 """HTTP layer: blueprints parse requests and shape responses; SQL lives in geo_app.store."""
 
+from geo_app.web import auth as auth_pages
 from geo_app.web import health, pages
 from geo_app.web.api import areas as areas_api
+from geo_app.web.api import audit as audit_api
 from geo_app.web.api import assets as assets_api
 
 BLUEPRINTS = [health.blueprint, pages.blueprint, areas_api.blueprint, assets_api.blueprint]
@@ -9,3 +11,4 @@ BLUEPRINTS = [health.blueprint, pages.blueprint, areas_api.blueprint, assets_api
 from geo_app.web.api import incidents as incidents_api  # noqa: E402
 
 BLUEPRINTS += [incidents_api.blueprint]
+BLUEPRINTS += [auth_pages.blueprint, audit_api.blueprint]

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import psycopg
 from flask import current_app
 
+from geo_app.auth.context import tag_connection
 from geo_app.catalog import Catalog
 from geo_app.settings import Settings
 
@@ -22,6 +23,17 @@ def catalog() -> Catalog:
 
 @contextmanager
 def connection() -> Iterator[psycopg.Connection]:
-    """A pooled connection; its work is committed when the block ends without error."""
+    """A pooled connection; its work is committed when the block ends without error.
+
+    It is tagged with the request's actor first, so the audit triggers record who wrote.
+    """
+    with current_app.extensions["db_pool"].connection() as conn:
+        tag_connection(conn)
+        yield conn
+
+
+@contextmanager
+def raw_connection() -> Iterator[psycopg.Connection]:
+    """A pooled connection without the actor tag: for the access check itself, which reads only."""
     with current_app.extensions["db_pool"].connection() as conn:
         yield conn

@@ -48,6 +48,7 @@ DETAILS = {
     404: "No resource at this path. The API is listed at /openapi.json and the home page at /.",
     405: "This path does not accept that method; the Allow header lists the methods it does accept.",
     413: "The request body is larger than the service accepts (MAX_CONTENT_LENGTH). Split the upload.",
+    429: "Too many attempts. Wait the number of seconds in the Retry-After header, then try again.",
 }
 
 

@@ -1,0 +1,67 @@
+"""Reading the audit trail. Writes are recorded by database triggers (migration 0007), so every write
+path, the web API, imports and scripts alike, lands here in the same transaction as the change itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+
+def entries(
+    conn: psycopg.Connection,
+    *,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_id: int | None = None,
+    limit: int = 100,
+) -> list[dict]:
+    """Entries newest first; ``after_id`` pages on (entries with a smaller id)."""
+    return conn.execute(
+        "SELECT id, at, actor, actor_role, action, entity, entity_id, before, after FROM audit_log"
+        " WHERE (%(entity)s::text IS NULL OR entity = %(entity)s)"
+        " AND (%(entity_id)s::text IS NULL OR entity_id = %(entity_id)s)"
+        " AND (%(actor)s::text IS NULL OR actor = %(actor)s)"
+        " AND (%(since)s::timestamptz IS NULL OR at >= %(since)s)"
+        " AND (%(until)s::timestamptz IS NULL OR at < %(until)s)"
+        " AND (%(after_id)s::bigint IS NULL OR id < %(after_id)s)"
+        " ORDER BY id DESC LIMIT %(limit)s",
+        {
+            "entity": entity,
+            "entity_id": entity_id,
+            "actor": actor,
+            "since": since,
+            "until": until,
+            "after_id": after_id,
+            "limit": limit,
+        },
+    ).fetchall()
+
+
+def record(
+    conn: psycopg.Connection,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> None:
+    """An entry for an event no table trigger sees (sign-in, sign-out), in the caller's transaction."""
+    conn.execute(
+        "INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, before, after)"
+        " VALUES (%s, nullif(current_setting('geo_app.actor_role', true), ''), %s, %s, %s, %s, %s)",
+        (
+            actor,
+            action,
+            entity,
+            entity_id,
+            Jsonb(before) if before else None,
+            Jsonb(after) if after else None,
+        ),
+    )

@@ -1,0 +1,198 @@
+"""The one place where access is decided, for every request, before any view runs.
+
+``before_request``: who is asking (Bearer token, else session cookie, else anonymous), then the permission
+table (geo_app.auth.permissions) says yes or no, then CSRF for cookie-authenticated writes.
+``after_request``: security headers, private caching for restricted answers, and a last check that no
+caller name or phone number leaves the service for a role that may not see it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import psycopg
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
+
+from geo_app.auth import credentials
+from geo_app.auth.identity import Identity, anonymous, current_identity
+from geo_app.auth.permissions import WRITE, allowed_roles
+from geo_app.auth.privacy import PERSONAL_DATA_FIELDS, can_see_personal_data
+from geo_app.auth.roles import READERS
+from geo_app.store import users as user_store
+from geo_app.web import deps
+from geo_app.web.errors import Problem, problem_response
+
+log = logging.getLogger(__name__)
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SESSION_USER = "uid"
+SESSION_CSRF = "csrf"
+DOCUMENTATION_RULES = ("/openapi.json", "/docs")
+"""Endpoints that describe the API (field names included) rather than serve data."""
+
+
+def init_access(app: Flask) -> None:
+    settings = app.config["SETTINGS"]
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "production",
+        SESSION_COOKIE_NAME="geo_app_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+    )
+    app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(settings.basemap_url)
+    app.before_request(enforce_permissions)
+    app.after_request(secure_response)
+    app.register_error_handler(psycopg.errors.InsufficientPrivilege, _refused_by_database)
+
+
+def content_security_policy(basemap_url: str) -> str:
+    """Maps are Folium pages: inline scripts and styles, assets from /static, tiles from the basemap."""
+    basemap = urlsplit(basemap_url.replace("{s}", "a"))
+    tile_origin = f"{basemap.scheme}://{basemap.netloc.replace('a.', '*.', 1)}" if basemap.netloc else ""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self' 'unsafe-inline'",
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src 'self' data: blob: {tile_origin}".strip(),
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "worker-src 'self' blob:",
+            "frame-src 'self'",
+            "frame-ancestors 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+        ]
+    )
+
+
+def identify() -> Identity:
+    """The caller: a Bearer token wins over the session cookie; a bad token is refused, not ignored."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("Send the API token as 'Authorization: Bearer <token>'.")
+        with deps.raw_connection() as conn:
+            user = user_store.user_for_token(conn, credentials.token_digest(token.strip()))
+        if not user:
+            raise _unauthorized(
+                "The API token is unknown, expired or revoked. Ask an administrator for a new one "
+                "(geo-app users token USERNAME)."
+            )
+        return Identity(user["username"], user["role"], user["opd"], user["id"], via="token")
+    user_id = session.get(SESSION_USER)
+    if user_id is not None:
+        with deps.raw_connection() as conn:
+            user = user_store.active_user(conn, user_id)
+        if user:
+            return Identity(user["username"], user["role"], user["opd"], user["id"], via="session")
+        session.pop(SESSION_USER, None)
+    return anonymous(public_view=deps.settings().anonymous_access)
+
+
+def enforce_permissions():
+    g.identity = identity = identify()
+    if request.url_rule is None:  # 404 or 405: let routing answer
+        return None
+    roles = allowed_roles(request.url_rule.rule, request.method, request.view_args)
+    if identity.role not in roles:
+        if identity.signed_in:
+            raise Problem(
+                403,
+                "Forbidden",
+                f"Your role ({identity.role}) may not {request.method} {request.path}. "
+                "Ask an administrator if your work needs it.",
+            )
+        if request.method == "GET" and wants_html():
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        raise _unauthorized("Sign in at /login, or send an API token as 'Authorization: Bearer <token>'.")
+    if request.method in WRITE and identity.via != "token":
+        check_csrf()
+    return None
+
+
+def wants_html() -> bool:
+    if request.path.startswith(("/api/", "/tiles/")):
+        return False
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "text/html"
+
+
+def csrf_token() -> str:
+    """The session's CSRF token; forms send it back in a hidden field, scripts in the X-CSRF-Token header."""
+    if SESSION_CSRF not in session:
+        session[SESSION_CSRF] = secrets.token_urlsafe(32)
+    return session[SESSION_CSRF]
+
+
+def check_csrf() -> None:
+    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+    expected = session.get(SESSION_CSRF) or ""
+    if not expected or not secrets.compare_digest(sent, expected):
+        raise Problem(
+            400,
+            "CSRF token missing or wrong",
+            "Reload the page and submit the form again; scripts authenticate with an API token instead.",
+        )
+
+
+def _unauthorized(detail: str) -> Problem:
+    problem = Problem(401, "Sign-in required", detail)
+    problem.headers["WWW-Authenticate"] = 'Bearer realm="geo_app"'
+    return problem
+
+
+def secure_response(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", current_app.config["CONTENT_SECURITY_POLICY"])
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    rule = request.url_rule.rule if request.url_rule else None
+    if rule and not allowed_roles(rule, request.method, request.view_args) >= READERS:
+        headers["Cache-Control"] = _private(headers.get("Cache-Control"))
+        headers.add("Vary", "Authorization, Cookie")
+    if rule and not rule.startswith(DOCUMENTATION_RULES) and not can_see_personal_data():
+        return withhold_personal_data(response)
+    return response
+
+
+def _private(cache_control: str | None) -> str:
+    if not cache_control:
+        return "private, no-cache"
+    parts = [part.strip() for part in cache_control.split(",") if part.strip().lower() != "public"]
+    return ", ".join(["private", *parts])
+
+
+def withhold_personal_data(response: Response) -> Response:
+    """Fail closed: a buffered answer that names a caller field for a role without access is not sent."""
+    if response.direct_passthrough or response.is_streamed:
+        return response
+    body = response.get_data()
+    if not any(field.encode() in body for field in PERSONAL_DATA_FIELDS):
+        return response
+    log.error(
+        "withheld a response to %s %s: it contained caller fields for role %s",
+        request.method,
+        request.path,
+        current_identity().role,
+    )
+    return problem_response(
+        500,
+        "Response withheld",
+        "This answer would have contained personal data your role may not see; the error is logged.",
+    )
+
+
+def _refused_by_database(exc: psycopg.errors.InsufficientPrivilege):
+    """Row-level rules in the database (an OPD editor and another OPD's asset) answer 403."""
+    detail = exc.diag.message_primary or "This change is not allowed for your role."
+    return problem_response(403, "Forbidden", detail)

@@ -1,0 +1,119 @@
+"""Sign-in for people (form, session cookie, CSRF) and one-time sign-in links; /api/me says who you are.
+
+Scripts do not sign in here: they send an API token (``geo-app users token USERNAME``) as
+``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from geo_app.auth import credentials
+from geo_app.auth.identity import current_identity
+from geo_app.store import audit
+from geo_app.store import users as user_store
+from geo_app.web import deps
+from geo_app.web.access import SESSION_USER, csrf_token
+from geo_app.web.errors import Problem
+from geo_app.web.params import reject_unknown
+
+blueprint = Blueprint("auth", __name__)
+limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", strategy="fixed-window")
+blueprint.record_once(lambda state: limiter.init_app(state.app))
+
+
+def _login_rate_limit() -> str:
+    return deps.settings().login_rate_limit
+
+
+def _ip_and_username() -> str:
+    return f"{get_remote_address()}|{request.form.get('username', '').strip().lower()}"
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site, so a sign-in link cannot send anyone elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@blueprint.get("/login")
+def login_form():
+    reject_unknown({"next"})
+    return render_template("login.html", csrf_token=csrf_token(), next=_safe_next(request.args.get("next")))
+
+
+@blueprint.post("/login")
+@limiter.limit(_login_rate_limit, key_func=_ip_and_username)
+def login():
+    reject_unknown({"next"})
+    username = request.form.get("username", "").strip().lower()
+    password = request.form.get("password", "")
+    target = _safe_next(request.form.get("next") or request.args.get("next"))
+    with deps.connection() as conn:
+        user = user_store.user_by_name(conn, username) if username else None
+        if not credentials.verify_password(user["password_hash"] if user else None, password) or not (
+            user and user["is_active"]
+        ):
+            response = render_template(
+                "login.html",
+                csrf_token=csrf_token(),
+                next=target,
+                username=username,
+                error="Nama pengguna atau kata sandi salah, atau akun dinonaktifkan.",
+            )
+            return response, 401
+        audit.record(conn, user["username"], "sign_in", "users", str(user["id"]), after={"via": "password"})
+    _start_session(user["id"])
+    return redirect(target, code=303)
+
+
+@blueprint.get("/login/link/<token>")
+def login_link(token: str):
+    """A one-time link (``geo-app users login-link``): for wall displays and automated browser checks."""
+    reject_unknown({"next"})
+    with deps.connection() as conn:
+        user = user_store.user_for_token(conn, credentials.token_digest(token), kind="login_link")
+        if not user:
+            raise Problem(
+                401,
+                "Sign-in link not valid",
+                "This sign-in link is unknown, used or expired. Sign in at /login or ask for a new link.",
+            )
+        user_store.revoke_token(conn, user["token_id"])
+        audit.record(conn, user["username"], "sign_in", "users", str(user["id"]), after={"via": "link"})
+    _start_session(user["id"])
+    return redirect(_safe_next(request.args.get("next")), code=303)
+
+
+@blueprint.post("/logout")
+def logout():
+    identity = current_identity()
+    if identity.signed_in:
+        with deps.connection() as conn:
+            audit.record(conn, identity.username, "sign_out", "users", str(identity.user_id))
+    session.clear()
+    return redirect("/", code=303)
+
+
+@blueprint.get("/api/me")
+def me():
+    """Who the service thinks you are, and the CSRF token a page script sends with its writes."""
+    reject_unknown(())
+    identity = current_identity()
+    return {
+        "username": identity.username,
+        "role": identity.role,
+        "opd": identity.opd,
+        "signed_in": identity.signed_in,
+        "via": identity.via,
+        "csrf_token": csrf_token() if identity.via == "session" else None,
+    }
+
+
+def _start_session(user_id: int) -> None:
+    session.clear()
+    session.permanent = True
+    session[SESSION_USER] = user_id

@@ -1,0 +1,77 @@
+"""Access control in one place: identity, the permission table's answer, CSRF, headers, personal data."""
+
+from __future__ import annotations
+
+import pytest
+
+from geo_app import create_app
+
+
+@pytest.fixture(scope="module")
+def app(settings):
+    """The application without the sample city: these tests are about who may call what, not data."""
+    application = create_app(settings)
+    yield application
+    application.extensions["db_pool"].close()
+
+
+def test_anonymous_visitor_gets_the_public_view(anonymous_client):
+    response = anonymous_client.get("/api/me")
+    assert response.json["role"] == "public" and not response.json["signed_in"]
+    assert anonymous_client.get("/api/areas").status_code == 200
+
+
+def test_anonymous_without_public_view_is_sent_to_sign_in(settings):
+    closed = create_app(settings.__class__(**{**settings.__dict__, "anonymous_access": False}))
+    try:
+        visitor = closed.test_client()
+        assert visitor.get("/api/areas").status_code == 401
+        page = visitor.get("/", headers={"Accept": "text/html"})
+        assert page.status_code == 302 and page.headers["Location"].startswith("/login?next=")
+        assert visitor.get("/login").status_code == 200
+        assert visitor.get("/healthz").status_code == 200
+    finally:
+        closed.extensions["db_pool"].close()
+
+
+def test_client_fixture_is_admin(client):
+    assert client.get("/api/me").json["role"] == "admin"
+    assert client.get("/api/audit").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["perencana", "supervisor_112", "dlh", "opd_editor", "public"])
+def test_audit_is_for_admins_only(client_as, role):
+    response = client_as(role).get("/api/audit")
+    assert response.status_code == 403
+    assert response.mimetype == "application/problem+json"
+    assert role in response.json["detail"]
+
+
+def test_no_credentials_on_a_closed_endpoint_is_401_with_a_hint(anonymous_client):
+    response = anonymous_client.get("/api/audit")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "/login" in response.json["detail"]
+
+
+@pytest.mark.parametrize("header", ["Bearer nonsense", "Basic dXNlcjpwYXNz", "Bearer "])
+def test_a_bad_token_is_refused_not_ignored(anonymous_client, header):
+    response = anonymous_client.get("/api/areas", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+
+
+def test_security_headers_on_every_answer(anonymous_client):
+    for path in ("/", "/api/areas", "/no-such-page", "/login"):
+        headers = anonymous_client.get(path).headers
+        assert "script-src 'self' 'unsafe-inline'" in headers["Content-Security-Policy"]
+        assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "SAMEORIGIN"
+        assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_restricted_answers_are_not_cached_publicly(client):
+    response = client.get("/api/audit")
+    assert response.headers["Cache-Control"].startswith("private")
+    assert "Authorization" in response.headers["Vary"]
