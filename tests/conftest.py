@@ -16,6 +16,8 @@ from geo_app import create_app
 from geo_app.db import bootstrap, connect, migrate
 from geo_app.settings import DEFAULT_DATABASE_URL, Settings
 
+pytest_plugins = ("browser",)  # fixtures browser, live_server, open_page (tests/browser.py)
+
 SAMPLE_CITY = "36.72"
 TEST_CITY = "99.01"
 

@@ -110,10 +110,10 @@ def list_areas(conn: psycopg.Connection, city_code: str, level: str) -> list[dic
     """Areas of one level with attributes, metric area and population density (no geometry)."""
     return conn.execute(
         """
-        SELECT code, name, name_variants, parent_code, population, population_source,
-               population_year, population_is_estimate, official_area_km2,
-               ST_Area(ST_Transform(geom, c.metric_srid)) / 1e6 AS area_km2,
-               population / nullif(ST_Area(ST_Transform(geom, c.metric_srid)) / 1e6, 0)
+        SELECT a.code, a.name, a.name_variants, a.parent_code, a.population, a.population_source,
+               a.population_year, a.population_is_estimate, a.official_area_km2,
+               ST_Area(ST_Transform(a.geom, c.metric_srid)) / 1e6 AS area_km2,
+               a.population / nullif(ST_Area(ST_Transform(a.geom, c.metric_srid)) / 1e6, 0)
                    AS density_per_km2
         FROM admin_areas a JOIN cities c ON c.code = a.city_code
         WHERE a.city_code = %s AND a.level = %s
@@ -135,7 +135,8 @@ def areas_geojson(conn: psycopg.Connection, city_code: str, level: str) -> dict:
                 'geometry', ST_AsGeoJSON(a.geom, 6)::json,
                 'properties', json_build_object(
                     'code', a.code, 'name', a.name, 'level', a.level,
-                    'parent_code', a.parent_code, 'name_variants', a.name_variants,
+                    'parent_code', a.parent_code, 'parent_name', p.name,
+                    'name_variants', a.name_variants,
                     'population', a.population, 'population_source', a.population_source,
                     'population_year', a.population_year,
                     'population_is_estimate', a.population_is_estimate,
@@ -147,11 +148,28 @@ def areas_geojson(conn: psycopg.Connection, city_code: str, level: str) -> dict:
             ) ORDER BY a.code), '[]'::json)
         ) AS fc
         FROM admin_areas a JOIN cities c ON c.code = a.city_code
+        LEFT JOIN admin_areas p ON p.code = a.parent_code
         WHERE a.city_code = %s AND a.level = %s
         """,
         (city_code, level),
     ).fetchone()
     return row["fc"]
+
+
+def bounds(
+    conn: psycopg.Connection, city_code: str
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """((south, west), (north, east)) of the city's areas, for fitting maps; None when it has none."""
+    row = conn.execute(
+        """
+        SELECT ST_YMin(e) AS south, ST_XMin(e) AS west, ST_YMax(e) AS north, ST_XMax(e) AS east
+        FROM (SELECT ST_Extent(geom) AS e FROM admin_areas WHERE city_code = %s) AS extent
+        """,
+        (city_code,),
+    ).fetchone()
+    if row["south"] is None:
+        return None
+    return (row["south"], row["west"]), (row["north"], row["east"])
 
 
 def record_load(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, render_template
 
+from geo_app.maps.areas import build_areas_map
 from geo_app.store import areas as area_store
 from geo_app.web import deps
+from geo_app.web.errors import Problem
+from geo_app.web.params import reject_unknown
 
 blueprint = Blueprint("pages", __name__)
 
@@ -43,3 +46,31 @@ def home():
         sample=any(load["is_sample"] for load in loads.values()),
         map_pages=MAP_PAGES,
     )
+
+
+@blueprint.get("/maps/areas")
+def areas_map():
+    reject_unknown(())
+    settings = deps.settings()
+    with deps.connection() as conn:
+        bounds = area_store.bounds(conn, settings.city_code)
+        if bounds is None:
+            raise Problem(
+                404,
+                "No areas",
+                f"City {settings.city_code} has no admin areas yet: run `geo-app load-sample` or "
+                "`geo-app import-areas FILE`.",
+            )
+        city = area_store.city(conn, settings.city_code)
+        kelurahan = area_store.list_areas(conn, settings.city_code, "kelurahan")
+        kecamatan = area_store.list_areas(conn, settings.city_code, "kecamatan")
+        load = area_store.latest_loads(conn, settings.city_code).get("admin_areas")
+    html = build_areas_map(
+        settings,
+        city_name=city["name"] if city else settings.city_code,
+        bounds=bounds,
+        kelurahan=kelurahan,
+        kecamatan=kecamatan,
+        sample=bool(load and load["is_sample"]),
+    )
+    return Response(html, mimetype="text/html")

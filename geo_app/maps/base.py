@@ -1,0 +1,343 @@
+"""Shared Folium helpers of the map pages: page frame, basemap, layers loaded by URL, classes, legend, panel.
+
+A page is built as::
+
+    m = make_map(settings, "Judul peta", bounds=bounds, sample=is_sample)
+    add_geojson_url(m, "/api/areas?level=kelurahan", "Kelurahan", colour_by=classes.rule("density_per_km2"))
+    add_legend(m, "Kepadatan (jiwa/km²)", classes.legend_items())
+    add_layer_control(m)
+    html = render(m)
+
+Every script and style sheet is served by the app (geo_app.maps.vendor), so pages work on a closed network;
+the only outside URL a page may hold is the basemap tile URL of the BASEMAP_URL setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import folium
+import mapclassify
+import numpy as np
+from branca.element import CssLink, Element, Figure, JavascriptLink, Link, MacroElement
+from branca.utilities import color_brewer
+from folium.map import Layer
+from folium.template import Template
+from markupsafe import Markup, escape
+
+from geo_app.maps.vendor import local_url
+from geo_app.settings import Settings
+
+Bounds = tuple[tuple[float, float], tuple[float, float]]  # ((south, west), (north, east))
+
+NO_DATA_COLOUR = "#d9d9d9"
+FAVICON = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
+
+
+def format_number(value: float | None, digits: int = 0) -> str:
+    """A number as written in Indonesian: 12.345,6 (thousands dot, decimal comma)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+class OfflineFigure(Figure):
+    """A Figure whose script and style links point at the app's own copies instead of CDNs.
+
+    Folium adds its links while its elements render, so the rewrite happens between rendering the
+    children and rendering the page; an unmapped CDN file raises vendor.UnmappedAssetError.
+    """
+
+    def render(self, **kwargs) -> str:
+        for child in self._children.values():
+            child.render(**kwargs)
+        for name, child in list(self.header._children.items()):
+            if isinstance(child, Link):
+                url = local_url(child.url)
+                if url is None:
+                    del self.header._children[name]
+                else:
+                    child.url = url
+        return self._template.render(this=self, kwargs=kwargs)
+
+
+def make_map(
+    settings: Settings,
+    title: str,
+    *,
+    bounds: Bounds | None,
+    sample: bool = False,
+    subtitle: str = "",
+) -> folium.Map:
+    """A full-page map: header bar with title (and the sample-data notice), basemap per settings, fitted
+    to ``bounds`` (the city), scale bar, our CSS/JS. Add layers, legend, panel, then ``render``."""
+    figure = OfflineFigure(title=str(escape(title)))
+    m = folium.Map(
+        tiles=None,
+        control_scale=False,
+        zoom_control="topleft",
+        prefer_canvas=False,
+        zoom_snap=0.25,
+        font_size="0.85rem",
+    )
+    figure.add_child(m)
+    figure.header.add_child(Element(FAVICON), name="geo_app_favicon")
+    figure.header.add_child(CssLink("/static/maps.css"), name="geo_app_css")
+    figure.header.add_child(JavascriptLink("/static/maps.js"), name="geo_app_js")
+    figure.html.add_child(Element(_header_bar(title, subtitle, sample)), name="geo_app_header")
+    if settings.basemap_url:
+        folium.TileLayer(
+            tiles=settings.basemap_url,
+            attr=settings.basemap_attribution or "Peta dasar",
+            name="Peta dasar",
+            overlay=False,
+            control=False,
+            max_zoom=19,
+        ).add_to(m)
+    MetricScale().add_to(m)
+    if bounds is not None:
+        m.fit_bounds([list(bounds[0]), list(bounds[1])], padding=(12, 12))
+    return m
+
+
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+
+def _header_bar(title: str, subtitle: str, sample: bool) -> str:
+    notice = (
+        '<span class="geo-sample" title="Batas wilayah dan data di peta ini dibuat oleh generator data '
+        'contoh, bukan data resmi.">Data contoh</span>'
+        if sample
+        else ""
+    )
+    sub = f'<span class="geo-subtitle">{escape(subtitle)}</span>' if subtitle else ""
+    return (
+        '<header class="geo-header"><a class="geo-home" href="/" title="Beranda">&#8592; Beranda</a>'
+        f"<h1>{escape(title)}</h1>{sub}{notice}</header>"
+    )
+
+
+class GeoJsonUrl(Layer):
+    """A GeoJSON overlay the browser fetches from ``url`` (nothing embedded), styled and labelled in JS."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = GeoApp.geoJsonLayer(
+            {{ this._parent.get_name() }}, {{ this.url|tojson }}, {{ this.js_options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, url: str, name: str, js_options: dict, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "GeoJsonUrl"
+        self.url = url
+        self.js_options = {"name": name, **js_options}
+
+
+def add_geojson_url(
+    m: folium.Map,
+    url: str,
+    name: str,
+    *,
+    style: dict | None = None,
+    colour_by: dict | None = None,
+    popup_title: str | None = None,
+    popup_rows: Sequence[tuple[str, str]] = (),
+    tooltip: str | None = None,
+    highlight: dict | None = None,
+    point: dict | None = None,
+    front: bool = False,
+    show: bool = True,
+) -> GeoJsonUrl:
+    """Add a layer loaded by URL (e.g. ``/api/areas?level=kelurahan``).
+
+    ``style``: Leaflet path options. ``colour_by``: from :meth:`Classes.rule` or :func:`category_rule`.
+    ``popup_rows``: (label, template) pairs; templates fill ``{field}`` or ``{field:format}`` from the
+    feature properties (formats: int, 0-9 decimals, pct, date, datetime, yesno, flag:TEXT).
+    ``point``: circle-marker options for point layers. ``front``: keep above other overlays (outlines).
+    """
+    options = {
+        "style": {"weight": 1, "color": "#555", "fillOpacity": 0.7, **(style or {})},
+        "colour_by": colour_by,
+        "popup_title": popup_title,
+        "popup_rows": [list(row) for row in popup_rows] or None,
+        "tooltip": tooltip,
+        "highlight": highlight,
+        "point": point,
+        "front": front,
+    }
+    layer = GeoJsonUrl(url, name, options, show=show)
+    layer.add_to(m)
+    return layer
+
+
+def category_rule(property_name: str, colours: dict[str, str]) -> dict:
+    """Colour features by a categorical property (e.g. Gi* bin, green-area type)."""
+    return {"property": property_name, "categories": colours, "no_data": NO_DATA_COLOUR}
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Choropleth classes: upper bounds (inclusive), one colour each, and the lowest value."""
+
+    breaks: list[float]
+    colours: list[str]
+    minimum: float
+    digits: int = 0
+
+    def rule(self, property_name: str) -> dict:
+        """The colouring rule the browser applies to ``property_name`` of each feature."""
+        return {
+            "property": property_name,
+            "breaks": self.breaks,
+            "colours": self.colours,
+            "no_data": NO_DATA_COLOUR,
+        }
+
+    def colour(self, value: float | None) -> str:
+        if value is None:
+            return NO_DATA_COLOUR
+        index = int(np.searchsorted(self.breaks, value, side="left"))
+        return self.colours[min(index, len(self.colours) - 1)]
+
+    def legend_items(self, no_data: bool = False) -> list[tuple[str, str]]:
+        lowers = [self.minimum, *self.breaks[:-1]]
+        items = [
+            (colour, f"{format_number(low, self.digits)} – {format_number(high, self.digits)}")
+            for colour, low, high in zip(self.colours, lowers, self.breaks, strict=True)
+        ]
+        if no_data:
+            items.append((NO_DATA_COLOUR, "tidak ada data"))
+        return items
+
+
+def classify(
+    values: Sequence[float | None],
+    *,
+    k: int = 5,
+    scheme: str = "FisherJenks",
+    palette: str = "YlOrRd",
+    digits: int = 0,
+) -> Classes:
+    """Class breaks by a mapclassify scheme (FisherJenks, Quantiles, EqualInterval, NaturalBreaks...),
+    coloured with a ColorBrewer palette. Missing values are left out (shown as "no data")."""
+    data = np.array([v for v in values if v is not None], dtype=float)
+    if data.size == 0:
+        return Classes(breaks=[0.0], colours=[NO_DATA_COLOUR], minimum=0.0, digits=digits)
+    k = max(1, min(k, len(np.unique(data))))
+    if k == 1:
+        breaks = [float(data.max())]
+    else:
+        breaks = [float(b) for b in getattr(mapclassify, scheme)(data, k=k).bins]
+    colours = color_brewer(palette, max(len(breaks), 3))
+    if len(breaks) < 3:  # ColorBrewer palettes start at three colours; keep the darker end
+        colours = colours[-len(breaks) :]
+    return Classes(breaks=breaks, colours=list(colours), minimum=float(data.min()), digits=digits)
+
+
+class HtmlControl(MacroElement):
+    """A box of HTML as a Leaflet control (legends, notes), in a map corner."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        GeoApp.addHtmlControl({{ this._parent.get_name() }}, {{ this.html|tojson }},
+            {{ this.position|tojson }}, {{ this.css_class|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, position: str = "bottomright", css_class: str = "geo-legend"):
+        super().__init__()
+        self._name = "HtmlControl"
+        self.html = html
+        self.position = position
+        self.css_class = css_class
+
+
+def add_legend(
+    m: folium.Map,
+    title: str,
+    items: Sequence[tuple[str, str]],
+    *,
+    note: str = "",
+    shape: str = "box",
+    position: str = "bottomright",
+) -> HtmlControl:
+    """A legend: (colour, label) rows under a title. ``shape``: box (areas), line (outlines), dot (points)."""
+    rows = "".join(
+        f'<li><i class="geo-key geo-key-{shape}" style="--key:{escape(colour)}"></i>{escape(label)}</li>'
+        for colour, label in items
+    )
+    note_html = f'<p class="geo-legend-note">{escape(note)}</p>' if note else ""
+    control = HtmlControl(f"<h3>{escape(title)}</h3><ul>{rows}</ul>{note_html}", position=position)
+    control.add_to(m)
+    return control
+
+
+def add_layer_control(m: folium.Map) -> folium.LayerControl:
+    """The layer switcher, open, top right (layer names are the Indonesian names given to the layers)."""
+    return folium.LayerControl(position="topright", collapsed=False).add_to(m)
+
+
+class SidePanel(Element):
+    """The panel beside the map; sections are added by :func:`add_panel`."""
+
+    _template = Template(
+        '<aside class="geo-panel">{% for section in this.sections %}{{ section }}{% endfor %}</aside>'
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "SidePanel"
+        self.sections: list[str] = []
+
+
+def add_panel(m: folium.Map, title: str, body_html: str | Markup) -> None:
+    """A section of the side panel beside the map (summaries, tables, charts from geo_app.maps.charts).
+
+    ``body_html`` is inserted as is: escape anything that comes from data (``table_html`` and the chart
+    helpers do)."""
+    figure = m.get_root()
+    panel = figure.html._children.get("geo_app_panel")
+    if panel is None:
+        panel = SidePanel()
+        figure.html.add_child(panel, name="geo_app_panel")
+        figure.header.add_child(
+            Element("<style>body { --panel-width: 24rem; }</style>"), name="geo_app_panel_on"
+        )
+    panel.sections.append(f'<section class="geo-panel-section"><h2>{escape(title)}</h2>{body_html}</section>')
+
+
+def table_html(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric_from: int = 1) -> Markup:
+    """A small table for the side panel (no header row when ``headers`` is empty); columns from
+    ``numeric_from`` on are right-aligned."""
+    head = f"<thead><tr>{''.join(f'<th>{escape(h)}</th>' for h in headers)}</tr></thead>" if headers else ""
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{"num" if i >= numeric_from else ""}">{escape(cell)}</td>'
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return Markup(f'<table class="geo-table">{head}<tbody>{body}</tbody></table>')
+
+
+def render(m: folium.Map) -> str:
+    """The page's HTML, all assets local (raises vendor.UnmappedAssetError otherwise)."""
+    return m.get_root().render()

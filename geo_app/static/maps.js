@@ -1,0 +1,202 @@
+/* Shared browser code of the map pages (built by geo_app.maps.base).
+ *
+ * GeoApp.geoJsonLayer(url, options) returns an empty L.GeoJSON layer at once (so layer controls can list
+ * it) and fills it from the API, keeping pages light. GeoApp.pending counts the fetches still running;
+ * headless-browser tests wait for it to reach 0. Labels and numbers are formatted for Bahasa Indonesia.
+ */
+(function () {
+  "use strict";
+
+  var LOCALE = "id-ID";
+  var TIME_ZONE = "Asia/Jakarta";
+  var MISSING = "–";
+
+  function escapeHtml(value) {
+    return String(value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function formatNumber(value, digits) {
+    return Number(value).toLocaleString(LOCALE, {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
+  }
+
+  /* One value by format name: int, 0-9 (decimals), pct (0-1 -> %), date, datetime, yesno, flag:TEXT. */
+  function formatValue(value, format) {
+    if (format && format.indexOf("flag:") === 0) {
+      return value ? format.slice(5) : "";
+    }
+    if (value === null || value === undefined || value === "") {
+      return MISSING;
+    }
+    if (format === "int") {
+      return formatNumber(value, 0);
+    }
+    if (/^[0-9]$/.test(format || "")) {
+      return formatNumber(value, Number(format));
+    }
+    if (format === "pct") {
+      return formatNumber(value * 100, 1) + "%";
+    }
+    if (format === "date" || format === "datetime") {
+      var options = { timeZone: TIME_ZONE, dateStyle: "medium" };
+      if (format === "datetime") {
+        options.timeStyle = "short";
+      }
+      return new Date(value).toLocaleString(LOCALE, options) + (format === "datetime" ? " WIB" : "");
+    }
+    if (format === "yesno") {
+      return value ? "ya" : "tidak";
+    }
+    return String(value);
+  }
+
+  /* Fill "{field}" or "{field:format}" placeholders from feature properties, HTML-escaped. */
+  function fillTemplate(template, properties) {
+    return template.replace(/\{([A-Za-z0-9_]+)(?::([^}]+))?\}/g, function (_, field, format) {
+      return escapeHtml(formatValue(properties[field], format));
+    });
+  }
+
+  function popupHtml(title, rows, properties) {
+    var html = '<div class="geo-popup">';
+    if (title) {
+      html += "<h4>" + fillTemplate(title, properties) + "</h4>";
+    }
+    html += "<table>";
+    rows.forEach(function (row) {
+      html += "<tr><th>" + escapeHtml(row[0]) + "</th><td>" + fillTemplate(row[1], properties) + "</td></tr>";
+    });
+    return html + "</table></div>";
+  }
+
+  /* Colour of a value: class breaks (upper bounds, inclusive) or categories; noData when missing. */
+  function colourOf(rule, properties) {
+    var value = properties[rule.property];
+    if (value === null || value === undefined) {
+      return rule.no_data;
+    }
+    if (rule.categories) {
+      return rule.categories[String(value)] || rule.no_data;
+    }
+    for (var i = 0; i < rule.breaks.length; i++) {
+      if (value <= rule.breaks[i]) {
+        return rule.colours[i];
+      }
+    }
+    return rule.colours[rule.colours.length - 1];
+  }
+
+  function featureStyle(options) {
+    return function (feature) {
+      var style = Object.assign({}, options.style);
+      if (options.colour_by) {
+        var colour = colourOf(options.colour_by, feature.properties || {});
+        style.fillColor = colour;
+        if (options.point) {
+          style.color = options.style.color || colour;
+        }
+      }
+      return style;
+    };
+  }
+
+  function showLoadError(map, message) {
+    var box = L.DomUtil.create("div", "geo-load-error", map.getContainer());
+    box.textContent = message;
+  }
+
+  /* Outline layers (options.front) stay above fills whatever order the fetches finish in. */
+  var frontLayers = [];
+
+  function raiseFrontLayers(map) {
+    frontLayers.forEach(function (layer) {
+      if (map.hasLayer(layer)) {
+        layer.bringToFront();
+      }
+    });
+  }
+
+  var GeoApp = {
+    pending: 0,
+    fillTemplate: fillTemplate,
+    formatValue: formatValue,
+
+    /* A box of HTML (legend, note) as a Leaflet control; clicks and scrolls stay inside it. */
+    addHtmlControl: function (map, html, position, className) {
+      var control = L.control({ position: position });
+      control.onAdd = function () {
+        var box = L.DomUtil.create("div", className);
+        box.innerHTML = html;
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+      };
+      control.addTo(map);
+      return control;
+    },
+
+    geoJsonLayer: function (map, url, options) {
+      var style = featureStyle(options);
+      var layer = L.geoJSON(null, {
+        style: style,
+        pointToLayer: options.point
+          ? function (feature, latlng) {
+              return L.circleMarker(latlng, Object.assign({}, options.point, style(feature)));
+            }
+          : undefined,
+        onEachFeature: function (feature, featureLayer) {
+          var properties = feature.properties || {};
+          if (options.popup_rows) {
+            featureLayer.bindPopup(popupHtml(options.popup_title, options.popup_rows, properties), {
+              maxWidth: 360,
+            });
+          }
+          if (options.tooltip) {
+            featureLayer.bindTooltip(fillTemplate(options.tooltip, properties), { sticky: true });
+          }
+          if (options.highlight && featureLayer.setStyle) {
+            featureLayer.on("mouseover", function () {
+              featureLayer.setStyle(options.highlight);
+            });
+            featureLayer.on("mouseout", function () {
+              layer.resetStyle(featureLayer);
+            });
+          }
+        },
+      });
+      if (options.front) {
+        frontLayers.push(layer);
+        map.on("overlayadd", function () {
+          raiseFrontLayers(map);
+        });
+      }
+      GeoApp.pending += 1;
+      fetch(url, { headers: { Accept: "application/geo+json, application/json" } })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error(response.status + " " + response.statusText);
+          }
+          return response.json();
+        })
+        .then(function (data) {
+          layer.addData(data);
+          raiseFrontLayers(map);
+          layer.fire("geoapp:loaded", { count: (data.features || []).length });
+        })
+        .catch(function (error) {
+          console.error("GeoApp: " + url + ": " + error.message);
+          showLoadError(map, "Lapisan " + (options.name || url) + " gagal dimuat: " + error.message);
+        })
+        .finally(function () {
+          GeoApp.pending -= 1;
+        });
+      return layer;
+    },
+  };
+
+  window.GeoApp = GeoApp;
+})();

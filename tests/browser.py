@@ -1,0 +1,255 @@
+"""Headless Chromium for map-page tests, driven over the DevTools protocol (websocket-client).
+
+Chromium runs with no network: every host name but 127.0.0.1 fails to resolve, so a page that still
+asks a CDN for something shows it as a failed request. A pytest plugin (tests/conftest.py loads it) with
+the fixtures ``browser``, ``live_server`` (the sample-city app on a free port) and ``open_page``::
+
+    def test_my_map(open_page):
+        page = open_page("/maps/mine")          # waits for load and for GeoApp.pending == 0
+        assert page.errors == []                # JS exceptions, console errors, failed requests
+        assert page.count(".leaflet-overlay-pane path") >= 43
+        page.screenshot(tmp_path / "mine.png")
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import websocket
+from werkzeug.serving import make_server
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+WINDOW = (1400, 900)
+# Wait for the page's own fetches (maps.js counts them in GeoApp.pending) and the document to be ready.
+READY_EXPRESSION = "document.readyState === 'complete' && (!window.GeoApp || window.GeoApp.pending === 0)"
+
+
+def chromium_path() -> str | None:
+    return next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
+
+
+class LiveServer:
+    """The Flask app on a free loopback port in a background thread (stopped by ``close``)."""
+
+    def __init__(self, app):
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
+@dataclass
+class Page:
+    """One opened page: what went wrong while loading it, and ways to look at it."""
+
+    url: str
+    _socket: websocket.WebSocket
+    errors: list[str] = field(default_factory=list)
+    requested: list[str] = field(default_factory=list)
+    _next_id: int = 0
+
+    def _call(self, method: str, timeout: float = 30, **params) -> dict:
+        self._next_id += 1
+        message_id = self._next_id
+        self._socket.send(json.dumps({"id": message_id, "method": method, "params": params}))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = self._receive(deadline - time.monotonic())
+            if message is not None and message.get("id") == message_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+        raise TimeoutError(f"{method} got no answer in {timeout} s")
+
+    def _receive(self, timeout: float) -> dict | None:
+        self._socket.settimeout(max(timeout, 0.01))
+        try:
+            message = json.loads(self._socket.recv())
+        except websocket.WebSocketTimeoutException:
+            return None
+        self._record(message)
+        return message
+
+    def _record(self, message: dict) -> None:
+        method, params = message.get("method"), message.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            details = params["exceptionDetails"]
+            text = details.get("exception", {}).get("description") or details.get("text")
+            self.errors.append(f"exception: {text}")
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            args = " ".join(
+                str(arg.get("value", arg.get("description", ""))) for arg in params.get("args", [])
+            )
+            self.errors.append(f"console.{params['type']}: {args}")
+        elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+            entry = params["entry"]
+            self.errors.append(f"log: {entry['text']} {entry.get('url', '')}".strip())
+        elif method == "Network.requestWillBeSent":
+            self.requested.append(params["request"]["url"])
+        elif method == "Network.loadingFailed" and not params.get("canceled"):
+            self.errors.append(f"request failed: {params.get('errorText')} ({params.get('type')})")
+
+    def _drain(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self._receive(deadline - time.monotonic())
+
+    def evaluate(self, expression: str):
+        result = self._call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression}: {result['exceptionDetails'].get('text')}")
+        return result["result"].get("value")
+
+    def count(self, selector: str) -> int:
+        return self.evaluate(f"document.querySelectorAll({json.dumps(selector)}).length")
+
+    def external_requests(self) -> list[str]:
+        """Requests that left the machine's loopback (they fail here; on a closed network too)."""
+        return [
+            url
+            for url in self.requested
+            if url.startswith(("http:", "https:"))
+            and not url.startswith(("http://127.0.0.1", "http://localhost"))
+        ]
+
+    def screenshot(self, path: str | Path) -> Path:
+        data = self._call("Page.captureScreenshot", format="png")["data"]
+        path = Path(path)
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def load(self, timeout: float) -> None:
+        for domain in ("Runtime", "Log", "Network", "Page"):
+            self._call(f"{domain}.enable")
+        width, height = WINDOW
+        self._call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+        self._call("Page.navigate", url=self.url)
+        deadline = time.monotonic() + timeout
+        while not self.evaluate(READY_EXPRESSION):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.url} did not finish loading in {timeout} s")
+            self._drain(0.1)
+        self._drain(0.5)  # late errors and the last paint
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+class Browser:
+    """One headless Chromium per test session; each ``open`` gets a fresh tab."""
+
+    def __init__(self, executable: str):
+        self._profile = tempfile.mkdtemp(prefix="geo-app-chromium-")
+        self._process = subprocess.Popen(
+            [
+                executable,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--remote-debugging-port=0",
+                "--remote-debugging-address=127.0.0.1",
+                f"--user-data-dir={self._profile}",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-default-apps",
+                "--disable-extensions",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                f"--window-size={WINDOW[0]},{WINDOW[1]}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._endpoint = self._wait_for_endpoint()
+
+    def _wait_for_endpoint(self, timeout: float = 30) -> str:
+        port_file = Path(self._profile, "DevToolsActivePort")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"chromium exited with code {self._process.returncode}")
+            if port_file.exists() and (lines := port_file.read_text().splitlines()):
+                return f"127.0.0.1:{lines[0]}"
+            time.sleep(0.1)
+        raise TimeoutError("chromium did not open its DevTools port")
+
+    def open(self, url: str, timeout: float = 30) -> Page:
+        request = urllib.request.Request(f"http://{self._endpoint}/json/new?about:blank", method="PUT")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            target = json.load(response)
+        socket = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=10, suppress_origin=True)
+        page = Page(url=url, _socket=socket)
+        page.load(timeout)
+        return page
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGTERM)
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait(timeout=10)
+        shutil.rmtree(self._profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    """Headless Chromium with no network; skipped only when chromium is not installed."""
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("chromium is not installed (scripts/test installs the Debian package chromium)")
+    instance = Browser(executable)
+    yield instance
+    instance.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> LiveServer:
+    """The app with the sample city, served on a free loopback port."""
+    server = LiveServer(app)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser, live_server: LiveServer) -> Callable[[str], Page]:
+    """``open_page("/maps/areas")`` -> a loaded Page (errors, count(selector), screenshot(path))."""
+    pages: list[Page] = []
+
+    def open_path(path: str) -> Page:
+        pages.append(browser.open(live_server.url + path))
+        return pages[-1]
+
+    yield open_path
+    for page in pages:
+        page.close()
