@@ -1,0 +1,242 @@
+"""The collection registry: every layer published through /ogc and /tiles, declared, not coded.
+
+A :class:`Collection` names its source table, id column, the properties it publishes, its time
+dimension and the fixed restrictions that make it safe to publish. Only the properties listed here ever
+leave the database, and only rows matching ``restrictions`` are ever served (items, item by id, tiles
+and extents alike), so a public view is defined once. Every source table carries ``city_code``; the
+queries always restrict to the city the service answers for.
+
+Public 112 incidents (collection ``incidents``): only call type ``darurat`` with a location, and none of
+the caller's personal data: ``incident_callers`` is never read, and ``description``, ``address`` and
+``external_id`` are left out because call-takers type names, phone numbers and house addresses into them
+and the call-centre number links back to the caller's record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from geo_app.catalog import Catalog
+
+PropertyType = Literal["string", "integer", "number", "boolean", "date-time", "date"]
+
+# PostgreSQL type of each property type: literals in filters are cast to it, so a wrong value is a
+# clear 400 instead of a silent string comparison.
+PG_TYPES: dict[str, str] = {
+    "string": "text",
+    "integer": "bigint",
+    "number": "double precision",
+    "boolean": "boolean",
+    "date-time": "timestamptz",
+    "date": "date",
+}
+
+PUBLIC_CALL_TYPES = ("darurat",)
+
+
+@dataclass(frozen=True)
+class Property:
+    """One published attribute: its API name, source column and type."""
+
+    name: str
+    column: str
+    type: PropertyType
+    description: str = ""
+    enum: tuple[str, ...] = ()
+    in_tiles: bool = False
+
+    @property
+    def pg_type(self) -> str:
+        return PG_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One OGC API collection (and vector-tile layer) over a table, with its public restrictions.
+
+    ``restrictions`` are ``(column, allowed values)`` pairs always applied. ``temporal`` is the column of
+    an event time (``datetime`` selects by it); ``validity`` the ``(valid_from, valid_to)`` columns of a
+    versioned table, whose current rows have ``valid_to`` NULL and whose past state ``datetime`` selects.
+    """
+
+    id: str
+    title: str
+    description: str
+    table: str
+    properties: tuple[Property, ...]
+    id_column: str = "id"
+    id_type: Literal["integer", "string"] = "integer"
+    restrictions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    require_geometry: bool = False
+    temporal: str | None = None
+    validity: tuple[str, str] | None = None
+    keywords: tuple[str, ...] = ()
+    tile_min_zoom: int = 0
+    cache_seconds: int = 300
+    property_by_name: dict[str, Property] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if "." in self.id:
+            raise ValueError(f"collection id {self.id!r}: dots break OGC API clients")
+        object.__setattr__(self, "property_by_name", {p.name: p for p in self.properties})
+
+    @property
+    def tile_properties(self) -> tuple[Property, ...]:
+        return tuple(p for p in self.properties if p.in_tiles)
+
+    @property
+    def time_column(self) -> str | None:
+        return self.temporal or (self.validity[0] if self.validity else None)
+
+
+def _area_properties() -> tuple[Property, ...]:
+    return (
+        Property("name", "name", "string", "Official name", in_tiles=True),
+        Property("level", "level", "string", "kecamatan or kelurahan"),
+        Property("parent_code", "parent_code", "string", "Kemendagri code of the parent area"),
+        Property("population", "population", "integer", "Residents", in_tiles=True),
+        Property("population_year", "population_year", "integer", "Year of the population figure"),
+        Property("population_source", "population_source", "string", "Where the population comes from"),
+        Property("population_is_estimate", "population_is_estimate", "boolean", "Population is estimated"),
+        Property("official_area_km2", "official_area_km2", "number", "Official area in km²"),
+        Property("boundary_source", "boundary_source", "string", "Where the boundary comes from"),
+    )
+
+
+def _asset_properties(catalog: Catalog) -> tuple[Property, ...]:
+    return (
+        Property("name", "name", "string", "Asset name", in_tiles=True),
+        Property(
+            "asset_type",
+            "asset_type",
+            "string",
+            "Asset type (layer catalog)",
+            tuple(catalog.asset_types),
+            in_tiles=True,
+        ),
+        Property("status", "status", "string", "planned, active, maintenance or inactive", in_tiles=True),
+        Property("owner_opd", "owner_opd", "string", "Responsible OPD"),
+        Property("dimension", "dimension", "string", "Smart-city dimension"),
+        Property("roadmap_phase", "roadmap_phase", "string", "Roadmap phase"),
+        Property("kelurahan_code", "kelurahan_code", "string", "Kelurahan the asset lies in"),
+        Property("coverage_radius_m", "coverage_radius_m", "number", "Service radius in metres"),
+        Property("source", "source", "string", "Dataset the asset comes from"),
+        Property("updated_at", "updated_at", "date-time", "Last change"),
+    )
+
+
+def _incident_properties(catalog: Catalog) -> tuple[Property, ...]:
+    return (
+        Property(
+            "category",
+            "category",
+            "string",
+            "112 incident category",
+            tuple(catalog.incident_categories),
+            in_tiles=True,
+        ),
+        Property(
+            "status", "status", "string", "received, dispatched, on_scene, closed or cancelled", in_tiles=True
+        ),
+        Property("received_at", "received_at", "date-time", "Call received", in_tiles=True),
+        Property("dispatched_at", "dispatched_at", "date-time", "Responders dispatched"),
+        Property("arrived_at", "arrived_at", "date-time", "Responders on scene"),
+        Property("closed_at", "closed_at", "date-time", "Incident closed"),
+        Property("responding_opd", "responding_opd", "string", "Responding OPD"),
+        Property("kelurahan_code", "kelurahan_code", "string", "Kelurahan of the location"),
+        Property("kecamatan_code", "kecamatan_code", "string", "Kecamatan of the location"),
+        Property("geocode_precision", "geocode_precision", "string", "exact, street or kelurahan"),
+    )
+
+
+def _green_properties(catalog: Catalog) -> tuple[Property, ...]:
+    return (
+        Property("name", "name", "string", "Name", in_tiles=True),
+        Property(
+            "green_type",
+            "green_type",
+            "string",
+            "RTH type (layer catalog)",
+            tuple(catalog.green_types),
+            in_tiles=True,
+        ),
+        Property("is_public", "is_public", "boolean", "Public (RTH publik) or private", in_tiles=True),
+        Property("managing_opd", "managing_opd", "string", "Managing OPD"),
+        Property("survey_date", "survey_date", "date", "Survey date"),
+        Property("source", "source", "string", "Dataset the area comes from"),
+        Property("area_ha", "area_ha", "number", "Area in hectares (EPSG:32748)", in_tiles=True),
+        Property("valid_from", "valid_from", "date-time", "This version is valid from"),
+        Property("valid_to", "valid_to", "date-time", "This version is valid until (empty: current)"),
+    )
+
+
+def build_collections(catalog: Catalog) -> dict[str, Collection]:
+    """Every published collection, keyed by id, in the order the landing page lists them."""
+    collections = [
+        Collection(
+            id=level,
+            title=f"{level.capitalize()} boundaries",
+            description=f"Administrative areas of level {level} with population.",
+            table="admin_areas",
+            id_column="code",
+            id_type="string",
+            properties=_area_properties(),
+            restrictions=(("level", (level,)),),
+            keywords=("admin areas", level),
+            cache_seconds=3600,
+        )
+        for level in ("kecamatan", "kelurahan")
+    ]
+    asset_properties = _asset_properties(catalog)
+    collections.append(
+        Collection(
+            id="assets",
+            title="Smart-city assets",
+            description="Every infrastructure asset of every type in the layer catalog.",
+            table="assets",
+            properties=asset_properties,
+            keywords=("assets",),
+        )
+    )
+    collections.extend(
+        Collection(
+            id=f"assets_{asset_type.id}",
+            title=asset_type.label,
+            description=f"Assets of type {asset_type.id} ({asset_type.geometry_type}), "
+            f"usually run by {asset_type.owner_opd}.",
+            table="assets",
+            properties=asset_properties,
+            restrictions=(("asset_type", (asset_type.id,)),),
+            keywords=("assets", asset_type.id),
+        )
+        for asset_type in catalog.asset_types.values()
+    )
+    collections.append(
+        Collection(
+            id="incidents",
+            title="112 emergency incidents (public)",
+            description="Geocoded 112 emergency calls (call type darurat) without any personal data: "
+            "no caller, description, address or call-centre number.",
+            table="incidents",
+            properties=_incident_properties(catalog),
+            restrictions=(("call_type", PUBLIC_CALL_TYPES),),
+            require_geometry=True,
+            temporal="received_at",
+            keywords=("112", "incidents"),
+            tile_min_zoom=10,
+            cache_seconds=60,
+        )
+    )
+    collections.append(
+        Collection(
+            id="green_areas",
+            title="Green open space (RTH)",
+            description="Current green open space; datetime=<instant> gives the state at that time.",
+            table="green_areas",
+            properties=_green_properties(catalog),
+            validity=("valid_from", "valid_to"),
+            keywords=("RTH", "green open space"),
+        )
+    )
+    return {collection.id: collection for collection in collections}

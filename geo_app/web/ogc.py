@@ -1,0 +1,143 @@
+"""/ogc: the Flask adapter of the OGC API – Features core (geo_app.ogc.core).
+
+Views parse the request (format, arguments), call the core and shape the answer as JSON/GeoJSON or, for
+browsers and ``f=html``, as a simple HTML page.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from geo_app.ogc.collections import build_collections
+from geo_app.ogc.core import GEOJSON, HTML, JSON, Answer, OgcApi, OgcError, with_query
+from geo_app.web import deps
+from geo_app.web.apidoc import QueryParam, declare
+from geo_app.web.errors import problem_response
+from geo_app.web.params import reject_unknown
+
+blueprint = Blueprint("ogc", __name__, url_prefix="/ogc")
+
+FORMAT = QueryParam("f", "Response format: json (default for clients) or html (default for browsers)",
+                    enum=("json", "html"))  # fmt: skip
+
+
+def ogc_api() -> OgcApi:
+    """The OGC API core of this application, built once from the layer catalog."""
+    api = current_app.extensions.get("ogc_api")
+    if api is None:
+        api = OgcApi(build_collections(deps.catalog()), deps.settings().city_code)
+        current_app.extensions["ogc_api"] = api
+    return api
+
+
+def site_url() -> str:
+    return request.url_root.rstrip("/")
+
+
+def base_url() -> str:
+    return site_url() + blueprint.url_prefix
+
+
+@blueprint.app_errorhandler(OgcError)
+def _ogc_error(exc: OgcError):
+    return problem_response(exc.status, exc.title, exc.detail)
+
+
+def wants_html() -> bool:
+    requested = request.args.get("f")
+    if requested is not None:
+        if requested not in ("json", "html"):
+            raise OgcError(400, "Invalid parameter", f"f={requested!r}: use json or html.")
+        return requested == "html"
+    return request.accept_mimetypes.best_match([JSON, GEOJSON, HTML], default=JSON) == HTML
+
+
+def as_html(url: str) -> str:
+    """The HTML version of an API URL (``f=html`` added)."""
+    return f"{url}{'&' if '?' in url else '?'}f=html"
+
+
+def respond(answer: Answer, kind: str, **context) -> Response:
+    if wants_html():
+        json_args = [(k, v) for k, v in request.args.items(multi=True) if k != "f"]
+        html = render_template(
+            "ogc_page.html",
+            kind=kind,
+            doc=answer.document(),
+            city=None,
+            base=base_url(),
+            as_html=as_html,
+            as_json=with_query(request.base_url, [*json_args, ("f", "json")]),
+            **context,
+        )
+        return Response(html, mimetype="text/html")
+    body = answer.body if isinstance(answer.body, str) else json.dumps(answer.body, ensure_ascii=False)
+    return Response(body, mimetype=answer.media_type, headers=answer.headers)
+
+
+@blueprint.get("")
+@blueprint.get("/")
+@declare(FORMAT)
+def landing():
+    """OGC API landing page: links to the API definition, conformance and collections."""
+    reject_unknown({"f"})
+    return respond(ogc_api().landing(base_url(), site_url()), "landing")
+
+
+@blueprint.get("/conformance")
+@declare(FORMAT)
+def conformance():
+    """Conformance classes this service implements (and tests)."""
+    reject_unknown({"f"})
+    return respond(ogc_api().conformance(), "conformance")
+
+
+@blueprint.get("/collections")
+@declare(FORMAT)
+def collections():
+    """Every published collection with its extent, CRS list and links."""
+    reject_unknown({"f"})
+    with deps.connection() as conn:
+        return respond(ogc_api().collection_list(base_url(), conn), "collections")
+
+
+@blueprint.get("/collections/<collection_id>")
+@declare(FORMAT, per_collection=True)
+def collection(collection_id: str):
+    """One collection: extent (CRS84 bbox and time span), CRS list, links to items and queryables."""
+    reject_unknown({"f"})
+    with deps.connection() as conn:
+        return respond(ogc_api().collection(base_url(), collection_id, conn), "collection")
+
+
+@blueprint.get("/collections/<collection_id>/queryables")
+@declare(FORMAT, per_collection=True)
+def queryables(collection_id: str):
+    """Properties usable in filter, property filters and sortby, as JSON Schema."""
+    reject_unknown({"f"})
+    return respond(ogc_api().queryables(base_url(), collection_id), "queryables")
+
+
+@blueprint.get("/collections/<collection_id>/items")
+@declare(per_collection=True, items=True)
+def items(collection_id: str):
+    """Features of a collection, one page at a time (next/prev links carry a keyset cursor)."""
+    with deps.connection() as conn:
+        answer = ogc_api().items(base_url(), collection_id, request.args, conn)
+    return respond(answer, "items", collection=ogc_api().find(collection_id))
+
+
+@blueprint.get("/collections/<collection_id>/items/<feature_id>")
+@declare(
+    FORMAT,
+    QueryParam("crs", "CRS of the answer (CRS84, EPSG:4326 latitude first, or EPSG:32748)"),
+    per_collection=True,
+)
+def item(collection_id: str, feature_id: str):
+    """One feature by id, with self, alternate and collection links."""
+    reject_unknown({"f", "crs"})
+    with deps.connection() as conn:
+        answer = ogc_api().item(base_url(), collection_id, feature_id, request.args, conn)
+    return respond(answer, "item", collection=ogc_api().find(collection_id))
