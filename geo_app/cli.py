@@ -55,6 +55,24 @@ def check_catalog_command() -> None:
     )
 
 
+@main.command("import-incidents")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "file_format", type=click.Choice(["csv", "json"]), help="default: from the suffix")
+@click.option("--keep-good", is_flag=True, help="write the good rows even when some rows are rejected")
+def import_incidents_command(path: Path, file_format: str | None, keep_good: bool) -> None:
+    """Import 112 incidents from CSV or JSON (idempotent by external_id; one transaction)."""
+    from geo_app.ingest.incidents import IncidentFileError, import_file, print_report
+
+    settings = load_settings()
+    try:
+        result = import_file(settings, load_catalog(settings.layers_dir), path, file_format, keep_good)
+    except (IncidentFileError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from None
+    print_report(result, click.echo)
+    if not result.written:
+        sys.exit(1)
+
+
 @main.command("import-assets")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--type", "asset_type", required=True, help="Asset type id from layers/assets.yaml.")
@@ -106,22 +124,52 @@ def export_assets_command(out: Path, asset_types: tuple[str, ...], fmt: str | No
     click.echo(f"{count} assets written to {out}")
 
 
-@main.command("import-incidents")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "file_format", type=click.Choice(["csv", "json"]), help="default: from the suffix")
-@click.option("--keep-good", is_flag=True, help="write the good rows even when some rows are rejected")
-def import_incidents_command(path: Path, file_format: str | None, keep_good: bool) -> None:
-    """Import 112 incidents from CSV or JSON (idempotent by external_id; one transaction)."""
-    from geo_app.ingest.incidents import IncidentFileError, import_file, print_report
+@main.command("import-areas")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--layer", help="Layer to read from a GeoPackage, KML or zip holding several.")
+@click.option("--crs", help="CRS of the coordinates when the file does not say (e.g. EPSG:32748).")
+@click.option("--dry-run", is_flag=True, help="Match and report what would change; write nothing.")
+@click.option(
+    "--allow-partial", is_flag=True, help="Replace the matched kelurahan even if under 90% matched."
+)
+def import_areas_command(
+    file: Path, layer: str | None, crs: str | None, dry_run: bool, allow_partial: bool
+) -> None:
+    """Replace the kelurahan boundaries with official ones (GeoJSON, GeoPackage, zipped Shapefile, KML)."""
+    import time
+
+    from geo_app.db import connect
+    from geo_app.ingest.areas import AreaImportRefused, import_areas
+    from geo_app.ingest.readers import ReadError
 
     settings = load_settings()
+    started = time.monotonic()
+
+    def progress(step: str) -> None:
+        click.echo(f"[{time.monotonic() - started:5.1f} s] {step}…", err=True)
+
     try:
-        result = import_file(settings, load_catalog(settings.layers_dir), path, file_format, keep_good)
-    except (IncidentFileError, LookupError) as exc:
+        with connect(settings.database_url) as conn:
+            report = import_areas(
+                conn,
+                settings.city_code,
+                file,
+                layer=layer,
+                crs=crs,
+                dry_run=dry_run,
+                allow_partial=allow_partial,
+                progress=progress,
+            )
+    except ReadError as exc:
         raise click.ClickException(str(exc)) from None
-    print_report(result, click.echo)
-    if not result.written:
-        sys.exit(1)
+    except AreaImportRefused as exc:
+        if exc.report:
+            click.echo("\n".join(exc.report.lines()))
+        raise click.ClickException(str(exc)) from None
+    click.echo("\n".join(report.lines()))
+
+
+main.add_command(users_commands)
 
 
 @main.command("import-green")
@@ -181,6 +229,3 @@ def import_green_command(
     click.echo("\n".join(report.lines()))
     if report.count("rejected") and not keep_valid:
         sys.exit(1)
-
-
-main.add_command(users_commands)

@@ -197,3 +197,171 @@ def latest_loads(conn: psycopg.Connection, city_code: str) -> dict[str, dict]:
 
 def city(conn: psycopg.Connection, city_code: str) -> dict | None:
     return conn.execute("SELECT * FROM cities WHERE code = %s", (city_code,)).fetchone()
+
+
+# --- Boundary import (geo_app.ingest.areas): replacing kelurahan boundaries and what hangs on them -------
+
+
+def kelurahan_for_matching(conn: psycopg.Connection, city_code: str) -> list[dict]:
+    """Each kelurahan with its names and its kecamatan's name, for matching an imported file."""
+    return conn.execute(
+        """
+        SELECT k.code, k.name, k.name_variants, k.parent_code, p.name AS kecamatan_name
+        FROM admin_areas k JOIN admin_areas p ON p.code = k.parent_code
+        WHERE k.city_code = %s AND k.level = 'kelurahan'
+        ORDER BY k.code
+        """,
+        (city_code,),
+    ).fetchall()
+
+
+def replace_kelurahan_boundaries(
+    conn: psycopg.Connection, city_code: str, boundaries: dict[str, bytes], boundary_source: str
+) -> list[str]:
+    """Set new kelurahan geometries (WKB, EPSG:4326); returns the codes whose new boundary does not even
+    touch the old one (a hint of a wrong CRS or a mismatched feature)."""
+    codes = list(boundaries)
+    rows = conn.execute(
+        """
+        WITH incoming AS (
+            SELECT code, ST_Multi(ST_GeomFromWKB(wkb, 4326)) AS geom
+            FROM unnest(%s::text[], %s::bytea[]) AS t (code, wkb)
+        ), previous AS (
+            SELECT a.code, ST_Intersects(a.geom, i.geom) AS overlaps
+            FROM admin_areas a JOIN incoming i USING (code)
+        ), updated AS (
+            UPDATE admin_areas a SET geom = i.geom, boundary_source = %s
+            FROM incoming i
+            WHERE a.code = i.code AND a.city_code = %s AND a.level = 'kelurahan'
+            RETURNING a.code
+        )
+        SELECT u.code FROM updated u JOIN previous p USING (code) WHERE NOT p.overlaps ORDER BY u.code
+        """,
+        (codes, [boundaries[code] for code in codes], boundary_source, city_code),
+    ).fetchall()
+    return [row["code"] for row in rows]
+
+
+def rebuild_parent_boundaries(conn: psycopg.Connection, city_code: str, boundary_source: str) -> None:
+    """Kecamatan geometries as the union of their kelurahan, then the kota as the union of all."""
+    conn.execute(
+        """
+        UPDATE admin_areas p SET geom = u.geom, boundary_source = %s
+        FROM (
+            SELECT parent_code AS code, ST_Multi(ST_CollectionExtract(ST_Union(geom), 3)) AS geom
+            FROM admin_areas WHERE city_code = %s AND level = 'kelurahan' GROUP BY parent_code
+        ) u
+        WHERE p.code = u.code AND p.level = 'kecamatan'
+        """,
+        (boundary_source, city_code),
+    )
+    conn.execute(
+        """
+        UPDATE admin_areas SET boundary_source = %s, geom = (
+            SELECT ST_Multi(ST_CollectionExtract(ST_Union(geom), 3))
+            FROM admin_areas WHERE city_code = %s AND level = 'kelurahan')
+        WHERE city_code = %s AND level = 'kota'
+        """,
+        (boundary_source, city_code, city_code),
+    )
+
+
+def kelurahan_population_basis(conn: psycopg.Connection, city_code: str) -> list[dict]:
+    """Kelurahan metric areas and estimate flags with their kecamatan's population, for re-spreading it."""
+    return conn.execute(
+        """
+        SELECT k.code, k.parent_code AS kecamatan_code, k.population_is_estimate OR k.population IS NULL
+                   AS population_is_estimate,
+               ST_Area(ST_Transform(k.geom, c.metric_srid)) AS area_m2,
+               p.population AS kecamatan_population, p.population_source AS kecamatan_population_source,
+               p.population_year AS kecamatan_population_year
+        FROM admin_areas k
+        JOIN admin_areas p ON p.code = k.parent_code
+        JOIN cities c ON c.code = k.city_code
+        WHERE k.city_code = %s AND k.level = 'kelurahan'
+        ORDER BY k.code
+        """,
+        (city_code,),
+    ).fetchall()
+
+
+def update_kelurahan_populations(
+    conn: psycopg.Connection, populations: dict[str, tuple[int, str, int | None]]
+) -> None:
+    """Write (population, source, year) per kelurahan code, marked as estimates."""
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            """
+            UPDATE admin_areas SET population = %s, population_source = %s, population_year = %s,
+                population_is_estimate = true
+            WHERE code = %s AND level = 'kelurahan'
+            """,
+            [(population, source, year, code) for code, (population, source, year) in populations.items()],
+        )
+
+
+# Rows that carry the kelurahan of their geometry; the incident's kecamatan follows its kelurahan.
+_LOCATED_TABLES = {"assets": False, "incidents": True, "gazetteer": False}
+
+
+def reassign_to_kelurahan(conn: psycopg.Connection, city_code: str) -> dict[str, int]:
+    """Give every located row the kelurahan its geometry now falls in (a point outside every kelurahan the
+    nearest one); returns how many rows changed per table. Incidents geocoded only to a kelurahan keep it,
+    and their stand-in point is moved inside the new boundary."""
+    changed = {}
+    for table, has_kecamatan in _LOCATED_TABLES.items():
+        rows_filter = (
+            psycopg.sql.SQL("AND geocode_precision <> 'kelurahan'")
+            if table == "incidents"
+            else psycopg.sql.SQL("")
+        )
+        kecamatan = (
+            psycopg.sql.SQL(", kecamatan_code = l.kecamatan_code") if has_kecamatan else psycopg.sql.SQL("")
+        )
+        kecamatan_differs = (
+            psycopg.sql.SQL("OR t.kecamatan_code IS DISTINCT FROM l.kecamatan_code")
+            if has_kecamatan
+            else psycopg.sql.SQL("")
+        )
+        statement = psycopg.sql.SQL(
+            """
+            WITH point AS (
+                SELECT id, ST_PointOnSurface(geom) AS geom FROM {table}
+                WHERE city_code = %(city)s AND geom IS NOT NULL {rows_filter}
+            ), inside AS (
+                SELECT DISTINCT ON (p.id) p.id, a.code, a.parent_code
+                FROM point p JOIN admin_areas a
+                    ON a.city_code = %(city)s AND a.level = 'kelurahan' AND ST_Covers(a.geom, p.geom)
+                ORDER BY p.id, a.code
+            ), located AS (
+                SELECT id, code AS kelurahan_code, parent_code AS kecamatan_code FROM inside
+                UNION ALL
+                SELECT p.id, n.code, n.parent_code
+                FROM point p CROSS JOIN LATERAL (
+                    SELECT a.code, a.parent_code FROM admin_areas a
+                    WHERE a.city_code = %(city)s AND a.level = 'kelurahan'
+                    ORDER BY a.geom <-> p.geom, a.code LIMIT 1
+                ) n
+                WHERE NOT EXISTS (SELECT 1 FROM inside i WHERE i.id = p.id)
+            )
+            UPDATE {table} t SET kelurahan_code = l.kelurahan_code {kecamatan}
+            FROM located l
+            WHERE t.id = l.id AND (t.kelurahan_code IS DISTINCT FROM l.kelurahan_code {kecamatan_differs})
+            """
+        ).format(
+            table=psycopg.sql.Identifier(table),
+            rows_filter=rows_filter,
+            kecamatan=kecamatan,
+            kecamatan_differs=kecamatan_differs,
+        )
+        changed[table] = conn.execute(statement, {"city": city_code}).rowcount
+    changed["incident points moved into their kelurahan"] = conn.execute(
+        """
+        UPDATE incidents i SET geom = ST_PointOnSurface(a.geom)
+        FROM admin_areas a
+        WHERE i.city_code = %s AND i.geocode_precision = 'kelurahan' AND a.code = i.kelurahan_code
+          AND NOT ST_Covers(a.geom, i.geom)
+        """,
+        (city_code,),
+    ).rowcount
+    return changed
