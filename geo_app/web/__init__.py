@@ -12,3 +12,7 @@ from geo_app.web.api import incidents as incidents_api  # noqa: E402
 
 BLUEPRINTS += [incidents_api.blueprint]
 BLUEPRINTS += [auth_pages.blueprint, audit_api.blueprint]
+
+from geo_app.web.api import green as green_api  # noqa: E402
+
+BLUEPRINTS += [green_api.blueprint]

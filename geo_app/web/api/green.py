@@ -1,0 +1,495 @@
+"""/api/green-areas (versioned features, bulk import, change report) and /api/analysis/green (RTH).
+
+Writes follow store.green's history rule: an update or delete closes the current version, so every
+earlier state stays readable with ``?as_of=DATE``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict
+from datetime import date, datetime
+
+import pandas as pd
+import shapely
+from flask import Blueprint, Response, request, url_for
+from shapely.geometry import shape
+
+from geo_app.analysis import green as green_analysis
+from geo_app.ingest import green as green_ingest
+from geo_app.ingest.readers import ReadError
+from geo_app.store import areas as area_store
+from geo_app.store import green as green_store
+from geo_app.web import deps
+from geo_app.web.errors import Problem
+from geo_app.web.params import choice, reject_unknown
+
+blueprint = Blueprint("green_api", __name__, url_prefix="/api")
+
+GEOJSON = "application/geo+json"
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 5000
+LEVEL_CHOICES = ("all", *green_analysis.LEVELS)
+
+
+# --- parameters ----------------------------------------------------------------------------------------
+
+
+def _instant(name: str, *, end_of_day: bool) -> datetime | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    try:
+        return green_ingest.parse_instant(value, end_of_day=end_of_day, what=name)
+    except green_ingest.GreenEditError as exc:
+        raise Problem(400, "Invalid parameter", str(exc)) from None
+
+
+def _number(name: str, default: float | None, low: float, high: float, integer: bool = False) -> float | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise Problem(400, "Invalid parameter", f"{name}={raw!r}: expected a number") from None
+    if not low <= value <= high:
+        raise Problem(400, "Invalid parameter", f"{name}={raw!r}: use a value from {low:g} to {high:g}")
+    return value
+
+
+def _boolean(name: str) -> bool | None:
+    raw = request.values.get(name)
+    if raw is None:
+        return None
+    if raw.lower() in {"true", "1", "yes"}:
+        return True
+    if raw.lower() in {"false", "0", "no"}:
+        return False
+    raise Problem(400, "Invalid parameter", f"{name}={raw!r}: use true or false")
+
+
+def _bbox() -> tuple[float, float, float, float] | None:
+    raw = request.args.get("bbox")
+    if raw is None:
+        return None
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not (values[0] < values[2] and values[1] < values[3]):
+        raise Problem(
+            400,
+            "Invalid parameter",
+            f"bbox={raw!r}: use min_lon,min_lat,max_lon,max_lat (e.g. 105.9,-6.1,106.1,-5.9)",
+        )
+    return values
+
+
+def _types() -> tuple[str, ...]:
+    raw = request.args.get("type")
+    if not raw:
+        return ()
+    types = tuple(part.strip() for part in raw.split(",") if part.strip())
+    known = deps.catalog().green_types
+    unknown = [value for value in types if value not in known]
+    if unknown:
+        raise Problem(400, "Invalid parameter", f"type={','.join(unknown)}: use one of {', '.join(known)}")
+    return types
+
+
+def _overlap() -> str:
+    value = request.values.get("overlap", "reject")
+    if value not in green_ingest.OVERLAP_MODES:
+        raise Problem(400, "Invalid parameter", f"overlap={value!r}: use one of reject, clip, keep")
+    return value
+
+
+# --- shaping -------------------------------------------------------------------------------------------
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(green_ingest.CITY_TIMEZONE).isoformat()
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _feature(row: dict) -> dict:
+    green_type = deps.catalog().green_types.get(row["green_type"])
+    return {
+        "type": "Feature",
+        "id": row["id"],
+        "geometry": row["geometry"],
+        "properties": {
+            "id": row["id"],
+            "version_id": row["version_id"],
+            "green_type": row["green_type"],
+            "type_label": green_type.label if green_type else row["green_type"],
+            "is_public": row["is_public"],
+            "managing_opd": row["managing_opd"],
+            "name": row["name"],
+            "survey_date": _iso(row["survey_date"]),
+            "source": row["source"],
+            "area_ha": round(row["area_ha"], 4),
+            "valid_from": _iso(row["valid_from"]),
+            "valid_to": _iso(row["valid_to"]),
+        },
+    }
+
+
+def _geojson(body: dict, status: int = 200, headers: dict | None = None) -> Response:
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=GEOJSON)
+    response.headers.update(headers or {})
+    return response
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts (NaN as null)."""
+    return json.loads(frame.to_json(orient="records", double_precision=6))
+
+
+def _csv(frame: pd.DataFrame, filename: str) -> Response:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, float_format="%.6g")
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _city_name(conn) -> str:
+    city = area_store.city(conn, deps.settings().city_code)
+    return city["name"] if city else deps.settings().city_code
+
+
+# --- features ------------------------------------------------------------------------------------------
+
+
+@blueprint.get("/green-areas")
+def list_green_areas():
+    """Green areas as GeoJSON, filtered, one page at a time (keyset: ``after`` = last id of a page)."""
+    reject_unknown({"type", "public", "opd", "kelurahan", "bbox", "as_of", "limit", "after"})
+    flt = green_store.GreenFilter(
+        at=_instant("as_of", end_of_day=True),
+        types=_types(),
+        is_public=_boolean("public"),
+        managing_opd=request.args.get("opd"),
+        kelurahan=request.args.get("kelurahan"),
+        bbox=_bbox(),
+    )
+    limit = int(_number("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, integer=True))
+    after = int(_number("after", 0, 0, 2**62, integer=True))
+    with deps.connection() as conn:
+        rows, matched = green_store.list_green_areas(conn, deps.settings().city_code, flt, after, limit)
+    body = {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": len(rows),
+        "features": [_feature(row) for row in rows],
+        "links": [],
+    }
+    if len(rows) == limit:
+        args = {**request.args.to_dict(), "after": rows[-1]["id"]}
+        body["links"].append({"rel": "next", "href": url_for(".list_green_areas", **args)})
+    return _geojson(body)
+
+
+@blueprint.get("/green-areas/<int:feature_id>")
+def get_green_area(feature_id: int):
+    reject_unknown({"as_of"})
+    at = _instant("as_of", end_of_day=True)
+    with deps.connection() as conn:
+        row = green_store.get_green_area(conn, deps.settings().city_code, feature_id, at)
+    if row is None:
+        when = f" on {request.args['as_of']}" if at else ""
+        raise Problem(404, "Not found", f"No green area {feature_id}{when}; see /api/green-areas.")
+    return _geojson(_feature(row))
+
+
+@blueprint.get("/green-areas/<int:feature_id>/history")
+def green_area_history(feature_id: int):
+    """Every version of a feature, oldest first."""
+    reject_unknown(())
+    with deps.connection() as conn:
+        rows = green_store.green_area_history(conn, deps.settings().city_code, feature_id)
+    if not rows:
+        raise Problem(404, "Not found", f"No green area {feature_id}; see /api/green-areas.")
+    return _geojson({"type": "FeatureCollection", "features": [_feature(row) for row in rows]})
+
+
+def _body() -> tuple[dict, object, datetime | None]:
+    """A GeoJSON Feature body: its properties, shapely geometry (or None) and valid_from."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or body.get("type") != "Feature":
+        raise Problem(
+            400,
+            "Invalid body",
+            'Send a GeoJSON Feature: {"type": "Feature", "geometry": ..., "properties": ...}.',
+        )
+    properties = dict(body.get("properties") or {})
+    valid_from = properties.pop("valid_from", None)
+    try:
+        geom = shape(body["geometry"]) if body.get("geometry") else None
+        at = (
+            green_ingest.parse_instant(valid_from, end_of_day=False, what="valid_from")
+            if valid_from
+            else None
+        )
+    except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException) as exc:
+        raise Problem(400, "Invalid body", f"The geometry or valid_from cannot be read: {exc}") from None
+    return properties, geom, at
+
+
+def _refused(result: green_ingest.FeatureResult) -> Problem:
+    detail = "; ".join([*result.errors, *result.notes]) or result.status
+    return Problem(422, "Green area not saved", detail, report=asdict(result))
+
+
+def _saved(conn, feature_id: int, result: green_ingest.FeatureResult, status: int) -> Response:
+    body = _feature(green_store.get_green_area(conn, deps.settings().city_code, feature_id))
+    body["report"] = asdict(result)
+    location = url_for(".get_green_area", feature_id=feature_id)
+    return _geojson(body, status, {"Location": location})
+
+
+@blueprint.post("/green-areas")
+def create_green_area():
+    """Create a feature from a GeoJSON Feature (geometry checked as in an import)."""
+    reject_unknown({"overlap"})
+    properties, geom, at = _body()
+    with deps.connection() as conn:
+        try:
+            result = green_ingest.create_feature(
+                conn, deps.settings().city_code, deps.catalog(), properties, geom, _overlap(), at
+            )
+        except green_ingest.GreenEditError as exc:
+            raise Problem(422, "Green area not saved", str(exc)) from None
+        if result.id is None:
+            raise _refused(result)
+        return _saved(conn, result.id, result, 201)
+
+
+@blueprint.route("/green-areas/<int:feature_id>", methods=["PUT", "PATCH"])
+def update_green_area(feature_id: int):
+    """PUT replaces the feature; PATCH changes the given properties and/or geometry. Both keep history."""
+    reject_unknown({"overlap"})
+    properties, geom, at = _body()
+    city = deps.settings().city_code
+    with deps.connection() as conn:
+        try:
+            result = green_ingest.update_feature(
+                conn,
+                city,
+                deps.catalog(),
+                feature_id,
+                properties,
+                geom,
+                replace=request.method == "PUT",
+                overlap=_overlap(),
+                at=at,
+            )
+        except green_ingest.GreenEditError as exc:
+            raise Problem(422, "Green area not saved", str(exc)) from None
+        if result is None:
+            raise Problem(404, "Not found", f"No current green area {feature_id}; see /api/green-areas.")
+        if result.area_ha is None:
+            raise _refused(result)
+        return _saved(conn, feature_id, result, 200)
+
+
+@blueprint.delete("/green-areas/<int:feature_id>")
+def delete_green_area(feature_id: int):
+    """End the feature (``valid_to``: when, default now); its history stays readable."""
+    reject_unknown({"valid_to"})
+    at = _instant("valid_to", end_of_day=False)
+    with deps.connection() as conn:
+        try:
+            deleted = green_ingest.delete_feature(conn, deps.settings().city_code, feature_id, at)
+        except green_ingest.GreenEditError as exc:
+            raise Problem(422, "Green area not deleted", str(exc)) from None
+    if not deleted:
+        raise Problem(404, "Not found", f"No current green area {feature_id}; see /api/green-areas.")
+    return Response(status=204)
+
+
+@blueprint.post("/green-areas/import")
+def import_green_areas():
+    """Bulk import (multipart field ``file``): a report per feature; 422 when nothing was written."""
+    allowed = {"overlap", "dry_run", "keep_valid", "layer", "crs", "type", "source", "valid_from"}
+    reject_unknown(allowed)
+    unknown_fields = sorted(set(request.form) - allowed)
+    if unknown_fields:
+        raise Problem(400, "Unknown form field", f"Unknown field(s): {', '.join(unknown_fields)}.")
+    upload = request.files.get("file")
+    if upload is None:
+        raise Problem(
+            400,
+            "No file",
+            "Send the file as multipart/form-data field 'file' (GeoJSON, GPKG, zipped SHP, KML).",
+        )
+    valid_from = request.values.get("valid_from")
+    with deps.connection() as conn:
+        try:
+            report = green_ingest.import_upload(
+                conn,
+                deps.settings().city_code,
+                deps.catalog(),
+                upload.filename or "",
+                upload.read(),
+                layer=request.values.get("layer"),
+                crs=request.values.get("crs"),
+                overlap=_overlap(),
+                dry_run=bool(_boolean("dry_run")),
+                keep_valid=bool(_boolean("keep_valid")),
+                default_type=request.values.get("type"),
+                source=request.values.get("source"),
+                valid_from=green_ingest.parse_instant(valid_from, end_of_day=False) if valid_from else None,
+            )
+        except (ReadError, green_ingest.GreenEditError) as exc:
+            raise Problem(422, "File not imported", str(exc)) from None
+    body = report.to_dict()
+    refused = report.count("rejected") and not report.keep_valid
+    return body, 422 if refused else 200
+
+
+# --- change report -------------------------------------------------------------------------------------
+
+
+@blueprint.get("/green-areas/changes")
+def green_changes():
+    """Hectares gained and lost per kelurahan (and kecamatan, city) between two dates, with the polygons.
+
+    ``format=geojson`` gives the gained and lost land as polygons (for maps); ``csv`` the table.
+    """
+    reject_unknown({"from", "to", "format"})
+    before = _instant("from", end_of_day=True)
+    after = _instant("to", end_of_day=True)
+    if before is None or after is None or before >= after:
+        raise Problem(
+            400,
+            "Invalid parameter",
+            "Give from=DATE and to=DATE with from before to, e.g. from=2024-01-01&to=2025-01-01.",
+        )
+    fmt = choice("format", ("json", "csv", "geojson"), default="json")
+    city = deps.settings().city_code
+    with deps.connection() as conn:
+        rows = green_store.change_by_kelurahan(conn, city, before, after, with_geometry=fmt == "geojson")
+        polygons = green_store.changed_polygons(conn, city, before, after) if fmt == "json" else []
+        city_name = _city_name(conn)
+    if fmt == "geojson":
+        return _geojson({"type": "FeatureCollection", "features": _change_features(rows)})
+    table = green_analysis.change_statistics(pd.DataFrame(rows), city, city_name)
+    if fmt == "csv":
+        return _csv(table, f"rth_perubahan_{request.args['from']}_{request.args['to']}.csv")
+    records = _records(table)
+    by_kelurahan: dict[str, list] = {}
+    for polygon in polygons:
+        by_kelurahan.setdefault(polygon["kelurahan_code"], []).append(
+            {key: value for key, value in polygon.items() if key != "kelurahan_code"}
+        )
+    for record in records:
+        if record["level"] == "kelurahan":
+            record["polygons"] = by_kelurahan.get(record["code"], [])
+    return {"from": _iso(before), "to": _iso(after), "areas": records}
+
+
+def _change_features(rows: list[dict]) -> list[dict]:
+    features = []
+    for row in rows:
+        for change in ("gained", "lost"):
+            if row[f"{change}_geometry"] is None:
+                continue
+            properties = {
+                "change": change,
+                "kelurahan_code": row["code"],
+                "kelurahan": row["name"],
+                "area_ha": round(row[f"{change}_ha"], 4),
+            }
+            features.append(
+                {"type": "Feature", "geometry": row[f"{change}_geometry"], "properties": properties}
+            )
+    return features
+
+
+# --- statistics ----------------------------------------------------------------------------------------
+
+
+def _level_filter(table: pd.DataFrame) -> pd.DataFrame:
+    level = choice("level", LEVEL_CHOICES, default="all")
+    return table if level == "all" else table[table["level"] == level]
+
+
+def _with_kelurahan_geometry(conn, records: list[dict]) -> dict:
+    """Kelurahan polygons with the given per-kelurahan records as properties (for choropleths)."""
+    by_code = {record["code"]: record for record in records if record["level"] == "kelurahan"}
+    collection = area_store.areas_geojson(conn, deps.settings().city_code, "kelurahan")
+    features = [
+        {
+            "type": "Feature",
+            "id": feature["id"],
+            "geometry": feature["geometry"],
+            "properties": by_code[feature["id"]],
+        }
+        for feature in collection["features"]
+        if feature["id"] in by_code
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+@blueprint.get("/analysis/green")
+def green_statistics():
+    """RTH per kelurahan, kecamatan and city against the 30 / 20 / 10 % targets (JSON, CSV or GeoJSON)."""
+    reject_unknown({"as_of", "level", "format"})
+    at = _instant("as_of", end_of_day=True)
+    fmt = choice("format", ("json", "csv", "geojson"), default="json")
+    city = deps.settings().city_code
+    with deps.connection() as conn:
+        rows = green_store.green_by_kelurahan(conn, city, at)
+        if not rows:
+            raise Problem(
+                404, "No kelurahan", f"City {city} has no kelurahan loaded; run geo-app import-areas."
+            )
+        table = _level_filter(green_analysis.rth_statistics(pd.DataFrame(rows), city, _city_name(conn)))
+        if fmt == "geojson":
+            return _geojson(_with_kelurahan_geometry(conn, _records(table)))
+    if fmt == "csv":
+        return _csv(table, "rth_statistik.csv")
+    targets = green_analysis.Targets()
+    return {
+        "as_of": _iso(at),
+        "targets": {"total": targets.total, "public": targets.public, "private": targets.private},
+        "areas": _records(table),
+    }
+
+
+@blueprint.get("/analysis/green/access")
+def green_access():
+    """Residents within ``radius_m`` of a public green area of at least ``min_ha``; ``format=geojson``
+    gives the land beyond reach per kelurahan as polygons."""
+    reject_unknown({"radius_m", "min_ha", "as_of", "level", "format"})
+    radius = _number("radius_m", 300.0, 1, 5000)
+    min_ha = _number("min_ha", 0.5, 0, 1000)
+    at = _instant("as_of", end_of_day=True)
+    fmt = choice("format", ("json", "csv", "geojson"), default="json")
+    city = deps.settings().city_code
+    with deps.connection() as conn:
+        rows = green_store.access_by_kelurahan(conn, city, radius, min_ha, at)
+        city_name = _city_name(conn)
+    gaps = {row["code"]: row.pop("gap_geometry") for row in rows}
+    table = green_analysis.access_statistics(pd.DataFrame(rows), city, city_name)
+    if fmt == "geojson":
+        records = [record for record in _records(table) if record["level"] == "kelurahan"]
+        features = [
+            {"type": "Feature", "id": record["code"], "geometry": gaps[record["code"]], "properties": record}
+            for record in records
+            if gaps[record["code"]] is not None
+        ]
+        return _geojson({"type": "FeatureCollection", "features": features})
+    table = _level_filter(table)
+    if fmt == "csv":
+        return _csv(table, "rth_akses.csv")
+    return {"as_of": _iso(at), "radius_m": radius, "min_ha": min_ha, "areas": _records(table)}
