@@ -136,9 +136,11 @@ class Page:
         path.write_bytes(base64.b64decode(data))
         return path
 
-    def load(self, timeout: float) -> None:
+    def load(self, timeout: float, headers: dict[str, str] | None = None) -> None:
         for domain in ("Runtime", "Log", "Network", "Page"):
             self._call(f"{domain}.enable")
+        if headers:  # e.g. Authorization: sent with the page and every request it makes
+            self._call("Network.setExtraHTTPHeaders", headers=headers)
         width, height = WINDOW
         self._call(
             "Emulation.setDeviceMetricsOverride",
@@ -202,13 +204,13 @@ class Browser:
             time.sleep(0.1)
         raise TimeoutError("chromium did not open its DevTools port")
 
-    def open(self, url: str, timeout: float = 30) -> Page:
+    def open(self, url: str, timeout: float = 30, headers: dict[str, str] | None = None) -> Page:
         request = urllib.request.Request(f"http://{self._endpoint}/json/new?about:blank", method="PUT")
         with urllib.request.urlopen(request, timeout=10) as response:
             target = json.load(response)
         socket = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=10, suppress_origin=True)
         page = Page(url=url, _socket=socket)
-        page.load(timeout)
+        page.load(timeout, headers)
         return page
 
     def close(self) -> None:
@@ -242,12 +244,17 @@ def live_server(app) -> LiveServer:
 
 
 @pytest.fixture
-def open_page(browser: Browser, live_server: LiveServer) -> Callable[[str], Page]:
-    """``open_page("/maps/areas")`` -> a loaded Page (errors, count(selector), screenshot(path))."""
+def open_page(browser: Browser, live_server: LiveServer, tokens: dict[str, str]) -> Callable[..., Page]:
+    """``open_page("/maps/areas")`` -> a loaded Page (errors, count(selector), screenshot(path)).
+
+    The page is signed in as admin (API token header); ``open_page(path, role="public")`` views it with
+    another role's token, ``role=None`` as an anonymous visitor.
+    """
     pages: list[Page] = []
 
-    def open_path(path: str) -> Page:
-        pages.append(browser.open(live_server.url + path))
+    def open_path(path: str, role: str | None = "admin") -> Page:
+        headers = {"Authorization": f"Bearer {tokens[role]}"} if role else None
+        pages.append(browser.open(live_server.url + path, headers=headers))
         return pages[-1]
 
     yield open_path
