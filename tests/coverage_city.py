@@ -18,6 +18,7 @@ Roads: N1 (1000, 1000) -> N2 (1600, 1000): 600 m in 60 s (10 m/s), both ways;
 
 from __future__ import annotations
 
+import numpy as np
 import psycopg
 import shapely
 from pyproj import Transformer
@@ -41,7 +42,6 @@ ROADS = [  # source, target, cost_s, reverse_cost_s
 ]
 
 _to_lonlat = Transformer.from_crs(32748, 4326, always_xy=True)
-_to_metric = Transformer.from_crs(4326, 32748, always_xy=True)
 
 
 def lonlat(x: float, y: float) -> tuple[float, float]:
@@ -51,14 +51,10 @@ def lonlat(x: float, y: float) -> tuple[float, float]:
 
 def to_lonlat(geom):
     """A geometry in metres from the origin to EPSG:4326, densified so straight edges stay straight."""
-    shifted = shapely.affinity.translate(shapely.segmentize(geom, 50), *ORIGIN)
-    return shapely.ops.transform(_to_lonlat.transform, shifted)
-
-
-def metric(geom):
-    """A geometry in EPSG:4326 to metres from the origin (for hand computations)."""
-    projected = shapely.ops.transform(_to_metric.transform, geom)
-    return shapely.affinity.translate(projected, -ORIGIN[0], -ORIGIN[1])
+    return shapely.transform(
+        shapely.segmentize(geom, 50),
+        lambda xy: np.column_stack(_to_lonlat.transform(xy[:, 0] + ORIGIN[0], xy[:, 1] + ORIGIN[1])),
+    )
 
 
 def ensure_city(database_url: str) -> str:

@@ -257,15 +257,3 @@ def export_rows(conn: psycopg.Connection, city_code: str, filters: AssetFilter) 
         params,
     ).fetchall()
 
-
-def points_of_types(conn: psycopg.Connection, city_code: str, asset_types: Sequence[str]) -> list[dict]:
-    """Active-or-maintained assets of some types, for coverage: type, own radius, geometry as WKB."""
-    return conn.execute(
-        """
-        SELECT id, asset_type, name, coverage_radius_m, ST_AsBinary(geom) AS wkb
-        FROM assets
-        WHERE city_code = %s AND asset_type = ANY(%s) AND status IN ('active', 'maintenance')
-        ORDER BY id
-        """,
-        (city_code, list(asset_types)),
-    ).fetchall()

@@ -2,11 +2,13 @@
 
 from geo_app.web import auth as auth_pages
 from geo_app.web import health, pages
+from geo_app.web.api import analysis_coverage as coverage_api
 from geo_app.web.api import areas as areas_api
 from geo_app.web.api import audit as audit_api
 from geo_app.web.api import assets as assets_api
 
-BLUEPRINTS = [health.blueprint, pages.blueprint, areas_api.blueprint, assets_api.blueprint]
+BLUEPRINTS = [health.blueprint, pages.blueprint, areas_api.blueprint]
+BLUEPRINTS += [assets_api.blueprint, coverage_api.blueprint]
 
 from geo_app.web.api import incidents as incidents_api  # noqa: E402
 

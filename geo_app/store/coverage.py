@@ -1,0 +1,153 @@
+"""SQL for coverage analyses: kelurahan and assets in metres, and the road network reached in time.
+
+Travel time runs on pgRouting's ``pgr_drivingDistance`` over ``roads`` (cost_s / reverse_cost_s in
+seconds; a negative cost means the direction does not exist). Only the output columns ``node`` and
+``agg_cost`` are selected, by name: they kept their names when pgRouting 3.6 renamed others (from_v ->
+start_vid) and added columns. Each asset runs as its own call, so no start-column name is needed either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import psycopg
+
+# Assets that exist on the ground: planned and inactive ones cover nothing.
+COVERING_STATUSES = ("active", "maintenance")
+
+
+def kelurahan_metric(conn: psycopg.Connection, city_code: str) -> list[dict]:
+    """Kelurahan with population, kecamatan and geometry in the city's metric CRS (WKB)."""
+    return conn.execute(
+        """
+        SELECT k.code, k.name, coalesce(k.population, 0) AS population,
+               coalesce(m.code, k.parent_code) AS kecamatan_code,
+               coalesce(m.name, k.parent_code) AS kecamatan,
+               ST_AsBinary(ST_Transform(k.geom, c.metric_srid)) AS wkb
+        FROM admin_areas k
+        JOIN cities c ON c.code = k.city_code
+        LEFT JOIN admin_areas m ON m.code = k.parent_code
+        WHERE k.city_code = %s AND k.level = 'kelurahan'
+        ORDER BY k.code
+        """,
+        (city_code,),
+    ).fetchall()
+
+
+def assets_metric(conn: psycopg.Connection, city_code: str, asset_types: Sequence[str]) -> list[dict]:
+    """Covering assets of some types: id, type, own radius (may be NULL), geometry in metres and in
+    lon/lat (WKB)."""
+    return conn.execute(
+        """
+        SELECT a.id, a.asset_type, a.name, a.coverage_radius_m,
+               ST_AsBinary(ST_Transform(a.geom, c.metric_srid)) AS wkb, ST_AsBinary(a.geom) AS wkb_lonlat
+        FROM assets a JOIN cities c ON c.code = a.city_code
+        WHERE a.city_code = %s AND a.asset_type = ANY(%s) AND a.status = ANY(%s)
+        ORDER BY a.id
+        """,
+        (city_code, list(asset_types), list(COVERING_STATUSES)),
+    ).fetchall()
+
+
+def metric_srid(conn: psycopg.Connection, city_code: str) -> int:
+    return conn.execute("SELECT metric_srid FROM cities WHERE code = %s", (city_code,)).fetchone()[
+        "metric_srid"
+    ]
+
+
+def max_road_speed(conn: psycopg.Connection, city_code: str) -> float | None:
+    """The fastest travel on any road, in metres per second of metric length over cost (None: no roads).
+
+    Taken from the costs themselves (not speed_kmh), so it bounds whatever the costs say.
+    """
+    row = conn.execute(
+        """
+        SELECT max(greatest(
+            CASE WHEN r.cost_s > 0 THEN ST_Length(ST_Transform(r.geom, c.metric_srid)) / r.cost_s END,
+            CASE WHEN r.reverse_cost_s > 0
+                 THEN ST_Length(ST_Transform(r.geom, c.metric_srid)) / r.reverse_cost_s END)) AS speed
+        FROM roads r JOIN cities c ON c.code = r.city_code
+        WHERE r.city_code = %s
+        """,
+        (city_code,),
+    ).fetchone()
+    return row["speed"]
+
+
+def reached_road_pieces(
+    conn: psycopg.Connection,
+    city_code: str,
+    start_wkbs: Sequence[bytes],
+    budget_s: float,
+    max_speed: float,
+    reserve_m: float,
+) -> list[dict]:
+    """The parts of roads reachable within ``budget_s`` from any start, as metric lines (WKB).
+
+    Each start (a point in EPSG:4326) joins the network at its nearest road node; the straight hop to
+    that node and a reserve of ``reserve_m`` (the access corridor drawn around the result later) are
+    charged at ``max_speed``, so every point of the final service area lies within ``max_speed ×
+    budget_s`` of its start in a straight line. An edge is taken whole when reached in time, else the
+    fraction of it travelled from each reached end (remaining time / the edge's cost that way).
+    Only roads within that straight-line reach are handed to pgRouting.
+    """
+    if not start_wkbs:
+        return []
+    return conn.execute(
+        """
+        WITH params AS (
+            SELECT metric_srid AS srid FROM cities WHERE code = %(city)s
+        ), starts AS (
+            SELECT n.id AS node, ST_Transform(s.geom, p.srid) AS metric,
+                   ST_Distance(ST_Transform(n.geom, p.srid), ST_Transform(s.geom, p.srid)) AS hop_m
+            FROM (SELECT ST_PointOnSurface(ST_GeomFromWKB(wkb, 4326)) AS geom
+                  FROM unnest(%(wkbs)s::bytea[]) AS t(wkb)) s
+            CROSS JOIN params p
+            CROSS JOIN LATERAL (
+                SELECT rn.id, rn.geom FROM road_nodes rn WHERE rn.city_code = %(city)s
+                ORDER BY rn.geom <-> s.geom LIMIT 1) n
+        ), budgets AS (
+            SELECT node, %(budget)s - (hop_m + %(reserve)s) / %(speed)s AS budget_s,
+                   ST_AsEWKT(ST_Transform(ST_Expand(metric, %(budget)s * %(speed)s), 4326)) AS near
+            FROM starts
+        ), reached AS (
+            SELECT dd.node, max(b.budget_s - dd.agg_cost) AS remaining_s
+            FROM budgets b
+            CROSS JOIN LATERAL pgr_drivingDistance(
+                format('SELECT id, source, target, cost_s AS cost, reverse_cost_s AS reverse_cost '
+                       'FROM roads WHERE city_code = %%L AND geom && %%L::geometry', %(city)s, b.near),
+                b.node, b.budget_s, directed => true) AS dd
+            WHERE b.budget_s > 0
+            GROUP BY dd.node
+        ), fractions AS (
+            SELECT r.id, ST_Transform(r.geom, p.srid) AS metric,
+                CASE WHEN r.cost_s < 0 OR fs.remaining_s IS NULL THEN 0
+                     WHEN r.cost_s = 0 THEN 1
+                     ELSE least(1, fs.remaining_s / r.cost_s) END AS forward,
+                CASE WHEN r.reverse_cost_s < 0 OR ft.remaining_s IS NULL THEN 0
+                     WHEN r.reverse_cost_s = 0 THEN 1
+                     ELSE least(1, ft.remaining_s / r.reverse_cost_s) END AS backward
+            FROM roads r
+            CROSS JOIN params p
+            LEFT JOIN reached fs ON fs.node = r.source
+            LEFT JOIN reached ft ON ft.node = r.target
+            WHERE r.city_code = %(city)s AND (fs.node IS NOT NULL OR ft.node IS NOT NULL)
+        )
+        SELECT id, forward, backward, ST_AsBinary(CASE
+            WHEN forward + backward >= 1 THEN metric
+            WHEN backward = 0 THEN ST_LineSubstring(metric, 0, forward)
+            WHEN forward = 0 THEN ST_LineSubstring(metric, 1 - backward, 1)
+            ELSE ST_Collect(ST_LineSubstring(metric, 0, forward), ST_LineSubstring(metric, 1 - backward, 1))
+            END) AS wkb
+        FROM fractions
+        WHERE forward > 0 OR backward > 0
+        ORDER BY id
+        """,
+        {
+            "city": city_code,
+            "wkbs": list(start_wkbs),
+            "budget": float(budget_s),
+            "speed": float(max_speed),
+            "reserve": float(reserve_m),
+        },
+    ).fetchall()

@@ -1,0 +1,193 @@
+"""/api/analysis/coverage: coverage of asset types by kelurahan, kecamatan and city (JSON, GeoJSON, CSV),
+and /api/analysis/coverage/fire, the fire service view (2.5 km and 15 minutes by default)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from flask import Blueprint, Response, request
+
+from geo_app.analysis import coverage
+from geo_app.web import deps
+from geo_app.web.errors import Problem
+from geo_app.web.params import choice, reject_unknown
+
+blueprint = Blueprint("coverage_api", __name__, url_prefix="/api/analysis")
+
+GEOJSON = "application/geo+json"
+FORMATS = ("json", "geojson", "csv")
+GEOJSON_LAYERS = ("kelurahan", "kecamatan", "covered", "gaps")
+# Output geometry is simplified by this much (metres) before it leaves as lon/lat: maps stay light.
+OUTPUT_SIMPLIFY_M = 2.0
+
+
+def number_param(name: str, default: float | None, low: float, high: float) -> float | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not low < value <= high:
+        raise Problem(
+            400, "Invalid parameter", f"{name}={raw!r}: give a number above {low:g} and at most {high:g}."
+        )
+    return value
+
+
+def coverage_request() -> coverage.CoverageRequest:
+    """The analysis the query string asks for (types checked against the catalog)."""
+    settings, catalog = deps.settings(), deps.catalog()
+    types = tuple(value for raw in request.args.getlist("type") for value in raw.split(",") if value)
+    if not types:
+        raise Problem(
+            400, "Missing parameter", f"type is required: one or more of {', '.join(catalog.asset_types)}."
+        )
+    unknown = [value for value in types if value not in catalog.asset_types]
+    if unknown:
+        raise Problem(
+            400, "Invalid parameter", f"type={','.join(unknown)}: use {', '.join(catalog.asset_types)}."
+        )
+    mode = choice("mode", coverage.MODES, default="radius")
+    if mode == "radius" and "minutes" in request.args:
+        raise Problem(
+            400, "Invalid parameter", "minutes goes with mode=travel_time; use radius_m with mode=radius."
+        )
+    if mode == "travel_time" and "radius_m" in request.args:
+        raise Problem(
+            400, "Invalid parameter", "radius_m goes with mode=radius; use minutes with mode=travel_time."
+        )
+    return coverage.CoverageRequest(
+        asset_types=types,
+        mode=mode,
+        radius_m=number_param("radius_m", None, 0, 50_000),
+        minutes=number_param("minutes", float(settings.fire_response_minutes), 0, 180),
+        access_m=number_param("access_m", float(settings.coverage_access_m), 0, 2_000),
+        min_gap_ha=number_param("min_gap_ha", 1.0, -1, 10_000) or 0.0,
+    )
+
+
+def jsonable(value):
+    """NaN becomes null and floats are rounded to 4 decimals, recursively."""
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 4)
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if hasattr(value, "item"):
+        return jsonable(value.item())
+    return value
+
+
+def result_summary(result: coverage.CoverageResult) -> dict:
+    request_ = result.request
+    return {
+        "asset_types": list(request_.asset_types),
+        "mode": request_.mode,
+        "radius_m": request_.radius_m if request_.mode == "radius" else None,
+        "minutes": request_.minutes if request_.mode == "travel_time" else None,
+        "access_m": request_.access_m if request_.mode == "travel_time" else None,
+        "max_speed_kmh": result.max_speed_kmh,
+        "straight_line_radius_m": result.straight_line_radius_m,
+        "assets": result.asset_count,
+        "city": result.city,
+        "kecamatan": result.kecamatan.to_dict("records"),
+        "kelurahan": result.kelurahan.to_dict("records"),
+        "gaps": result.gaps.drop(columns="geometry").to_dict("records"),
+    }
+
+
+def to_lonlat(geoms, srid: int) -> gpd.GeoSeries:
+    simplified = shapely.simplify(shapely.make_valid(list(geoms)), OUTPUT_SIMPLIFY_M)
+    return gpd.GeoSeries(simplified, crs=srid).to_crs(4326)
+
+
+def result_geojson(result: coverage.CoverageResult, layer: str) -> dict:
+    """One layer of the result as a FeatureCollection: areas with their figures, covered parts or gaps."""
+    if layer == "kelurahan":
+        table, geoms = result.kelurahan, result.areas.geoms
+    elif layer == "covered":
+        table = result.kelurahan[["code", "name", "covered_ha", "population_covered"]]
+        geoms = result.covered
+    elif layer == "gaps":
+        table, geoms = result.gaps.drop(columns="geometry"), result.gaps["geometry"]
+    else:
+        table = result.kecamatan
+        frame = gpd.GeoDataFrame(
+            {"kecamatan_code": result.kelurahan["kecamatan_code"]}, geometry=list(result.areas.geoms)
+        )
+        dissolved = frame.dissolve("kecamatan_code").reindex(table["code"])
+        geoms = dissolved.geometry.values
+    frame = gpd.GeoDataFrame(
+        pd.DataFrame(jsonable(table.to_dict("records")), columns=table.columns),
+        geometry=to_lonlat(geoms, result.metric_srid).values,
+        crs=4326,
+    )
+    collection = json.loads(frame.to_json(drop_id=True, na="null"))
+    collection.update(
+        {k: v for k, v in result_summary(result).items() if k not in {"kecamatan", "kelurahan", "gaps"}}
+    )
+    return jsonable(collection)
+
+
+def result_csv(result: coverage.CoverageResult) -> str:
+    """One table: the city row, the kecamatan rows and the kelurahan rows, with a ``level`` column."""
+    city = pd.DataFrame([{"level": "kota", "code": deps.settings().city_code, "name": "", **result.city}])
+    kecamatan = result.kecamatan.assign(level="kecamatan")
+    kelurahan = result.kelurahan.assign(level="kelurahan")
+    table = pd.concat([city, kecamatan, kelurahan], ignore_index=True)
+    columns = ["level", "code", "name", "kecamatan_code", "area_ha", "covered_ha", "covered_pct"]
+    columns += ["population", "population_covered", "population_covered_pct"]
+    return table[columns].round(4).to_csv(index=False)
+
+
+def run(conn, request_: coverage.CoverageRequest) -> coverage.CoverageResult:
+    try:
+        return coverage.compute_coverage(conn, deps.settings().city_code, deps.catalog(), request_)
+    except coverage.CoverageError as exc:
+        raise Problem(409, "Coverage cannot be computed", str(exc)) from None
+
+
+@blueprint.get("/coverage")
+def coverage_report():
+    """Coverage of one or more asset types: straight-line (radius) or over the road network (minutes)."""
+    reject_unknown({"type", "mode", "radius_m", "minutes", "access_m", "min_gap_ha", "format", "layer"})
+    fmt = choice("format", FORMATS, default="json")
+    layer = choice("layer", GEOJSON_LAYERS, default="kelurahan")
+    if "layer" in request.args and fmt != "geojson":
+        raise Problem(400, "Invalid parameter", "layer chooses the GeoJSON layer; add format=geojson.")
+    request_ = coverage_request()
+    with deps.connection() as conn:
+        result = run(conn, request_)
+    if fmt == "geojson":
+        return result_geojson(result, layer), 200, {"Content-Type": GEOJSON}
+    if fmt == "csv":
+        return Response(
+            result_csv(result),
+            mimetype="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="coverage.csv"'},
+        )
+    return jsonable(result_summary(result))
+
+
+@blueprint.get("/coverage/fire")
+def fire_view():
+    """Share of the population within the fire-post radius and within the response time (settings)."""
+    settings = deps.settings()
+    reject_unknown({"radius_m", "minutes"})
+    radius_m = number_param("radius_m", float(settings.fire_coverage_radius_m), 0, 50_000)
+    minutes = number_param("minutes", float(settings.fire_response_minutes), 0, 180)
+    with deps.connection() as conn:
+        try:
+            view = coverage.fire_service_view(
+                conn, settings.city_code, deps.catalog(), radius_m, minutes, float(settings.coverage_access_m)
+            )
+        except coverage.CoverageError as exc:
+            raise Problem(409, "Coverage cannot be computed", str(exc)) from None
+    return jsonable(view)
