@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, Response, render_template
 
 from geo_app.maps.areas import build_areas_map
+from geo_app.maps.base import format_number
 from geo_app.store import areas as area_store
 from geo_app.web import deps
 from geo_app.web.errors import Problem
 from geo_app.web.params import reject_unknown
 
 blueprint = Blueprint("pages", __name__)
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+LAYER_LABELS = {
+    "admin_areas": "Batas wilayah",
+    "assets": "Aset infrastruktur",
+    "incidents": "Insiden 112",
+    "green_areas": "Ruang terbuka hijau",
+    "roads": "Jaringan jalan",
+    "gazetteer": "Gazetir (nama jalan dan tempat)",
+}
 
 MAP_PAGES = [
     (
@@ -33,16 +46,38 @@ MAP_PAGES = [
 ]
 
 
+@blueprint.app_template_filter("number")
+def number_filter(value: float | None, digits: int = 0) -> str:
+    """Numbers on pages as written in Indonesian (12.345,6)."""
+    return format_number(value, digits)
+
+
 @blueprint.get("/")
 def home():
     settings = deps.settings()
     with deps.connection() as conn:
         city = area_store.city(conn, settings.city_code)
         loads = area_store.latest_loads(conn, settings.city_code)
+        kecamatan = area_store.list_areas(conn, settings.city_code, "kecamatan")
+        kelurahan_count = area_store.count_areas(conn, settings.city_code, "kelurahan")
+    sources = [
+        {
+            **load,
+            "label": LAYER_LABELS.get(layer, layer),
+            "loaded_at": load["loaded_at"].astimezone(JAKARTA).strftime("%d-%m-%Y %H:%M WIB"),
+        }
+        for layer, load in sorted(loads.items())
+    ]
     return render_template(
         "home.html",
         city=city,
-        loads=loads,
+        sources=sources,
+        figures={
+            "kecamatan": len(kecamatan),
+            "kelurahan": kelurahan_count,
+            "population": sum(row["population"] or 0 for row in kecamatan),
+            "area_km2": sum(row["area_km2"] for row in kecamatan),
+        },
         sample=any(load["is_sample"] for load in loads.values()),
         map_pages=MAP_PAGES,
     )
