@@ -256,4 +256,3 @@ def export_rows(conn: psycopg.Connection, city_code: str, filters: AssetFilter) 
         """,
         params,
     ).fetchall()
-

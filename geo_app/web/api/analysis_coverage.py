@@ -1,5 +1,6 @@
-"""/api/analysis/coverage: coverage of asset types by kelurahan, kecamatan and city (JSON, GeoJSON, CSV),
-and /api/analysis/coverage/fire, the fire service view (2.5 km and 15 minutes by default)."""
+"""/api/analysis/coverage: coverage of asset types by kelurahan, kecamatan and city (JSON, GeoJSON, CSV);
+/api/analysis/coverage/fire, the fire service view (2.5 km and 15 minutes by default); and
+/api/analysis/siting, where new assets would cover most people."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import shapely
 from flask import Blueprint, Response, request
 
 from geo_app.analysis import coverage
+from geo_app.analysis import siting as siting_analysis
 from geo_app.web import deps
 from geo_app.web.errors import Problem
 from geo_app.web.params import choice, reject_unknown
@@ -191,3 +193,54 @@ def fire_view():
         except coverage.CoverageError as exc:
             raise Problem(409, "Coverage cannot be computed", str(exc)) from None
     return jsonable(view)
+
+
+def candidate_points() -> list[tuple[float, float]] | None:
+    raw = request.args.get("candidates")
+    if raw is None:
+        return None
+    try:
+        points = [tuple(float(part) for part in pair.split(",")) for pair in raw.split(";") if pair.strip()]
+    except ValueError:
+        points = []
+    if not points or any(len(point) != 2 for point in points):
+        raise Problem(400, "Invalid parameter", f"candidates={raw!r}: give lon,lat pairs separated by ';'.")
+    return points
+
+
+@blueprint.get("/siting")
+def siting():
+    """Suggest ``count`` new sites for one asset type (greedy maximal covering), each with its gain."""
+    reject_unknown({"type", "count", "radius_m", "spacing_m", "candidates", "format"})
+    catalog = deps.catalog()
+    asset_type = choice("type", catalog.asset_types)
+    if asset_type is None:
+        raise Problem(400, "Missing parameter", f"type is required: one of {', '.join(catalog.asset_types)}.")
+    fmt = choice("format", ("json", "geojson"), default="json")
+    count = int(number_param("count", 5, 0, 100))
+    radius_m = number_param("radius_m", None, 0, 50_000)
+    spacing_m = number_param("spacing_m", 500.0, 49, 10_000)
+    with deps.connection() as conn:
+        result = siting_analysis.suggest_sites(
+            conn,
+            deps.settings().city_code,
+            catalog,
+            asset_type,
+            count,
+            radius_m,
+            candidate_points(),
+            spacing_m,
+        )
+    if fmt == "geojson":
+        features = [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [site["lon"], site["lat"]]},
+                "properties": {k: v for k, v in site.items() if k not in {"lon", "lat"}},
+            }
+            for site in result["sites"]
+        ]
+        summary = {k: v for k, v in result.items() if k != "sites"}
+        collection = {"type": "FeatureCollection", "features": features, **summary}
+        return jsonable(collection), 200, {"Content-Type": GEOJSON}
+    return jsonable(result)
