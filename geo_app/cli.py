@@ -55,6 +55,44 @@ def check_catalog_command() -> None:
     )
 
 
+@main.command("load-sample")
+@click.option("--if-empty", is_flag=True, help="Load only when the city has no administrative areas yet.")
+def load_sample_command(if_empty: bool) -> None:
+    """Generate the sample city (Kota Cilegon) and load it, replacing the city's data."""
+    from geo_app.db import connect
+    from geo_app.sample import is_city_loaded, load_sample_city
+    from geo_app.sample.reference import load_facts
+
+    settings = load_settings()
+    city_code = load_facts().code
+    if if_empty:
+        with connect(settings.database_url) as conn:
+            if is_city_loaded(conn, city_code):
+                click.echo(
+                    f"city {city_code} already has data: keeping it (without --if-empty it is replaced)"
+                )
+                return
+    counts = load_sample_city(settings.database_url, progress=True)
+    click.echo("sample city loaded: " + ", ".join(f"{layer} {rows}" for layer, rows in counts.items()))
+
+
+@main.command("make-sample-data")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/sample"),
+    show_default=True,
+    help="Folder for sample_city.gpkg and incidents.csv.",
+)
+def make_sample_data_command(out_dir: Path) -> None:
+    """Write the generated sample city as files (GeoPackage layers and a CSV of 112 calls)."""
+    from geo_app.sample.export import write_sample_files
+
+    counts = write_sample_files(out_dir)
+    click.echo(f"written to {out_dir}: " + ", ".join(f"{layer} {rows}" for layer, rows in counts.items()))
+
+
 @main.command("import-incidents")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "file_format", type=click.Choice(["csv", "json"]), help="default: from the suffix")
