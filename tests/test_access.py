@@ -75,3 +75,4 @@ def test_restricted_answers_are_not_cached_publicly(client):
     response = client.get("/api/audit")
     assert response.headers["Cache-Control"].startswith("private")
     assert "Authorization" in response.headers["Vary"]
+

@@ -24,6 +24,7 @@ from geo_app.auth.roles import (
     INCIDENT_READERS,
     PLANNERS,
     READERS,
+    STAFF,
     STAFF_112,
     SUPERVISOR_112,
 )
@@ -88,11 +89,13 @@ PERMISSIONS: tuple[Rule, ...] = (
     Rule("/maps/green", READ, READERS),
     # 112 incidents: exact points for 112 staff and planners; the 112 line writes; bulk imports by
     # supervisors. The public sees incidents only aggregated (see geo_app.auth.privacy).
+    Rule("/api/incidents/counts", READ, READERS),
     Rule("/api/incidents/import*", POST, frozenset({"admin", SUPERVISOR_112})),
     Rule("/api/incidents", READ, INCIDENT_READERS),
     Rule("/api/incidents/*", READ, INCIDENT_READERS),
     Rule("/api/incidents", WRITE, STAFF_112),
     Rule("/api/incidents/*", WRITE, STAFF_112),
+    Rule("/api/geocode*", READ, STAFF),
     Rule("/api/analysis/hotspots*", READ | POST, INCIDENT_READERS),
     Rule("/api/analysis/emerging*", READ | POST, INCIDENT_READERS),
     Rule("/api/analysis/response*", READ | POST, INCIDENT_READERS),
