@@ -92,8 +92,10 @@ class Page:
         method, params = message.get("method"), message.get("params", {})
         if method == "Runtime.exceptionThrown":
             details = params["exceptionDetails"]
-            text = details.get("exception", {}).get("description") or details.get("text")
-            self.errors.append(f"exception: {text}")
+            thrown = details.get("exception", {})
+            what = thrown.get("description") or thrown.get("value") or details.get("text")
+            where = f"{details.get('url', '')}:{details.get('lineNumber', 0) + 1}"
+            self.errors.append(f"exception: {what} at {where}")
         elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
             args = " ".join(
                 str(arg.get("value", arg.get("description", ""))) for arg in params.get("args", [])

@@ -1,45 +1,22 @@
-"""/maps/areas and the shared map helpers: local assets only, classes and legend, and the page in Chromium."""
+"""/maps/areas: only local assets (or the basemap setting), polygons by URL, and the page in Chromium."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import folium
-import folium.plugins as plugins
-import mapclassify
 import pytest
-from branca.element import Figure
 from conftest import TEST_CITY
 from shapely.geometry import box
 
 from geo_app import create_app
 from geo_app.db import connect
-from geo_app.maps import base, charts, vendor
+from geo_app.maps import vendor
 from geo_app.settings import Settings
 from geo_app.store import areas as area_store
 
 KECAMATAN = 3
 KELURAHAN_PER_KECAMATAN = 15
 BASEMAP = "https://tiles.example.go.id/{z}/{x}/{y}.png"
-
-# Folium elements our map pages use or are expected to use (issues 3, 4, 5).
-PLUGIN_ELEMENTS = [
-    folium.Map,
-    folium.Icon,
-    plugins.MarkerCluster,
-    plugins.FastMarkerCluster,
-    plugins.HeatMap,
-    plugins.HeatMapWithTime,
-    plugins.TimestampedGeoJson,
-    plugins.SideBySideLayers,
-    plugins.VectorGridProtobuf,
-    plugins.Fullscreen,
-    plugins.Realtime,
-    plugins.Timeline,
-    plugins.TimelineSlider,
-    plugins.FeatureGroupSubGroup,
-    plugins.GroupedLayerControl,
-]
 
 
 @pytest.fixture(scope="module")
@@ -110,39 +87,6 @@ def grid_page(database_url: str, grid_city: str) -> str:
     return response.text
 
 
-def test_every_vendor_file_is_installed():
-    missing = [
-        path for path in vendor.VENDOR_FILES.values() if path and not (vendor.VENDOR_DIR / path).is_file()
-    ]
-    assert not missing, f"run scripts/install_web_assets; missing in geo_app/static/vendor: {missing}"
-
-
-@pytest.mark.parametrize("element", PLUGIN_ELEMENTS, ids=lambda element: element.__name__)
-def test_folium_cdn_links_of_used_plugins_are_mapped_to_local_files(element):
-    links = [url for _, url in [*getattr(element, "default_js", []), *getattr(element, "default_css", [])]]
-    local = [vendor.local_url(url) for url in links]
-    assert all(url is None or url.startswith(vendor.VENDOR_URL) for url in local)
-
-
-def test_an_unmapped_cdn_file_fails_loudly():
-    m = base.make_map(Settings(), "Uji", bounds=((-6.1, 106.0), (-5.9, 106.1)))
-    m.get_root().header.add_child(folium.JavascriptLink("https://cdn.example.com/unknown-plugin.js"))
-    with pytest.raises(vendor.UnmappedAssetError, match="unknown-plugin.js"):
-        base.render(m)
-
-
-def test_offline_figure_keeps_folium_plugins_working_from_local_files():
-    m = base.make_map(Settings(), "Uji", bounds=((-6.1, 106.0), (-5.9, 106.1)))
-    cluster = plugins.MarkerCluster(name="Titik").add_to(m)
-    folium.Marker([-6.0, 106.05], icon=folium.Icon(icon="fire", prefix="fa")).add_to(cluster)
-    plugins.HeatMap([[-6.0, 106.05, 1.0]]).add_to(m)
-    html = base.render(m)
-    assert vendor.external_urls(html) == []
-    assert "/static/vendor/markercluster/leaflet.markercluster.js" in html
-    assert "/static/vendor/folium/leaflet_heat.min.js" in html
-    assert isinstance(m.get_root(), Figure)
-
-
 def test_areas_page_has_no_outside_url_without_basemap(grid_page: str):
     assert vendor.external_urls(grid_page) == []
     assert "/static/vendor/leaflet/leaflet.js" in grid_page
@@ -176,40 +120,6 @@ def test_areas_page_rejects_unknown_parameters(database_url: str, grid_city: str
     app.extensions["db_pool"].close()
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
-
-
-def test_classes_follow_mapclassify_and_colour_by_upper_bound():
-    values = [10, 12, 15, 40, 42, 45, 100, 120, 400, 410]
-    classes = base.classify(values, k=4, scheme="FisherJenks")
-    assert classes.breaks == list(mapclassify.FisherJenks(values, k=4).bins)
-    assert classes.minimum == 10
-    assert len(classes.colours) == 4
-    assert classes.colour(10) == classes.colours[0]
-    assert classes.colour(classes.breaks[0]) == classes.colours[0]  # upper bounds are inclusive
-    assert classes.colour(classes.breaks[0] + 0.1) == classes.colours[1]
-    assert classes.colour(None) == base.NO_DATA_COLOUR
-    assert classes.legend_items()[0][1] == f"10 – {base.format_number(classes.breaks[0])}"
-
-
-def test_classes_with_fewer_distinct_values_than_classes():
-    classes = base.classify([5.0, 5.0, None], k=5)
-    assert classes.breaks == [5.0]
-    assert len(classes.colours) == 1
-
-
-def test_numbers_are_written_the_indonesian_way():
-    assert base.format_number(1234567) == "1.234.567"
-    assert base.format_number(1234.56, 1) == "1.234,6"
-    assert base.format_number(None) == "–"
-
-
-def test_charts_are_inline_svg_with_escaped_labels():
-    svg = charts.bar_chart(["<Cibeber>", "Jombang"], [3500.0, 1200.0], title="Kepadatan", target=2000)
-    assert svg.startswith("<svg") and "&lt;Cibeber&gt;" in svg and "3.500" in svg
-    grid = charts.heat_grid([[1] * 24] * 7, title="Jam x hari")
-    assert grid.count("<rect") == 7 * 24
-    hist = charts.histogram([3, 5, 7, 30], [0, 10, 20, 30], title="Waktu tanggap", unit="menit", target=15)
-    assert hist.count("<rect") == 3
 
 
 @pytest.mark.browser

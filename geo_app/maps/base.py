@@ -32,6 +32,7 @@ from geo_app.settings import Settings
 Bounds = tuple[tuple[float, float], tuple[float, float]]  # ((south, west), (north, east))
 
 NO_DATA_COLOUR = "#d9d9d9"
+MAX_ZOOM = 19
 FAVICON = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
 
 
@@ -74,7 +75,12 @@ def make_map(
     """A full-page map: header bar with title (and the sample-data notice), basemap per settings, fitted
     to ``bounds`` (the city), scale bar, our CSS/JS. Add layers, legend, panel, then ``render``."""
     figure = OfflineFigure(title=str(escape(title)))
+    centre = (
+        None if bounds is None else [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    )
     m = folium.Map(
+        location=centre,
+        zoom_start=12,
         tiles=None,
         control_scale=False,
         zoom_control="topleft",
@@ -82,6 +88,7 @@ def make_map(
         zoom_snap=0.25,
         font_size="0.85rem",
     )
+    m.options["max_zoom"] = MAX_ZOOM  # without tiles Leaflet has no zoom limit, which clustering needs
     figure.add_child(m)
     figure.header.add_child(Element(FAVICON), name="geo_app_favicon")
     figure.header.add_child(CssLink("/static/maps.css"), name="geo_app_css")
@@ -94,7 +101,7 @@ def make_map(
             name="Peta dasar",
             overlay=False,
             control=False,
-            max_zoom=19,
+            max_zoom=MAX_ZOOM,
         ).add_to(m)
     MetricScale().add_to(m)
     if bounds is not None:

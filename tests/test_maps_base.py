@@ -1,0 +1,171 @@
+"""Shared map helpers: CDN links mapped to local files, classes and legend, charts, and Folium plugins
+working from the local files in headless Chromium with no network."""
+
+from __future__ import annotations
+
+import base64
+
+import folium
+import folium.plugins as plugins
+import mapclassify
+import pytest
+from branca.element import Figure
+from browser import LiveServer
+from flask import Flask
+
+from geo_app.maps import base, charts, vendor
+from geo_app.settings import PACKAGE_DIR, Settings
+
+BOUNDS = ((-6.1, 106.0), (-5.9, 106.1))
+ONE_PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+# Folium elements our map pages use or are expected to use (issues 3, 4, 5).
+PLUGIN_ELEMENTS = [
+    folium.Map,
+    folium.Icon,
+    plugins.MarkerCluster,
+    plugins.FastMarkerCluster,
+    plugins.HeatMap,
+    plugins.HeatMapWithTime,
+    plugins.TimestampedGeoJson,
+    plugins.SideBySideLayers,
+    plugins.VectorGridProtobuf,
+    plugins.Fullscreen,
+    plugins.Realtime,
+    plugins.Timeline,
+    plugins.TimelineSlider,
+    plugins.FeatureGroupSubGroup,
+    plugins.GroupedLayerControl,
+]
+
+
+def test_every_vendor_file_is_installed():
+    missing = [
+        path for path in vendor.VENDOR_FILES.values() if path and not (vendor.VENDOR_DIR / path).is_file()
+    ]
+    assert not missing, f"run scripts/install_web_assets; missing in geo_app/static/vendor: {missing}"
+
+
+@pytest.mark.parametrize("element", PLUGIN_ELEMENTS, ids=lambda element: element.__name__)
+def test_folium_cdn_links_of_used_plugins_are_mapped_to_local_files(element):
+    links = [url for _, url in [*getattr(element, "default_js", []), *getattr(element, "default_css", [])]]
+    local = [vendor.local_url(url) for url in links]
+    assert all(url is None or url.startswith(vendor.VENDOR_URL) for url in local)
+
+
+def test_an_unmapped_cdn_file_fails_loudly():
+    m = base.make_map(Settings(), "Uji", bounds=((-6.1, 106.0), (-5.9, 106.1)))
+    m.get_root().header.add_child(folium.JavascriptLink("https://cdn.example.com/unknown-plugin.js"))
+    with pytest.raises(vendor.UnmappedAssetError, match="unknown-plugin.js"):
+        base.render(m)
+
+
+def test_offline_figure_keeps_folium_plugins_working_from_local_files():
+    m = base.make_map(Settings(), "Uji", bounds=((-6.1, 106.0), (-5.9, 106.1)))
+    cluster = plugins.MarkerCluster(name="Titik").add_to(m)
+    folium.Marker([-6.0, 106.05], icon=folium.Icon(icon="fire", prefix="fa")).add_to(cluster)
+    plugins.HeatMap([[-6.0, 106.05, 1.0]]).add_to(m)
+    html = base.render(m)
+    assert vendor.external_urls(html) == []
+    assert "/static/vendor/markercluster/leaflet.markercluster.js" in html
+    assert "/static/vendor/folium/leaflet_heat.min.js" in html
+    assert isinstance(m.get_root(), Figure)
+
+
+def test_classes_follow_mapclassify_and_colour_by_upper_bound():
+    values = [10, 12, 15, 40, 42, 45, 100, 120, 400, 410]
+    classes = base.classify(values, k=4, scheme="FisherJenks")
+    assert classes.breaks == list(mapclassify.FisherJenks(values, k=4).bins)
+    assert classes.minimum == 10
+    assert len(classes.colours) == 4
+    assert classes.colour(10) == classes.colours[0]
+    assert classes.colour(classes.breaks[0]) == classes.colours[0]  # upper bounds are inclusive
+    assert classes.colour(classes.breaks[0] + 0.1) == classes.colours[1]
+    assert classes.colour(None) == base.NO_DATA_COLOUR
+    assert classes.legend_items()[0][1] == f"10 – {base.format_number(classes.breaks[0])}"
+
+
+def test_classes_with_fewer_distinct_values_than_classes():
+    classes = base.classify([5.0, 5.0, None], k=5)
+    assert classes.breaks == [5.0]
+    assert len(classes.colours) == 1
+
+
+def test_numbers_are_written_the_indonesian_way():
+    assert base.format_number(1234567) == "1.234.567"
+    assert base.format_number(1234.56, 1) == "1.234,6"
+    assert base.format_number(None) == "–"
+
+
+def test_charts_are_inline_svg_with_escaped_labels():
+    svg = charts.bar_chart(["<Cibeber>", "Jombang"], [3500.0, 1200.0], title="Kepadatan", target=2000)
+    assert svg.startswith("<svg") and "&lt;Cibeber&gt;" in svg and "3.500" in svg
+    grid = charts.heat_grid([[1] * 24] * 7, title="Jam x hari")
+    assert grid.count("<rect") == 7 * 24
+    hist = charts.histogram([3, 5, 7, 30], [0, 10, 20, 30], title="Waktu tanggap", unit="menit", target=15)
+    assert hist.count("<rect") == 3
+
+
+def plugin_page() -> str:
+    """A page with the plugins other map pages use, tiles and data all from the test server."""
+    m = base.make_map(Settings(), "Uji plugin", bounds=BOUNDS, sample=True)
+    cluster = plugins.MarkerCluster(name="Titik").add_to(m)
+    for i in range(5):
+        icon = folium.Icon(icon="fire", prefix="fa", color="red")
+        folium.Marker([-6.0 + i * 0.01, 106.05], icon=icon, popup=f"titik {i}").add_to(cluster)
+    plugins.HeatMap([[-6.0, 106.05, 1.0], [-6.01, 106.06, 0.5]], name="Panas").add_to(m)
+    plugins.TimestampedGeoJson(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [106.05, -6.0]},
+                    "properties": {"times": ["2026-01-05", "2026-01-12"]},
+                }
+            ],
+        },
+        period="P1W",
+        auto_play=False,
+    ).add_to(m)
+    left = folium.TileLayer("/tiles/{z}/{x}/{y}.png", attr="kiri", name="Kiri").add_to(m)
+    right = folium.TileLayer("/tiles/{z}/{x}/{y}.png", attr="kanan", name="Kanan").add_to(m)
+    plugins.SideBySideLayers(left, right).add_to(m)
+    plugins.Fullscreen().add_to(m)
+    plugins.Realtime("/empty.geojson", interval=60_000).add_to(m)
+    base.add_geojson_url(m, "/empty.geojson", "Kosong")
+    base.add_legend(m, "Legenda", [("#bd0026", "tinggi"), ("#ffffb2", "rendah")])
+    base.add_layer_control(m)
+    base.add_panel(m, "Grafik", charts.heat_grid([[i + h for h in range(24)] for i in range(7)], title="Jam"))
+    return base.render(m)
+
+
+@pytest.fixture(scope="module")
+def plugin_server():
+    app = Flask(__name__, static_folder=str(PACKAGE_DIR / "static"))
+    html = plugin_page()
+    app.add_url_rule("/", "page", lambda: html)
+    app.add_url_rule(
+        "/tiles/<int:z>/<int:x>/<int:y>.png",
+        "tile",
+        lambda **_: (ONE_PIXEL_PNG, 200, {"Content-Type": "image/png"}),
+    )
+    app.add_url_rule("/empty.geojson", "empty", lambda: {"type": "FeatureCollection", "features": []})
+    server = LiveServer(app)
+    yield server
+    server.close()
+
+
+@pytest.mark.browser
+def test_folium_plugins_run_offline_from_local_files(browser, plugin_server, tmp_path):
+    page = browser.open(plugin_server.url + "/")
+    assert page.errors == []
+    assert page.external_requests() == []
+    assert page.count(".marker-cluster, .awesome-marker") >= 1
+    assert page.count(".leaflet-sbs-range") == 1
+    assert page.count(".timecontrol-play, .leaflet-bar-timecontrol") >= 1
+    assert page.count(".geo-panel svg rect") == 7 * 24
+    page.screenshot(tmp_path / "plugins.png")
+    page.close()
