@@ -1,0 +1,170 @@
+"""Sign-in: passwords (argon2), session cookie with CSRF, rate limit, sign-in links, API tokens, CLI."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from click.testing import CliRunner
+from conftest import execute
+
+from geo_app import create_app
+from geo_app.auth import users
+from geo_app.cli import main
+
+
+@pytest.fixture(scope="module")
+def app(settings):
+    application = create_app(settings)
+    yield application
+    application.extensions["db_pool"].close()
+
+
+@pytest.fixture
+def person(database_url):
+    """A fresh supervisor with a password (unique name: the sign-in rate limit counts per name)."""
+    username = f"sup-{uuid.uuid4().hex[:8]}"
+    users.add_user(database_url, username, "supervisor_112", "kata-sandi-rahasia", display_name="Sup")
+    return username
+
+
+def csrf_from(page) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+def sign_in(client, username, password="kata-sandi-rahasia", next_path="/"):
+    token = csrf_from(client.get("/login"))
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token, "next": next_path}
+    )
+
+
+def test_login_page_reads_in_bahasa_indonesia(anonymous_client):
+    page = anonymous_client.get("/login").get_data(as_text=True)
+    assert "Nama pengguna" in page and "Kata sandi" in page and ">Masuk<" in page
+
+
+def test_passwords_are_stored_as_argon2(database_url, person):
+    [(stored,)] = execute(database_url, "SELECT password_hash FROM users WHERE username = %s", (person,))
+    assert stored.startswith("$argon2id$") and "kata-sandi-rahasia" not in stored
+
+
+def test_sign_in_opens_a_session_with_the_role_and_sign_out_ends_it(anonymous_client, person):
+    response = sign_in(anonymous_client, person, next_path="/api/incidents/counts")
+    assert response.status_code == 303 and response.headers["Location"] == "/api/incidents/counts"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    me = anonymous_client.get("/api/me").json
+    assert me["username"] == person and me["role"] == "supervisor_112" and me["via"] == "session"
+    assert anonymous_client.get("/api/incidents").status_code == 200
+    assert anonymous_client.post("/logout", data={"csrf_token": me["csrf_token"]}).status_code == 303
+    assert anonymous_client.get("/api/me").json["signed_in"] is False
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(anonymous_client, person):
+    wrong = sign_in(anonymous_client, person, password="salah-sekali-ya")
+    unknown = sign_in(anonymous_client, "nobody-" + person, password="salah-sekali-ya")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Nama pengguna atau kata sandi salah" in wrong.get_data(as_text=True)
+    assert anonymous_client.get("/api/me").json["signed_in"] is False
+
+
+def test_forms_without_the_csrf_token_are_refused(anonymous_client, person):
+    anonymous_client.get("/login")
+    response = anonymous_client.post("/login", data={"username": person, "password": "kata-sandi-rahasia"})
+    assert response.status_code == 400 and "CSRF" in response.json["title"]
+    sign_in(anonymous_client, person)
+    assert anonymous_client.post("/logout").status_code == 400  # a cross-site form cannot sign anyone out
+    assert anonymous_client.get("/api/me").json["signed_in"] is True
+
+
+def test_session_writes_need_the_csrf_header_token_writes_do_not(database_url, anonymous_client, tokens):
+    username = f"kominfo-{uuid.uuid4().hex[:6]}"
+    users.add_user(database_url, username, "opd_editor", "kata-sandi-rahasia", opd="Diskominfo")
+    sign_in(anonymous_client, username)
+    body = {"type": "Feature", "geometry": None, "properties": {}}
+    assert anonymous_client.post("/api/assets", json=body).status_code == 400
+    assert "CSRF" in anonymous_client.post("/api/assets", json=body).json["title"]
+    csrf = anonymous_client.get("/api/me").json["csrf_token"]
+    with_header = anonymous_client.post("/api/assets", json=body, headers={"X-CSRF-Token": csrf})
+    assert "CSRF" not in with_header.json["title"]  # past the check: now the asset itself is judged
+
+
+def test_sign_in_attempts_are_rate_limited(anonymous_client, person):
+    statuses = [sign_in(anonymous_client, person, password="salah-sekali-ya").status_code for _ in range(11)]
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    limited = sign_in(anonymous_client, person)
+    assert limited.status_code == 429 and limited.mimetype == "application/problem+json"
+    assert "Retry-After" in limited.headers
+
+
+def test_disabling_a_user_ends_sessions_and_tokens(database_url, anonymous_client, app, person):
+    secret, _ = users.issue_token(database_url, person, days=1)
+    sign_in(anonymous_client, person)
+    users.set_active(database_url, person, False)
+    assert anonymous_client.get("/api/me").json["signed_in"] is False
+    assert app.test_client().get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+def test_tokens_expire_and_can_be_revoked_and_are_stored_hashed(database_url, app, person):
+    secret, row = users.issue_token(database_url, person, days=1, label="skrip malam")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/me", headers=headers).json["role"] == "supervisor_112"
+    stored = execute(database_url, "SELECT token_hash FROM api_tokens WHERE id = %s", (row["id"],))[0][0]
+    assert secret.encode() not in bytes(stored) and len(bytes(stored)) == 32
+    users.revoke_token(database_url, row["id"])
+    assert client.get("/api/me", headers=headers).status_code == 401
+    expired, expired_row = users.issue_token(database_url, person, days=1)
+    execute(
+        database_url,
+        "UPDATE api_tokens SET created_at = now() - interval '2 days', expires_at = now() - interval '1 day'"
+        " WHERE id = %s",
+        (expired_row["id"],),
+    )
+    assert client.get("/api/me", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
+
+
+def test_a_sign_in_link_works_once_and_only_sends_to_this_site(database_url, app, person):
+    link = users.login_link(database_url, person, "/api/incidents/counts")
+    client = app.test_client()
+    opened = client.get(link)
+    assert opened.status_code == 303 and opened.headers["Location"] == "/api/incidents/counts"
+    assert client.get("/api/me").json["username"] == person
+    assert app.test_client().get(link).status_code == 401
+    elsewhere = users.login_link(database_url, person, "//evil.example/x")
+    assert app.test_client().get(elsewhere).headers["Location"] == "/"
+
+
+def test_sign_ins_are_in_the_audit_trail(client, anonymous_client, person):
+    sign_in(anonymous_client, person)
+    entries = client.get(f"/api/audit?actor={person}").json["entries"]
+    assert entries[0]["action"] == "sign_in" and entries[0]["after"] == {"via": "password"}
+
+
+def test_users_commands(database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    runner = CliRunner()
+    name = f"dlh-{uuid.uuid4().hex[:6]}"
+    added = runner.invoke(
+        main, ["users", "add", name, "--role", "dlh"], input="kata-sandi-dlh\nkata-sandi-dlh\n"
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(main, ["users", "list"])
+    assert re.search(rf"{name}\s+dlh\s+-\s+active", listed.output)
+    issued = runner.invoke(main, ["users", "token", name, "--days", "7", "--label", "laporan"])
+    assert issued.exit_code == 0 and issued.output.startswith("gat_")
+    token_id = re.search(r"token id (\d+)", issued.output).group(1)
+    assert "laporan" in runner.invoke(main, ["users", "list", "--tokens"]).output
+    assert runner.invoke(main, ["users", "revoke-token", token_id]).exit_code == 0
+    again = runner.invoke(main, ["users", "revoke-token", token_id])
+    assert again.exit_code != 0 and "no unrevoked token" in again.output
+    assert runner.invoke(main, ["users", "disable", name]).exit_code == 0
+    assert re.search(rf"{name}\s+dlh\s+-\s+disabled", runner.invoke(main, ["users", "list"]).output)
+    link = runner.invoke(main, ["users", "login-link", name, "--next", "/maps/green"])
+    assert link.exit_code != 0 and "no active user" in link.output
+    editor = runner.invoke(main, ["users", "add", "x-" + name, "--role", "opd_editor", "--no-password"])
+    assert editor.exit_code != 0 and "--opd" in editor.output
+    short = runner.invoke(main, ["users", "add", "y-" + name, "--role", "dlh"], input="pendek\npendek\n")
+    assert short.exit_code != 0 and "10 characters" in short.output
