@@ -146,7 +146,11 @@ def plugin_page() -> str:
 def plugin_server():
     app = Flask(__name__, static_folder=str(PACKAGE_DIR / "static"))
     html = plugin_page()
+    broken = base.make_map(Settings(), "Uji", bounds=BOUNDS)
+    base.add_geojson_url(broken, "/missing.geojson", "Lapisan hilang")
+    broken_layer_page = base.render(broken)
     app.add_url_rule("/", "page", lambda: html)
+    app.add_url_rule("/broken", "broken", lambda: broken_layer_page)
     app.add_url_rule(
         "/tiles/<int:z>/<int:x>/<int:y>.png",
         "tile",
@@ -168,4 +172,14 @@ def test_folium_plugins_run_offline_from_local_files(browser, plugin_server, tmp
     assert page.count(".timecontrol-play, .leaflet-bar-timecontrol") >= 1
     assert page.count(".geo-panel svg rect") == 7 * 24
     page.screenshot(tmp_path / "plugins.png")
+    page.close()
+
+
+@pytest.mark.browser
+def test_a_layer_that_fails_to_load_is_reported_on_the_map(browser, plugin_server):
+    page = browser.open(plugin_server.url + "/broken")  # returns only once GeoApp.pending is back to 0
+    assert any("/missing.geojson: 404" in error for error in page.errors)
+    assert "Lapisan hilang gagal dimuat" in page.evaluate(
+        "document.querySelector('.geo-load-error').textContent"
+    )
     page.close()

@@ -139,6 +139,27 @@
       return control;
     },
 
+    /* Fetch JSON for a map layer: counted in GeoApp.pending while it runs; a failure is logged and shown
+     * on the map (the promise then resolves to nothing, so callers only handle data). */
+    fetchJson: function (map, url, name) {
+      GeoApp.pending += 1;
+      return fetch(url, { headers: { Accept: "application/geo+json, application/json" } })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error(response.status + " " + response.statusText);
+          }
+          return response.json();
+        })
+        .finally(function () {
+          GeoApp.pending -= 1;
+        })
+        .catch(function (error) {
+          console.error("GeoApp: " + url + ": " + error.message);
+          showLoadError(map, "Lapisan " + (name || url) + " gagal dimuat: " + error.message);
+          return new Promise(function () {});
+        });
+    },
+
     geoJsonLayer: function (map, url, options) {
       var style = featureStyle(options);
       var layer = L.geoJSON(null, {
@@ -174,26 +195,11 @@
           raiseFrontLayers(map);
         });
       }
-      GeoApp.pending += 1;
-      fetch(url, { headers: { Accept: "application/geo+json, application/json" } })
-        .then(function (response) {
-          if (!response.ok) {
-            throw new Error(response.status + " " + response.statusText);
-          }
-          return response.json();
-        })
-        .then(function (data) {
-          layer.addData(data);
-          raiseFrontLayers(map);
-          layer.fire("geoapp:loaded", { count: (data.features || []).length });
-        })
-        .catch(function (error) {
-          console.error("GeoApp: " + url + ": " + error.message);
-          showLoadError(map, "Lapisan " + (options.name || url) + " gagal dimuat: " + error.message);
-        })
-        .finally(function () {
-          GeoApp.pending -= 1;
-        });
+      GeoApp.fetchJson(map, url, options.name).then(function (data) {
+        layer.addData(data);
+        raiseFrontLayers(map);
+        layer.fire("geoapp:loaded", { count: (data.features || []).length });
+      });
       return layer;
     },
   };
