@@ -19,3 +19,7 @@ BLUEPRINTS += [auth_pages.blueprint, audit_api.blueprint, incident_counts_api.bl
 from geo_app.web.api import green as green_api  # noqa: E402
 
 BLUEPRINTS += [green_api.blueprint]
+
+from geo_app.web.api import analysis_incidents as incident_analysis_api  # noqa: E402
+
+BLUEPRINTS += [incident_analysis_api.blueprint]

@@ -1,0 +1,352 @@
+"""/api/analysis/hotspots (Gi*, density, DBSCAN, hour × weekday), /emerging and /response for 112 calls.
+
+Every answer states what it computed with (cell size, band, counts) so anyone can recompute it. All
+analyses default to call type ``darurat`` (the catalog's call types that count as incidents).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+from flask import Blueprint, request
+from pyproj import Transformer
+
+from geo_app.analysis import density, emerging, grids, hotspots, response
+from geo_app.store import incident_aggregates as aggregates
+from geo_app.store import incidents as incident_store
+from geo_app.web import deps
+from geo_app.web.api.incidents import FILTER_PARAMS, incident_filter
+from geo_app.web.errors import Problem
+from geo_app.web.params import choice, reject_unknown
+
+blueprint = Blueprint("incident_analysis_api", __name__, url_prefix="/api/analysis")
+
+TO_LONLAT = Transformer.from_crs(aggregates.METRIC_SRID, 4326, always_xy=True)
+GRID_PARAMS = {"grid", "size", "resolution", "band"}
+BIN_LABELS = {
+    3: "Hotspot 99%",
+    2: "Hotspot 95%",
+    1: "Hotspot 90%",
+    0: "Tidak signifikan",
+    -1: "Coldspot 90%",
+    -2: "Coldspot 95%",
+    -3: "Coldspot 99%",
+}
+
+
+def number(name: str, default: float | None, low: float, high: float) -> float | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise Problem(400, "Invalid parameter", f"{name}={raw!r}: give a number from {low:g} to {high:g}.")
+    return value
+
+
+def boolean(name: str, default: bool) -> bool:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if raw.lower() not in {"true", "false", "1", "0"}:
+        raise Problem(400, "Invalid parameter", f"{name}={raw!r}: use true or false.")
+    return raw.lower() in {"true", "1"}
+
+
+def incident_filters():
+    return incident_filter(default_call_types=tuple(deps.catalog().incident_call_types))
+
+
+def _not_enough(exc: Exception) -> Problem:
+    return Problem(422, "Not enough data for a hot-spot analysis", str(exc))
+
+
+def aggregate_cells(conn, filters) -> tuple[dict, list[dict]]:
+    """Cells of the requested grid with counts, centres (metres) and geometry; plus the grid description."""
+    grid = choice("grid", ("hexagon", "h3", "kelurahan"), default="hexagon")
+    if grid == "kelurahan":
+        return {"grid": "kelurahan"}, aggregates.kelurahan_counts(conn, filters)
+    if grid == "h3":
+        resolution = int(number("resolution", 8, 5, 11))
+        return {"grid": "h3", "h3_resolution": resolution}, _h3_cells(conn, filters, resolution)
+    extent = aggregates.area_extent(conn, filters)
+    if extent["west"] is None:
+        raise Problem(422, "No area to analyse", "The filters select no kelurahan of this city.")
+    size = number("size", None, 25, 5000) or grids.default_hex_size(
+        extent["east"] - extent["west"], extent["north"] - extent["south"]
+    )
+    description = {"grid": "hexagon", "cell_size_m": size, "cell_area_m2": round(grids.hexagon_area(size), 1)}
+    return description, aggregates.hexagon_counts(conn, filters, size)
+
+
+def _h3_cells(conn, filters, resolution: int) -> list[dict]:
+    extent = aggregates.area_extent(conn, filters)
+    points = aggregates.located_points(conn, filters)
+    counts: dict[str, int] = {}
+    for cell in grids.h3_cells_of_points([p[2] for p in points], [p[1] for p in points], resolution):
+        counts[cell] = counts.get(cell, 0) + 1
+    cells = grids.h3_cells_of_polygon(extent["geometry"], resolution) | set(counts)
+    rows = []
+    for cell in sorted(cells):
+        lon, lat = grids.h3_centre(cell)
+        x, y = Transformer.from_crs(4326, aggregates.METRIC_SRID, always_xy=True).transform(lon, lat)
+        geometry = json.dumps({"type": "Polygon", "coordinates": [grids.h3_boundary(cell)]})
+        rows.append({"id": cell, "count": counts.get(cell, 0), "x": x, "y": y, "geometry": geometry})
+    return rows
+
+
+def _cell_id(row: dict) -> str:
+    return str(row["id"]) if "id" in row else f"{row['i']},{row['j']}"
+
+
+@blueprint.get("/hotspots")
+def hot_spots():
+    """Gi* hot and cold spots on hexagons, H3 cells or kelurahan, with FDR bins and the band used."""
+    reject_unknown(FILTER_PARAMS | GRID_PARAMS | {"fdr"})
+    filters = incident_filters()
+    band = number("band", None, 1, 100_000)
+    fdr = boolean("fdr", True)
+    with deps.connection() as conn:
+        description, cells = aggregate_cells(conn, filters)
+        incidents = aggregates.count_located(conn, filters)
+    counts = np.array([row["count"] for row in cells], dtype=float)
+    xy = np.array([(row["x"], row["y"]) for row in cells], dtype=float).reshape(-1, 2)
+    try:
+        result = hotspots.hot_spots(counts, xy, incidents, band=band, fdr=fdr)
+    except hotspots.NotEnoughData as exc:
+        raise _not_enough(exc) from None
+    features = [
+        {
+            "type": "Feature",
+            "id": _cell_id(row),
+            "geometry": json.loads(row["geometry"]),
+            "properties": {
+                "cell": _cell_id(row),
+                **({"name": row["name"]} if "name" in row else {}),
+                "count": int(row["count"]),
+                "z": round(float(z), 6),
+                "p": float(p),
+                "bin": int(b),
+                "label": BIN_LABELS[int(b)],
+            },
+        }
+        for row, z, p, b in zip(cells, result.z, result.p, result.bins, strict=True)
+    ]
+    return {
+        "type": "FeatureCollection",
+        **description,
+        "band_m": result.band_m,
+        "band_choice": result.band.as_dict() if result.band else {"method": "given"},
+        "cells": len(cells),
+        "incidents": incidents,
+        "incidents_in_cells": int(counts.sum()),
+        "fdr": fdr,
+        "features": features,
+    }
+
+
+@blueprint.get("/hotspots/density")
+def density_surface():
+    """Quartic kernel density on a regular grid: [lat, lon, incidents per km²] for each node above zero."""
+    reject_unknown(FILTER_PARAMS | {"radius", "cell"})
+    filters = incident_filters()
+    with deps.connection() as conn:
+        binned = np.array(aggregates.binned_points(conn, filters, 25.0), dtype=float).reshape(-1, 3)
+        extent = aggregates.area_extent(conn, filters)
+    incidents = int(binned[:, 2].sum()) if len(binned) else 0
+    if incidents < hotspots.MIN_INCIDENTS:
+        raise _not_enough(
+            f"only {incidents} located incidents match; a density surface needs {hotspots.MIN_INCIDENTS}."
+        )
+    xy, weights = binned[:, :2], binned[:, 2]
+    radius = number("radius", None, 50, 20_000) or density.default_radius(xy, weights)
+    cell = number("cell", None, 10, 5000) or max(radius / 4, 50.0)
+    bounds = (extent["west"], extent["south"], extent["east"], extent["north"])
+    nodes, values = density.surface(xy, weights, radius, cell, bounds)
+    keep = values > 0
+    lon, lat = TO_LONLAT.transform(nodes[keep, 0], nodes[keep, 1])
+    return {
+        "radius_m": round(radius, 1),
+        "cell_m": round(cell, 1),
+        "incidents": incidents,
+        "max_per_km2": round(float(values.max()), 3) if len(values) else 0,
+        "unit": "incidents per km²",
+        "points": [
+            [round(a, 6), round(b, 6), round(float(v), 3)]
+            for a, b, v in zip(lat, lon, values[keep], strict=True)
+        ],
+    }
+
+
+@blueprint.get("/hotspots/clusters")
+def clusters():
+    """DBSCAN (ST_ClusterDBSCAN in EPSG:32748): one outline per cluster with its incident count."""
+    reject_unknown(FILTER_PARAMS | {"eps", "min_points"})
+    filters = incident_filters()
+    eps = number("eps", 150, 1, 5000)
+    min_points = int(number("min_points", 10, 2, 10_000))
+    with deps.connection() as conn:
+        rows = aggregates.dbscan_clusters(conn, filters, eps, min_points)
+    return {
+        "type": "FeatureCollection",
+        "eps_m": eps,
+        "min_points": min_points,
+        "features": [
+            {
+                "type": "Feature",
+                "id": row["cluster"],
+                "geometry": json.loads(row["geometry"]),
+                "properties": {"cluster": row["cluster"], "count": row["count"]},
+            }
+            for row in rows
+        ],
+    }
+
+
+@blueprint.get("/hotspots/temporal")
+def hour_weekday():
+    """Counts per hour of day (0-23) × ISO weekday (1 = Monday), per category and in total (Asia/Jakarta)."""
+    reject_unknown(FILTER_PARAMS)
+    filters = incident_filters()
+    with deps.connection() as conn:
+        timezone = incident_store.city_timezone(conn, filters.city_code)
+        rows = aggregates.hour_weekday_counts(conn, filters, timezone)
+    total = np.zeros((7, 24), dtype=int)
+    per_category: dict[str, np.ndarray] = {}
+    for row in rows:
+        table = per_category.setdefault(row["category"], np.zeros((7, 24), dtype=int))
+        table[row["weekday"] - 1, row["hour"]] += row["count"]
+        total[row["weekday"] - 1, row["hour"]] += row["count"]
+    labels = deps.catalog().incident_categories
+    return {
+        "timezone": timezone,
+        "rows": "weekday 1 (Monday) to 7 (Sunday)",
+        "columns": "hour 0 to 23",
+        "total": total.tolist(),
+        "categories": {
+            code: {"label": labels[code].label if code in labels else code, "counts": table.tolist()}
+            for code, table in sorted(per_category.items())
+        },
+    }
+
+
+def _steps(first: datetime, last: datetime, step: str) -> list[datetime]:
+    periods, current = [], first
+    while current <= last:
+        periods.append(current)
+        if step == "week":
+            current = current + timedelta(days=7)
+        else:
+            current = (current.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return periods
+
+
+@blueprint.get("/emerging")
+def emerging_hot_spots():
+    """Emerging hot-spot category per hexagon over weekly or monthly steps (space-time Gi*, Mann-Kendall)."""
+    reject_unknown(FILTER_PARAMS | {"step", "size", "band", "previous_steps"})
+    filters = incident_filters()
+    step = choice("step", ("week", "month"), default="month")
+    previous_steps = int(number("previous_steps", 1, 0, 12))
+    with deps.connection() as conn:
+        timezone = incident_store.city_timezone(conn, filters.city_code)
+        extent = aggregates.area_extent(conn, filters)
+        size = number("size", None, 25, 5000) or grids.default_hex_size(
+            extent["east"] - extent["west"], extent["north"] - extent["south"]
+        )
+        cells = aggregates.hexagon_counts(conn, filters, size)
+        binned = aggregates.hexagon_step_counts(conn, filters, size, step, timezone)
+    if not binned:
+        raise _not_enough("no located incidents match the filters.")
+    periods = _steps(min(r["period"] for r in binned), max(r["period"] for r in binned), step)
+    if len(periods) < emerging.MIN_STEPS:
+        raise _not_enough(
+            f"only {len(periods)} {step}s of data; emerging hot spots need at least {emerging.MIN_STEPS} "
+            "time steps. Widen the dates or use weekly steps."
+        )
+    index = {(row["i"], row["j"]): k for k, row in enumerate(cells)}
+    period_index = {period: k for k, period in enumerate(periods)}
+    cube = np.zeros((len(cells), len(periods)))
+    for row in binned:
+        cube[index[(row["i"], row["j"])], period_index[row["period"]]] += row["count"]
+    xy = np.array([(row["x"], row["y"]) for row in cells], dtype=float)
+    totals = cube.sum(axis=1)
+    try:
+        hotspots.check_enough(totals, int(totals.sum()))
+    except hotspots.NotEnoughData as exc:
+        raise _not_enough(exc) from None
+    band = number("band", None, 1, 100_000) or hotspots.choose_band(totals, xy).band
+    result = emerging.emerging_hot_spots(cube, xy, band, previous_steps)
+    summary = {category: 0 for category in emerging.CATEGORIES}
+    features = []
+    for row, category, trend, hot, cold in zip(
+        cells, result.categories, result.trends, result.hot, result.cold, strict=True
+    ):
+        summary[category] += 1
+        features.append(
+            {
+                "type": "Feature",
+                "id": _cell_id(row),
+                "geometry": json.loads(row["geometry"]),
+                "properties": {
+                    "cell": _cell_id(row),
+                    "category": category,
+                    "label": emerging.category_label(category),
+                    "incidents": int(row["count"]),
+                    "hot_steps": int(hot.sum()),
+                    "cold_steps": int(cold.sum()),
+                    "trend_z": round(trend.z, 4),
+                    "trend_p": round(trend.p, 6),
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "step": step,
+        "steps": [period.date().isoformat() for period in periods],
+        "previous_steps": previous_steps,
+        "cell_size_m": size,
+        "band_m": band,
+        "cells": len(cells),
+        "summary": summary,
+        "features": features,
+    }
+
+
+@blueprint.get("/response")
+def response_times():
+    """Call-to-arrival compliance, median, p90 per category, kelurahan, kecamatan; prank/ghost shares."""
+    reject_unknown(FILTER_PARAMS)
+    filters = incident_filters()
+    all_calls = incident_store.IncidentFilter(
+        **{**filters.__dict__, "call_types": ()}  # shares are over every call type
+    )
+    catalog = deps.catalog()
+    targets = {code: entry.response_target_min for code, entry in catalog.incident_categories.items()}
+    with deps.connection() as conn:
+        rows = aggregates.response_rows(conn, filters)
+        monthly = aggregates.monthly_call_types(
+            conn, all_calls, incident_store.city_timezone(conn, filters.city_code)
+        )
+        names = aggregates.area_names(conn, filters.city_code)
+
+    def named(groups: dict[str, dict]) -> dict[str, dict]:
+        return {code: {"name": names.get(code, code), **summary} for code, summary in groups.items()}
+
+    return {
+        "measure": "minutes from call received to responder arrived",
+        "targets_min": targets,
+        "incidents": len(rows),
+        "by_category": {
+            code: {"label": catalog.incident_categories[code].label, "target_min": targets[code], **summary}
+            for code, summary in response.by_group(rows, "category", targets).items()
+        },
+        "by_kelurahan": named(response.by_group(rows, "kelurahan_code", targets)),
+        "by_kecamatan": named(response.by_group(rows, "kecamatan_code", targets)),
+        "monthly_call_shares": response.monthly_shares(monthly),
+    }
