@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from green_city import AFTER, BEFORE, GREEN_CITY, build_green_city, code
 
 from geo_app.analysis import green as green_analysis
@@ -30,8 +32,7 @@ def db(database_url, green_ids):
 
 
 def statistics(db, at) -> pd.DataFrame:
-    rows = pd.DataFrame(green_store.green_by_kelurahan(db, GREEN_CITY, at))
-    return green_analysis.rth_statistics(rows, GREEN_CITY, "Kota Uji Hijau").set_index("code")
+    return green_analysis.load_rth_statistics(db, GREEN_CITY, "Kota Uji Hijau", at).set_index("code")
 
 
 def test_city_with_25_percent_public_and_4_percent_private(db):
@@ -54,13 +55,13 @@ def test_overlaps_count_once_and_polygons_are_split_between_kelurahan(db):
     stats = statistics(db, AFTER + timedelta(days=1))
     # A1: P1 and P2 overlap by 25 ha, Q2 (private) lies inside P1: 75 ha, all public.
     assert stats.loc[code("A1"), ["green_ha", "public_ha", "private_ha"]].tolist() == pytest.approx(
-        [75, 75, 0]
+        [75, 75, 0], abs=1e-9
     )
     assert stats.loc[code("A1"), "green_m2_per_resident"] == pytest.approx(750_000 / 10_000)
     # P3 straddles A2 and B2: 12.5 ha in each.
     assert stats.loc[code("A2"), "public_ha"] == pytest.approx(12.5, rel=1e-6)
     assert stats.loc[code("B2"), "public_ha"] == pytest.approx(12.5, rel=1e-6)
-    assert stats.loc[code("B1"), ["public_ha", "private_ha"]].tolist() == pytest.approx([0, 16])
+    assert stats.loc[code("B1"), ["public_ha", "private_ha"]].tolist() == pytest.approx([0, 16], abs=1e-9)
     kec_b = stats.loc["99.05.02"]
     assert kec_b["level"] == "kecamatan"
     assert kec_b["green_ha"] == pytest.approx(28.5, rel=1e-6)
@@ -72,6 +73,18 @@ def test_as_of_shows_the_earlier_state(db):
     city = statistics(db, BEFORE + timedelta(days=1)).loc[GREEN_CITY]
     assert city["green_ha"] == pytest.approx(1 + 0.49 + 1, rel=1e-6)
     assert statistics(db, BEFORE - timedelta(days=1)).loc[GREEN_CITY, "green_ha"] == 0
+
+
+def test_union_area_by_group_matches_a_full_union_per_group():
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(0, 1000, size=(400, 2))
+    polygons = shapely.buffer(shapely.points(centres), rng.uniform(5, 60, size=400), quad_segs=4)
+    groups = rng.choice(["a", "b", "c"], size=400)
+    measured = green_analysis.union_area_by_group(polygons, groups)
+    for group in "abc":
+        reference = shapely.union_all(polygons[groups == group]).area
+        assert measured[group] == pytest.approx(reference, rel=1e-9)
+    assert green_analysis.union_area_by_group(np.array([], dtype=object), np.array([])) == {}
 
 
 def access(db, at, min_ha, radius=300.0) -> pd.DataFrame:

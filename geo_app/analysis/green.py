@@ -4,17 +4,24 @@ UU 26/2007 art. 29 asks every city for RTH of at least 30 % of its area, at leas
 private (kept by Permen ATR/BPN 14/2022). Access follows WHO Europe (2016): residents within 300 m
 straight-line distance of a public green space of at least 0.5 ha.
 
-The functions here work on per-kelurahan measures (hectares already unioned per kelurahan in PostGIS,
-so overlapping polygons count once) and roll them up to kecamatan and city by summing: kelurahan do not
-overlap, so sums of unions are unions of the whole.
+Green land is measured per kelurahan as the area of the union of its pieces, so overlapping polygons
+count once; kecamatan and city are sums of their kelurahan (kelurahan do not overlap, so sums of unions
+are unions of the whole).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import psycopg
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from geo_app.store import green as green_store
 
 LEVELS = ("kelurahan", "kecamatan", "kota")
 KEY_COLUMNS = ["level", "code", "name"]
@@ -27,6 +34,63 @@ class Targets:
     total: float = 0.30
     public: float = 0.20
     private: float = 0.10
+
+
+def union_area_by_group(geometries: np.ndarray, groups: np.ndarray) -> dict:
+    """Area of the union of each group's polygons (overlaps counted once), in coordinate units².
+
+    Polygons are unioned only with those they meet in the same group, one connected set at a time:
+    a polygon alone is measured as is, a pair as a + b - (a ∩ b), larger sets by a union. Survey
+    polygons rarely overlap, and unioning a whole kelurahan at once costs far more.
+
+    >>> from shapely.geometry import box
+    >>> squares = np.array([box(0, 0, 2, 2), box(1, 1, 3, 3), box(1, 1, 3, 3)])
+    >>> union_area_by_group(squares, np.array(["a", "a", "b"]))
+    {'a': 7.0, 'b': 4.0}
+    """
+    labels, group = np.unique(np.asarray(groups), return_inverse=True)
+    totals = np.zeros(len(labels))
+    count = len(geometries)
+    if count:
+        left, right = shapely.STRtree(geometries).query(geometries, predicate="intersects")
+        keep = (left < right) & (group[left] == group[right])
+        left, right = left[keep], right[keep]
+        graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(count, count))
+        _, component = connected_components(graph, directed=False)
+        sizes = np.bincount(component)
+        size = sizes[component]
+        areas = shapely.area(geometries)
+        np.add.at(totals, group[size == 1], areas[size == 1])
+        pair = size[left] == 2
+        a, b = left[pair], right[pair]
+        overlap = shapely.area(shapely.intersection(geometries[a], geometries[b]))
+        np.add.at(totals, group[a], areas[a] + areas[b] - overlap)
+        order = np.argsort(component, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        for label in np.flatnonzero(sizes > 2):
+            members = order[starts[label] : starts[label] + sizes[label]]
+            totals[group[members[0]]] += shapely.union_all(geometries[members]).area
+    return dict(zip(labels.tolist(), totals.tolist(), strict=True))
+
+
+def green_by_kelurahan(kelurahan: pd.DataFrame, pieces: pd.DataFrame) -> pd.DataFrame:
+    """``kelurahan`` with green_ha and public_ha: the union of its pieces (all, and public only).
+
+    ``pieces`` has code, is_public and wkb (a polygon in metres, already cut to the kelurahan). Land
+    that is both public and private green counts as public.
+    """
+    green_m2: dict[str, float] = {}
+    public_m2: dict[str, float] = {}
+    if len(pieces):
+        geometries = shapely.from_wkb(pieces["wkb"].to_numpy())
+        codes = pieces["code"].to_numpy()
+        public = pieces["is_public"].to_numpy(dtype=bool)
+        green_m2 = union_area_by_group(geometries, codes)
+        public_m2 = union_area_by_group(geometries[public], codes[public])
+    return kelurahan.assign(
+        green_ha=kelurahan["code"].map(green_m2).fillna(0.0) / 1e4,
+        public_ha=kelurahan["code"].map(public_m2).fillna(0.0) / 1e4,
+    )
 
 
 def _roll_up(kelurahan: pd.DataFrame, sums: list[str], city_code: str, city_name: str) -> pd.DataFrame:
@@ -70,6 +134,17 @@ def rth_statistics(
     out["green_m2_per_resident"] = out["green_ha"] * 1e4 / residents
     out["public_m2_per_resident"] = out["public_ha"] * 1e4 / residents
     return out
+
+
+def load_rth_statistics(
+    conn: psycopg.Connection, city_code: str, city_name: str, at: datetime | None = None
+) -> pd.DataFrame:
+    """:func:`rth_statistics` of the city's green areas at ``at`` (default: now), read through the store."""
+    kelurahan = pd.DataFrame(green_store.kelurahan_areas(conn, city_code))
+    if kelurahan.empty:
+        raise LookupError(f"city {city_code} has no kelurahan loaded; run geo-app import-areas")
+    pieces = pd.DataFrame(green_store.green_pieces(conn, city_code, at))
+    return rth_statistics(green_by_kelurahan(kelurahan, pieces), city_code, city_name)
 
 
 def access_statistics(kelurahan: pd.DataFrame, city_code: str, city_name: str) -> pd.DataFrame:

@@ -272,24 +272,25 @@ def _pieces_cte(name: str, at: datetime | None, param: str) -> str:
     """
 
 
-def green_by_kelurahan(conn: psycopg.Connection, city_code: str, at: datetime | None = None) -> list[dict]:
-    """Per kelurahan: area, population, and the union of green (all, public) in hectares.
-
-    Polygons are unioned within each kelurahan before measuring, so overlapping polygons count once;
-    land that is both public and private green counts as public.
-    """
+def kelurahan_areas(conn: psycopg.Connection, city_code: str) -> list[dict]:
+    """Every kelurahan with its kecamatan, population and metric area in hectares."""
     return conn.execute(
         f"""
-        WITH {KELURAHAN_CTE}, {_pieces_cte("pieces", at, "at")},
-        unions AS (
-            SELECT code, ST_Union(geom) AS green, ST_Union(geom) FILTER (WHERE is_public) AS public
-            FROM pieces GROUP BY code)
-        SELECT kel.code, kel.name, kel.kecamatan_code, kel.kecamatan_name, kel.population,
-               ST_Area(kel.geom_m) / 1e4 AS area_ha,
-               coalesce(ST_Area(unions.green), 0) / 1e4 AS green_ha,
-               coalesce(ST_Area(unions.public), 0) / 1e4 AS public_ha
-        FROM kel LEFT JOIN unions USING (code)
-        ORDER BY kel.code
+        WITH {KELURAHAN_CTE}
+        SELECT code, name, kecamatan_code, kecamatan_name, population, ST_Area(geom_m) / 1e4 AS area_ha
+        FROM kel ORDER BY code
+        """,
+        {"city": city_code},
+    ).fetchall()
+
+
+def green_pieces(conn: psycopg.Connection, city_code: str, at: datetime | None = None) -> list[dict]:
+    """Green polygons valid at ``at`` cut to each kelurahan: code, feature id, is_public and the piece
+    as WKB in metric coordinates (the union and measuring happen in analysis.green)."""
+    return conn.execute(
+        f"""
+        WITH {KELURAHAN_CTE}, {_pieces_cte("pieces", at, "at")}
+        SELECT code, id, is_public, ST_AsBinary(geom) AS wkb FROM pieces WHERE NOT ST_IsEmpty(geom)
         """,
         {"city": city_code, "at": at},
     ).fetchall()

@@ -448,12 +448,11 @@ def green_statistics():
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
     city = deps.settings().city_code
     with deps.connection() as conn:
-        rows = green_store.green_by_kelurahan(conn, city, at)
-        if not rows:
-            raise Problem(
-                404, "No kelurahan", f"City {city} has no kelurahan loaded; run geo-app import-areas."
-            )
-        table = _level_filter(green_analysis.rth_statistics(pd.DataFrame(rows), city, _city_name(conn)))
+        try:
+            table = green_analysis.load_rth_statistics(conn, city, _city_name(conn), at)
+        except LookupError as exc:
+            raise Problem(404, "No kelurahan", str(exc)) from None
+        table = _level_filter(table)
         if fmt == "geojson":
             return _geojson(_with_kelurahan_geometry(conn, _records(table)))
     if fmt == "csv":
@@ -479,6 +478,8 @@ def green_access():
     with deps.connection() as conn:
         rows = green_store.access_by_kelurahan(conn, city, radius, min_ha, at)
         city_name = _city_name(conn)
+    if not rows:
+        raise Problem(404, "No kelurahan", f"City {city} has no kelurahan loaded; run geo-app import-areas.")
     gaps = {row["code"]: row.pop("gap_geometry") for row in rows}
     table = green_analysis.access_statistics(pd.DataFrame(rows), city, city_name)
     if fmt == "geojson":
