@@ -15,23 +15,20 @@ TITLE = "Peta Wilayah & Kepadatan Penduduk"
 DENSITY_LEGEND = "Kepadatan penduduk (jiwa/km²)"
 KECAMATAN_OUTLINE = "#2f3b45"
 
+POPULATION_ROWS = [
+    ("Penduduk", "{population:int} jiwa{population_is_estimate:flag: (perkiraan)}"),
+    ("Sumber penduduk", "{population_source}"),
+    ("Tahun data", "{population_year}"),
+    ("Luas", "{area_km2:2} km²"),
+    ("Kepadatan", "{density_per_km2:int} jiwa/km²"),
+]
 KELURAHAN_POPUP = [
     ("Kelurahan", "{name}"),
     ("Kecamatan", "{parent_name}"),
     ("Kode", "{code}"),
-    ("Penduduk", "{population:int} jiwa{population_is_estimate:flag: (perkiraan)}"),
-    ("Sumber penduduk", "{population_source}, {population_year}"),
-    ("Luas", "{area_km2:2} km²"),
-    ("Kepadatan", "{density_per_km2:int} jiwa/km²"),
+    *POPULATION_ROWS,
 ]
-KECAMATAN_POPUP = [
-    ("Kecamatan", "{name}"),
-    ("Kode", "{code}"),
-    ("Penduduk", "{population:int} jiwa{population_is_estimate:flag: (perkiraan)}"),
-    ("Sumber penduduk", "{population_source}, {population_year}"),
-    ("Luas", "{area_km2:2} km²"),
-    ("Kepadatan", "{density_per_km2:int} jiwa/km²"),
-]
+KECAMATAN_POPUP = [("Kecamatan", "{name}"), ("Kode", "{code}"), *POPULATION_ROWS]
 
 
 def build_areas_map(
@@ -107,13 +104,7 @@ def build_areas_map(
 def _summary(kelurahan: Sequence[dict], kecamatan: Sequence[dict]) -> str:
     population = sum(row["population"] or 0 for row in kecamatan)
     area = sum(row["area_km2"] for row in kecamatan)
-    sources = sorted(
-        {
-            f"{row['population_source']}, {row['population_year']}"
-            for row in kecamatan
-            if row["population_source"]
-        }
-    )
+    sources = sorted({_source_with_year(row) for row in kecamatan if row["population_source"]})
     return base.table_html(
         (),
         [
@@ -125,3 +116,8 @@ def _summary(kelurahan: Sequence[dict], kecamatan: Sequence[dict]) -> str:
             ("Sumber penduduk", "; ".join(sources) or "–"),
         ],
     )
+
+
+def _source_with_year(row: dict) -> str:
+    source, year = row["population_source"], row["population_year"]
+    return source if year is None or str(year) in source else f"{source} ({year})"
