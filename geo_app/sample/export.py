@@ -46,10 +46,12 @@ def sample_layers(city: SampleCity) -> dict[str, gpd.GeoDataFrame]:
     return layers
 
 
-def write_sample_files(out_dir: Path, progress: bool = True) -> dict[str, int]:
-    """Generate the sample city and write it under ``out_dir``; returns the rows written per layer."""
+def write_sample_files(
+    out_dir: Path, progress: bool = True, city: SampleCity | None = None
+) -> dict[str, int]:
+    """Write the sample city (generated unless given) under ``out_dir``; returns the rows per layer."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    city = generate_sample_city()
+    city = city or generate_sample_city()
     geopackage = out_dir / GEOPACKAGE
     geopackage.unlink(missing_ok=True)
     counts = {}

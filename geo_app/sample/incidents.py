@@ -16,8 +16,8 @@ What is in the data, so analyses and tests know what to find:
   * KECELAKAAN_KERJA in Kawasan Industri Ciwandan (Kel. Kubangsari, Kec. Ciwandan);
   * KEBAKARAN: Kec. Cibeber has 2.5 times the fires its population would give.
 - EMERGING cluster: KAMTIBMAS (tawuran, evenings and weekends) in Kel. Bagendung (36.72.02.1001, Kec. Cilegon)
-  within ~300 m of TPSA Bagendung, absent before August 2026 and growing: 10 calls in August, 20 in September,
-  36 in October 2026 (on top of the background).
+  within ~300 m of TPSA Bagendung, absent before August 2026 and growing: 12 calls in August, 22 in September,
+  38 in October 2026, on top of a background of 0-2 a month (the kelurahan was quiet before).
 - Lifecycle: dispatched 1-5 min after the call; fire and medical arrivals follow the distance from the nearest
   fire post or puskesmas (fire: median ~12 min from the call, a tail beyond the 15-minute target in the far
   south-west and east); closed after the work on scene; ~2 % of darurat calls cancelled.
@@ -126,7 +126,9 @@ EMERGING = {
     "category": "KAMTIBMAS",
     "landmark": "TPSA Bagendung",
     "sigma_m": 150.0,
-    "monthly": {"2026-08": 10, "2026-09": 20, "2026-10": 36},
+    "monthly": {"2026-08": 12, "2026-09": 22, "2026-10": 38},
+    "kelurahan": "Bagendung",
+    "background_factor": 0.3,  # the kelurahan was quiet before
 }
 
 DESCRIPTIONS = {
@@ -314,7 +316,7 @@ class Places:
 def _timestamps(rng, count, start, end, hours, weekday, category=None) -> pd.DatetimeIndex:
     """Call times with a daily profile, weekday factors, a trend and (some categories) the rainy season."""
     days = pd.date_range(start.normalize(), end.normalize(), freq="D")
-    weight = weekday[days.dayofweek] * (1 + TREND_PER_YEAR * (days - days[0]).days.to_numpy() / 365.0)
+    weight = weekday[days.day_of_week] * (1 + TREND_PER_YEAR * (days - days[0]).days.to_numpy() / 365.0)
     if category in SEASONAL:
         weight = weight * np.where(days.month.isin(list(RAINY_MONTHS)), 3.0, 0.35)
     day = days[rng.choice(len(days), size=count, p=weight / weight.sum())]
@@ -342,6 +344,9 @@ def _road_weights(places: Places, category: str) -> np.ndarray:
     if category == "KEBAKARAN":
         prone, factor = FIRE_PRONE_KECAMATAN
         weights = weights * np.where(roads["kelurahan_code"].str.startswith(prone), factor, 1.0)
+    if category == EMERGING["category"]:
+        quiet = places.facts.kelurahan.set_index("name").loc[EMERGING["kelurahan"], "code"]
+        weights = weights * np.where(roads["kelurahan_code"] == quiet, EMERGING["background_factor"], 1.0)
     return weights
 
 
@@ -364,7 +369,12 @@ def _darurat_places(rng, places: Places, category: str, count: int) -> np.ndarra
     if category == "KECELAKAAN_LAUT":
         return _coastal(rng, places.facts, count)
     points, _ = points_on_roads(
-        places.roads, rng, count, weights=_road_weights(places, category), offset_m=25
+        places.roads,
+        rng,
+        count,
+        weights=_road_weights(places, category),
+        offset_m=25,
+        within=places.facts.outline,
     )
     if category in PERSISTENT_CLUSTERS:
         landmark, share, sigma = PERSISTENT_CLUSTERS[category]
@@ -447,7 +457,9 @@ def _geocode(rng, places: Places, calls: pd.DataFrame) -> pd.DataFrame:
     _, nearest = shapely.STRtree(roads.geometry.to_numpy()).query_nearest(points, all_matches=False)
     street = roads["name"].to_numpy()[nearest]
     on_street = shapely.get_point(shapely.shortest_line(roads.geometry.to_numpy()[nearest], points), 0)
-    kelurahan_of_point = locate(points, places.kelurahan)
+    # A road along the city edge can put the projected point a hair outside: keep the caller's point then.
+    on_street = np.where(shapely.contains(places.facts.outline, on_street), on_street, points)
+    kelurahan_of_point = locate(np.where(precision == "street", on_street, points), places.kelurahan)
     facts = places.facts.kelurahan.set_index("code")
     centres = shapely.points(facts.loc[kelurahan_of_point, ["x", "y"]].to_numpy())
     geometry = np.where(

@@ -314,9 +314,11 @@ def points_on_roads(
     count: int,
     weights: np.ndarray | None = None,
     offset_m: float = 0.0,
+    within=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Random points along road edges (chosen in proportion to length times ``weights``), nudged up to
-    ``offset_m`` sideways as a house or a pole would be; returns the points and the positional edge index."""
+    ``offset_m`` sideways as a house or a pole would be, unless that leaves the ``within`` polygon;
+    returns the points and the positional edge index."""
     lengths = roads["length_m"].to_numpy()
     chance = lengths * (1.0 if weights is None else weights)
     edge = rng.choice(len(roads), size=count, p=chance / chance.sum())
@@ -324,5 +326,7 @@ def points_on_roads(
     points = shapely.line_interpolate_point(roads.geometry.to_numpy()[edge], along, normalized=True)
     if offset_m:
         xy = shapely.get_coordinates(points) + rng.uniform(-offset_m, offset_m, size=(count, 2))
-        points = shapely.points(xy)
+        nudged = shapely.points(xy)
+        keep = shapely.contains(within, nudged) if within is not None else np.ones(count, dtype=bool)
+        points = np.where(keep, nudged, points)
     return points, edge
