@@ -20,8 +20,10 @@ LAYER_LABELS = {
     "admin_areas": "Batas wilayah",
     "assets": "Aset infrastruktur",
     "incidents": "Insiden 112",
+    "incidents_recent": "Insiden 112 (24 jam terakhir)",
     "green_areas": "Ruang terbuka hijau",
     "roads": "Jaringan jalan",
+    "road_nodes": "Simpul jaringan jalan",
     "gazetteer": "Gazetir (nama jalan dan tempat)",
 }
 
