@@ -186,3 +186,18 @@ def test_audit_api_filters_and_pages(client):
     assert client.get("/api/audit?since=2026-01-01").status_code == 400  # no time zone
     assert client.get("/api/audit?limit=0").status_code == 400
     assert client.get("/api/audit?colour=red").status_code == 400
+
+
+def test_a_bulk_statement_over_the_threshold_is_one_summary_entry(database_url, city):
+    with psycopg.connect(database_url) as conn, conn.transaction():
+        conn.execute("SET LOCAL geo_app.audit_full_rows = 2")
+        conn.execute(
+            "INSERT INTO incidents (city_code, external_id, call_type, received_at)"
+            " SELECT %s, 'massal-' || g, 'prank', now() FROM generate_series(1, 3) g",
+            (CITY,),
+        )
+        [(entry,)] = conn.execute(
+            "SELECT after FROM audit_log WHERE txid = txid_current() AND entity = 'incidents'"
+        ).fetchall()
+        conn.execute("DELETE FROM incidents WHERE external_id LIKE 'massal-%%'")
+    assert entry["rows"] == 3 and int(entry["lowest_id"]) + 2 == int(entry["highest_id"])

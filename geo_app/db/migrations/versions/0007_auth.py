@@ -74,17 +74,18 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM PUBLIC;
 
--- A row as audit JSON: geometry as GeoJSON, redacted columns replaced by a marker.
-CREATE FUNCTION audit_row_json(row_data jsonb, geom_geojson text, redacted text[]) RETURNS jsonb
+-- The SQL expression that turns a transition-table row into audit JSON: geometry as GeoJSON, redacted
+-- columns replaced by a marker (only whether they hold a value is kept).
+CREATE FUNCTION audit_row_sql(alias text, has_geom boolean, redacted text[]) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN row_data IS NULL THEN NULL ELSE
-        (row_data - redacted)
-        || CASE WHEN geom_geojson IS NULL THEN '{}'::jsonb
-                ELSE jsonb_build_object('geom', geom_geojson::jsonb) END
-        || coalesce((SELECT jsonb_object_agg(name, '[personal data]')
-                     FROM unnest(redacted) AS name WHERE row_data ? name
-                       AND row_data ->> name IS NOT NULL), '{}'::jsonb)
-    END
+    SELECT CASE WHEN cardinality(redacted) = 0 THEN format('to_jsonb(%s)', alias)
+                ELSE format('((to_jsonb(%1$s) - %2$L::text[]) || (SELECT coalesce(jsonb_object_agg(c, '
+                            '%3$L), %4$L) FROM unnest(%2$L::text[]) AS c '
+                            'WHERE to_jsonb(%1$s) ->> c IS NOT NULL))',
+                            alias, redacted, '[personal data]', '{}') END
+        || CASE WHEN has_geom
+                THEN format(' || jsonb_build_object(%L, ST_AsGeoJSON(%s.geom, 7)::jsonb)', 'geom', alias)
+                ELSE '' END
 $$;
 
 CREATE FUNCTION audit_actor() RETURNS text LANGUAGE sql STABLE AS $$
@@ -92,49 +93,51 @@ CREATE FUNCTION audit_actor() RETURNS text LANGUAGE sql STABLE AS $$
 $$;
 
 -- Statement-level: OLD/NEW rows arrive as transition tables; one INSERT ... SELECT per statement.
--- TG_ARGV[0] is the id column, TG_ARGV[1] a '{...}' list of redacted columns.
+-- TG_ARGV[0] is the id column, TG_ARGV[1] a '{...}' list of redacted columns. A statement that changes
+-- more rows than geo_app.audit_full_rows (default 50,000: bulk loads, which keep their own source
+-- record) is recorded as one summary entry: who, when, how many rows, the lowest and highest id.
 CREATE FUNCTION audit_statement() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     id_column text := TG_ARGV[0];
     redacted text[] := coalesce(TG_ARGV[1], '{}')::text[];
+    full_rows bigint := coalesce(nullif(current_setting('geo_app.audit_full_rows', true), '')::bigint,
+                                 50000);
+    changed_table text := CASE TG_OP WHEN 'DELETE' THEN 'old_rows' ELSE 'new_rows' END;
+    common text := 'audit_actor(), nullif(current_setting(''geo_app.actor_role'', true), ''''), '
+                   || quote_literal(lower(TG_OP)) || ', ' || quote_literal(TG_TABLE_NAME);
     has_geom boolean;
-    geom_sql text;
+    changed bigint;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
-        INSERT INTO audit_log (actor, actor_role, action, entity)
-        VALUES (audit_actor(), nullif(current_setting('geo_app.actor_role', true), ''), 'truncate',
-                TG_TABLE_NAME);
+        EXECUTE 'INSERT INTO audit_log (actor, actor_role, action, entity) SELECT ' || common;
+        RETURN NULL;
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %I', changed_table) INTO changed;
+    IF changed = 0 THEN
+        RETURN NULL;
+    END IF;
+    IF changed > full_rows THEN
+        EXECUTE format('INSERT INTO audit_log (actor, actor_role, action, entity, after) SELECT %1$s,'
+                       ' jsonb_build_object(%4$L, count(*), %5$L, min(%2$I)::text, %6$L, max(%2$I)::text)'
+                       ' FROM %3$I', common, id_column, changed_table, 'rows', 'lowest_id', 'highest_id');
         RETURN NULL;
     END IF;
     has_geom := EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = TG_RELID AND attname = 'geom'
                         AND NOT attisdropped);
-    geom_sql := CASE WHEN has_geom THEN 'ST_AsGeoJSON(%1$s.geom, 7)' ELSE 'NULL::text' END;
     IF TG_OP = 'INSERT' THEN
-        EXECUTE format(
-            'INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, after)
-             SELECT audit_actor(), nullif(current_setting(''geo_app.actor_role'', true), ''''), ''insert'',
-                    %2$L, (to_jsonb(n) ->> %3$L),
-                    audit_row_json(to_jsonb(n), ' || format(geom_sql, 'n') || ', $1)
-             FROM new_rows AS n', NULL, TG_TABLE_NAME, id_column)
-        USING redacted;
+        EXECUTE format('INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, after)'
+                       ' SELECT %s, n.%I::text, %s FROM new_rows AS n',
+                       common, id_column, audit_row_sql('n', has_geom, redacted));
     ELSIF TG_OP = 'DELETE' THEN
-        EXECUTE format(
-            'INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, before)
-             SELECT audit_actor(), nullif(current_setting(''geo_app.actor_role'', true), ''''), ''delete'',
-                    %2$L, (to_jsonb(o) ->> %3$L),
-                    audit_row_json(to_jsonb(o), ' || format(geom_sql, 'o') || ', $1)
-             FROM old_rows AS o', NULL, TG_TABLE_NAME, id_column)
-        USING redacted;
+        EXECUTE format('INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, before)'
+                       ' SELECT %s, o.%I::text, %s FROM old_rows AS o',
+                       common, id_column, audit_row_sql('o', has_geom, redacted));
     ELSE
-        EXECUTE format(
-            'INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, before, after)
-             SELECT audit_actor(), nullif(current_setting(''geo_app.actor_role'', true), ''''), ''update'',
-                    %2$L, (to_jsonb(n) ->> %3$L),
-                    audit_row_json(to_jsonb(o), ' || format(geom_sql, 'o') || ', $1),
-                    audit_row_json(to_jsonb(n), ' || format(geom_sql, 'n') || ', $1)
-             FROM new_rows AS n JOIN old_rows AS o ON (to_jsonb(o) -> %3$L) = (to_jsonb(n) -> %3$L)',
-            NULL, TG_TABLE_NAME, id_column)
-        USING redacted;
+        EXECUTE format('INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, before, after)'
+                       ' SELECT %1$s, n.%2$I::text, %3$s, %4$s'
+                       ' FROM new_rows AS n JOIN old_rows AS o ON o.%2$I = n.%2$I',
+                       common, id_column, audit_row_sql('o', has_geom, redacted),
+                       audit_row_sql('n', has_geom, redacted));
     END IF;
     RETURN NULL;
 END $$;
@@ -211,7 +214,7 @@ DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log;
 DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log;
 DROP TABLE IF EXISTS audit_log;
 DROP FUNCTION IF EXISTS audit_enable(regclass, text, text[]), audit_statement(), audit_actor(),
-    audit_row_json(jsonb, text, text[]), audit_log_is_append_only();
+    audit_row_sql(text, boolean, text[]), audit_log_is_append_only();
 """
 
 
