@@ -60,7 +60,7 @@ class Settings:
     db_pool_size: int = 10
     fire_coverage_radius_m: int = 2500
     fire_response_minutes: int = 15
-    coverage_access_m: int = 100
+    coverage_access_m: int = 250
     anonymous_access: bool = True
     public_min_cell_count: int = 5
     login_rate_limit: str = "10 per minute"
@@ -84,7 +84,7 @@ class Settings:
             "db_pool_size": _env_int("DB_POOL_SIZE", 10),
             "fire_coverage_radius_m": _env_int("FIRE_COVERAGE_RADIUS_M", 2500),
             "fire_response_minutes": _env_int("FIRE_RESPONSE_MINUTES", 15),
-            "coverage_access_m": _env_int("COVERAGE_ACCESS_M", 100),
+            "coverage_access_m": _env_int("COVERAGE_ACCESS_M", 250),
             "anonymous_access": _env_bool("ANONYMOUS_ACCESS", True),
             "public_min_cell_count": _env_int("PUBLIC_MIN_CELL_COUNT", 5),
             "login_rate_limit": os.environ.get("LOGIN_RATE_LIMIT") or "10 per minute",

@@ -13,6 +13,8 @@ Discs are polygons with ``QUAD_SEGS`` segments per quarter circle (64-gons): the
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -150,7 +152,7 @@ class CoverageRequest:
     mode: str = "radius"
     radius_m: float | None = None
     minutes: float = 15.0
-    access_m: float = 100.0
+    access_m: float = 250.0
     min_gap_ha: float = 1.0
 
 
@@ -238,6 +240,29 @@ def compute_coverage(conn, city_code: str, catalog: Catalog, request: CoverageRe
         max_speed_kmh=speed * 3.6 if speed else None,
         straight_line_radius_m=reach_m,
     )
+
+
+class ResultCache:
+    """The last few coverage results by (city, request, data version): a map page asks for the same
+    analysis four times (page, choropleth, covered area, gaps). Thread-safe; per process."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self._results: OrderedDict[tuple, CoverageResult] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def compute(self, conn, city_code: str, catalog: Catalog, request: CoverageRequest) -> CoverageResult:
+        key = (city_code, request, coverage_store.data_version(conn, city_code))
+        with self._lock:
+            if key in self._results:
+                self._results.move_to_end(key)
+                return self._results[key]
+        result = compute_coverage(conn, city_code, catalog, request)
+        with self._lock:
+            self._results[key] = result
+            while len(self._results) > self.size:
+                self._results.popitem(last=False)
+        return result
 
 
 FIRE_ASSET_TYPE = "pos_damkar"

@@ -151,3 +151,20 @@ def reached_road_pieces(
             "reserve": float(reserve_m),
         },
     ).fetchall()
+
+
+def data_version(conn: psycopg.Connection, city_code: str) -> tuple:
+    """A cheap fingerprint of what coverage reads (assets, roads, kelurahan populations and geometry
+    sizes): equal fingerprints give equal results, so results can be reused between requests."""
+    row = conn.execute(
+        """
+        SELECT (SELECT row(count(*), max(id), max(updated_at))::text FROM assets WHERE city_code = %(city)s)
+                   AS assets,
+               (SELECT row(count(*), max(id), sum(cost_s), sum(reverse_cost_s))::text
+                FROM roads WHERE city_code = %(city)s) AS roads,
+               (SELECT row(count(*), sum(population), sum(ST_NPoints(geom)))::text
+                FROM admin_areas WHERE city_code = %(city)s AND level = 'kelurahan') AS areas
+        """,
+        {"city": city_code},
+    ).fetchone()
+    return row["assets"], row["roads"], row["areas"]

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, render_template, request
 
+from geo_app.analysis import coverage
+from geo_app.auth.identity import current_role
+from geo_app.auth.permissions import is_allowed
 from geo_app.maps.areas import build_areas_map
 from geo_app.maps.base import format_number
+from geo_app.maps.coverage import build_coverage_map
 from geo_app.store import areas as area_store
 from geo_app.web import deps
+from geo_app.web.api import analysis_coverage as coverage_api
 from geo_app.web.errors import Problem
-from geo_app.web.params import reject_unknown
+from geo_app.web.params import choice, reject_unknown
 
 blueprint = Blueprint("pages", __name__)
 
@@ -111,3 +116,78 @@ def areas_map():
         sample=bool(load and load["is_sample"]),
     )
     return Response(html, mimetype="text/html")
+
+
+@blueprint.get("/maps/coverage")
+def coverage_map():
+    """Coverage of the chosen asset types (form: type, mode, value) with gaps and suggested sites."""
+    reject_unknown({"type", "mode", "value"})
+    settings, catalog = deps.settings(), deps.catalog()
+    types = tuple(value for raw in request.args.getlist("type") for value in raw.split(",") if value)
+    types = types or (coverage.FIRE_ASSET_TYPE if coverage.FIRE_ASSET_TYPE in catalog.asset_types else "",)
+    unknown = [value for value in types if value not in catalog.asset_types]
+    if unknown:
+        raise Problem(
+            400, "Invalid parameter", f"type={','.join(unknown)}: use {', '.join(catalog.asset_types)}."
+        )
+    mode = choice("mode", coverage.MODES, default="radius")
+    try:
+        value = float(request.args["value"]) if request.args.get("value") else None
+    except ValueError:
+        value = -1.0
+    if value is not None and not 0 < value <= (180 if mode == "travel_time" else 50_000):
+        raise Problem(
+            400, "Invalid parameter", "value: give a radius in metres or a travel time in minutes above 0."
+        )
+    analysis = coverage.CoverageRequest(
+        asset_types=types,
+        mode=mode,
+        radius_m=value if mode == "radius" else None,
+        minutes=value if mode == "travel_time" and value else float(settings.fire_response_minutes),
+        access_m=float(settings.coverage_access_m),
+    )
+    with deps.connection() as conn:
+        bounds = area_store.bounds(conn, settings.city_code)
+        if bounds is None:
+            raise Problem(
+                404,
+                "No areas",
+                f"City {settings.city_code} has no admin areas yet: run `geo-app load-sample`.",
+            )
+        result = coverage_api.run(conn, analysis)
+        city = area_store.city(conn, settings.city_code)
+        load = area_store.latest_loads(conn, settings.city_code).get("assets")
+    html = build_coverage_map(
+        settings,
+        city_name=city["name"] if city else settings.city_code,
+        bounds=bounds,
+        asset_types=catalog.asset_types,
+        result=result,
+        show_sites=is_allowed(current_role(), "/api/analysis/siting", "GET"),
+        sample=bool(load and load["is_sample"]),
+    )
+    return Response(html, mimetype="text/html")
+
+
+@blueprint.get("/maps/hotspots")
+def hotspots_map():
+    """Gi* hot spots, heat map, clusters, emerging patterns and response times of 112 calls."""
+    from geo_app.web.incident_pages import hotspots_page
+
+    return hotspots_page()
+
+
+@blueprint.get("/maps/incidents")
+def incidents_map():
+    """112 incidents of the last 24 hours, refreshing by itself."""
+    from geo_app.web.incident_pages import incidents_page
+
+    return incidents_page()
+
+
+@blueprint.get("/maps/green")
+def green_map():
+    """Ruang Terbuka Hijau: RTH by type, share per kelurahan against the target, access gaps, changes."""
+    from geo_app.web.green_pages import green_map_page
+
+    return green_map_page()

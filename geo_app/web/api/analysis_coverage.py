@@ -149,9 +149,13 @@ def result_csv(result: coverage.CoverageResult) -> str:
     return table[columns].round(4).to_csv(index=False)
 
 
+RESULTS = coverage.ResultCache()
+
+
 def run(conn, request_: coverage.CoverageRequest) -> coverage.CoverageResult:
+    """The coverage result, reused while the data is unchanged (see coverage.ResultCache)."""
     try:
-        return coverage.compute_coverage(conn, deps.settings().city_code, deps.catalog(), request_)
+        return RESULTS.compute(conn, deps.settings().city_code, deps.catalog(), request_)
     except coverage.CoverageError as exc:
         raise Problem(409, "Coverage cannot be computed", str(exc)) from None
 
