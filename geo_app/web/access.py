@@ -21,6 +21,7 @@ from geo_app.auth.identity import Identity, anonymous, current_identity
 from geo_app.auth.permissions import WRITE, allowed_roles
 from geo_app.auth.privacy import PERSONAL_DATA_FIELDS, can_see_personal_data
 from geo_app.auth.roles import READERS
+from geo_app.ingest import geometry_limits
 from geo_app.store import users as user_store
 from geo_app.web import deps
 from geo_app.web.errors import Problem, problem_response
@@ -37,6 +38,7 @@ DOCUMENTATION_RULES = ("/openapi.json", "/docs")
 
 def init_access(app: Flask) -> None:
     settings = app.config["SETTINGS"]
+    settings.validate()  # also when the settings were built by hand: production refuses the default secret
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -115,7 +117,24 @@ def enforce_permissions():
         raise _unauthorized("Sign in at /login, or send an API token as 'Authorization: Bearer <token>'.")
     if request.method in WRITE and identity.via != "token":
         check_csrf()
+    if request.method in WRITE and request.is_json:
+        check_json_body()
     return None
+
+
+def check_json_body() -> None:
+    """Bodies nested too deeply for the parser, or geometries over the limits, never reach a view."""
+    try:
+        document = request.get_json(silent=True)  # cached: the view reads the same parsed body
+    except RecursionError:
+        raise Problem(
+            400, "JSON nested too deeply", "The request body nests arrays or objects too deeply to read."
+        ) from None
+    for where, geometry in geometry_limits.iter_geometries(document):
+        try:
+            geometry_limits.check_geojson(geometry, where)
+        except geometry_limits.GeometryLimitError as exc:
+            raise Problem(422, "Geometry over the limits", str(exc)) from None
 
 
 def wants_html() -> bool:

@@ -1,0 +1,110 @@
+"""Limits on geometries people send, checked before any parsing library or PostGIS sees them.
+
+A polygon with millions of vertices or a GeometryCollection nested a thousand deep costs memory and time
+without being a real city feature; such input gets a 400/422 with the limit named. The web layer checks
+every JSON request body (geo_app.web.access); readers of uploaded files call :func:`check_shape`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import shapely
+
+MAX_VERTICES = 200_000
+"""Vertices in one geometry (a detailed kelurahan boundary has a few thousand)."""
+MAX_PARTS = 10_000
+"""Polygons, lines or points in one Multi* geometry or collection."""
+MAX_COLLECTION_DEPTH = 2
+"""GeometryCollections inside GeometryCollections."""
+COORDINATE_DEPTH = {
+    "Point": 1,
+    "MultiPoint": 2,
+    "LineString": 2,
+    "MultiLineString": 3,
+    "Polygon": 3,
+    "MultiPolygon": 4,
+}
+
+
+class GeometryLimitError(ValueError):
+    """A geometry over a limit; the message names the limit and the size found."""
+
+
+def check_geojson(geometry: object, where: str = "geometry", depth: int = 0) -> None:
+    """Check a GeoJSON geometry object (as parsed from JSON) against the limits, without building it."""
+    if not isinstance(geometry, dict):
+        return
+    kind = geometry.get("type")
+    if kind == "GeometryCollection":
+        if depth >= MAX_COLLECTION_DEPTH:
+            raise GeometryLimitError(
+                f"{where}: collections nested deeper than {MAX_COLLECTION_DEPTH} levels; flatten them."
+            )
+        members = geometry.get("geometries")
+        if isinstance(members, list):
+            if len(members) > MAX_PARTS:
+                raise GeometryLimitError(
+                    f"{where}: {len(members)} geometries; at most {MAX_PARTS} per collection."
+                )
+            for index, member in enumerate(members):
+                check_geojson(member, f"{where}.geometries[{index}]", depth + 1)
+        return
+    expected = COORDINATE_DEPTH.get(kind)
+    coordinates = geometry.get("coordinates")
+    if expected is None or not isinstance(coordinates, list):
+        return  # not a geometry this check knows; the parser that reads it reports what is wrong
+    if kind.startswith("Multi") and len(coordinates) > MAX_PARTS:
+        raise GeometryLimitError(f"{where}: {len(coordinates)} parts; at most {MAX_PARTS} per {kind}.")
+    for vertices, position in enumerate(_positions(coordinates, expected, where), start=1):
+        if vertices > MAX_VERTICES:
+            raise GeometryLimitError(
+                f"{where}: more than {MAX_VERTICES:,} vertices; simplify it (e.g. ST_Simplify or QGIS "
+                "Simplify) or split it."
+            )
+        if not 2 <= len(position) <= 4:
+            raise GeometryLimitError(f"{where}: a position has {len(position)} numbers; use [lon, lat].")
+
+
+def _positions(coordinates: list, depth: int, where: str) -> Iterator[list]:
+    """The positions of a coordinates array, refusing nesting that does not match the geometry type."""
+    stack = [(coordinates, depth)]
+    while stack:
+        node, level = stack.pop()
+        if level == 1:
+            if not isinstance(node, list) or any(isinstance(value, list) for value in node):
+                raise GeometryLimitError(f"{where}: coordinates nested deeper than the geometry type allows.")
+            yield node
+            continue
+        if not isinstance(node, list):
+            raise GeometryLimitError(f"{where}: coordinates are not nested as the geometry type says.")
+        stack.extend((child, level - 1) for child in node)
+
+
+def check_shape(geometry: shapely.Geometry | None, where: str = "geometry") -> None:
+    """The same limits for a geometry read from a file (shapely)."""
+    if geometry is None:
+        return
+    vertices = shapely.get_num_coordinates(geometry)
+    if vertices > MAX_VERTICES:
+        raise GeometryLimitError(
+            f"{where}: {vertices:,} vertices; at most {MAX_VERTICES:,}. Simplify or split it."
+        )
+    parts = shapely.get_num_geometries(geometry)
+    if parts > MAX_PARTS:
+        raise GeometryLimitError(f"{where}: {parts} parts; at most {MAX_PARTS} per geometry.")
+
+
+def iter_geometries(document: object, where: str = "body") -> Iterator[tuple[str, dict]]:
+    """Each GeoJSON geometry in a parsed document (Feature, FeatureCollection or bare) with its path."""
+    if not isinstance(document, dict):
+        return
+    kind = document.get("type")
+    if kind == "FeatureCollection" and isinstance(document.get("features"), list):
+        for index, feature in enumerate(document["features"]):
+            yield from iter_geometries(feature, f"{where}.features[{index}]")
+    elif kind == "Feature":
+        if isinstance(document.get("geometry"), dict):
+            yield f"{where}.geometry", document["geometry"]
+    elif kind in COORDINATE_DEPTH or kind == "GeometryCollection":
+        yield where, document

@@ -1,0 +1,110 @@
+"""Bad input: body size, JSON nesting, geometry limits, unknown parameters; production secret."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from geo_app import create_app
+from geo_app.ingest import geometry_limits
+from geo_app.settings import DEFAULT_SECRET_KEY, SettingsError
+
+
+@pytest.fixture(scope="module")
+def app(settings):
+    application = create_app(dataclasses.replace(settings, max_content_length=200_000))
+    yield application
+    application.extensions["db_pool"].close()
+
+
+def polygon(vertices: int) -> dict:
+    ring = [[106.0 + i * 1e-6, -6.0 + (i % 2) * 1e-6] for i in range(vertices - 1)]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def test_a_body_over_the_size_limit_is_413_problem_json(client):
+    response = client.post("/api/assets", data=b"x" * 200_001, content_type="application/json")
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json" and "MAX_CONTENT_LENGTH" in response.json["detail"]
+
+
+def test_json_nested_too_deeply_is_400_not_500(client):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post("/api/assets", data=body, content_type="application/json")
+    assert response.status_code == 400 and response.json["title"] == "JSON nested too deeply"
+
+
+def test_a_geometry_with_too_many_vertices_is_refused_before_any_view(client, monkeypatch):
+    monkeypatch.setattr(geometry_limits, "MAX_VERTICES", 1000)
+    feature = {"type": "Feature", "geometry": polygon(1001), "properties": {"asset_type": "cctv"}}
+    response = client.post("/api/assets", json=feature)
+    assert response.status_code == 422
+    assert "body.geometry: more than 1,000 vertices" in response.json["detail"]
+    collection = {"type": "FeatureCollection", "features": [feature]}
+    response = client.post("/api/green-areas/import", json=collection)
+    assert response.status_code == 422 and "body.features[0].geometry" in response.json["detail"]
+
+
+@pytest.mark.parametrize(
+    ("geometry", "message"),
+    [
+        ({"type": "Point", "coordinates": [[1, 2]]}, "nested deeper"),
+        ({"type": "Polygon", "coordinates": [1, 2]}, "not nested"),
+        ({"type": "Point", "coordinates": [1]}, "has 1 numbers"),
+        ({"type": "MultiPoint", "coordinates": [[1, 2]] * 10_001}, "10001 parts"),
+        (
+            {
+                "type": "GeometryCollection",
+                "geometries": [
+                    {
+                        "type": "GeometryCollection",
+                        "geometries": [{"type": "GeometryCollection", "geometries": []}],
+                    }
+                ],
+            },
+            "nested deeper than 2",
+        ),
+    ],
+)
+def test_geojson_limits_name_what_is_wrong(geometry, message):
+    with pytest.raises(geometry_limits.GeometryLimitError, match=message):
+        geometry_limits.check_geojson(geometry)
+
+
+def test_ordinary_geometries_pass():
+    geometry_limits.check_geojson(polygon(5000))
+    geometry_limits.check_geojson({"type": "MultiPolygon", "coordinates": [polygon(10)["coordinates"]] * 3})
+    geometry_limits.check_shape(None)
+
+
+def test_file_geometries_have_the_same_limits(monkeypatch):
+    import shapely
+
+    monkeypatch.setattr(geometry_limits, "MAX_VERTICES", 100)
+    with pytest.raises(geometry_limits.GeometryLimitError, match="101 vertices"):
+        geometry_limits.check_shape(shapely.LineString([(i, i) for i in range(101)]))
+
+
+def test_unknown_parameters_are_refused_with_the_allowed_list(anonymous_client):
+    response = anonymous_client.get("/api/areas?levl=kecamatan")
+    assert (
+        response.status_code == 400
+        and "levl" in response.json["detail"]
+        and "level" in response.json["detail"]
+    )
+
+
+def test_the_app_refuses_to_start_in_production_with_the_default_secret(settings):
+    production = dataclasses.replace(settings, env="production", secret_key=DEFAULT_SECRET_KEY)
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        create_app(production)
+
+
+def test_production_sessions_use_secure_cookies(settings):
+    production = create_app(dataclasses.replace(settings, env="production", secret_key="x" * 40))
+    try:
+        assert production.config["SESSION_COOKIE_SECURE"] is True
+        assert production.config["SECRET_KEY"] == "x" * 40
+    finally:
+        production.extensions["db_pool"].close()
