@@ -105,6 +105,14 @@ def test_areas_page_only_outside_url_is_the_basemap_setting(database_url: str, g
     assert "Pemkot Uji" in html
 
 
+def test_areas_page_of_a_city_without_areas_says_how_to_load_them(database_url: str):
+    app = create_app(Settings.from_env(database_url=database_url, env="test", city_code="99.09"))
+    response = app.test_client().get("/maps/areas")
+    app.extensions["db_pool"].close()
+    assert response.status_code == 404
+    assert "load-sample" in response.json["detail"]
+
+
 def test_areas_page_keeps_polygons_out_of_the_html(grid_page: str):
     assert len(grid_page) < 60_000
     assert '"coordinates"' not in grid_page
