@@ -108,3 +108,20 @@ def test_production_sessions_use_secure_cookies(settings):
         assert production.config["SECRET_KEY"] == "x" * 40
     finally:
         production.extensions["db_pool"].close()
+
+
+def test_file_rows_over_the_limits_are_reported_not_read(monkeypatch, tmp_path):
+    import json
+
+    from geo_app.ingest import readers
+
+    monkeypatch.setattr(geometry_limits, "MAX_VERTICES", 100)
+    path = tmp_path / "taman.geojson"
+    features = [
+        {"type": "Feature", "geometry": polygon(n), "properties": {"nama": str(n)}} for n in (50, 150)
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    frame = readers.read_vector(path)
+    problems = readers.source_info(frame).row_problems
+    assert list(problems) == [1] and "150 vertices" in problems[1]
+    assert frame.geometry[0] is not None and frame.geometry[1] is None

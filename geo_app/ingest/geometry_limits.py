@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import shapely
 
 MAX_VERTICES = 200_000
@@ -108,3 +109,16 @@ def iter_geometries(document: object, where: str = "body") -> Iterator[tuple[str
             yield f"{where}.geometry", document["geometry"]
     elif kind in COORDINATE_DEPTH or kind == "GeometryCollection":
         yield where, document
+
+
+def rows_over_limits(geometries) -> dict[int, str]:
+    """Row number -> reason for each geometry (array from a file reader) over the limits."""
+    vertices = shapely.get_num_coordinates(geometries)
+    parts = shapely.get_num_geometries(geometries)
+    problems = {}
+    for row in np.flatnonzero((vertices > MAX_VERTICES) | (parts > MAX_PARTS)):
+        try:
+            check_shape(geometries[row])
+        except GeometryLimitError as exc:
+            problems[int(row)] = str(exc)
+    return problems

@@ -34,6 +34,8 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geo_app.ingest import geometry_limits
+
 WGS84 = CRS.from_epsg(4326)
 
 FORMAT_NAMES = {
@@ -267,6 +269,10 @@ def _finish(frame: gpd.GeoDataFrame, info: SourceInfo) -> gpd.GeoDataFrame:
     if not CRS(frame.crs).equals(WGS84):
         frame = frame.to_crs(WGS84)
     frame = frame.set_geometry(shapely.force_2d(frame.geometry.values)).set_crs(WGS84, allow_override=True)
+    over_limits = geometry_limits.rows_over_limits(frame.geometry.values)
+    if over_limits:  # such rows are reported like rows without geometry, and never parsed further
+        info.row_problems.update(over_limits)
+        frame.loc[list(over_limits), frame.geometry.name] = None
     frame.attrs["source"] = info
     return frame
 
