@@ -24,6 +24,8 @@ from scipy.sparse.csgraph import connected_components
 from geo_app.store import green as green_store
 
 LEVELS = ("kelurahan", "kecamatan", "kota")
+ACCESS_RADIUS_M = 300.0
+ACCESS_MIN_HA = 0.5
 KEY_COLUMNS = ["level", "code", "name"]
 
 

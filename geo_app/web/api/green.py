@@ -470,8 +470,8 @@ def green_access():
     """Residents within ``radius_m`` of a public green area of at least ``min_ha``; ``format=geojson``
     gives the land beyond reach per kelurahan as polygons."""
     reject_unknown({"radius_m", "min_ha", "as_of", "level", "format"})
-    radius = _number("radius_m", 300.0, 1, 5000)
-    min_ha = _number("min_ha", 0.5, 0, 1000)
+    radius = _number("radius_m", green_analysis.ACCESS_RADIUS_M, 1, 5000)
+    min_ha = _number("min_ha", green_analysis.ACCESS_MIN_HA, 0, 1000)
     at = _instant("as_of", end_of_day=True)
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
     city = deps.settings().city_code

@@ -1,0 +1,84 @@
+"""The /maps/green page: reads the parameters, gathers the statistics, hands them to maps.green."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from flask import Response, request
+
+from geo_app.analysis import green as green_analysis
+from geo_app.ingest.green import CITY_TIMEZONE, GreenEditError, parse_instant
+from geo_app.maps.green import build_green_map
+from geo_app.store import areas as area_store
+from geo_app.store import green as green_store
+from geo_app.web import deps
+from geo_app.web.errors import Problem
+from geo_app.web.params import reject_unknown
+
+COMPARISON_SPAN = timedelta(days=365)
+
+
+def _day(name: str) -> date | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Problem(400, "Invalid parameter", f"{name}={value!r}: use a date like 2025-06-01") from None
+
+
+def comparison_dates(first_version: datetime | None, today: date) -> tuple[date, date]:
+    """Default swipe dates: a year ago (or the first day with green data, if later) against today."""
+    before = today - COMPARISON_SPAN
+    if first_version is not None:
+        before = max(before, first_version.astimezone(CITY_TIMEZONE).date())
+    return min(before, today - timedelta(days=1)), today
+
+
+def green_map_page() -> Response:
+    reject_unknown({"from", "to"})
+    settings = deps.settings()
+    city_code = settings.city_code
+    with deps.connection() as conn:
+        bounds = area_store.bounds(conn, city_code)
+        if bounds is None:
+            raise Problem(
+                404, "No areas", f"City {city_code} has no admin areas yet: run `geo-app load-sample`."
+            )
+        first_version = green_store.history_bounds(conn, city_code)["first_version"]
+        default_before, default_after = comparison_dates(first_version, datetime.now(CITY_TIMEZONE).date())
+        before, after = _day("from") or default_before, _day("to") or default_after
+        if before >= after:
+            raise Problem(
+                400, "Invalid parameter", "from must be a date before to, e.g. from=2025-06-01&to=2026-06-01."
+            )
+        try:
+            at = parse_instant(after.isoformat(), end_of_day=True)
+        except GreenEditError as exc:
+            raise Problem(400, "Invalid parameter", str(exc)) from None
+        city = area_store.city(conn, city_code)
+        city_name = city["name"] if city else city_code
+        statistics = green_analysis.load_rth_statistics(conn, city_code, city_name, at)
+        reach = green_store.access_by_kelurahan(
+            conn, city_code, green_analysis.ACCESS_RADIUS_M, green_analysis.ACCESS_MIN_HA, at
+        )
+        load = area_store.latest_loads(conn, city_code).get("green_areas")
+    access = green_analysis.access_statistics(
+        pd.DataFrame(reach).drop(columns=["gap_geometry"]), city_code, city_name
+    )
+    html = build_green_map(
+        settings,
+        city_name=city_name,
+        bounds=bounds,
+        green_types=deps.catalog().green_types,
+        statistics=statistics,
+        access=access,
+        before=before,
+        after=after,
+        radius_m=green_analysis.ACCESS_RADIUS_M,
+        min_ha=green_analysis.ACCESS_MIN_HA,
+        sample=bool(load and load["is_sample"]),
+    )
+    return Response(html, mimetype="text/html")
