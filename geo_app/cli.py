@@ -184,7 +184,7 @@ def import_areas_command(
     started = time.monotonic()
 
     def progress(step: str) -> None:
-        click.echo(f"[{time.monotonic() - started:5.1f} s] {step}…", err=True)
+        click.echo(f"[{time.monotonic() - started:5.1f} s] {step}", err=True)
 
     try:
         with connect(settings.database_url) as conn:
@@ -204,6 +204,7 @@ def import_areas_command(
         if exc.report:
             click.echo("\n".join(exc.report.lines()))
         raise click.ClickException(str(exc)) from None
+    progress("done")
     click.echo("\n".join(report.lines()))
 
 

@@ -401,6 +401,14 @@ def test_invalid_polygons_are_repaired_and_reported(city, tmp_path):
     assert area_km2(conn, "99.72.01.1001") == pytest.approx(0.75, rel=1e-3)
 
 
+def test_gaps_between_kelurahan_are_reported(city, tmp_path):
+    frame = official()
+    # A 100 m hole in Lebakgede that no other kelurahan fills: a 1 ha gap inside the city.
+    frame.loc[4, "geometry"] = frame.loc[4, "geometry"].difference(square(1450, 1450, size=100))
+    report = import_areas(city, CITY, write(frame, tmp_path / "gap.geojson"))
+    assert any("leave 1 gap(s) between them (1.0 ha in all)" in warning for warning in report.warnings)
+
+
 def test_unreadable_file_and_missing_crs_write_nothing(city, tmp_path):
     conn = city
     before = snapshot(conn)
@@ -544,6 +552,20 @@ def test_the_real_cilegon_file_matches_all_43_kelurahan(sample_city, conn):
         (sample_city,),
     ).fetchall()
     assert len(totals) == 8 and all(row["population"] == row["spread"] for row in totals)
+    # Every located incident now carries the kelurahan its point falls in (or the nearest, in a gap).
+    misplaced = conn.execute(
+        """
+        SELECT count(*) AS n FROM incidents i JOIN admin_areas a
+            ON a.city_code = i.city_code AND a.level = 'kelurahan' AND ST_Covers(a.geom, i.geom)
+        WHERE i.city_code = %s AND i.geocode_precision IN ('exact', 'street')
+          AND i.kelurahan_code <> a.code
+          AND NOT EXISTS (SELECT 1 FROM admin_areas b
+                          WHERE b.code = i.kelurahan_code AND ST_Covers(b.geom, i.geom))
+        """,
+        (sample_city,),
+    ).fetchone()
+    assert misplaced["n"] == 0
+    assert report.reassigned["incidents"] > 0
     city_area = conn.execute(
         "SELECT ST_Area(ST_Transform(geom, 32748)) / 1e6 AS km2 FROM admin_areas WHERE code = %s",
         (sample_city,),

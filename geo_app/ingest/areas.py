@@ -562,6 +562,12 @@ def _write(
         )
     say("rebuilding kecamatan and kota as unions of their kelurahan")
     area_store.rebuild_parent_boundaries(conn, city_code, f"union of kelurahan from {imported}")
+    gaps, gap_m2 = area_store.kota_gaps(conn, city_code)
+    if gaps:
+        report.warnings.append(
+            f"the kelurahan leave {gaps} gap(s) between them ({gap_m2 / 10_000:.1f} ha in all), kept as "
+            "holes in the kecamatan and kota outlines; points in a gap get the nearest kelurahan"
+        )
     say("re-spreading kecamatan populations over the new kelurahan areas")
     basis = area_store.kelurahan_population_basis(conn, city_code)
     populations = respread_populations(basis)

@@ -242,27 +242,33 @@ def replace_kelurahan_boundaries(
     return [row["code"] for row in rows]
 
 
+# Unions snap to a 1e-7 degree (~1 cm) grid: edges that met in metres but were reprojected to degrees
+# leave hair-thin slivers between kelurahan that would otherwise survive as holes in the outlines.
+UNION_GRID_DEGREES = 1e-7
+
+
 def rebuild_parent_boundaries(conn: psycopg.Connection, city_code: str, boundary_source: str) -> None:
     """Kecamatan geometries as the union of their kelurahan, then the kota as the union of all."""
+    params = {"source": boundary_source, "city": city_code, "grid": UNION_GRID_DEGREES}
     conn.execute(
         """
-        UPDATE admin_areas p SET geom = u.geom, boundary_source = %s
+        UPDATE admin_areas p SET geom = u.geom, boundary_source = %(source)s
         FROM (
-            SELECT parent_code AS code, ST_Multi(ST_CollectionExtract(ST_Union(geom), 3)) AS geom
-            FROM admin_areas WHERE city_code = %s AND level = 'kelurahan' GROUP BY parent_code
+            SELECT parent_code AS code, ST_Multi(ST_CollectionExtract(ST_Union(geom, %(grid)s), 3)) AS geom
+            FROM admin_areas WHERE city_code = %(city)s AND level = 'kelurahan' GROUP BY parent_code
         ) u
         WHERE p.code = u.code AND p.level = 'kecamatan'
         """,
-        (boundary_source, city_code),
+        params,
     )
     conn.execute(
         """
-        UPDATE admin_areas SET boundary_source = %s, geom = (
-            SELECT ST_Multi(ST_CollectionExtract(ST_Union(geom), 3))
-            FROM admin_areas WHERE city_code = %s AND level = 'kelurahan')
-        WHERE city_code = %s AND level = 'kota'
+        UPDATE admin_areas SET boundary_source = %(source)s, geom = (
+            SELECT ST_Multi(ST_CollectionExtract(ST_Union(geom, %(grid)s), 3))
+            FROM admin_areas WHERE city_code = %(city)s AND level = 'kelurahan')
+        WHERE city_code = %(city)s AND level = 'kota'
         """,
-        (boundary_source, city_code, city_code),
+        params,
     )
 
 
@@ -365,3 +371,19 @@ def reassign_to_kelurahan(conn: psycopg.Connection, city_code: str) -> dict[str,
         (city_code,),
     ).rowcount
     return changed
+
+
+def kota_gaps(conn: psycopg.Connection, city_code: str) -> tuple[int, float]:
+    """Holes inside the kota outline (gaps the kelurahan leave between them): how many, and square metres."""
+    row = conn.execute(
+        """
+        SELECT count(*) AS gaps, coalesce(sum(ST_Area(ST_Transform(r.geom, c.metric_srid))), 0) AS m2
+        FROM admin_areas a
+        JOIN cities c ON c.code = a.city_code
+        CROSS JOIN LATERAL ST_Dump(a.geom) AS part
+        CROSS JOIN LATERAL ST_DumpRings(part.geom) AS r
+        WHERE a.city_code = %s AND a.level = 'kota' AND r.path[1] > 0
+        """,
+        (city_code,),
+    ).fetchone()
+    return row["gaps"], row["m2"]
