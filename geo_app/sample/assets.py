@@ -15,7 +15,7 @@ import shapely
 
 from geo_app.catalog import Catalog
 from geo_app.sample.boundaries import locate
-from geo_app.sample.gazetteer import place_in_kelurahan
+from geo_app.sample.gazetteer import INDUSTRIAL_KELURAHAN, place_in_kelurahan
 from geo_app.sample.reference import METRIC_SRID, CityFacts
 from geo_app.sample.roads import RoadNetwork, points_on_roads
 
@@ -48,19 +48,8 @@ SERVICE_OFFICES = (
     ("Mal Pelayanan Publik Kota Cilegon", "Ramanuju"),
     ("Kantor Disdukcapil Kota Cilegon", "Ramanuju"),
 )
-AIR_SENSOR_KELURAHAN = (
-    "Kubangsari",
-    "Tegal Ratu",
-    "Gunung Sugih",
-    "Kepuh",
-    "Randakari",
-    "Banjar Negara",
-    "Warnasari",
-    "Samangraya",
-    "Lebak Denok",
-    "Suralaya",
-    "Jombang Wetan",
-)
+# Air sensors watch the industrial kelurahan and the city centre.
+AIR_SENSOR_KELURAHAN = (*INDUSTRIAL_KELURAHAN, "Jombang Wetan")
 CCTV_COUNT = 320
 WIFI_PER_KELURAHAN = 3
 WIFI_EXTRA = 130

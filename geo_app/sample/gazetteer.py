@@ -47,6 +47,11 @@ CITY_LANDMARKS: tuple[tuple[str, str, str], ...] = (
     ("Universitas Sultan Ageng Tirtayasa Kampus Cilegon", "sekolah", "Purwakarta"),
 )
 
+# Kelurahan with the steel, chemical, port and power industry (Ciwandan, Citangkil, Suralaya).
+INDUSTRIAL_KELURAHAN = (
+    "Kubangsari", "Tegal Ratu", "Gunung Sugih", "Kepuh", "Randakari", "Banjar Negara", "Warnasari",
+    "Samangraya", "Kebonsari", "Lebak Denok", "Suralaya",
+)  # fmt: skip
 SMP_COUNT = 12
 SMA_COUNT = 6
 

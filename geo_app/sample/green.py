@@ -20,6 +20,7 @@ from shapely.ops import substring
 
 from geo_app.catalog import Catalog
 from geo_app.sample.boundaries import locate
+from geo_app.sample.gazetteer import INDUSTRIAL_KELURAHAN
 from geo_app.sample.reference import METRIC_SRID, CityFacts
 
 TIMEZONE = "Asia/Jakarta"
@@ -48,16 +49,6 @@ HUTAN_KOTA = (
     ("Bulakan", 70.0),
     ("Mekarsari", 70.0),
     ("Kalitimbang", 40.0),
-)
-INDUSTRIAL = (
-    "Kubangsari",
-    "Tegal Ratu",
-    "Gunung Sugih",
-    "Randakari",
-    "Warnasari",
-    "Samangraya",
-    "Kebonsari",
-    "Banjar Negara",
 )
 RIVERS = {
     "Kali Cibeber": ("Cikerai", "Bulakan", "Bagendung", "Lebak Denok", "Dringo", "Banjar Negara"),
@@ -162,15 +153,31 @@ def _strips(line, width: float, piece_m: float, single_sided: bool = False) -> l
     return pieces
 
 
-def _place_many(placer, rng, count, make, where, attempts: int = 30, **attributes) -> list[int]:
-    """Place ``count`` shapes ``make(centre)`` at points from ``where()``; returns their row numbers."""
-    placed = []
-    for _ in range(count):
-        for _ in range(attempts):
-            if placer.add(make(where()), **attributes):
-                placed.append(len(placer.rows) - 1)
-                break
-    return placed
+def _lognormal_ha(median: float, sigma: float, low: float, high: float):
+    return lambda rng: float(np.clip(np.exp(rng.normal(np.log(median), sigma)), low, high))
+
+
+def _uniform_ha(low: float, high: float):
+    return lambda rng: float(rng.uniform(low, high))
+
+
+# Features scattered over the populated kelurahan: (type, how many, name, shape, size in ha).
+SCATTERED = (
+    ("taman_kota", len(TAMAN_KOTA) - 1, lambda n: TAMAN_KOTA[n], _blob, _uniform_ha(1.5, 6)),
+    ("pemakaman", 30, lambda n: f"TPU {n:02d}", _field, _uniform_ha(0.5, 4)),
+    ("lapangan_olahraga", 22, lambda n: f"Lapangan Olahraga {n:02d}", _field, _uniform_ha(0.7, 2)),
+    ("taman_lingkungan", 70, lambda n: f"Taman Lingkungan {n:02d}", _blob, _lognormal_ha(0.5, 0.6, 0.1, 1.5)),
+    ("pekarangan", 360, lambda n: f"Pekarangan {n:03d}", _blob, _lognormal_ha(0.8, 0.7, 0.1, 4.0)),
+)
+ATTEMPTS = 20
+
+
+def _place(placer: _Placer, rng, shape, hectares: float, where, **attributes) -> int | None:
+    """Try a few spots from ``where()`` for one feature; its row number, or None when it never fits."""
+    for _ in range(ATTEMPTS):
+        if placer.add(shape(rng, where(), hectares * 1e4), **attributes):
+            return len(placer.rows) - 1
+    return None
 
 
 def build_green_areas(
@@ -184,35 +191,31 @@ def build_green_areas(
     placer = _Placer(facts.outline)
     cells = kelurahan.set_index("name").geometry
     centres = facts.kelurahan.set_index("name")
-    by_population = kelurahan["population"].to_numpy(float)
+    population = kelurahan["population"].to_numpy(float)
     names = kelurahan["name"].to_numpy()
 
     def in_kelurahan(name):
         return lambda: _point_in(rng, cells[name])
 
     def populated():
-        return _point_in(rng, cells[names[rng.choice(len(names), p=by_population / by_population.sum())]])
+        return _point_in(rng, cells[names[rng.choice(len(names), p=population / population.sum())]])
 
     for name, hectares in HUTAN_KOTA:
-        _place_many(
+        _place(
             placer,
             rng,
-            1,
-            lambda c, h=hectares: _blob(rng, c, h * 1e4),
+            _blob,
+            hectares,
             in_kelurahan(name),
             green_type="hutan_kota",
             name=f"Hutan Kota {name}",
         )
     for i in range(12):
-        name = INDUSTRIAL[i % len(INDUSTRIAL)]
-        _place_many(
-            placer,
-            rng,
-            1,
-            lambda c: _blob(rng, c, rng.uniform(15, 50) * 1e4),
-            in_kelurahan(name),
-            green_type="kawasan_industri_hijau",
-            name=f"RTH Kawasan Industri {name} {i // 8 + 1}",
+        name = INDUSTRIAL_KELURAHAN[i % len(INDUSTRIAL_KELURAHAN)]
+        label = f"RTH Kawasan Industri {name} {i // len(INDUSTRIAL_KELURAHAN) + 1}"
+        hectares = rng.uniform(15, 50)
+        _place(
+            placer, rng, _blob, hectares, in_kelurahan(name), green_type="kawasan_industri_hijau", name=label
         )
     # The coast runs north with the land on its right: a negative single-sided buffer lies inland.
     for i, strip in enumerate(_strips(facts.coast, -100.0, 2_000.0, single_sided=True)):
@@ -228,76 +231,20 @@ def build_green_areas(
                 placer.add_trimmed(strip, green_type="jalur_hijau", name=f"Jalur Hijau {route} {i + 1}")
     alun_alun = tuple(centres.loc["Jombang Wetan", ["x", "y"]])
     placer.add(_field(rng, alun_alun, 2.5e4), green_type="taman_kota", name=TAMAN_KOTA[0])
-    for name in TAMAN_KOTA[1:]:
-        _place_many(
-            placer,
-            rng,
-            1,
-            lambda c: _blob(rng, c, rng.uniform(1.5, 6) * 1e4),
-            populated,
-            green_type="taman_kota",
-            name=name,
-        )
-    for i in range(30):
-        _place_many(
-            placer,
-            rng,
-            1,
-            lambda c: _field(rng, c, rng.uniform(0.5, 4) * 1e4),
-            populated,
-            green_type="pemakaman",
-            name=f"TPU {i + 1:02d}",
-        )
-    for i in range(22):
-        _place_many(
-            placer,
-            rng,
-            1,
-            lambda c: _field(rng, c, rng.uniform(0.7, 2) * 1e4),
-            populated,
-            green_type="lapangan_olahraga",
-            name=f"Lapangan Olahraga {i + 1:02d}",
-        )
-    for i in range(70):
-        hectares = float(np.clip(np.exp(rng.normal(np.log(0.5), 0.6)), 0.1, 1.5))
-        _place_many(
-            placer,
-            rng,
-            1,
-            lambda c, h=hectares: _blob(rng, c, h * 1e4),
-            populated,
-            green_type="taman_lingkungan",
-            name=f"Taman Lingkungan {i + 1:02d}",
-        )
-    for i in range(360):
-        hectares = float(np.clip(np.exp(rng.normal(np.log(0.8), 0.7)), 0.1, 4.0))
-        _place_many(
-            placer,
-            rng,
-            1,
-            lambda c, h=hectares: _blob(rng, c, h * 1e4),
-            populated,
-            attempts=10,
-            green_type="pekarangan",
-            name=f"Pekarangan {i + 1:03d}",
-        )
+    for green_type, count, name_of, shape, hectares in SCATTERED:
+        for n in range(1, count + 1):
+            _place(placer, rng, shape, hectares(rng), populated, green_type=green_type, name=name_of(n))
     added_from = {}
     for green_type, valid_from in ADDED:
+        label = catalog.green_types[green_type].label if green_type in catalog.green_types else green_type
         hectares = 2.0 if green_type == "taman_kota" else rng.uniform(0.4, 1.2)
-        rows = _place_many(
-            placer,
-            rng,
-            1,
-            lambda c, h=hectares: _blob(rng, c, h * 1e4),
-            populated,
-            green_type=green_type,
-            name=f"{catalog.green_types[green_type].label} baru",
-        )
-        added_from.update({row: valid_from for row in rows})
-    return _with_history(placer.rows, added_from, catalog, kelurahan, rng)
+        row = _place(placer, rng, _blob, hectares, populated, green_type=green_type, name=f"{label} baru")
+        if row is not None:
+            added_from[row] = valid_from
+    return _with_history(placer.rows, added_from, catalog, kelurahan)
 
 
-def _with_history(rows, added_from, catalog, kelurahan, rng) -> gpd.GeoDataFrame:
+def _with_history(rows, added_from, catalog, kelurahan) -> gpd.GeoDataFrame:
     """Versions: base rows valid from 2025-06-01, the additions later, removals closed, reshapes split."""
     areas = gpd.GeoDataFrame(rows, geometry="geometry", crs=METRIC_SRID)
     areas = areas[areas["green_type"].isin(list(catalog.green_types))].reset_index(drop=True)

@@ -35,6 +35,7 @@ import shapely
 
 from geo_app.catalog import Catalog
 from geo_app.sample.boundaries import locate
+from geo_app.sample.gazetteer import INDUSTRIAL_KELURAHAN
 from geo_app.sample.reference import METRIC_SRID, CityFacts
 from geo_app.sample.roads import points_on_roads
 
@@ -109,19 +110,6 @@ PERSISTENT_CLUSTERS = {
     "KECELAKAAN_KERJA": ("Kawasan Industri Ciwandan", 0.35, 350.0),
 }
 FIRE_PRONE_KECAMATAN = ("36.72.01", 2.5)
-INDUSTRIAL_KELURAHAN = (
-    "Kubangsari",
-    "Tegal Ratu",
-    "Gunung Sugih",
-    "Kepuh",
-    "Randakari",
-    "Banjar Negara",
-    "Warnasari",
-    "Samangraya",
-    "Kebonsari",
-    "Lebak Denok",
-    "Suralaya",
-)
 EMERGING = {
     "category": "KAMTIBMAS",
     "landmark": "TPSA Bagendung",
