@@ -123,10 +123,11 @@ def test_zip_with_two_shapefiles_needs_a_layer(tmp_path, squares):
     assert len(read_vector(archive, layer="kecamatan")) == 1
 
 
-def test_kml_is_read_in_two_dimensions(tmp_path, squares):
-    squares.to_file(tmp_path / "kel.kml", driver="LIBKML")
-    frame = read_vector(tmp_path / "kel.kml")
-    assert source_info(frame).format == "KML"
+@pytest.mark.parametrize("suffix", [".kml", ".kmz"])
+def test_kml_and_kmz_are_read_in_two_dimensions(tmp_path, squares, suffix):
+    squares.to_file(tmp_path / f"kel{suffix}", driver="LIBKML")
+    frame = read_vector(tmp_path / f"kel{suffix}")
+    assert source_info(frame).format == suffix[1:].upper()
     assert list(frame["kode"]) == ["99.01.01.1001", "99.01.01.1002"]
     assert not frame.geometry.has_z.any()
     assert_same_shapes(frame, SQUARES, tolerance=1e-7)
