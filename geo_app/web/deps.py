@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import psycopg
 from flask import current_app
@@ -11,6 +12,8 @@ from flask import current_app
 from geo_app.auth.context import tag_connection
 from geo_app.catalog import Catalog
 from geo_app.settings import Settings
+from geo_app.store import areas as area_store
+from geo_app.web.errors import Problem
 
 
 def settings() -> Settings:
@@ -37,3 +40,28 @@ def raw_connection() -> Iterator[psycopg.Connection]:
     """A pooled connection without the actor tag: for the access check itself, which reads only."""
     with current_app.extensions["db_pool"].connection() as conn:
         yield conn
+
+
+@dataclass(frozen=True)
+class MapFrame:
+    """What every map page starts from: where to fit the map, the city's name, sample data or not."""
+
+    bounds: tuple[tuple[float, float], tuple[float, float]]
+    city_name: str
+    sample: bool
+
+
+def map_frame(conn: psycopg.Connection, layer: str) -> MapFrame:
+    """The frame of a map page showing ``layer`` (a dataset_loads layer); 404 when the city has no areas."""
+    city_code = settings().city_code
+    bounds = area_store.bounds(conn, city_code)
+    if bounds is None:
+        raise Problem(
+            404,
+            "No areas",
+            f"City {city_code} has no admin areas yet: run `geo-app load-sample` or "
+            "`geo-app import-areas FILE`.",
+        )
+    city = area_store.city(conn, city_code)
+    load = area_store.latest_loads(conn, city_code).get(layer)
+    return MapFrame(bounds, city["name"] if city else city_code, bool(load and load["is_sample"]))

@@ -93,27 +93,18 @@ def home():
 @blueprint.get("/maps/areas")
 def areas_map():
     reject_unknown(())
-    settings = deps.settings()
+    city_code = deps.settings().city_code
     with deps.connection() as conn:
-        bounds = area_store.bounds(conn, settings.city_code)
-        if bounds is None:
-            raise Problem(
-                404,
-                "No areas",
-                f"City {settings.city_code} has no admin areas yet: run `geo-app load-sample` or "
-                "`geo-app import-areas FILE`.",
-            )
-        city = area_store.city(conn, settings.city_code)
-        kelurahan = area_store.list_areas(conn, settings.city_code, "kelurahan")
-        kecamatan = area_store.list_areas(conn, settings.city_code, "kecamatan")
-        load = area_store.latest_loads(conn, settings.city_code).get("admin_areas")
+        frame = deps.map_frame(conn, "admin_areas")
+        kelurahan = area_store.list_areas(conn, city_code, "kelurahan")
+        kecamatan = area_store.list_areas(conn, city_code, "kecamatan")
     html = build_areas_map(
-        settings,
-        city_name=city["name"] if city else settings.city_code,
-        bounds=bounds,
+        deps.settings(),
+        city_name=frame.city_name,
+        bounds=frame.bounds,
         kelurahan=kelurahan,
         kecamatan=kecamatan,
-        sample=bool(load and load["is_sample"]),
+        sample=frame.sample,
     )
     return Response(html, mimetype="text/html")
 
