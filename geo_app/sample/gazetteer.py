@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 
 from geo_app.sample.boundaries import locate
-from geo_app.sample.reference import METRIC_SRID, CityFacts
+from geo_app.sample.reference import METRIC_SRID, CityFacts, to_metric
 from geo_app.sample.roads import points_on_roads
 
 # (name, kind of place, kelurahan): well-known places of the city, placed inside their kelurahan.
@@ -52,6 +52,13 @@ INDUSTRIAL_KELURAHAN = (
     "Kubangsari", "Tegal Ratu", "Gunung Sugih", "Kepuh", "Randakari", "Banjar Negara", "Warnasari",
     "Samangraya", "Kebonsari", "Lebak Denok", "Suralaya",
 )  # fmt: skip
+# Landmarks at fixed places (lon, lat): the centres of the planted 112 clusters, which tests and analyses
+# look for (see geo_app.sample.incidents).
+PINNED_LANDMARKS = {
+    "TPSA Bagendung": (106.0277, -6.0540),
+    "Gerbang Tol Cilegon Barat": (106.0447, -5.9904),
+    "Kawasan Industri Ciwandan": (105.9839, -6.0136),
+}
 SMP_COUNT = 12
 SMA_COUNT = 6
 
@@ -137,6 +144,8 @@ def build_gazetteer(
     """Streets and landmarks (metric); landmarks keep their kind of place in ``place``."""
     landmarks = landmark_list(facts)
     points = place_in_kelurahan(landmarks["kelurahan_code"].to_numpy(), facts, kelurahan, roads, rng)
+    for name, (lon, lat) in PINNED_LANDMARKS.items():
+        points[(landmarks["name"] == name).to_numpy()] = to_metric(shapely.Point(lon, lat))
     landmarks = gpd.GeoDataFrame(landmarks.assign(kind="landmark"), geometry=points, crs=METRIC_SRID)
     streets = street_entries(roads).assign(place="jalan")
     return pd.concat([streets, landmarks], ignore_index=True)

@@ -12,12 +12,15 @@ What is in the data, so analyses and tests know what to find:
 - Places: population-weighted along the streets; ``precision`` exact ~55 %, street ~30 %, kelurahan ~11 %,
   none ~4 %.
 - Persistent clusters (the whole two years):
-  * KECELAKAAN_LL around Gerbang Tol Cilegon Barat on Jl. Raya Merak (Kel. Kotabumi, Kec. Purwakarta);
-  * KECELAKAAN_KERJA in Kawasan Industri Ciwandan (Kel. Kubangsari, Kec. Ciwandan);
+  * KECELAKAAN_LL around Gerbang Tol Cilegon Barat (106.0447, -5.9904) on Jl. Raya Merak (Kel. Kotabumi,
+    Kec. Purwakarta), 18 % of all traffic accidents, sigma 180 m;
+  * KECELAKAAN_KERJA in Kawasan Industri Ciwandan (105.9839, -6.0136; Kel. Kubangsari, Kec. Ciwandan), 35 % of
+    all workplace accidents, sigma 350 m;
   * KEBAKARAN: Kec. Cibeber has 2.5 times the fires its population would give.
 - EMERGING cluster: KAMTIBMAS (tawuran, evenings and weekends) in Kel. Bagendung (36.72.02.1001, Kec. Cilegon)
-  within ~300 m of TPSA Bagendung, absent before August 2026 and growing: 12 calls in August, 22 in September,
-  38 in October 2026, on top of a background of 0-2 a month (the kelurahan was quiet before).
+  around TPSA Bagendung (106.0277, -6.0540; normal scatter, sigma 150 m), absent before August 2026 and
+  growing: 12 calls in August, 22 in September, 38 in October 2026, on top of a background of 0-2 a month
+  (the kelurahan was quiet before).
 - Lifecycle: dispatched 1-5 min after the call; fire and medical arrivals follow the distance from the nearest
   fire post or puskesmas (fire: median ~12 min from the call, a tail beyond the 15-minute target in the far
   south-west and east); closed after the work on scene; ~2 % of darurat calls cancelled.
