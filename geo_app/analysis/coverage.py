@@ -13,9 +13,11 @@ Discs are polygons with ``QUAD_SEGS`` segments per quarter circle (64-gons): the
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +29,7 @@ from geo_app.catalog import Catalog
 from geo_app.store import coverage as coverage_store
 
 QUAD_SEGS = 16
+GEOMETRY_THREADS = min(4, os.cpu_count() or 1)
 SQUARE_METRES_PER_HA = 10_000.0
 
 
@@ -49,20 +52,27 @@ def buffers(geoms: Sequence[BaseGeometry], distances: Sequence[float] | float) -
 
 
 def covered_parts(areas: Areas, shapes: np.ndarray, clip_shapes: np.ndarray | None = None) -> np.ndarray:
-    """Per area, the part covered by the union of ``shapes`` (optionally also within ``clip_shapes``)."""
-    covered = np.empty(len(areas.geoms), dtype=object)
+    """Per area, the part covered by the union of ``shapes`` (optionally also within ``clip_shapes``).
+
+    Areas are independent and GEOS releases the GIL, so they are unioned on a few threads.
+    """
     tree = shapely.STRtree(shapes)
     clip_tree = shapely.STRtree(clip_shapes) if clip_shapes is not None else None
-    for index, area in enumerate(areas.geoms):
+
+    def covered_part(area: BaseGeometry) -> BaseGeometry:
         hits = tree.query(area, predicate="intersects")
         if len(hits) == 0:
-            covered[index] = shapely.Polygon()
-            continue
+            return shapely.Polygon()
         part = shapely.intersection(shapely.union_all(shapes[hits]), area)
         if clip_tree is not None:
             clip = clip_shapes[clip_tree.query(area, predicate="intersects")]
             part = shapely.intersection(part, shapely.union_all(clip))
-        covered[index] = part
+        return part
+
+    covered = np.empty(len(areas.geoms), dtype=object)
+    with ThreadPoolExecutor(max_workers=GEOMETRY_THREADS) as pool:
+        for index, part in enumerate(pool.map(covered_part, areas.geoms)):
+            covered[index] = part
     return covered
 
 

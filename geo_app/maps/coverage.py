@@ -204,7 +204,7 @@ def build_coverage_map(
         (GAP_COLOUR, f"Celah cakupan (≥ {MAP_MIN_GAP_HA:g} ha)"),
     ]
     if show_sites:
-        key_items.append((SITE_COLOUR, "Usulan lokasi baru (MCLP greedy)"))
+        key_items.append((SITE_COLOUR, "Usulan lokasi baru (MCLP greedy, radius katalog)"))
     key_items += [(entry.colour, entry.label) for entry in chosen]
     base.add_legend(m, "Lapisan", key_items, shape="dot", position="bottomleft")
     base.add_layer_control(m)
