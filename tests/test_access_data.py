@@ -7,49 +7,20 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from access_city import BUSY, CALLER, CITY, QUIET, create_city
 from conftest import execute
-from coverage_city import lonlat, to_lonlat
-from shapely.geometry import box
+from coverage_city import lonlat
 
 from geo_app import create_app
 from geo_app.auth import permissions
 from geo_app.auth.permissions import READ, Rule
 from geo_app.auth.roles import READERS
 from geo_app.settings import Settings
-from geo_app.store import areas as area_store
-from geo_app.store.areas import AdminArea
-
-CITY = "99.07"
-KELURAHAN = {"99.07.01.1001": (0, 0, 2000, 2000), "99.07.01.1002": (2000, 0, 4000, 2000)}
-BUSY, QUIET = KELURAHAN
-CALLER = ("Siti Rahayu", "081234567890")
 
 
 @pytest.fixture(scope="module")
 def city(database_url):
-    areas = [
-        AdminArea(CITY, "kota", "Kota Uji Akses", None, to_lonlat(box(0, 0, 4000, 2000)), "test"),
-        AdminArea("99.07.01", "kecamatan", "Kecamatan Uji", CITY, to_lonlat(box(0, 0, 4000, 2000)), "test"),
-    ]
-    for number, (code, bounds) in enumerate(KELURAHAN.items(), start=1):
-        areas.append(
-            AdminArea(code, "kelurahan", f"Kelurahan {number}", "99.07.01", to_lonlat(box(*bounds)), "test")
-        )
-    with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn, conn.transaction():
-        area_store.upsert_city(conn, CITY, "Kota Uji Akses")
-        area_store.upsert_areas(conn, CITY, areas)
-        conn.execute("DELETE FROM incidents WHERE city_code = %s", (CITY,))
-        for number, (code, x) in enumerate([(BUSY, 500)] * 6 + [(QUIET, 2500)] * 2):
-            lon, lat = lonlat(x + number, 700)
-            incident = conn.execute(
-                "INSERT INTO incidents (city_code, external_id, call_type, category, geom, geocode_precision,"
-                " kelurahan_code, kecamatan_code, received_at)"
-                " VALUES (%s, %s, 'darurat', 'kebakaran', ST_SetSRID(ST_MakePoint(%s, %s), 4326), 'exact',"
-                " %s, '99.07.01', now() - interval '1 hour') RETURNING id",
-                (CITY, f"akses-{number}", lon, lat, code),
-            ).fetchone()
-            conn.execute("INSERT INTO incident_callers VALUES (%s, %s, %s)", (incident["id"], *CALLER))
-    return CITY
+    return create_city(database_url)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,44 @@
+"""A small city for access and fault tests (code 99.07): two kelurahan side by side, 4 x 2 km,
+with 6 emergency calls (with callers) in the first and 2 in the second.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from coverage_city import lonlat, to_lonlat
+from shapely.geometry import box
+
+from geo_app.store import areas as area_store
+from geo_app.store.areas import AdminArea
+
+CITY = "99.07"
+KELURAHAN = {"99.07.01.1001": (0, 0, 2000, 2000), "99.07.01.1002": (2000, 0, 4000, 2000)}
+BUSY, QUIET = KELURAHAN
+CALLER = ("Siti Rahayu", "081234567890")
+
+
+def create_city(database_url: str) -> str:
+    """Create (or reset) the city, its areas and its eight incidents; committed, idempotent."""
+    areas = [
+        AdminArea(CITY, "kota", "Kota Uji Akses", None, to_lonlat(box(0, 0, 4000, 2000)), "test"),
+        AdminArea("99.07.01", "kecamatan", "Kecamatan Uji", CITY, to_lonlat(box(0, 0, 4000, 2000)), "test"),
+    ]
+    for number, (code, bounds) in enumerate(KELURAHAN.items(), start=1):
+        areas.append(
+            AdminArea(code, "kelurahan", f"Kelurahan {number}", "99.07.01", to_lonlat(box(*bounds)), "test")
+        )
+    with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn, conn.transaction():
+        area_store.upsert_city(conn, CITY, "Kota Uji Akses")
+        area_store.upsert_areas(conn, CITY, areas)
+        conn.execute("DELETE FROM incidents WHERE city_code = %s", (CITY,))
+        for number, (code, x) in enumerate([(BUSY, 500)] * 6 + [(QUIET, 2500)] * 2):
+            lon, lat = lonlat(x + number, 700)
+            incident = conn.execute(
+                "INSERT INTO incidents (city_code, external_id, call_type, category, geom, geocode_precision,"
+                " kelurahan_code, kecamatan_code, received_at)"
+                " VALUES (%s, %s, 'darurat', 'kebakaran', ST_SetSRID(ST_MakePoint(%s, %s), 4326), 'exact',"
+                " %s, '99.07.01', now() - interval '1 hour') RETURNING id",
+                (CITY, f"akses-{number}", lon, lat, code),
+            ).fetchone()
+            conn.execute("INSERT INTO incident_callers VALUES (%s, %s, %s)", (incident["id"], *CALLER))
+    return CITY
