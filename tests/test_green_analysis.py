@@ -80,11 +80,13 @@ def test_union_area_by_group_matches_a_full_union_per_group():
     centres = rng.uniform(0, 1000, size=(400, 2))
     polygons = shapely.buffer(shapely.points(centres), rng.uniform(5, 60, size=400), quad_segs=4)
     groups = rng.choice(["a", "b", "c"], size=400)
-    measured = green_analysis.union_area_by_group(polygons, groups)
+    subset = rng.random(400) < 0.6
+    everything, some = green_analysis.union_area_by_group(polygons, groups, np.ones(400, dtype=bool), subset)
     for group in "abc":
-        reference = shapely.union_all(polygons[groups == group]).area
-        assert measured[group] == pytest.approx(reference, rel=1e-9)
-    assert green_analysis.union_area_by_group(np.array([], dtype=object), np.array([])) == {}
+        assert everything[group] == pytest.approx(shapely.union_all(polygons[groups == group]).area, rel=1e-9)
+        reference = shapely.union_all(polygons[(groups == group) & subset]).area
+        assert some[group] == pytest.approx(reference, rel=1e-9)
+    assert green_analysis.union_area_by_group(np.array([], dtype=object), np.array([])) == [{}]
 
 
 def access(db, at, min_ha, radius=300.0) -> pd.DataFrame:

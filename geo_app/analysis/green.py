@@ -38,41 +38,76 @@ class Targets:
     private: float = 0.10
 
 
-def union_area_by_group(geometries: np.ndarray, groups: np.ndarray) -> dict:
-    """Area of the union of each group's polygons (overlaps counted once), in coordinate units².
+def _meeting_pairs(geometries: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of polygons of the same group that intersect (overlap or touch)."""
+    left, right = shapely.STRtree(geometries).query(geometries, predicate="intersects")
+    keep = (left < right) & (group[left] == group[right])
+    return left[keep], right[keep]
 
-    Polygons are unioned only with those they meet in the same group, one connected set at a time:
-    a polygon alone is measured as is, a pair as a + b - (a ∩ b), larger sets by a union. Survey
-    polygons rarely overlap, and unioning a whole kelurahan at once costs far more.
+
+def _union_areas(
+    geometries: np.ndarray,
+    group: np.ndarray,
+    groups: int,
+    pairs: tuple[np.ndarray, np.ndarray],
+    mask: np.ndarray,
+) -> np.ndarray:
+    """Union area per group of the polygons in ``mask``: alone as is, a pair as a + b - (a ∩ b), larger
+    connected sets by a union."""
+    count = len(geometries)
+    left, right = pairs
+    inside = mask[left] & mask[right]
+    left, right = left[inside], right[inside]
+    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(count, count))
+    _, component = connected_components(graph, directed=False)
+    sizes = np.bincount(component)
+    size = sizes[component]
+    areas = shapely.area(geometries)
+    totals = np.zeros(groups)
+    alone = (size == 1) & mask
+    np.add.at(totals, group[alone], areas[alone])
+    pair = size[left] == 2
+    a, b = left[pair], right[pair]
+    np.add.at(
+        totals,
+        group[a],
+        areas[a] + areas[b] - shapely.area(shapely.intersection(geometries[a], geometries[b])),
+    )
+    order = np.argsort(component, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    for label in np.flatnonzero(sizes > 2):
+        members = order[starts[label] : starts[label] + sizes[label]]
+        totals[group[members[0]]] += shapely.union_all(geometries[members]).area
+    return totals
+
+
+def union_area_by_group(geometries: np.ndarray, groups: np.ndarray, *masks: np.ndarray) -> list[dict]:
+    """Area of the union of each group's polygons (overlaps counted once), in coordinate units²; one
+    dict per mask (default: all polygons), all from one spatial index.
+
+    Polygons are unioned only with those they meet in the same group, one connected set at a time.
+    Survey polygons rarely overlap, and unioning a whole kelurahan at once costs far more.
 
     >>> from shapely.geometry import box
     >>> squares = np.array([box(0, 0, 2, 2), box(1, 1, 3, 3), box(1, 1, 3, 3)])
     >>> union_area_by_group(squares, np.array(["a", "a", "b"]))
-    {'a': 7.0, 'b': 4.0}
+    [{'a': 7.0, 'b': 4.0}]
     """
     labels, group = np.unique(np.asarray(groups), return_inverse=True)
-    totals = np.zeros(len(labels))
-    count = len(geometries)
-    if count:
-        left, right = shapely.STRtree(geometries).query(geometries, predicate="intersects")
-        keep = (left < right) & (group[left] == group[right])
-        left, right = left[keep], right[keep]
-        graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(count, count))
-        _, component = connected_components(graph, directed=False)
-        sizes = np.bincount(component)
-        size = sizes[component]
-        areas = shapely.area(geometries)
-        np.add.at(totals, group[size == 1], areas[size == 1])
-        pair = size[left] == 2
-        a, b = left[pair], right[pair]
-        overlap = shapely.area(shapely.intersection(geometries[a], geometries[b]))
-        np.add.at(totals, group[a], areas[a] + areas[b] - overlap)
-        order = np.argsort(component, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        for label in np.flatnonzero(sizes > 2):
-            members = order[starts[label] : starts[label] + sizes[label]]
-            totals[group[members[0]]] += shapely.union_all(geometries[members]).area
-    return dict(zip(labels.tolist(), totals.tolist(), strict=True))
+    masks = masks or (np.ones(len(geometries), dtype=bool),)
+    if len(geometries) == 0:
+        return [{} for _ in masks]
+    pairs = _meeting_pairs(geometries, group)
+    return [
+        dict(
+            zip(
+                labels.tolist(),
+                _union_areas(geometries, group, len(labels), pairs, mask).tolist(),
+                strict=True,
+            )
+        )
+        for mask in masks
+    ]
 
 
 def green_by_kelurahan(kelurahan: pd.DataFrame, pieces: pd.DataFrame) -> pd.DataFrame:
@@ -85,10 +120,9 @@ def green_by_kelurahan(kelurahan: pd.DataFrame, pieces: pd.DataFrame) -> pd.Data
     public_m2: dict[str, float] = {}
     if len(pieces):
         geometries = shapely.from_wkb(pieces["wkb"].to_numpy())
-        codes = pieces["code"].to_numpy()
+        everything = np.ones(len(pieces), dtype=bool)
         public = pieces["is_public"].to_numpy(dtype=bool)
-        green_m2 = union_area_by_group(geometries, codes)
-        public_m2 = union_area_by_group(geometries[public], codes[public])
+        green_m2, public_m2 = union_area_by_group(geometries, pieces["code"].to_numpy(), everything, public)
     return kelurahan.assign(
         green_ha=kelurahan["code"].map(green_m2).fillna(0.0) / 1e4,
         public_ha=kelurahan["code"].map(public_m2).fillna(0.0) / 1e4,

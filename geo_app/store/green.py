@@ -286,11 +286,12 @@ def kelurahan_areas(conn: psycopg.Connection, city_code: str) -> list[dict]:
 
 def green_pieces(conn: psycopg.Connection, city_code: str, at: datetime | None = None) -> list[dict]:
     """Green polygons valid at ``at`` cut to each kelurahan: code, feature id, is_public and the piece
-    as WKB in metric coordinates (the union and measuring happen in analysis.green)."""
+    as WKB in metric coordinates (the union and measuring happen in analysis.green). A polygon that only
+    touches a kelurahan gives an empty piece there (area 0)."""
     return conn.execute(
         f"""
         WITH {KELURAHAN_CTE}, {_pieces_cte("pieces", at, "at")}
-        SELECT code, id, is_public, ST_AsBinary(geom) AS wkb FROM pieces WHERE NOT ST_IsEmpty(geom)
+        SELECT code, id, is_public, ST_AsBinary(geom) AS wkb FROM pieces
         """,
         {"city": city_code, "at": at},
     ).fetchall()
