@@ -333,7 +333,21 @@ def create_feature(
 ) -> FeatureResult:
     """Check and insert one new feature (the caller commits); a rejected or dropped one writes nothing."""
     result = FeatureResult(feature=1, name=properties.get("name"))
-    attributes = parse_attributes(properties, catalog)
+    return _check_and_insert(
+        conn, city_code, parse_attributes(properties, catalog), geom, overlap, result, at
+    )
+
+
+def _check_and_insert(
+    conn: psycopg.Connection,
+    city_code: str,
+    attributes: dict,
+    geom: BaseGeometry | None,
+    overlap: str,
+    result: FeatureResult,
+    at: datetime | None,
+) -> FeatureResult:
+    """A new feature from checked geometry; ``result`` gets its id and area (or says why not)."""
     wkb = check_geometry(conn, city_code, geom, overlap, result)
     if wkb is not None:
         row = green_store.insert_version(conn, city_code, attributes, wkb, at=at)
@@ -473,11 +487,7 @@ def _import_one(
         attributes = parse_attributes(properties, catalog, default_type=default_type, default_source=source)
     except GreenEditError as exc:
         return result.reject(str(exc))
-    wkb = check_geometry(conn, city_code, geom, overlap, result)
-    if wkb is not None:
-        row = green_store.insert_version(conn, city_code, attributes, wkb, at=valid_from)
-        result.id, result.area_ha = row["id"], row["area_ha"]
-    return result
+    return _check_and_insert(conn, city_code, attributes, geom, overlap, result, valid_from)
 
 
 def import_file(
