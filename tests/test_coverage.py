@@ -20,8 +20,6 @@ from geo_app.db import connect
 from geo_app.settings import Settings
 from geo_app.store import coverage as coverage_store
 
-# Discs are 64-gons: their area is sin(2π/64)/(2π/64) = 0.99839 of πr².
-POLYGON_CIRCLE = math.sin(2 * math.pi / 64) / (2 * math.pi / 64)
 A1, A2, B1 = "99.04.01.1001", "99.04.01.1002", "99.04.02.1001"
 
 
@@ -79,12 +77,12 @@ def test_one_circle_inside_a_square(db, database_url, catalog):
     share = math.pi * 500**2 / 2000**2  # the circle is wholly inside A1 (2 km x 2 km)
     rows = rows_by_code(result)
     assert rows[A1]["area_ha"] == pytest.approx(400, rel=1e-4)
-    assert rows[A1]["covered_pct"] == pytest.approx(100 * share * POLYGON_CIRCLE, rel=1e-4)
-    assert rows[A1]["population_covered"] == pytest.approx(4000 * share, rel=2e-3)
+    assert rows[A1]["covered_pct"] == pytest.approx(100 * share, rel=1e-4)
+    assert rows[A1]["population_covered"] == pytest.approx(4000 * share, rel=1e-4)
     assert rows[A2]["covered_ha"] == 0 and rows[B1]["population_covered"] == 0
-    assert result.city["population_covered_pct"] == pytest.approx(100 * 4000 * share / 14000, rel=2e-3)
+    assert result.city["population_covered_pct"] == pytest.approx(100 * 4000 * share / 14000, rel=1e-4)
     kecamatan = {row["code"]: row for row in result.kecamatan.to_dict("records")}
-    assert kecamatan["99.04.01"]["covered_pct"] == pytest.approx(100 * share / 2, rel=2e-3)
+    assert kecamatan["99.04.01"]["covered_pct"] == pytest.approx(100 * share / 2, rel=1e-4)
     # The gaps: A1 minus the disc (one polygon with a hole), A2 and B1 whole.
     gaps = {row["kelurahan_code"]: row for row in result.gaps.to_dict("records")}
     assert gaps[A1]["area_ha"] == pytest.approx(400 * (1 - share), rel=1e-3)
@@ -98,8 +96,8 @@ def test_circle_on_a_boundary_is_split_and_overlaps_count_once(db, database_url,
     request = coverage.CoverageRequest(("sirine_peringatan",), "radius", radius_m=400)
     rows = rows_by_code(coverage.compute_coverage(db, CITY, catalog, request))
     half_disc_ha = math.pi * 400**2 / 2 / 10_000
-    assert rows[A1]["covered_ha"] == pytest.approx(half_disc_ha, rel=3e-3)
-    assert rows[A2]["covered_ha"] == pytest.approx(half_disc_ha, rel=3e-3)
+    assert rows[A1]["covered_ha"] == pytest.approx(half_disc_ha, rel=1e-3)
+    assert rows[A2]["covered_ha"] == pytest.approx(half_disc_ha, rel=1e-3)
 
 
 def test_catalog_radius_is_the_default(db, database_url, catalog):
