@@ -314,7 +314,14 @@ def _resolve_overlaps(
 # --- single edits --------------------------------------------------------------------------------------
 
 
+def _not_future(at: datetime | None) -> None:
+    """History records what was; a change dated later would make "current" ambiguous."""
+    if at is not None and at > datetime.now(CITY_TIMEZONE):
+        raise GreenEditError(f"valid_from {at.isoformat()} is in the future; record changes once they happen")
+
+
 def _check_order(current: dict, at: datetime | None) -> None:
+    _not_future(at)
     if at is not None and at <= current["valid_from"]:
         raise GreenEditError(
             f"valid_from {at.isoformat()} is not after the start of the current version "
@@ -332,6 +339,7 @@ def create_feature(
     at: datetime | None = None,
 ) -> FeatureResult:
     """Check and insert one new feature (the caller commits); a rejected or dropped one writes nothing."""
+    _not_future(at)
     result = FeatureResult(feature=1, name=properties.get("name"))
     return _check_and_insert(
         conn, city_code, parse_attributes(properties, catalog), geom, overlap, result, at
@@ -434,6 +442,7 @@ def import_frame(
         raise GreenEditError(f"overlap={overlap!r}: use one of {', '.join(OVERLAP_MODES)}")
     if default_type is not None:
         default_type = _green_type(default_type, catalog)
+    _not_future(valid_from)
     report = ImportReport(source=source, overlap=overlap, dry_run=dry_run, keep_valid=keep_valid)
     row_problems = frame.attrs["source"].row_problems if "source" in frame.attrs else {}
     properties_table = frame.drop(columns=frame.geometry.name)
