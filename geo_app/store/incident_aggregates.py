@@ -258,3 +258,29 @@ def area_names(conn: psycopg.Connection, city_code: str) -> dict[str, str]:
         (city_code,),
     ).fetchall()
     return {row["code"]: row["name"] for row in rows}
+
+
+def period(conn: psycopg.Connection, filters: IncidentFilter) -> dict:
+    """First and last received_at of the filtered incidents."""
+    where, params = filters.where()
+    return conn.execute(
+        f"SELECT min(i.received_at) AS first, max(i.received_at) AS last FROM incidents i WHERE {where}",
+        params,
+    ).fetchone()
+
+
+def response_histogram_minutes(conn: psycopg.Connection, filters: IncidentFilter, limit: int) -> list[float]:
+    """Call-to-arrival minutes of up to ``limit`` filtered incidents (an even sample beyond that)."""
+    where, params = filters.where()
+    params["limit"] = limit
+    rows = conn.execute(
+        f"""
+        SELECT minutes FROM (
+            SELECT extract(epoch FROM i.arrived_at - i.received_at) / 60.0 AS minutes,
+                   row_number() OVER (ORDER BY i.id) AS n, count(*) OVER () AS total
+            FROM incidents i WHERE {where} AND i.arrived_at IS NOT NULL
+        ) s WHERE n %% greatest(1, total / %(limit)s) = 0
+        """,
+        params,
+    ).fetchall()
+    return [float(row["minutes"]) for row in rows]

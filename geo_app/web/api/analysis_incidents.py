@@ -14,6 +14,7 @@ from flask import Blueprint, request
 from pyproj import Transformer
 
 from geo_app.analysis import density, emerging, grids, hotspots, response
+from geo_app.store import areas as area_store
 from geo_app.store import incident_aggregates as aggregates
 from geo_app.store import incidents as incident_store
 from geo_app.web import deps
@@ -350,3 +351,23 @@ def response_times():
         "by_kecamatan": named(response.by_group(rows, "kecamatan_code", targets)),
         "monthly_call_shares": response.monthly_shares(monthly),
     }
+
+
+@blueprint.get("/response/kelurahan")
+def response_by_kelurahan():
+    """Kelurahan polygons with their response compliance, median and p90 (GeoJSON, for the map)."""
+    reject_unknown(FILTER_PARAMS)
+    filters = incident_filters()
+    targets = {code: entry.response_target_min for code, entry in deps.catalog().incident_categories.items()}
+    with deps.connection() as conn:
+        rows = aggregates.response_rows(conn, filters)
+        collection = area_store.areas_geojson(conn, filters.city_code, "kelurahan")
+    summaries = response.by_group(rows, "kelurahan_code", targets)
+    for feature in collection["features"]:
+        code = feature["properties"]["code"]
+        feature["properties"] = {
+            "code": code,
+            "name": feature["properties"]["name"],
+            **summaries.get(code, {"incidents": 0, "compliance": None, "median_min": None, "p90_min": None}),
+        }
+    return collection, 200, {"Content-Type": "application/geo+json"}

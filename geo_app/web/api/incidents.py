@@ -28,8 +28,9 @@ TIMEZONE = ZoneInfo("Asia/Jakarta")
 
 
 def _list_param(name: str, allowed: list[str] | None = None) -> tuple[str, ...]:
-    raw = request.args.get(name, "")
-    values = tuple(value.strip() for value in raw.split(",") if value.strip())
+    values = tuple(
+        value.strip() for raw in request.args.getlist(name) for value in raw.split(",") if value.strip()
+    )
     if allowed is not None:
         unknown = [value for value in values if value not in allowed]
         if unknown:

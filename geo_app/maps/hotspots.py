@@ -1,0 +1,244 @@
+"""/maps/hotspots ("Analisis Hotspot 112"): Gi* cells, heat map, DBSCAN clusters, a weekly slider,
+emerging categories and response compliance per kelurahan, with a filter form and charts beside the map.
+
+Everything drawn on the map is fetched by the browser from /api/analysis/...; the page itself carries
+only the form, two small SVG charts and layer options, so its size does not grow with the incidents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from urllib.parse import urlencode
+
+from markupsafe import Markup, escape
+
+from geo_app.analysis import emerging
+from geo_app.catalog import Catalog
+from geo_app.maps import base, charts
+from geo_app.maps.incidents import HEAT_JS, ScriptLayer, add_kecamatan_outlines, prepare_page
+from geo_app.settings import Settings
+
+TITLE = "Analisis Hotspot 112"
+BIN_COLOURS = {
+    "3": "#b2182b",
+    "2": "#ef8a62",
+    "1": "#fddbc7",
+    "0": "#eeeeee",
+    "-1": "#d1e5f0",
+    "-2": "#67a9cf",
+    "-3": "#2166ac",
+}
+BIN_LEGEND = [
+    ("3", "Hotspot 99%"),
+    ("2", "Hotspot 95%"),
+    ("1", "Hotspot 90%"),
+    ("0", "Tidak signifikan"),
+    ("-1", "Coldspot 90%"),
+    ("-2", "Coldspot 95%"),
+    ("-3", "Coldspot 99%"),
+]
+EMERGING_COLOURS = {
+    "new_hot_spot": "#fee08b",
+    "consecutive_hot_spot": "#fdae61",
+    "intensifying_hot_spot": "#d73027",
+    "persistent_hot_spot": "#a50026",
+    "diminishing_hot_spot": "#f46d43",
+    "sporadic_hot_spot": "#fdd0a2",
+    "oscillating_hot_spot": "#e08214",
+    "historical_hot_spot": "#b35806",
+    "new_cold_spot": "#c6dbef",
+    "consecutive_cold_spot": "#9ecae1",
+    "intensifying_cold_spot": "#08519c",
+    "persistent_cold_spot": "#2171b5",
+    "diminishing_cold_spot": "#6baed6",
+    "sporadic_cold_spot": "#deebf7",
+    "oscillating_cold_spot": "#4292c6",
+    "historical_cold_spot": "#08306b",
+}
+COMPLIANCE = base.Classes(
+    breaks=[0.5, 0.7, 0.8, 0.9, 1.0],
+    colours=["#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641"],
+    minimum=0.0,
+)
+GRID_LABELS = {"hexagon": "Heksagon", "h3": "H3", "kelurahan": "Kelurahan"}
+
+
+def form_html(
+    catalog: Catalog, filters: dict[str, str], categories: Sequence[str], grid: str, size: str
+) -> Markup:
+    """GET form: dates, categories, grid and cell size; submitting reloads the page with new analyses."""
+    options = "".join(
+        f'<option value="{escape(code)}"{" selected" if code in categories else ""}>'
+        f"{escape(entry.label)}</option>"
+        for code, entry in catalog.incident_categories.items()
+    )
+    grids = "".join(
+        f'<option value="{value}"{" selected" if value == grid else ""}>{label}</option>'
+        for value, label in GRID_LABELS.items()
+    )
+    return Markup(
+        '<form class="geo-filter-form" method="get" action="/maps/hotspots">'
+        f'<label>Dari tanggal <input type="date" name="start" value="{escape(filters.get("start", ""))}">'
+        "</label>"
+        f'<label>Sampai tanggal <input type="date" name="end" value="{escape(filters.get("end", ""))}">'
+        "</label>"
+        '<label>Kategori (kosong = semua)<select name="category" multiple size="6">'
+        f"{options}</select></label>"
+        f'<label>Grid <select name="grid">{grids}</select></label>'
+        f'<label>Sisi heksagon (m, kosong = otomatis) <input type="number" name="size" min="25" max="5000" '
+        f'value="{escape(size)}"></label>'
+        '<button type="submit">Tampilkan</button></form>'
+    )
+
+
+def response_chart(minutes: Sequence[float], target: float | None, target_label: str) -> Markup:
+    if not minutes:
+        return Markup("<p>Belum ada insiden dengan waktu tiba.</p>")
+    top = max(60.0, min(float(max(minutes)), 180.0))
+    clipped = [min(value, top) for value in minutes]
+    edges = [top * k / 24 for k in range(25)]
+    return charts.histogram(
+        clipped,
+        edges,
+        title="Waktu tanggap (menit)",
+        unit="menit",
+        target=target,
+        target_label=target_label,
+    )
+
+
+def build_hotspots_map(
+    settings: Settings,
+    *,
+    city_name: str,
+    bounds: base.Bounds,
+    catalog: Catalog,
+    filters: dict[str, str],
+    grid: str,
+    size: str,
+    weeks: Sequence[tuple[date, date]],
+    step: str,
+    hour_weekday: Sequence[Sequence[int]],
+    response_minutes: Sequence[float],
+    sample: bool,
+) -> str:
+    """The page's HTML. ``filters``: the API filter parameters (start, end, category as strings)."""
+    categories = [code for code in filters.get("category", "").split(",") if code]
+    query = urlencode(filters)
+    grid_query = urlencode({**filters, "grid": grid, **({"size": size} if size else {})})
+    chosen = ", ".join(catalog.incident_categories[code].label for code in categories) or "semua kategori"
+    m = base.make_map(settings, TITLE, bounds=bounds, sample=sample, subtitle=f"{city_name} — {chosen}")
+    prepare_page(m)
+
+    ScriptLayer(
+        "GeoIncidents.hotspotLayer",
+        "Hotspot Gi* (FDR)",
+        {
+            "url": f"/api/analysis/hotspots?{grid_query}",
+            "colours": BIN_COLOURS,
+            "summary": "geo-hotspot-summary",
+        },
+    ).add_to(m)
+    ScriptLayer(
+        "GeoIncidents.heatLayer",
+        "Peta panas (kepadatan kernel)",
+        {"url": f"/api/analysis/hotspots/density?{query}", "note": "geo-heat-note"},
+        show=False,
+        scripts=HEAT_JS,
+    ).add_to(m)
+    ScriptLayer(
+        "GeoIncidents.weeklyHeatLayer",
+        "Kepadatan per minggu (slider)",
+        {
+            "url": "/api/analysis/hotspots/density?"
+            + urlencode({key: value for key, value in filters.items() if key == "category"}),
+            "weeks": [{"start": start.isoformat(), "end": end.isoformat()} for start, end in weeks],
+        },
+        show=False,
+        scripts=HEAT_JS,
+    ).add_to(m)
+    base.add_geojson_url(
+        m,
+        "/api/analysis/hotspots/clusters?" + urlencode({**filters, "eps": 150, "min_points": 15}),
+        "Klaster DBSCAN (150 m, min. 15)",
+        style={
+            "weight": 2,
+            "color": "#6a3d9a",
+            "fillColor": "#6a3d9a",
+            "fillOpacity": 0.08,
+            "dashArray": "4 3",
+        },
+        popup_title="Klaster DBSCAN {cluster}",
+        popup_rows=[("Insiden", "{count:int}")],
+        front=True,
+    )
+    base.add_geojson_url(
+        m,
+        "/api/analysis/emerging?" + urlencode({**filters, "step": step}),
+        "Pola hotspot baru/berkembang",
+        style={"weight": 0.4, "color": "#ffffff", "fillOpacity": 0.8},
+        colour_by=base.category_rule("category", {**EMERGING_COLOURS, "no_pattern": "rgba(0,0,0,0)"}),
+        popup_title="{label}",
+        popup_rows=[
+            ("Insiden", "{incidents:int}"),
+            ("Langkah hot", "{hot_steps:int}"),
+            ("Tren z", "{trend_z:2}"),
+        ],
+        show=False,
+    )
+    base.add_geojson_url(
+        m,
+        f"/api/analysis/response/kelurahan?{query}",
+        "Kepatuhan waktu tanggap per kelurahan",
+        style={"weight": 0.8, "color": "#ffffff", "fillOpacity": 0.7},
+        colour_by=COMPLIANCE.rule("compliance"),
+        popup_title="Kelurahan {name}",
+        popup_rows=[
+            ("Insiden dengan waktu tiba", "{incidents:int}"),
+            ("Sesuai target", "{compliance:pct}"),
+            ("Median", "{median_min:1} menit"),
+            ("Persentil 90", "{p90_min:1} menit"),
+        ],
+        show=False,
+    )
+    base.add_legend(m, "Hotspot Gi*", [(BIN_COLOURS[value], label) for value, label in BIN_LEGEND])
+    add_kecamatan_outlines(m)
+    base.add_layer_control(m)
+
+    base.add_panel(m, "Filter", form_html(catalog, filters, categories, grid, size))
+    base.add_panel(m, "Hasil Gi*", Markup('<div id="geo-hotspot-summary"><p>Memuat…</p></div>'))
+    base.add_panel(
+        m,
+        "Jam × hari",
+        charts.heat_grid(hour_weekday, title="Insiden per jam dan hari (WIB)")
+        + Markup('<p class="geo-legend-note">Baris: Senin–Minggu; kolom: jam 0–23 WIB.</p>'),
+    )
+    target = catalog.incident_categories[categories[0]].response_target_min if len(categories) == 1 else None
+    base.add_panel(
+        m,
+        "Distribusi waktu tanggap",
+        response_chart(response_minutes, target, "target")
+        + Markup(
+            '<p class="geo-legend-note">Dari panggilan diterima sampai petugas tiba. '
+            + ("Garis: target kategori." if target else "Target berbeda per kategori (lapisan kepatuhan).")
+            + "</p>"
+        ),
+    )
+    emerging_rows = "".join(
+        f'<li><i class="geo-key geo-key-box" style="--key:{colour}"></i>'
+        f"{escape(emerging.category_label(name))}</li>"
+        for name, colour in list(EMERGING_COLOURS.items())[:8]
+    )
+    base.add_panel(
+        m,
+        "Pola hotspot baru/berkembang",
+        Markup(
+            f'<ul class="geo-legend-list">{emerging_rows}</ul>'
+            '<p class="geo-legend-note">Lapisan peta; langkah '
+            f"waktu: {'bulan' if step == 'month' else 'minggu'}; Gi* ruang-waktu dan uji Mann-Kendall. "
+            "Coldspot berwarna biru.</p>"
+        ),
+    )
+    base.add_panel(m, "Catatan", Markup('<div id="geo-heat-note"><p>Lapisan dimuat dari API.</p></div>'))
+    return base.render(m)

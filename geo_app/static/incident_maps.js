@@ -1,0 +1,227 @@
+/* 112 map pages (/maps/hotspots, /maps/incidents): layers that fetch their data from the API.
+ *
+ * Each factory returns its Leaflet layer at once (so Folium's layer control lists it) and fills it when
+ * the answer arrives. Fetches are counted in GeoApp.pending like GeoApp.geoJsonLayer's. A 422 answer
+ * ("not enough data") is a message for the reader, shown in the page, not an error.
+ */
+(function () {
+  "use strict";
+
+  function escapeHtml(value) {
+    return String(value === null || value === undefined ? "–" : value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function note(id, html) {
+    var box = id && document.getElementById(id);
+    if (box) {
+      box.innerHTML = html;
+    }
+  }
+
+  /* GET JSON; resolves to the body, or to null after showing a 4xx problem's detail in ``noteId``. */
+  function getJson(url, noteId) {
+    GeoApp.pending += 1;
+    return fetch(url, { headers: { Accept: "application/geo+json, application/json" } })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (response.ok) {
+            return body;
+          }
+          if (response.status >= 400 && response.status < 500) {
+            note(noteId, '<p class="geo-note">' + escapeHtml(body.detail || body.title) + "</p>");
+            return null;
+          }
+          throw new Error(response.status + " " + (body.title || response.statusText));
+        });
+      })
+      .catch(function (error) {
+        console.error("GeoIncidents: " + url + ": " + error.message);
+        note(noteId, '<p class="geo-note">Gagal memuat data: ' + escapeHtml(error.message) + "</p>");
+        return null;
+      })
+      .finally(function () {
+        GeoApp.pending -= 1;
+      });
+  }
+
+  function popupTable(title, rows) {
+    return (
+      '<div class="geo-popup"><h4>' + escapeHtml(title) + "</h4><table>" +
+      rows.map(function (row) {
+        return "<tr><th>" + escapeHtml(row[0]) + "</th><td>" + escapeHtml(row[1]) + "</td></tr>";
+      }).join("") + "</table></div>"
+    );
+  }
+
+  function formatDateTime(value) {
+    return value ? GeoApp.formatValue(value, "datetime") : "–";
+  }
+
+  /* Gi* cells coloured by confidence bin; the summary (band, cell size, cells) goes to options.summary. */
+  function hotspotLayer(map, options) {
+    var layer = L.geoJSON(null, {
+      style: function (feature) {
+        return {
+          weight: 0.4,
+          color: "#ffffff",
+          fillColor: options.colours[String(feature.properties.bin)],
+          fillOpacity: feature.properties.bin === 0 ? 0.25 : 0.75,
+        };
+      },
+      onEachFeature: function (feature, cell) {
+        var p = feature.properties;
+        cell.bindPopup(popupTable(p.label, [
+          ["Sel", p.name || p.cell],
+          ["Insiden", GeoApp.formatValue(p.count, "int")],
+          ["Gi* z", GeoApp.formatValue(p.z, "2")],
+          ["p (dua sisi)", GeoApp.formatValue(p.p, "4")],
+        ]));
+      },
+    });
+    getJson(options.url, options.summary).then(function (data) {
+      if (!data) {
+        return;
+      }
+      layer.addData(data);
+      var hot = data.features.filter(function (f) { return f.properties.bin > 0; }).length;
+      var cold = data.features.filter(function (f) { return f.properties.bin < 0; }).length;
+      var size = data.grid === "hexagon"
+        ? "heksagon, sisi " + GeoApp.formatValue(data.cell_size_m, "int") + " m"
+        : data.grid === "h3" ? "H3 resolusi " + data.h3_resolution : "kelurahan";
+      note(options.summary,
+        "<table class=\"geo-table\"><tbody>" +
+        "<tr><td>Insiden dianalisis</td><td class=\"num\">" + GeoApp.formatValue(data.incidents, "int") + "</td></tr>" +
+        "<tr><td>Sel</td><td class=\"num\">" + GeoApp.formatValue(data.cells, "int") + " (" + size + ")</td></tr>" +
+        "<tr><td>Jarak ambang (band)</td><td class=\"num\">" + GeoApp.formatValue(data.band_m, "int") + " m</td></tr>" +
+        "<tr><td>Sel hotspot / coldspot</td><td class=\"num\">" + hot + " / " + cold + "</td></tr>" +
+        "</tbody></table><p class=\"geo-legend-note\">Gi* dengan koreksi FDR" +
+        (data.fdr ? "" : " (nonaktif)") + "; band dipilih dengan Moran's I bertahap.</p>");
+    });
+    return layer;
+  }
+
+  function heatPoints(data) {
+    var peak = data.max_per_km2 || 1;
+    return data.points.map(function (p) { return [p[0], p[1], p[2] / peak]; });
+  }
+
+  /* Kernel density (quartic, computed by the API) drawn with Leaflet.heat. */
+  function heatLayer(map, options) {
+    var layer = L.heatLayer([], { radius: 18, blur: 14, max: 1, minOpacity: 0.25 });
+    getJson(options.url, options.note).then(function (data) {
+      if (data) {
+        layer.setLatLngs(heatPoints(data));
+      }
+    });
+    return layer;
+  }
+
+  /* A heat layer for one week at a time, chosen with a slider control (bottom left). */
+  function weeklyHeatLayer(map, options) {
+    var layer = L.heatLayer([], { radius: 18, blur: 14, max: 1, minOpacity: 0.25 });
+    var control = L.control({ position: "bottomleft" });
+    control.onAdd = function () {
+      var box = L.DomUtil.create("div", "geo-legend geo-week-slider");
+      box.innerHTML =
+        "<h3>Kepadatan mingguan</h3>" +
+        '<input type="range" min="0" max="' + (options.weeks.length - 1) + '" value="' +
+        (options.weeks.length - 1) + '" aria-label="Minggu">' +
+        '<div class="geo-week-label"></div><div id="geo-week-note"></div>';
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      var slider = box.querySelector("input");
+      var label = box.querySelector(".geo-week-label");
+      function show(index) {
+        var week = options.weeks[index];
+        label.textContent = "Minggu mulai " + GeoApp.formatValue(week.start + "T00:00:00+07:00", "date");
+        note("geo-week-note", "");
+        var url = options.url + (options.url.indexOf("?") < 0 ? "?" : "&") +
+          "start=" + week.start + "&end=" + week.end;
+        getJson(url, "geo-week-note").then(function (data) {
+          layer.setLatLngs(data ? heatPoints(data) : []);
+        });
+      }
+      slider.addEventListener("input", function () { show(Number(slider.value)); });
+      if (options.weeks.length) {
+        show(options.weeks.length - 1);
+      }
+      return box;
+    };
+    layer.on("add", function () { control.addTo(map); });
+    layer.on("remove", function () { control.remove(); });
+    return layer;
+  }
+
+  function categoryIcon(category) {
+    return L.divIcon({
+      className: "geo-incident-icon",
+      html: '<span style="background:' + category.colour + '"><i class="fa-solid fa-' + category.icon + '"></i></span>',
+      iconSize: [24, 24],
+      iconAnchor: [12, 12],
+      popupAnchor: [0, -12],
+    });
+  }
+
+  /* Incidents of the last 24 hours as clustered markers, refetched every ``refresh_s`` seconds. */
+  function liveLayer(map, options) {
+    var layer = L.markerClusterGroup({ maxClusterRadius: 45, showCoverageOnHover: false });
+    function load() {
+      var since = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
+      var url = options.url + "&start=" + encodeURIComponent(since);
+      var features = [];
+      function page(pageUrl) {
+        return getJson(pageUrl, options.summary).then(function (data) {
+          if (!data) {
+            return;
+          }
+          features = features.concat(data.features);
+          var next = (data.links || []).filter(function (link) { return link.rel === "next"; })[0];
+          return next ? page(next.href) : undefined;
+        });
+      }
+      page(url).then(function () {
+        layer.clearLayers();
+        var shown = 0;
+        features.forEach(function (feature) {
+          if (!feature.geometry) {
+            return;
+          }
+          var p = feature.properties;
+          var category = options.categories[p.category] || options.fallback;
+          var marker = L.marker([feature.geometry.coordinates[1], feature.geometry.coordinates[0]], {
+            icon: categoryIcon(category),
+            title: category.label,
+          });
+          marker.bindPopup(popupTable(category.label, [
+            ["Diterima", formatDateTime(p.received_at)],
+            ["Status", options.statuses[p.status] || p.status],
+            ["Kelurahan", p.kelurahan_name],
+            ["Kecamatan", p.kecamatan_name],
+            ["OPD", p.responding_opd],
+            ["Tiba di lokasi", formatDateTime(p.arrived_at)],
+          ]));
+          layer.addLayer(marker);
+          shown += 1;
+        });
+        note(options.summary,
+          "<p><strong>" + GeoApp.formatValue(shown, "int") + "</strong> insiden berlokasi dalam 24 jam terakhir" +
+          (features.length > shown ? " (" + (features.length - shown) + " tanpa lokasi)" : "") +
+          ".</p><p class=\"geo-legend-note\">Diperbarui " +
+          new Date().toLocaleTimeString("id-ID", { timeZone: "Asia/Jakarta" }) + " WIB, otomatis setiap " +
+          options.refresh_s + " detik.</p>");
+      });
+    }
+    load();
+    window.setInterval(load, options.refresh_s * 1000);
+    return layer;
+  }
+
+  window.GeoIncidents = {
+    hotspotLayer: hotspotLayer,
+    heatLayer: heatLayer,
+    weeklyHeatLayer: weeklyHeatLayer,
+    liveLayer: liveLayer,
+  };
+})();

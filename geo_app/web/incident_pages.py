@@ -1,0 +1,96 @@
+"""The 112 map pages: gather the small summaries the page carries, then build it in geo_app.maps.
+
+Routes are registered in geo_app.web.pages; every layer's data is fetched by the browser from the API.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from flask import Response, request
+
+from geo_app.maps.hotspots import build_hotspots_map
+from geo_app.maps.incidents import build_incidents_map
+from geo_app.store import areas as area_store
+from geo_app.store import incident_aggregates as aggregates
+from geo_app.store import incidents as incident_store
+from geo_app.web import deps
+from geo_app.web.api.incidents import incident_filter
+from geo_app.web.errors import Problem
+from geo_app.web.params import choice, reject_unknown
+
+MAX_WEEKS = 104
+HISTOGRAM_SAMPLE = 20_000
+
+
+def _weeks(first: date, last: date) -> list[tuple[date, date]]:
+    """Monday-to-Sunday weeks covering first..last (the latest MAX_WEEKS)."""
+    monday = first - timedelta(days=first.weekday())
+    weeks = []
+    while monday <= last:
+        weeks.append((monday, monday + timedelta(days=6)))
+        monday += timedelta(days=7)
+    return weeks[-MAX_WEEKS:]
+
+
+def _city_frame(conn, city_code: str):
+    bounds = area_store.bounds(conn, city_code)
+    if bounds is None:
+        raise Problem(404, "No areas", f"City {city_code} has no admin areas yet: run `geo-app load-sample`.")
+    city = area_store.city(conn, city_code)
+    load = area_store.latest_loads(conn, city_code).get("incidents")
+    return bounds, (city["name"] if city else city_code), bool(load and load["is_sample"])
+
+
+def hotspots_page() -> Response:
+    reject_unknown({"start", "end", "category", "grid", "size"})
+    settings, catalog = deps.settings(), deps.catalog()
+    filters = incident_filter(default_call_types=tuple(catalog.incident_call_types))
+    grid = choice("grid", ("hexagon", "h3", "kelurahan"), default="hexagon")
+    size = request.args.get("size", "").strip()
+    if size and not (size.isdigit() and 25 <= int(size) <= 5000):
+        raise Problem(400, "Invalid parameter", "size: a whole number of metres from 25 to 5000.")
+    api_filters = {key: request.args[key] for key in ("start", "end") if request.args.get(key)}
+    if filters.categories:
+        api_filters["category"] = ",".join(filters.categories)
+    with deps.connection() as conn:
+        bounds, city_name, sample = _city_frame(conn, settings.city_code)
+        timezone = ZoneInfo(incident_store.city_timezone(conn, settings.city_code))
+        span = aggregates.period(conn, filters)
+        table = np.zeros((7, 24), dtype=int)
+        for row in aggregates.hour_weekday_counts(conn, filters, timezone.key):
+            table[row["weekday"] - 1, row["hour"]] += row["count"]
+        minutes = aggregates.response_histogram_minutes(conn, filters, HISTOGRAM_SAMPLE)
+    if span["first"] is not None:
+        first, last = span["first"].astimezone(timezone).date(), span["last"].astimezone(timezone).date()
+    else:
+        first = last = date.today()
+    step = "month" if (last.year - first.year) * 12 + last.month - first.month >= 9 else "week"
+    html = build_hotspots_map(
+        settings,
+        city_name=city_name,
+        bounds=bounds,
+        catalog=catalog,
+        filters=api_filters,
+        grid=grid,
+        size=size,
+        weeks=_weeks(first, last),
+        step=step,
+        hour_weekday=table.tolist(),
+        response_minutes=minutes,
+        sample=sample,
+    )
+    return Response(html, mimetype="text/html")
+
+
+def incidents_page() -> Response:
+    reject_unknown(set())
+    settings = deps.settings()
+    with deps.connection() as conn:
+        bounds, city_name, sample = _city_frame(conn, settings.city_code)
+    html = build_incidents_map(
+        settings, city_name=city_name, bounds=bounds, catalog=deps.catalog(), sample=sample
+    )
+    return Response(html, mimetype="text/html")

@@ -1,0 +1,76 @@
+"""112 on the sample city: the planted emerging cluster, the two map pages in headless Chromium."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from geo_app.db import connect
+
+TPSA_BAGENDUNG = (106.0277, -6.0540)  # the sample generator's emerging KAMTIBMAS cluster (Aug-Oct 2026)
+
+
+def distance_m(lon: float, lat: float, other: tuple[float, float]) -> float:
+    dx = (lon - other[0]) * 111_320 * math.cos(math.radians(lat))
+    dy = (lat - other[1]) * 110_574
+    return math.hypot(dx, dy)
+
+
+def test_planted_emerging_cluster_is_new_consecutive_or_intensifying(client, sample_city):
+    response = client.get("/api/analysis/emerging?category=KAMTIBMAS&end=2026-10-31&step=month")
+    assert response.status_code == 200, response.json
+    near = []
+    for feature in response.json["features"]:
+        ring = feature["geometry"]["coordinates"][0]
+        lon = sum(point[0] for point in ring) / len(ring)
+        lat = sum(point[1] for point in ring) / len(ring)
+        if distance_m(lon, lat, TPSA_BAGENDUNG) < 400 and feature["properties"]["incidents"] >= 10:
+            near.append(feature["properties"]["category"])
+    assert near, "no busy cell near TPSA Bagendung"
+    assert set(near) <= {"new_hot_spot", "consecutive_hot_spot", "intensifying_hot_spot"}
+
+
+def test_hotspots_on_the_sample_city_report_their_scale(client, sample_city):
+    body = client.get("/api/analysis/hotspots").json
+    assert body["grid"] == "hexagon" and body["cell_size_m"] >= 50 and body["band_m"] > 0
+    assert body["incidents_in_cells"] == body["incidents"] > 1000
+    assert any(feature["properties"]["bin"] == 3 for feature in body["features"])
+
+
+@pytest.mark.browser
+def test_hotspots_page_in_chromium(open_page, sample_city, tmp_path: Path):
+    page = open_page("/maps/hotspots")
+    assert page.errors == []
+    assert page.external_requests() == []
+    assert page.count(".leaflet-overlay-pane path") > 500  # Gi* hexagons and cluster outlines
+    assert page.count(".geo-legend") >= 1
+    assert "Jarak ambang" in page.evaluate("document.getElementById('geo-hotspot-summary').innerText")
+    page.screenshot(tmp_path / "hotspots.png")
+
+
+@pytest.mark.browser
+def test_live_incidents_page_in_chromium_without_personal_data(
+    open_page, client, sample_city, database_url, tmp_path
+):
+    page = open_page("/maps/incidents")
+    assert page.errors == []
+    assert page.count(".leaflet-marker-icon") >= 1  # clusters or category markers
+    assert "insiden berlokasi" in page.evaluate("document.getElementById('geo-live-summary').innerText")
+    page.screenshot(tmp_path / "incidents.png")
+    with connect(database_url) as conn:
+        callers = conn.execute(
+            "SELECT c.caller_name, c.caller_phone FROM incident_callers c "
+            "JOIN incidents i ON i.id = c.incident_id "
+            "WHERE i.received_at > now() - interval '24 hours' AND c.caller_phone IS NOT NULL"
+        ).fetchall()
+    assert callers
+    html = page.evaluate("document.documentElement.outerHTML")
+    feed = client.get(
+        "/api/incidents?limit=1000&start="
+        + page.evaluate("new Date(Date.now() - 24 * 3600 * 1000).toISOString().slice(0, 10)")
+    ).get_data(as_text=True)  # what the page's popups are built from
+    for caller in callers:
+        for value in (caller["caller_name"], caller["caller_phone"]):
+            assert value is None or (value not in html and value not in feed)
