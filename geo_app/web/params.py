@@ -27,3 +27,21 @@ def choice(name: str, options: Iterable[str], default: str | None = None) -> str
     if value is not None and value not in options:
         raise Problem(400, "Invalid parameter", f"{name}={value!r}: use one of {', '.join(options)}.")
     return value
+
+
+def number(
+    name: str, default: float | None, minimum: float, maximum: float | None = None, *, whole: bool = False
+) -> float | int | None:
+    """A numeric parameter within [minimum, maximum] (whole numbers only with ``whole``)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = None
+    if value is None or value != value or value < minimum or (maximum is not None and value > maximum):
+        kind = "a whole number" if whole else "a number"
+        bounds = f"from {minimum:g} to {maximum:g}" if maximum is not None else f"of at least {minimum:g}"
+        raise Problem(400, "Invalid parameter", f"{name}={raw!r}: give {kind} {bounds}.")
+    return value

@@ -16,7 +16,7 @@ from geo_app.analysis import coverage
 from geo_app.analysis import siting as siting_analysis
 from geo_app.web import deps
 from geo_app.web.errors import Problem
-from geo_app.web.params import choice, reject_unknown
+from geo_app.web.params import choice, number, reject_unknown
 
 blueprint = Blueprint("coverage_api", __name__, url_prefix="/api/analysis")
 
@@ -25,21 +25,6 @@ FORMATS = ("json", "geojson", "csv")
 GEOJSON_LAYERS = ("kelurahan", "kecamatan", "covered", "gaps")
 # Output geometry is simplified by this much (metres) before it leaves as lon/lat: maps stay light.
 OUTPUT_SIMPLIFY_M = 2.0
-
-
-def number_param(name: str, default: float | None, low: float, high: float) -> float | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not low < value <= high:
-        raise Problem(
-            400, "Invalid parameter", f"{name}={raw!r}: give a number above {low:g} and at most {high:g}."
-        )
-    return value
 
 
 def coverage_request() -> coverage.CoverageRequest:
@@ -67,10 +52,10 @@ def coverage_request() -> coverage.CoverageRequest:
     return coverage.CoverageRequest(
         asset_types=types,
         mode=mode,
-        radius_m=number_param("radius_m", None, 0, 50_000),
-        minutes=number_param("minutes", float(settings.fire_response_minutes), 0, 180),
-        access_m=number_param("access_m", float(settings.coverage_access_m), 0, 2_000),
-        min_gap_ha=number_param("min_gap_ha", 1.0, -1, 10_000) or 0.0,
+        radius_m=number("radius_m", None, 1, 50_000),
+        minutes=number("minutes", float(settings.fire_response_minutes), 0.1, 180),
+        access_m=number("access_m", float(settings.coverage_access_m), 1, 2_000),
+        min_gap_ha=number("min_gap_ha", 1.0, 0, 10_000),
     )
 
 
@@ -187,8 +172,8 @@ def fire_view():
     """Share of the population within the fire-post radius and within the response time (settings)."""
     settings = deps.settings()
     reject_unknown({"radius_m", "minutes"})
-    radius_m = number_param("radius_m", float(settings.fire_coverage_radius_m), 0, 50_000)
-    minutes = number_param("minutes", float(settings.fire_response_minutes), 0, 180)
+    radius_m = number("radius_m", float(settings.fire_coverage_radius_m), 1, 50_000)
+    minutes = number("minutes", float(settings.fire_response_minutes), 0.1, 180)
     with deps.connection() as conn:
         try:
             view = coverage.fire_service_view(
@@ -221,9 +206,9 @@ def siting():
     if asset_type is None:
         raise Problem(400, "Missing parameter", f"type is required: one of {', '.join(catalog.asset_types)}.")
     fmt = choice("format", ("json", "geojson"), default="json")
-    count = int(number_param("count", 5, 0, 100))
-    radius_m = number_param("radius_m", None, 0, 50_000)
-    spacing_m = number_param("spacing_m", 500.0, 49, 10_000)
+    count = number("count", 5, 1, 100, whole=True)
+    radius_m = number("radius_m", None, 1, 50_000)
+    spacing_m = number("spacing_m", 500.0, 50, 10_000)
     with deps.connection() as conn:
         result = siting_analysis.suggest_sites(
             conn,

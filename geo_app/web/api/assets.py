@@ -11,7 +11,7 @@ from geo_app.ingest.readers import ReadError
 from geo_app.store import assets as asset_store
 from geo_app.web import deps
 from geo_app.web.errors import Problem
-from geo_app.web.params import choice, reject_unknown
+from geo_app.web.params import choice, number, reject_unknown
 
 blueprint = Blueprint("assets_api", __name__, url_prefix="/api")
 
@@ -44,20 +44,6 @@ def _bbox() -> tuple[float, float, float, float] | None:
             400, "Invalid parameter", f"bbox={raw!r}: give min_lon,min_lat,max_lon,max_lat in degrees."
         )
     return bbox
-
-
-def _int_param(name: str, default: int | None, low: int, high: int | None = None) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise Problem(400, "Invalid parameter", f"{name}={raw!r}: give a whole number {bounds}.")
-    return value
 
 
 def _bool_param(name: str) -> bool:
@@ -121,8 +107,8 @@ def list_assets():
     """One page of assets as a FeatureCollection; ``next`` continues after the last id."""
     reject_unknown({*FILTER_PARAMS, "limit", "after"})
     filters = asset_filter()
-    limit = _int_param("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    after = _int_param("after", None, 0)
+    limit = number("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, whole=True)
+    after = number("after", None, 0, whole=True)
     city_code = deps.settings().city_code
     with deps.connection() as conn:
         features, next_after = asset_store.page_features(conn, city_code, filters, limit, after)
