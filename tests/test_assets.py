@@ -247,3 +247,24 @@ def test_cli_import_dry_run_and_export(database_url, city, tmp_path, monkeypatch
     exported = runner.invoke(main, ["export-assets", str(out), "--type", "pos_damkar"])
     assert exported.exit_code == 0, exported.output
     assert any(name.endswith(".shp") for name in zipfile.ZipFile(out).namelist())
+
+
+def test_csv_with_projected_x_y_and_comma_decimals(client):
+    data = b"nama;x;y\nSirine Pasar;623000,5;9301000,25\n"
+    response = client.post(
+        "/api/assets/import?type=sirine_peringatan&crs=EPSG:32748",
+        data={"file": (io.BytesIO(data), "sirine.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["rows"][0]["kelurahan_code"] == "99.04.01.1002"  # x 3000.5 m, y 1000.25 m
+    written = client.get("/api/assets?type=sirine_peringatan").get_json()["features"][0]
+    assert written["geometry"]["coordinates"] == pytest.approx(list(lonlat(3000.5, 1000.25)), abs=1e-7)
+
+
+def test_an_opd_editor_writes_only_its_own_opds_assets(asset_app, tokens):
+    editor = asset_app.test_client()  # the tokens fixture's opd_editor edits OPD Diskominfo
+    editor.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['opd_editor']}"
+    assert editor.post("/api/assets", json=feature(INSIDE_A1)).status_code == 201  # CCTV: Diskominfo
+    refused = editor.post("/api/assets", json=feature(INSIDE_A1, asset_type="pos_damkar", name="Pos"))
+    assert refused.status_code == 403 and "OPD" in refused.get_json()["detail"]
