@@ -164,24 +164,20 @@ def check_coordinates(geom: BaseGeometry) -> list[str]:
     return []
 
 
-def check_attributes(
-    attributes: dict,
-    geom: BaseGeometry | None,
-    catalog: Catalog,
-    asset_type: str | None = None,
-    strict: bool = False,
-) -> tuple[AssetRecord | None, list[str]]:
-    """Check one asset's attributes and geometry against the catalog.
+def _split_attributes(attributes: dict, strict: bool) -> tuple[dict, dict, object, list[str]]:
+    """Our columns (aliases resolved, blanks dropped), free attributes, source, and problems.
 
-    ``asset_type`` is the type given for a whole import (a row may repeat it but not contradict it).
-    Missing owner OPD and dimension default to the catalog entry of the type. With ``strict`` (the API),
-    keys other than our columns, ``attributes`` and ``source`` are an error instead of free attributes.
+    Free attributes come from an ``attributes`` object (a JSON string in our own exports) and, in files,
+    from every other column; with ``strict`` (the API) other keys are refused so a typo is not stored.
     """
     problems: list[str] = []
     values = {COLUMN_ALIASES.get(key, key): value for key, value in attributes.items()}
     extra = values.pop("attributes", None) or {}
-    if isinstance(extra, str):  # our own exports carry free attributes as one JSON column
-        extra = json.loads(extra) if extra.startswith("{") else {"attributes": extra}
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra) if extra.startswith("{") else {"attributes": extra}
+        except json.JSONDecodeError:
+            extra = {"attributes": extra}
     if not isinstance(extra, dict):
         problems.append("attributes must be an object of name: value")
         extra = {}
@@ -197,7 +193,22 @@ def check_attributes(
         )
     extra.update({key: value for key, value in unknown.items() if not _blank(value)})
     values = {key: value for key, value in values.items() if key in COLUMNS and not _blank(value)}
+    return values, extra, source, problems
 
+
+def check_attributes(
+    attributes: dict,
+    geom: BaseGeometry | None,
+    catalog: Catalog,
+    asset_type: str | None = None,
+    strict: bool = False,
+) -> tuple[AssetRecord | None, list[str]]:
+    """Check one asset's attributes and geometry against the catalog.
+
+    ``asset_type`` is the type given for a whole import (a row may repeat it but not contradict it).
+    Missing owner OPD and dimension default to the catalog entry of the type.
+    """
+    values, extra, source, problems = _split_attributes(attributes, strict)
     type_id = str(values.get("asset_type") or asset_type or "").strip()
     if asset_type and values.get("asset_type") and str(values["asset_type"]).strip() != asset_type:
         problems.append(f"asset_type {values['asset_type']!r} contradicts the import's type {asset_type!r}")
