@@ -17,28 +17,30 @@ BUSY, QUIET = KELURAHAN
 CALLER = ("Siti Rahayu", "081234567890")
 
 
-def create_city(database_url: str) -> str:
-    """Create (or reset) the city, its areas and its eight incidents; committed, idempotent."""
+def create_city(database_url: str, city: str = CITY) -> str:
+    """Create (or reset) the city (another code gives a twin), its areas and eight incidents; committed."""
+    kecamatan = f"{city}.01"
+    kelurahan = [code.replace(CITY, city, 1) for code in KELURAHAN]
     areas = [
-        AdminArea(CITY, "kota", "Kota Uji Akses", None, to_lonlat(box(0, 0, 4000, 2000)), "test"),
-        AdminArea("99.07.01", "kecamatan", "Kecamatan Uji", CITY, to_lonlat(box(0, 0, 4000, 2000)), "test"),
+        AdminArea(city, "kota", "Kota Uji Akses", None, to_lonlat(box(0, 0, 4000, 2000)), "test"),
+        AdminArea(kecamatan, "kecamatan", "Kecamatan Uji", city, to_lonlat(box(0, 0, 4000, 2000)), "test"),
     ]
-    for number, (code, bounds) in enumerate(KELURAHAN.items(), start=1):
+    for number, (code, bounds) in enumerate(zip(kelurahan, KELURAHAN.values(), strict=True), start=1):
         areas.append(
-            AdminArea(code, "kelurahan", f"Kelurahan {number}", "99.07.01", to_lonlat(box(*bounds)), "test")
+            AdminArea(code, "kelurahan", f"Kelurahan {number}", kecamatan, to_lonlat(box(*bounds)), "test")
         )
     with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn, conn.transaction():
-        area_store.upsert_city(conn, CITY, "Kota Uji Akses")
-        area_store.upsert_areas(conn, CITY, areas)
-        conn.execute("DELETE FROM incidents WHERE city_code = %s", (CITY,))
-        for number, (code, x) in enumerate([(BUSY, 500)] * 6 + [(QUIET, 2500)] * 2):
+        area_store.upsert_city(conn, city, "Kota Uji Akses")
+        area_store.upsert_areas(conn, city, areas)
+        conn.execute("DELETE FROM incidents WHERE city_code = %s", (city,))
+        for number, (code, x) in enumerate([(kelurahan[0], 500)] * 6 + [(kelurahan[1], 2500)] * 2):
             lon, lat = lonlat(x + number, 700)
             incident = conn.execute(
                 "INSERT INTO incidents (city_code, external_id, call_type, category, geom, geocode_precision,"
                 " kelurahan_code, kecamatan_code, received_at)"
-                " VALUES (%s, %s, 'darurat', 'kebakaran', ST_SetSRID(ST_MakePoint(%s, %s), 4326), 'exact',"
-                " %s, '99.07.01', now() - interval '1 hour') RETURNING id",
-                (CITY, f"akses-{number}", lon, lat, code),
+                " VALUES (%s, %s, 'darurat', 'KEBAKARAN', ST_SetSRID(ST_MakePoint(%s, %s), 4326), 'exact',"
+                " %s, %s, now() - interval '1 hour') RETURNING id",
+                (city, f"akses-{number}", lon, lat, code, kecamatan),
             ).fetchone()
             conn.execute("INSERT INTO incident_callers VALUES (%s, %s, %s)", (incident["id"], *CALLER))
-    return CITY
+    return city
