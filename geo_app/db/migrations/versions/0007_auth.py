@@ -94,14 +94,14 @@ $$;
 
 -- Statement-level: OLD/NEW rows arrive as transition tables; one INSERT ... SELECT per statement.
 -- TG_ARGV[0] is the id column, TG_ARGV[1] a '{...}' list of redacted columns. A statement that changes
--- more rows than geo_app.audit_full_rows (default 50,000: bulk loads, which keep their own source
+-- more rows than geo_app.audit_full_rows (default 10,000: bulk loads, which keep their own source
 -- record) is recorded as one summary entry: who, when, how many rows, the lowest and highest id.
 CREATE FUNCTION audit_statement() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     id_column text := TG_ARGV[0];
     redacted text[] := coalesce(TG_ARGV[1], '{}')::text[];
     full_rows bigint := coalesce(nullif(current_setting('geo_app.audit_full_rows', true), '')::bigint,
-                                 50000);
+                                 10000);
     changed_table text := CASE TG_OP WHEN 'DELETE' THEN 'old_rows' ELSE 'new_rows' END;
     common text := 'audit_actor(), nullif(current_setting(''geo_app.actor_role'', true), ''''), '
                    || quote_literal(lower(TG_OP)) || ', ' || quote_literal(TG_TABLE_NAME);
