@@ -19,6 +19,7 @@ import geopandas as gpd
 import psycopg
 import shapely
 from shapely.geometry.base import BaseGeometry
+from tqdm import tqdm
 
 from geo_app.catalog import Catalog
 from geo_app.db import transaction
@@ -370,6 +371,7 @@ def import_rows(
     source: str,
     dry_run: bool = False,
     keep_good_rows: bool = False,
+    progress: bool = False,
 ) -> ImportReport:
     """Check all rows, then write the good ones unless it is a dry run or a bad row vetoes the import."""
     checked = check_rows(conn, city_code, catalog, rows, asset_type)
@@ -379,9 +381,8 @@ def import_rows(
     good = [(result, record) for result, record in checked if result.ok]
     for _, record in good:
         record.source = record.source or source
-    ids = asset_store.insert_assets(
-        conn, city_code, [record for _, record in good], [result.kelurahan_code for result, _ in good]
-    )
+    records = tqdm([record for _, record in good], desc="writing assets", unit=" asset", disable=not progress)
+    ids = asset_store.insert_assets(conn, city_code, records, [result.kelurahan_code for result, _ in good])
     for (result, _), asset_id in zip(good, ids, strict=True):
         result.asset_id = asset_id
     report.written = len(ids)
@@ -399,11 +400,14 @@ def import_file(
     crs: str | None = None,
     dry_run: bool = False,
     keep_good_rows: bool = False,
+    progress: bool = True,
 ) -> ImportReport:
     """Read, check and (unless vetoed) write one file in a single transaction (the CLI's entry point)."""
     rows = read_rows(path, crs)
     with transaction(database_url) as conn:
-        return import_rows(conn, city_code, catalog, rows, asset_type, path.name, dry_run, keep_good_rows)
+        return import_rows(
+            conn, city_code, catalog, rows, asset_type, path.name, dry_run, keep_good_rows, progress
+        )
 
 
 def report_lines(report: ImportReport) -> list[str]:
