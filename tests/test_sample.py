@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from pyproj import Geod
 
 from geo_app.cli import main
+from geo_app.ingest.incidents import header_columns
 from geo_app.sample import generate_sample_city, is_city_loaded
 from geo_app.sample.export import GEOPACKAGE, INCIDENTS_CSV, write_sample_files
 from geo_app.sample.population import largest_remainder
@@ -190,7 +191,14 @@ def test_export_files(city, tmp_path):
     counts = write_sample_files(tmp_path, progress=False, city=city)
     kelurahan = gpd.read_file(tmp_path / GEOPACKAGE, layer="kelurahan")
     assert len(kelurahan) == 43 and kelurahan.crs.to_epsg() == 4326
-    assert counts["incidents.csv"] == len(pd.read_csv(tmp_path / INCIDENTS_CSV, usecols=["external_id"]))
+    table = pd.read_csv(tmp_path / INCIDENTS_CSV)
+    assert counts["incidents.csv"] == len(table) == len(city.incidents)
+    header_columns(list(table.columns))  # the layout geo-app import-incidents reads
+    assert table["received_at"].str.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$").all()
+    # rounded to 6 decimals, every located call still falls in a kelurahan
+    located = table.dropna(subset=["lon"])
+    points = gpd.GeoSeries(gpd.points_from_xy(located["lon"], located["lat"]), crs=4326)
+    assert points.within(kelurahan.union_all()).all()
 
 
 # --- the loaded database -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from geo_app.catalog import Catalog
-from geo_app.sample.boundaries import locate
+from geo_app.sample.boundaries import locate, pull_inside
 from geo_app.sample.gazetteer import INDUSTRIAL_KELURAHAN, place_in_kelurahan
 from geo_app.sample.reference import METRIC_SRID, CityFacts
 from geo_app.sample.roads import RoadNetwork, points_on_roads
@@ -198,5 +198,7 @@ def build_assets(
         frame["roadmap_phase"] = [str(rng.choice(PHASES_BY_STATUS[status])) for status in frame["status"]]
         frames.append(frame)
     assets = pd.concat(frames, ignore_index=True)
+    points = (assets.geom_type == "Point").to_numpy()
+    assets.loc[points, "geometry"] = pull_inside(assets.geometry.to_numpy()[points], facts.outline)
     assets["kelurahan_code"] = locate(assets.geometry.to_numpy(), kelurahan)
     return assets

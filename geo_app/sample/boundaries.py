@@ -55,6 +55,20 @@ def locate(geometries: np.ndarray, kelurahan: gpd.GeoDataFrame) -> np.ndarray:
     return result
 
 
+def pull_inside(points: np.ndarray, outline, margin_m: float = 1.0) -> np.ndarray:
+    """Points closer than ``margin_m`` to the city edge (or outside it) moved just inside, so rounding
+    coordinates for a file or another CRS never puts them in no kelurahan."""
+    inner = outline.buffer(-margin_m)
+    points = np.asarray(points, dtype=object)
+    present = pd.notna(points)
+    outside = present.copy()
+    outside[present] = ~shapely.contains(inner, points[present].astype(object))
+    moved = points.copy()
+    if outside.any():
+        moved[outside] = shapely.get_point(shapely.shortest_line(inner, points[outside]), 0)
+    return moved
+
+
 def build_areas(facts: CityFacts) -> gpd.GeoDataFrame:
     """Kota, kecamatan and kelurahan rows (metric geometry) with populations, ready for admin_areas."""
     kelurahan = facts.kelurahan

@@ -1,5 +1,6 @@
 """Write the sample city as files people can open or import elsewhere: one GeoPackage with every layer
-(lon/lat, EPSG:4326) and the 112 calls as CSV. Callers' names and phone numbers are not written."""
+(lon/lat, EPSG:4326) and the 112 calls as CSV in the layout ``geo-app import-incidents`` reads. Callers'
+names and phone numbers are not written."""
 
 from __future__ import annotations
 
@@ -33,6 +34,13 @@ def _geographic(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=GEOGRAPHIC_SRID)
 
 
+def _iso_local(times: pd.Series) -> pd.Series:
+    """ISO 8601 local times with their offset (``2026-10-31T23:59:00+07:00``); blank when missing.
+    Formatting naive local times is far faster than per-value offsets; Asia/Jakarta has no DST."""
+    offset = times.dropna().iloc[0].strftime("%z") if times.notna().any() else "+0000"
+    return times.dt.tz_localize(None).dt.strftime("%Y-%m-%dT%H:%M:%S") + f"{offset[:3]}:{offset[3:]}"
+
+
 def sample_layers(city: SampleCity) -> dict[str, gpd.GeoDataFrame]:
     layers = {level: city.areas[city.areas["level"] == level] for level in ("kota", "kecamatan", "kelurahan")}
     layers.update(
@@ -60,9 +68,12 @@ def write_sample_files(
         counts[name] = len(frame)
     incidents = city.incidents
     points = to_geographic(incidents.geometry.to_numpy())
-    table = pd.DataFrame(incidents.drop(columns="geometry")).assign(
+    # The columns `geo-app import-incidents` reads: the kelurahan is derived from the point on import.
+    table = pd.DataFrame(incidents.drop(columns=["geometry", "kelurahan_code", "kecamatan_code"])).assign(
         lon=shapely.get_x(points).round(6), lat=shapely.get_y(points).round(6)
     )
+    for column in table.columns[table.dtypes.map(lambda dtype: isinstance(dtype, pd.DatetimeTZDtype))]:
+        table[column] = _iso_local(table[column])
     table.to_csv(out_dir / INCIDENTS_CSV, index=False)
     counts["incidents.csv"] = len(table)
     return counts

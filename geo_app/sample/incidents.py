@@ -37,7 +37,7 @@ import pandas as pd
 import shapely
 
 from geo_app.catalog import Catalog
-from geo_app.sample.boundaries import locate
+from geo_app.sample.boundaries import locate, pull_inside
 from geo_app.sample.gazetteer import INDUSTRIAL_KELURAHAN
 from geo_app.sample.reference import METRIC_SRID, CityFacts
 from geo_app.sample.roads import points_on_roads
@@ -392,8 +392,7 @@ def _geocode(rng, places: Places, calls: pd.DataFrame) -> pd.DataFrame:
     _, nearest = shapely.STRtree(roads.geometry.to_numpy()).query_nearest(points, all_matches=False)
     street = roads["name"].to_numpy()[nearest]
     on_street = shapely.get_point(shapely.shortest_line(roads.geometry.to_numpy()[nearest], points), 0)
-    # A road along the city edge can put the projected point a hair outside: keep the caller's point then.
-    on_street = np.where(shapely.contains(places.facts.outline, on_street), on_street, points)
+    points, on_street = (pull_inside(p, places.facts.outline) for p in (points, on_street))
     kelurahan_of_point = locate(np.where(precision == "street", on_street, points), places.kelurahan)
     facts = places.facts.kelurahan.set_index("code")
     centres = shapely.points(facts.loc[kelurahan_of_point, ["x", "y"]].to_numpy())
