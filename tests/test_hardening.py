@@ -125,3 +125,26 @@ def test_file_rows_over_the_limits_are_reported_not_read(monkeypatch, tmp_path):
     problems = readers.source_info(frame).row_problems
     assert list(problems) == [1] and "150 vertices" in problems[1]
     assert frame.geometry[0] is not None and frame.geometry[1] is None
+
+
+def test_logs_never_carry_callers_data():
+    import logging
+
+    from geo_app.auth.log_redaction import PersonalDataFilter
+
+    try:
+        raise ValueError(
+            "duplicate key value violates unique constraint\n"
+            "DETAIL:  Key (caller_phone)=(081234567890) exists.\n"
+            "DETAIL:  Failing row contains (12, Siti Rahayu, +6281234567890)."
+        )
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord(
+            "geo_app", logging.ERROR, __file__, 1, "call from %s", ("081298765432",), sys.exc_info()
+        )
+    assert PersonalDataFilter().filter(record)
+    text = logging.Formatter().format(record)
+    assert "0812" not in text and "Siti" not in text and "62812" not in text
+    assert "Key (caller_phone)=([redacted])" in text and "[phone redacted]" in text

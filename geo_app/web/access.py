@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import psycopg
 from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 
-from geo_app.auth import credentials
+from geo_app.auth import credentials, log_redaction
 from geo_app.auth.identity import Identity, anonymous, current_identity
 from geo_app.auth.permissions import WRITE, allowed_roles
 from geo_app.auth.privacy import PERSONAL_DATA_FIELDS, can_see_personal_data
@@ -47,6 +47,7 @@ def init_access(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
     )
     app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(settings.basemap_url)
+    log_redaction.install()
     app.before_request(enforce_permissions)
     app.after_request(secure_response)
     app.register_error_handler(psycopg.errors.InsufficientPrivilege, _refused_by_database)
