@@ -90,8 +90,8 @@ def test_union_area_by_group_matches_a_full_union_per_group():
 
 
 def access(db, at, min_ha, radius=300.0) -> pd.DataFrame:
-    rows = pd.DataFrame(green_store.access_by_kelurahan(db, GREEN_CITY, radius, min_ha, at))
-    return green_analysis.access_statistics(rows, GREEN_CITY, "Kota Uji Hijau").set_index("code")
+    stats, _ = green_analysis.load_access(db, GREEN_CITY, "Kota Uji Hijau", radius, min_ha, at)
+    return stats.set_index("code")
 
 
 def test_access_one_park_in_the_middle_of_a_square_kelurahan(db):
@@ -119,18 +119,18 @@ def test_a_049_ha_park_counts_when_the_threshold_is_lower(db):
 
 
 def test_access_gaps_are_the_kelurahan_minus_the_reach(db):
-    rows = {row["code"]: row for row in green_store.access_by_kelurahan(db, GREEN_CITY, 300, 0.5, BEFORE)}
-    from shapely.geometry import shape
-
-    assert rows[code("A1")]["gap_geometry"]["type"] in {"Polygon", "MultiPolygon"}
-    # A1's gap is a square with a hole where the park's reach is.
-    assert len(shape(rows[code("A1")]["gap_geometry"]).interiors) == 1
-    assert rows[code("A2")]["gap_geometry"] is not None
+    stats, gaps = green_analysis.load_access(db, GREEN_CITY, "Kota Uji Hijau", 300, 0.5, BEFORE)
+    # A1's gap is the square with a hole where the park's reach is; A2 is beyond reach altogether.
+    assert gaps[code("A1")].geom_type == "Polygon" and len(gaps[code("A1")].interiors) == 1
+    assert gaps[code("A1")].area / 1e4 == pytest.approx(
+        100 - stats.set_index("code").loc[code("A1"), "covered_ha"]
+    )
+    assert gaps[code("A2")].area == pytest.approx(1e6)
 
 
 def test_change_report_per_kelurahan(db):
-    rows = pd.DataFrame(green_store.change_by_kelurahan(db, GREEN_CITY, BEFORE, AFTER))
-    change = green_analysis.change_statistics(rows, GREEN_CITY, "Kota Uji Hijau").set_index("code")
+    table, shapes = green_analysis.load_change(db, GREEN_CITY, "Kota Uji Hijau", BEFORE, AFTER, geometry=True)
+    change = table.set_index("code")
     expected = {"A1": (74, 0), "A2": (12.5, 0), "B1": (16, 1), "B2": (12.5, 0.49)}
     for short, (gained, lost) in expected.items():
         assert change.loc[code(short), ["gained_ha", "lost_ha"]].tolist() == pytest.approx(
@@ -138,6 +138,10 @@ def test_change_report_per_kelurahan(db):
         )
     assert change.loc[GREEN_CITY, "net_ha"] == pytest.approx(115 - 1.49, abs=1e-6)
     assert change.loc[GREEN_CITY, "green_after_ha"] == pytest.approx(116, abs=1e-6)
+    lost = {shape["code"]: shape["area_ha"] for shape in shapes if shape["change"] == "lost"}
+    assert lost == pytest.approx({code("B1"): 1, code("B2"): 0.49})
+    gained_a1 = next(s for s in shapes if s["code"] == code("A1") and s["change"] == "gained")
+    assert gained_a1["geometry"].area == pytest.approx(740_000)
 
 
 def test_change_report_names_the_polygons(db, green_ids):

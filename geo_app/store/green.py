@@ -272,12 +272,14 @@ def _pieces_cte(name: str, at: datetime | None, param: str) -> str:
     """
 
 
-def kelurahan_areas(conn: psycopg.Connection, city_code: str) -> list[dict]:
-    """Every kelurahan with its kecamatan, population and metric area in hectares."""
+def kelurahan_areas(conn: psycopg.Connection, city_code: str, geometry: bool = False) -> list[dict]:
+    """Every kelurahan with its kecamatan, population and metric area in hectares; with ``geometry`` also
+    its polygon as WKB in metric coordinates."""
     return conn.execute(
         f"""
         WITH {KELURAHAN_CTE}
         SELECT code, name, kecamatan_code, kecamatan_name, population, ST_Area(geom_m) / 1e4 AS area_ha
+               {", ST_AsBinary(geom_m) AS wkb" if geometry else ""}
         FROM kel ORDER BY code
         """,
         {"city": city_code},
@@ -297,81 +299,19 @@ def green_pieces(conn: psycopg.Connection, city_code: str, at: datetime | None =
     ).fetchall()
 
 
-def access_by_kelurahan(
-    conn: psycopg.Connection, city_code: str, radius_m: float, min_ha: float, at: datetime | None = None
-) -> list[dict]:
-    """Per kelurahan: the part within ``radius_m`` (straight line) of a public green area of at least
-    ``min_ha`` hectares, and the rest (beyond reach) as GeoJSON in lon/lat.
-
-    Buffers use 32 segments per quarter circle, so a buffer's area is within 0.05 % of the true one.
-    """
-    return conn.execute(
+def public_green_areas(
+    conn: psycopg.Connection, city_code: str, min_ha: float, at: datetime | None = None
+) -> list[bytes]:
+    """Public green areas of at least ``min_ha`` hectares valid at ``at``, as WKB in metric coordinates."""
+    rows = conn.execute(
         f"""
-        WITH {KELURAHAN_CTE},
-        reach AS (
-            SELECT ST_Union(ST_Buffer(ST_Transform(g.geom, c.metric_srid), %(radius)s, 'quad_segs=32'))
-                       AS geom,
-                   count(*) AS parks
-            FROM green_areas g JOIN cities c ON c.code = g.city_code
-            WHERE g.city_code = %(city)s AND g.is_public AND g.area_ha >= %(min_ha)s
-              AND {_valid_at("g", at)}),
-        measured AS (
-            SELECT kel.*, reach.parks,
-                   CASE WHEN reach.geom IS NULL THEN NULL
-                        ELSE ST_Intersection(kel.geom_m, reach.geom) END AS covered,
-                   CASE WHEN reach.geom IS NULL THEN kel.geom_m
-                        ELSE ST_Difference(kel.geom_m, reach.geom) END AS gap
-            FROM kel, reach)
-        SELECT code, name, kecamatan_code, kecamatan_name, population, parks,
-               ST_Area(geom_m) / 1e4 AS area_ha,
-               coalesce(ST_Area(covered), 0) / 1e4 AS covered_ha,
-               CASE WHEN ST_IsEmpty(gap) THEN NULL
-                    ELSE ST_AsGeoJSON(ST_Transform(gap, 4326), 6)::json END AS gap_geometry
-        FROM measured ORDER BY code
+        SELECT ST_AsBinary(ST_Transform(g.geom, c.metric_srid)) AS wkb
+        FROM green_areas g JOIN cities c ON c.code = g.city_code
+        WHERE g.city_code = %(city)s AND g.is_public AND g.area_ha >= %(min_ha)s AND {_valid_at("g", at)}
         """,
-        {"city": city_code, "at": at, "radius": radius_m, "min_ha": min_ha},
+        {"city": city_code, "min_ha": min_ha, "at": at},
     ).fetchall()
-
-
-def change_by_kelurahan(
-    conn: psycopg.Connection, city_code: str, before: datetime, after: datetime, with_geometry: bool = False
-) -> list[dict]:
-    """Per kelurahan: green hectares gained and lost between two times (unions, so no double count).
-
-    With ``with_geometry`` the gained and lost land comes along as GeoJSON (lon/lat) for maps.
-    """
-    geometry = (
-        """, CASE WHEN ST_IsEmpty(gained) THEN NULL ELSE ST_AsGeoJSON(ST_Transform(gained, 4326), 6)::json
-                 END AS gained_geometry,
-             CASE WHEN ST_IsEmpty(lost) THEN NULL ELSE ST_AsGeoJSON(ST_Transform(lost, 4326), 6)::json
-                 END AS lost_geometry"""
-        if with_geometry
-        else ""
-    )
-    return conn.execute(
-        f"""
-        WITH {KELURAHAN_CTE}, {_pieces_cte("pieces_before", before, "before")},
-        {_pieces_cte("pieces_after", after, "after")},
-        union_before AS (SELECT code, ST_Union(geom) AS geom FROM pieces_before GROUP BY code),
-        union_after AS (SELECT code, ST_Union(geom) AS geom FROM pieces_after GROUP BY code),
-        diff AS (
-            SELECT kel.code, kel.name, kel.kecamatan_code, kel.kecamatan_name,
-                   ST_Area(kel.geom_m) / 1e4 AS area_ha, kel.srid,
-                   coalesce(ST_Area(b.geom), 0) / 1e4 AS green_before_ha,
-                   coalesce(ST_Area(a.geom), 0) / 1e4 AS green_after_ha,
-                   ST_CollectionExtract(ST_Difference(coalesce(a.geom, kel.empty),
-                       coalesce(b.geom, kel.empty)), 3) AS gained,
-                   ST_CollectionExtract(ST_Difference(coalesce(b.geom, kel.empty),
-                       coalesce(a.geom, kel.empty)), 3) AS lost
-            FROM kel
-            LEFT JOIN union_before b USING (code)
-            LEFT JOIN union_after a USING (code))
-        SELECT code, name, kecamatan_code, kecamatan_name, area_ha, green_before_ha, green_after_ha,
-               ST_Area(gained) / 1e4 AS gained_ha, ST_Area(lost) / 1e4 AS lost_ha {geometry}
-        FROM diff ORDER BY code
-        """,
-        {"city": city_code, "before": before, "after": after},
-    ).fetchall()
+    return [row["wkb"] for row in rows]
 
 
 def changed_polygons(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import pandas as pd
 from flask import Response, request
 
 from geo_app.analysis import green as green_analysis
@@ -61,13 +60,8 @@ def green_map_page() -> Response:
         city = area_store.city(conn, city_code)
         city_name = city["name"] if city else city_code
         statistics = green_analysis.load_rth_statistics(conn, city_code, city_name, at)
-        reach = green_store.access_by_kelurahan(
-            conn, city_code, green_analysis.ACCESS_RADIUS_M, green_analysis.ACCESS_MIN_HA, at
-        )
+        access, _ = green_analysis.load_access(conn, city_code, city_name, at=at)
         load = area_store.latest_loads(conn, city_code).get("green_areas")
-    access = green_analysis.access_statistics(
-        pd.DataFrame(reach).drop(columns=["gap_geometry"]), city_code, city_name
-    )
     html = build_green_map(
         settings,
         city_name=city_name,

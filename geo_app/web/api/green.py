@@ -14,7 +14,7 @@ from datetime import date, datetime
 import pandas as pd
 import shapely
 from flask import Blueprint, Response, request, url_for
-from shapely.geometry import shape
+from shapely.geometry import mapping, shape
 
 from geo_app.analysis import green as green_analysis
 from geo_app.ingest import green as green_ingest
@@ -161,9 +161,10 @@ def _csv(frame: pd.DataFrame, filename: str) -> Response:
     )
 
 
-def _city_name(conn) -> str:
-    city = area_store.city(conn, deps.settings().city_code)
-    return city["name"] if city else deps.settings().city_code
+def _city(conn) -> dict:
+    """The city's name and metric SRID (the code stands in for a name not yet loaded)."""
+    code = deps.settings().city_code
+    return area_store.city(conn, code) or {"name": code, "metric_srid": 32748}
 
 
 # --- features ------------------------------------------------------------------------------------------
@@ -375,14 +376,32 @@ def green_changes():
             "Give from=DATE and to=DATE with from before to, e.g. from=2024-01-01&to=2025-01-01.",
         )
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
-    city = deps.settings().city_code
+    city_code = deps.settings().city_code
     with deps.connection() as conn:
-        rows = green_store.change_by_kelurahan(conn, city, before, after, with_geometry=fmt == "geojson")
-        polygons = green_store.changed_polygons(conn, city, before, after) if fmt == "json" else []
-        city_name = _city_name(conn)
+        city = _city(conn)
+        try:
+            table, shapes = green_analysis.load_change(
+                conn, city_code, city["name"], before, after, geometry=fmt == "geojson"
+            )
+        except LookupError as exc:
+            raise Problem(404, "No kelurahan", str(exc)) from None
+        polygons = green_store.changed_polygons(conn, city_code, before, after) if fmt == "json" else []
     if fmt == "geojson":
-        return _geojson({"type": "FeatureCollection", "features": _change_features(rows)})
-    table = green_analysis.change_statistics(pd.DataFrame(rows), city, city_name)
+        geometries = green_analysis.to_lonlat([shape["geometry"] for shape in shapes], city["metric_srid"])
+        features = [
+            {
+                "type": "Feature",
+                "geometry": mapping(geometry),
+                "properties": {
+                    "change": shape["change"],
+                    "kelurahan_code": shape["code"],
+                    "kelurahan": shape["name"],
+                    "area_ha": round(shape["area_ha"], 4),
+                },
+            }
+            for shape, geometry in zip(shapes, geometries, strict=True)
+        ]
+        return _geojson({"type": "FeatureCollection", "features": features})
     if fmt == "csv":
         return _csv(table, f"rth_perubahan_{request.args['from']}_{request.args['to']}.csv")
     records = _records(table)
@@ -395,24 +414,6 @@ def green_changes():
         if record["level"] == "kelurahan":
             record["polygons"] = by_kelurahan.get(record["code"], [])
     return {"from": _iso(before), "to": _iso(after), "areas": records}
-
-
-def _change_features(rows: list[dict]) -> list[dict]:
-    features = []
-    for row in rows:
-        for change in ("gained", "lost"):
-            if row[f"{change}_geometry"] is None:
-                continue
-            properties = {
-                "change": change,
-                "kelurahan_code": row["code"],
-                "kelurahan": row["name"],
-                "area_ha": round(row[f"{change}_ha"], 4),
-            }
-            features.append(
-                {"type": "Feature", "geometry": row[f"{change}_geometry"], "properties": properties}
-            )
-    return features
 
 
 # --- statistics ----------------------------------------------------------------------------------------
@@ -449,7 +450,7 @@ def green_statistics():
     city = deps.settings().city_code
     with deps.connection() as conn:
         try:
-            table = green_analysis.load_rth_statistics(conn, city, _city_name(conn), at)
+            table = green_analysis.load_rth_statistics(conn, city, _city(conn)["name"], at)
         except LookupError as exc:
             raise Problem(404, "No kelurahan", str(exc)) from None
         table = _level_filter(table)
@@ -474,20 +475,25 @@ def green_access():
     min_ha = _number("min_ha", green_analysis.ACCESS_MIN_HA, 0, 1000)
     at = _instant("as_of", end_of_day=True)
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
-    city = deps.settings().city_code
+    city_code = deps.settings().city_code
     with deps.connection() as conn:
-        rows = green_store.access_by_kelurahan(conn, city, radius, min_ha, at)
-        city_name = _city_name(conn)
-    if not rows:
-        raise Problem(404, "No kelurahan", f"City {city} has no kelurahan loaded; run geo-app import-areas.")
-    gaps = {row["code"]: row.pop("gap_geometry") for row in rows}
-    table = green_analysis.access_statistics(pd.DataFrame(rows), city, city_name)
+        city = _city(conn)
+        try:
+            table, gaps = green_analysis.load_access(conn, city_code, city["name"], radius, min_ha, at)
+        except LookupError as exc:
+            raise Problem(404, "No kelurahan", str(exc)) from None
     if fmt == "geojson":
-        records = [record for record in _records(table) if record["level"] == "kelurahan"]
+        records = [
+            record
+            for record in _records(table)
+            if record["level"] == "kelurahan" and not gaps[record["code"]].is_empty
+        ]
+        geometries = green_analysis.to_lonlat(
+            [gaps[record["code"]] for record in records], city["metric_srid"]
+        )
         features = [
-            {"type": "Feature", "id": record["code"], "geometry": gaps[record["code"]], "properties": record}
-            for record in records
-            if gaps[record["code"]] is not None
+            {"type": "Feature", "id": record["code"], "geometry": mapping(geometry), "properties": record}
+            for record, geometry in zip(records, geometries, strict=True)
         ]
         return _geojson({"type": "FeatureCollection", "features": features})
     table = _level_filter(table)
