@@ -43,7 +43,8 @@ def prepare_database(name: str) -> str:
 
 
 def random_polygons(kelurahan_metric: np.ndarray, count: int, seed: int = 7) -> np.ndarray:
-    """Irregular polygons of 0.02-2 ha (log-normal, median ~0.2 ha) placed in random kelurahan."""
+    """Irregular polygons of 0.02-2 ha (log-normal, median ~0.2 ha) placed in random kelurahan; placed at
+    random, about half of them overlap another (a harder case than surveyed data)."""
     rng = np.random.default_rng(seed)
     areas = shapely.area(kelurahan_metric)
     chosen = rng.choice(len(kelurahan_metric), size=count, p=areas / areas.sum())
@@ -114,7 +115,9 @@ def main() -> None:
     args = parser.parse_args()
     url = prepare_database(args.database)
     load_polygons(url, args.polygons)
+    load_before = os.getloadavg()[0]
     timings = measure(url, args.runs)
+    print(f"machine load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
     print(
         f"RTH statistics, {args.polygons:,} polygons over 43 kelurahan: "
         f"median {statistics.median(timings):.3f} s, "
