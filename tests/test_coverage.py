@@ -219,3 +219,19 @@ def test_fire_service_view(client, database_url):
     assert view["within_radius"]["share"] == pytest.approx(4000 * share / 14000, rel=2e-3)
     travel = client.get("/api/analysis/coverage?type=pos_damkar&mode=travel_time&minutes=2").get_json()
     assert view["within_travel_time"]["population_covered"] == travel["city"]["population_covered"] > 0
+
+
+@pytest.mark.parametrize("minutes", [3, 8])
+def test_network_within_straight_line_on_the_sample_city(db, catalog, sample_city, minutes):
+    network = coverage.compute_coverage(
+        db, sample_city, catalog, coverage.CoverageRequest(("puskesmas",), "travel_time", minutes=minutes)
+    )
+    straight = coverage.compute_coverage(
+        db,
+        sample_city,
+        catalog,
+        coverage.CoverageRequest(("puskesmas",), "radius", radius_m=network.straight_line_radius_m),
+    )
+    assert 0 < network.city["population_covered"] <= straight.city["population_covered"]
+    excess = shapely.area(shapely.difference(network.covered, straight.covered))
+    assert excess.max() < 1.0  # square metres: only floating-point slivers of the same clip
