@@ -44,15 +44,17 @@ def city():
 def _fingerprint(city) -> str:
     digest = hashlib.sha256()
     frames = [city.areas, city.network.nodes, city.network.roads, city.gazetteer, city.assets,
-              city.incidents, city.green_areas]  # fmt: skip
+              city.incidents, city.green_areas, city.callers]  # fmt: skip
     for frame in frames:
-        geometries = frame.geometry.to_numpy()
-        present = pd.notna(geometries)
-        digest.update(b"".join(shapely.to_wkb(geometries[present])))
-        digest.update(
-            pd.util.hash_pandas_object(frame.drop(columns="geometry").astype(str)).to_numpy().tobytes()
-        )
-    digest.update(pd.util.hash_pandas_object(city.callers.astype(str)).to_numpy().tobytes())
+        for column in frame.columns:
+            values = frame[column]
+            if column == "geometry":
+                digest.update(b"".join(shapely.to_wkb(values[values.notna()].to_numpy())))
+                continue
+            present = values.dropna()
+            if len(present) and isinstance(present.iloc[0], tuple | list | dict):
+                values = values.map(repr)
+            digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
     return digest.hexdigest()
 
 
