@@ -3,7 +3,7 @@
 Travel time runs on pgRouting's ``pgr_drivingDistance`` over ``roads`` (cost_s / reverse_cost_s in
 seconds; a negative cost means the direction does not exist). Only the output columns ``node`` and
 ``agg_cost`` are selected, by name: they kept their names when pgRouting 3.6 renamed others (from_v ->
-start_vid) and added columns. Each asset runs as its own call, so no start-column name is needed either.
+start_vid) and added columns. The call has a single (virtual) start, so no start column is needed.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import psycopg
 
+# The node all starts hang from in one pgRouting call (road node ids are positive).
+VIRTUAL_SOURCE = -1
 # Assets that exist on the ground: planned and inactive ones cover nothing.
 COVERING_STATUSES = ("active", "maintenance")
 
@@ -87,9 +89,10 @@ def reached_road_pieces(
     Each start (a point in EPSG:4326) joins the network at its nearest road node; the straight hop to
     that node and a reserve of ``reserve_m`` (the access corridor drawn around the result later) are
     charged at ``max_speed``, so every point of the final service area lies within ``max_speed ×
-    budget_s`` of its start in a straight line. An edge is taken whole when reached in time, else the
-    fraction of it travelled from each reached end (remaining time / the edge's cost that way).
-    Only roads within that straight-line reach are handed to pgRouting.
+    budget_s`` of its start in a straight line. All starts hang from one virtual source node by edges of
+    that cost, so a single ``pgr_drivingDistance`` call serves any number of assets. An edge is taken
+    whole when reached in time, else the fraction of it travelled from each reached end (remaining time
+    / the edge's cost that way). Only roads within the straight-line reach are handed to pgRouting.
     """
     if not start_wkbs:
         return []
@@ -106,19 +109,24 @@ def reached_road_pieces(
             CROSS JOIN LATERAL (
                 SELECT rn.id, rn.geom FROM road_nodes rn WHERE rn.city_code = %(city)s
                 ORDER BY rn.geom <-> s.geom LIMIT 1) n
-        ), budgets AS (
-            SELECT node, %(budget)s - (hop_m + %(reserve)s) / %(speed)s AS budget_s,
-                   ST_AsEWKT(ST_Transform(ST_Expand(metric, %(budget)s * %(speed)s), 4326)) AS near
-            FROM starts
+        ), access AS (
+            SELECT array_agg(node ORDER BY node) AS nodes,
+                   array_agg((hop_m + %(reserve)s) / %(speed)s ORDER BY node) AS costs,
+                   ST_AsEWKT(ST_Transform(ST_SetSRID(
+                       ST_Expand(ST_Extent(metric), %(budget)s * %(speed)s)::geometry, min(p.srid)), 4326))
+                       AS near
+            FROM starts CROSS JOIN params p
         ), reached AS (
-            SELECT dd.node, max(b.budget_s - dd.agg_cost) AS remaining_s
-            FROM budgets b
+            SELECT dd.node, %(budget)s - dd.agg_cost AS remaining_s
+            FROM access a
             CROSS JOIN LATERAL pgr_drivingDistance(
                 format('SELECT id, source, target, cost_s AS cost, reverse_cost_s AS reverse_cost '
-                       'FROM roads WHERE city_code = %%L AND geom && %%L::geometry', %(city)s, b.near),
-                b.node, b.budget_s, directed => true) AS dd
-            WHERE b.budget_s > 0
-            GROUP BY dd.node
+                       'FROM roads WHERE city_code = %%L AND geom && %%L::geometry '
+                       'UNION ALL SELECT -s.i, %%s, s.node, s.cost, -1 '
+                       'FROM unnest(%%L::bigint[], %%L::float8[]) WITH ORDINALITY AS s(node, cost, i)',
+                       %(city)s, a.near, %(source)s, a.nodes, a.costs),
+                %(source)s, %(budget)s, directed => true) AS dd
+            WHERE dd.node <> %(source)s
         ), fractions AS (
             SELECT r.id, ST_Transform(r.geom, p.srid) AS metric,
                 CASE WHEN r.cost_s < 0 OR fs.remaining_s IS NULL THEN 0
@@ -149,6 +157,7 @@ def reached_road_pieces(
             "budget": float(budget_s),
             "speed": float(max_speed),
             "reserve": float(reserve_m),
+            "source": VIRTUAL_SOURCE,
         },
     ).fetchall()
 
