@@ -1,9 +1,10 @@
 """Sample smart-city assets: every asset type of the layer catalog, in plausible numbers and places.
 
-Fire posts are the city's real three (Citangkil, Pulomerak, Purwakarta); health centres and service
-offices sit near kelurahan centres; CCTV concentrates in the centre and on main roads; sirens follow the
-coast; street lights line arterials and collectors; air sensors watch the industrial south-west. Types
-added to the catalog later get a few points spread by population, so every type always has rows.
+Fire posts are the city's real three (Citangkil, Pulomerak, Purwakarta); they, the health centres and the
+service offices stand at their gazetteer landmarks near kelurahan centres; CCTV concentrates in the centre
+and on main roads; sirens follow the coast; street lights line arterials and collectors; air sensors watch
+the industrial south-west. Types added to the catalog later get a few points spread by population, so every
+type always has rows.
 """
 
 from __future__ import annotations
@@ -15,39 +16,10 @@ import shapely
 
 from geo_app.catalog import Catalog
 from geo_app.sample.boundaries import locate, pull_inside
-from geo_app.sample.gazetteer import INDUSTRIAL_KELURAHAN, place_in_kelurahan
+from geo_app.sample.gazetteer import INDUSTRIAL_KELURAHAN, SERVICE_PLACES, place_in_kelurahan
 from geo_app.sample.reference import METRIC_SRID, CityFacts
 from geo_app.sample.roads import RoadNetwork, points_on_roads
 
-FIRE_POSTS = (
-    ("Pos Damkar Citangkil", "Citangkil"),
-    ("Pos Damkar Pulomerak", "Tamansari"),
-    ("Pos Damkar Purwakarta", "Purwakarta"),
-)
-PUSKESMAS = (
-    ("Puskesmas Cibeber", "Cibeber"),
-    ("Puskesmas Cilegon", "Ciwaduk"),
-    ("Puskesmas Pulomerak", "Tamansari"),
-    ("Puskesmas Ciwandan", "Randakari"),
-    ("Puskesmas Jombang", "Jombang Wetan"),
-    ("Puskesmas Grogol", "Grogol"),
-    ("Puskesmas Purwakarta", "Purwakarta"),
-    ("Puskesmas Citangkil", "Citangkil"),
-    ("Puskesmas Kalitimbang", "Kalitimbang"),
-    ("Puskesmas Lebakgede", "Lebakgede"),
-)
-SERVICE_OFFICES = (
-    ("Kantor Kecamatan Cibeber", "Cibeber"),
-    ("Kantor Kecamatan Cilegon", "Bendungan"),
-    ("Kantor Kecamatan Pulomerak", "Mekarsari"),
-    ("Kantor Kecamatan Ciwandan", "Banjar Negara"),
-    ("Kantor Kecamatan Jombang", "Masigit"),
-    ("Kantor Kecamatan Gerogol", "Grogol"),
-    ("Kantor Kecamatan Purwakarta", "Kotabumi"),
-    ("Kantor Kecamatan Citangkil", "Taman Baru"),
-    ("Mal Pelayanan Publik Kota Cilegon", "Ramanuju"),
-    ("Kantor Disdukcapil Kota Cilegon", "Ramanuju"),
-)
 # Air sensors watch the industrial kelurahan and the city centre.
 AIR_SENSOR_KELURAHAN = (*INDUSTRIAL_KELURAHAN, "Jombang Wetan")
 CCTV_COUNT = 320
@@ -67,15 +39,10 @@ PHASES_BY_STATUS = {
 }
 
 
-def _codes_of(facts: CityFacts, kelurahan_names) -> np.ndarray:
-    by_name = facts.kelurahan.set_index("name")["code"]
-    return by_name.loc[list(kelurahan_names)].to_numpy()
-
-
-def _at_named_places(places, facts, kelurahan, roads, rng):
-    names = [name for name, _ in places]
-    codes = _codes_of(facts, [kelurahan_name for _, kelurahan_name in places])
-    return names, place_in_kelurahan(codes, facts, kelurahan, roads, rng, spread_m=400.0), None
+def _at_landmarks(asset_type: str, landmarks: gpd.GeoDataFrame):
+    """Service buildings stand where the gazetteer puts them, so "Puskesmas Cibeber" geocodes to the asset."""
+    rows = landmarks[landmarks["place"] == asset_type]
+    return list(rows["name"]), rows.geometry.to_numpy(), None
 
 
 def _cctv(facts, kelurahan, roads, rng):
@@ -125,9 +92,9 @@ def _street_lights(facts, kelurahan, roads, rng):
 
 
 def _air_sensors(facts, kelurahan, roads, rng):
-    return _at_named_places(
-        [(f"Sensor Udara {name}", name) for name in AIR_SENSOR_KELURAHAN], facts, kelurahan, roads, rng
-    )
+    codes = facts.kelurahan.set_index("name").loc[list(AIR_SENSOR_KELURAHAN), "code"].to_numpy()
+    points = place_in_kelurahan(codes, facts, kelurahan, roads, rng, spread_m=400.0)
+    return [f"Sensor Udara {name}" for name in AIR_SENSOR_KELURAHAN], points, None
 
 
 def _fibre(facts, kelurahan, roads, rng, routes: gpd.GeoDataFrame):
@@ -159,14 +126,13 @@ def build_assets(
     catalog: Catalog,
     kelurahan: gpd.GeoDataFrame,
     network: RoadNetwork,
+    landmarks: gpd.GeoDataFrame,
     rng: np.random.Generator,
 ) -> gpd.GeoDataFrame:
     """All assets (metric geometry) with catalog owner, dimension and coverage radius."""
     roads = network.roads
     makers = {
-        "pos_damkar": lambda: _at_named_places(FIRE_POSTS, facts, kelurahan, roads, rng),
-        "puskesmas": lambda: _at_named_places(PUSKESMAS, facts, kelurahan, roads, rng),
-        "kantor_pelayanan": lambda: _at_named_places(SERVICE_OFFICES, facts, kelurahan, roads, rng),
+        **{asset_type: (lambda t=asset_type: _at_landmarks(t, landmarks)) for asset_type in SERVICE_PLACES},
         "cctv": lambda: _cctv(facts, kelurahan, roads, rng),
         "wifi_publik": lambda: _wifi(facts, kelurahan, roads, rng),
         "sirine_peringatan": lambda: _sirens(facts, kelurahan, roads, rng),

@@ -62,8 +62,9 @@ def generate_sample_city(catalog: Catalog | None = None, seed: int = SEED) -> Sa
     kelurahan = areas[areas["level"] == "kelurahan"].reset_index(drop=True)
     network = build_roads(facts, kelurahan)
     gazetteer = build_gazetteer(facts, kelurahan, network.roads, streams[0])
-    assets = build_assets(facts, catalog, kelurahan, network, streams[1])
-    places = Places(facts, kelurahan, network.roads, gazetteer[gazetteer["kind"] == "landmark"], assets)
+    landmarks = gazetteer[gazetteer["kind"] == "landmark"]
+    assets = build_assets(facts, catalog, kelurahan, network, landmarks, streams[1])
+    places = Places(facts, kelurahan, network.roads, landmarks, assets)
     incidents, callers = build_incidents(places, catalog, streams[2])
     green_areas = build_green_areas(facts, catalog, kelurahan, network.arterial_routes, streams[3])
     return SampleCity(facts, areas, network, gazetteer, assets, incidents, callers, green_areas)

@@ -38,7 +38,6 @@ CITY_LANDMARKS: tuple[tuple[str, str, str], ...] = (
     ("RSUD Kota Cilegon", "rumah_sakit", "Kotasari"),
     ("Rumah Sakit Krakatau Medika", "rumah_sakit", "Kebonsari"),
     ("Kantor Wali Kota Cilegon", "kantor", "Ramanuju"),
-    ("Mal Pelayanan Publik Kota Cilegon", "kantor", "Ramanuju"),
     ("Cilegon Center Mall", "pusat_belanja", "Jombang Wetan"),
     ("Stadion Krakatau Steel", "olahraga", "Kebonsari"),
     ("PLTU Suralaya", "industri", "Suralaya"),
@@ -46,6 +45,38 @@ CITY_LANDMARKS: tuple[tuple[str, str, str], ...] = (
     ("TPSA Bagendung", "tpa", "Bagendung"),
     ("Universitas Sultan Ageng Tirtayasa Kampus Cilegon", "sekolah", "Purwakarta"),
 )
+
+# Service buildings that are also assets, by asset type: (name, kelurahan). The fire posts are the real three.
+_FIRE_POSTS = (
+    ("Pos Damkar Citangkil", "Citangkil"),
+    ("Pos Damkar Pulomerak", "Tamansari"),
+    ("Pos Damkar Purwakarta", "Purwakarta"),
+)
+_PUSKESMAS = (
+    ("Puskesmas Cibeber", "Cibeber"),
+    ("Puskesmas Cilegon", "Ciwaduk"),
+    ("Puskesmas Pulomerak", "Tamansari"),
+    ("Puskesmas Ciwandan", "Randakari"),
+    ("Puskesmas Jombang", "Jombang Wetan"),
+    ("Puskesmas Grogol", "Grogol"),
+    ("Puskesmas Purwakarta", "Purwakarta"),
+    ("Puskesmas Citangkil", "Citangkil"),
+    ("Puskesmas Kalitimbang", "Kalitimbang"),
+    ("Puskesmas Lebakgede", "Lebakgede"),
+)
+_SERVICE_OFFICES = (
+    ("Kantor Kecamatan Cibeber", "Cibeber"),
+    ("Kantor Kecamatan Cilegon", "Bendungan"),
+    ("Kantor Kecamatan Pulomerak", "Mekarsari"),
+    ("Kantor Kecamatan Ciwandan", "Banjar Negara"),
+    ("Kantor Kecamatan Jombang", "Masigit"),
+    ("Kantor Kecamatan Gerogol", "Grogol"),
+    ("Kantor Kecamatan Purwakarta", "Kotabumi"),
+    ("Kantor Kecamatan Citangkil", "Taman Baru"),
+    ("Mal Pelayanan Publik Kota Cilegon", "Ramanuju"),
+    ("Kantor Disdukcapil Kota Cilegon", "Ramanuju"),
+)
+SERVICE_PLACES = {"pos_damkar": _FIRE_POSTS, "puskesmas": _PUSKESMAS, "kantor_pelayanan": _SERVICE_OFFICES}
 
 # Kelurahan with the steel, chemical, port and power industry (Ciwandan, Citangkil, Suralaya).
 INDUSTRIAL_KELURAHAN = (
@@ -86,6 +117,11 @@ def landmark_list(facts: CityFacts) -> pd.DataFrame:
     rows = [
         {"name": name, "place": place, "kelurahan_code": by_name[kelurahan_name]}
         for name, place, kelurahan_name in CITY_LANDMARKS
+    ]
+    rows += [
+        {"name": name, "place": asset_type, "kelurahan_code": by_name[kelurahan_name]}
+        for asset_type, places in SERVICE_PLACES.items()
+        for name, kelurahan_name in places
     ]
     for code, name in kelurahan[["code", "name"]].itertuples(index=False):
         rows += [
