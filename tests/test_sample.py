@@ -276,3 +276,18 @@ def test_load_sample_if_empty_keeps_data(database_url, sample_city, monkeypatch)
     result = CliRunner().invoke(main, ["load-sample", "--if-empty"])
     assert result.exit_code == 0, result.output
     assert "keeping it" in result.output
+
+
+def test_loaded_addresses_geocode_to_their_kelurahan(conn, sample_city, settings):
+    """The gazetteer holds the streets the generated addresses name (the 112 geocoder reads it)."""
+    from geo_app.ingest.geocode import Geocoder
+
+    calls = conn.execute(
+        "SELECT address, kelurahan_code FROM incidents WHERE city_code = %s "
+        "AND geocode_precision IN ('exact', 'street') ORDER BY external_id LIMIT 40",
+        (sample_city,),
+    ).fetchall()
+    geocoder = Geocoder(conn, settings, sample_city)
+    results = [geocoder.geocode(call["address"]) for call in calls]
+    assert all(result.precision in ("exact", "street") for result in results)
+    assert [result.kelurahan_code for result in results] == [call["kelurahan_code"] for call in calls]
