@@ -47,6 +47,7 @@ PERIOD_START = pd.Timestamp("2024-11-01 00:00:00", tz=TIMEZONE)
 PERIOD_END = pd.Timestamp("2026-10-31 23:59:59", tz=TIMEZONE)
 TOTAL_CALLS = 50_000
 RECENT_CALLS = 30
+OPEN_SHARE = 0.25
 
 CALL_TYPE_SHARES = {"darurat": 0.30, "ghost": 0.25, "prank": 0.20, "dropped": 0.15, "informasi": 0.10}
 CATEGORY_WEIGHTS = {
@@ -248,7 +249,7 @@ class Places:
     assets: gpd.GeoDataFrame  # asset_type, geometry
 
 
-def _timestamps(rng, count, start, end, hours, weekday, category=None) -> pd.DatetimeIndex:
+def _timestamps(rng, count, start, end, hours, weekday, category=None) -> pd.Series:
     """Call times with a daily profile, weekday factors, a trend and (some categories) the rainy season."""
     days = pd.date_range(start.normalize(), end.normalize(), freq="D")
     weight = weekday[days.day_of_week] * (1 + TREND_PER_YEAR * (days - days[0]).days.to_numpy() / 365.0)
@@ -543,13 +544,17 @@ def build_incidents(places: Places, catalog: Catalog, rng: np.random.Generator):
 
 
 def build_recent_incidents(places: Places, catalog: Catalog, now: datetime, count: int = RECENT_CALLS):
-    """Calls of the last 24 hours before ``now`` for the live map (darurat only; seeded by the hour, so a
-    reload within the same hour gives the same calls). Serial numbers start at 900001 to stay apart from
-    the two-year history; calls of the last hours are still open."""
-    now = pd.Timestamp(now).tz_convert(TIMEZONE)
+    """Calls of the last 24 hours before ``now`` (time-zone aware) for the live map: darurat only, seeded
+    by the hour (a reload within the same hour gives the same calls), serial numbers from 900001 to stay
+    apart from the two-year history; calls of the last hours are still open."""
+    now = pd.Timestamp(now).tz_convert(TIMEZONE).floor("s")
     rng = np.random.default_rng(int(now.floor("h").timestamp()))
     start = now - pd.Timedelta(hours=24)
     darurat = _darurat(rng, places, catalog, count, start, now).assign(call_type="darurat")
+    # A quarter came in during the last hour, so the live map shows calls still being handled.
+    latest = rng.random(count) < OPEN_SHARE
+    minutes_ago = pd.to_timedelta(np.floor(rng.uniform(2, 60, latest.sum()) * 60), unit="s")
+    darurat.loc[latest, "received_at"] = (now - minutes_ago).floor("s")
     incidents, callers = _finish(rng, places, catalog, darurat, first_serial=900_001)
     served = incidents["status"] == "closed"
     for column, status in (
@@ -560,6 +565,5 @@ def build_recent_incidents(places: Places, catalog: Catalog, now: datetime, coun
         still_open = served & (incidents[column] > now)
         incidents.loc[still_open, "status"] = status
         incidents.loc[still_open, column] = pd.NaT
-    open_calls = incidents["status"] != "closed"
-    incidents.loc[open_calls & (incidents["status"] == "received"), "responding_opd"] = None
+    incidents.loc[incidents["status"] == "received", "responding_opd"] = None  # not dispatched yet
     return incidents, callers
