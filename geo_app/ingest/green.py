@@ -340,6 +340,7 @@ def create_feature(
 ) -> FeatureResult:
     """Check and insert one new feature (the caller commits); a rejected or dropped one writes nothing."""
     _not_future(at)
+    green_store.lock_city_edits(conn, city_code)
     result = FeatureResult(feature=1, name=properties.get("name"))
     return _check_and_insert(
         conn, city_code, parse_attributes(properties, catalog), geom, overlap, result, at
@@ -380,6 +381,7 @@ def update_feature(
     ``replace`` (PUT) takes the given properties and geometry as the whole feature; otherwise (PATCH)
     they are merged into the current version, and a changed type brings its catalog public/private.
     """
+    green_store.lock_city_edits(conn, city_code)
     current = green_store.lock_current(conn, city_code, feature_id)
     if current is None:
         return None
@@ -409,6 +411,7 @@ def delete_feature(
     conn: psycopg.Connection, city_code: str, feature_id: int, at: datetime | None = None
 ) -> bool:
     """End the feature's current version (its history stays); False when there is none."""
+    green_store.lock_city_edits(conn, city_code)
     current = green_store.lock_current(conn, city_code, feature_id)
     if current is None:
         return False
@@ -447,6 +450,7 @@ def import_frame(
     row_problems = frame.attrs["source"].row_problems if "source" in frame.attrs else {}
     properties_table = frame.drop(columns=frame.geometry.name)
     with conn.transaction() as tx:
+        green_store.lock_city_edits(conn, city_code)
         for index, (properties, geom) in enumerate(
             zip(properties_table.to_dict("records"), frame.geometry, strict=True)
         ):

@@ -107,6 +107,12 @@ def green_area_history(conn: psycopg.Connection, city_code: str, feature_id: int
     ).fetchall()
 
 
+def lock_city_edits(conn: psycopg.Connection, city_code: str) -> None:
+    """Serialise green-area writes of one city until the transaction ends, so that two edits or imports
+    running at once still see each other's polygons in their overlap checks."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('green_areas:' || %s))", (city_code,))
+
+
 def lock_current(conn: psycopg.Connection, city_code: str, feature_id: int) -> dict | None:
     """The current version, locked until the transaction ends (so two edits cannot both close it)."""
     return conn.execute(
