@@ -60,17 +60,24 @@ def test_database_down_is_503_with_retry_after_then_recovers_by_itself(proxy, ci
 
 
 def test_killed_database_connections_are_replaced(database_url, city):
-    app = create_app(Settings.from_env(database_url=database_url, env="test", city_code=city, db_pool_size=2))
+    tagged_url = f"{database_url}?application_name=geo_app_fault_test"
+    app = create_app(Settings.from_env(database_url=tagged_url, env="test", city_code=city, db_pool_size=6))
     try:
+        pool = app.extensions["db_pool"]
+        held = [pool.getconn() for _ in range(6)]  # six idle connections, all about to be killed
+        for conn in held:
+            pool.putconn(conn)
         client = app.test_client()
         assert client.get("/api/areas").status_code == 200
         killed = execute(
             database_url,
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = 'geo_app_fault_test'",
         )
-        assert killed
+        assert len(killed) == 6
+        started = time.monotonic()
         assert [client.get("/api/areas").status_code for _ in range(5)] == [200] * 5
+        assert time.monotonic() - started < 5  # no request waited out the pool timeout
     finally:
         app.extensions["db_pool"].close()
 

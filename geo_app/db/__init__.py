@@ -19,16 +19,32 @@ def connect(database_url: str, **kwargs) -> psycopg.Connection:
 
 
 def make_pool(database_url: str, size: int) -> ConnectionPool:
-    """A lazily-opened pool: the app starts even while the database is down, and /readyz says so."""
-    return ConnectionPool(
+    """A lazily-opened pool: the app starts even while the database is down, and /readyz says so.
+
+    Each connection is checked when it is handed out. When one fails the check (the database restarted
+    or dropped its connections), every idle connection is checked at once, so the next request gets a
+    fresh connection instead of working through the broken ones with back-off pauses in between.
+    """
+    pools: list[ConnectionPool] = []
+
+    def check(conn: psycopg.Connection) -> None:
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            pools[0].check()
+            raise
+
+    pool = ConnectionPool(
         database_url,
         min_size=1,
         max_size=size,
         kwargs={"row_factory": dict_row},
         open=False,
-        check=ConnectionPool.check_connection,
+        check=check,
         timeout=5,
     )
+    pools.append(pool)
+    return pool
 
 
 @contextmanager
