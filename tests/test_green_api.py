@@ -207,6 +207,9 @@ def test_access_json_and_gaps(api):
     gaps = api.get(f"/api/analysis/green/access?as_of={BEFORE_DAY}&format=geojson").get_json()
     assert {f["id"] for f in gaps["features"]} == {code(k) for k in ("A1", "A2", "B1", "B2")}
     assert api.get("/api/analysis/green/access?radius_m=-5").status_code == 400
+    # Only city forests count: none existed then, so nobody is within reach.
+    forests = api.get(f"/api/analysis/green/access?as_of={BEFORE_DAY}&type=hutan_kota&level=kota").get_json()
+    assert forests["areas"][0]["residents_covered"] == 0
 
 
 def test_change_report(api, green_ids):

@@ -230,9 +230,13 @@ def load_access(
     radius_m: float = ACCESS_RADIUS_M,
     min_ha: float = ACCESS_MIN_HA,
     at: datetime | None = None,
+    types: tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, dict]:
-    """:func:`access_statistics` at ``at``, and the land beyond reach per kelurahan code (metric)."""
-    parks = shapely.from_wkb(green_store.public_green_areas(conn, city_code, min_ha, at))
+    """:func:`access_statistics` at ``at``, and the land beyond reach per kelurahan code (metric).
+
+    ``types`` limits the public green areas that count (e.g. parks and city forest, not cemeteries).
+    """
+    parks = shapely.from_wkb(green_store.public_green_areas(conn, city_code, min_ha, at, types))
     reach = reach_by_kelurahan(_kelurahan(conn, city_code, geometry=True), np.asarray(parks), radius_m)
     gaps = dict(zip(reach["code"], reach["gap"], strict=True))
     return access_statistics(reach.drop(columns="gap"), city_code, city_name), gaps

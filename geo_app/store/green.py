@@ -306,16 +306,22 @@ def green_pieces(conn: psycopg.Connection, city_code: str, at: datetime | None =
 
 
 def public_green_areas(
-    conn: psycopg.Connection, city_code: str, min_ha: float, at: datetime | None = None
+    conn: psycopg.Connection,
+    city_code: str,
+    min_ha: float,
+    at: datetime | None = None,
+    types: tuple[str, ...] = (),
 ) -> list[bytes]:
-    """Public green areas of at least ``min_ha`` hectares valid at ``at``, as WKB in metric coordinates."""
+    """Public green areas of at least ``min_ha`` hectares valid at ``at`` (of the given types, default
+    all), as WKB in metric coordinates."""
     rows = conn.execute(
         f"""
         SELECT ST_AsBinary(ST_Transform(g.geom, c.metric_srid)) AS wkb
         FROM green_areas g JOIN cities c ON c.code = g.city_code
         WHERE g.city_code = %(city)s AND g.is_public AND g.area_ha >= %(min_ha)s AND {_valid_at("g", at)}
+          AND (cardinality(%(types)s::text[]) = 0 OR g.green_type = ANY(%(types)s::text[]))
         """,
-        {"city": city_code, "min_ha": min_ha, "at": at},
+        {"city": city_code, "min_ha": min_ha, "at": at, "types": list(types)},
     ).fetchall()
     return [row["wkb"] for row in rows]
 

@@ -468,9 +468,9 @@ def green_statistics():
 
 @blueprint.get("/analysis/green/access")
 def green_access():
-    """Residents within ``radius_m`` of a public green area of at least ``min_ha``; ``format=geojson``
-    gives the land beyond reach per kelurahan as polygons."""
-    reject_unknown({"radius_m", "min_ha", "as_of", "level", "format"})
+    """Residents within ``radius_m`` of a public green area of at least ``min_ha`` (of the types in
+    ``type``, default every public one); ``format=geojson`` gives the land beyond reach as polygons."""
+    reject_unknown({"radius_m", "min_ha", "type", "as_of", "level", "format"})
     radius = _number("radius_m", green_analysis.ACCESS_RADIUS_M, 1, 5000)
     min_ha = _number("min_ha", green_analysis.ACCESS_MIN_HA, 0, 1000)
     at = _instant("as_of", end_of_day=True)
@@ -479,7 +479,9 @@ def green_access():
     with deps.connection() as conn:
         city = _city(conn)
         try:
-            table, gaps = green_analysis.load_access(conn, city_code, city["name"], radius, min_ha, at)
+            table, gaps = green_analysis.load_access(
+                conn, city_code, city["name"], radius, min_ha, at, _types()
+            )
         except LookupError as exc:
             raise Problem(404, "No kelurahan", str(exc)) from None
     if fmt == "geojson":
