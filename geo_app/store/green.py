@@ -363,10 +363,8 @@ def changed_polygons(
     ).fetchall()
 
 
-def history_bounds(conn: psycopg.Connection, city_code: str) -> dict:
-    """The first version start and the first change (a closed version) in the city's green history."""
+def first_version(conn: psycopg.Connection, city_code: str) -> datetime | None:
+    """When the city's green history starts (None without green areas)."""
     return conn.execute(
-        "SELECT min(valid_from) AS first_version, min(valid_to) AS first_change "
-        "FROM green_areas WHERE city_code = %s",
-        (city_code,),
-    ).fetchone()
+        "SELECT min(valid_from) AS first FROM green_areas WHERE city_code = %s", (city_code,)
+    ).fetchone()["first"]

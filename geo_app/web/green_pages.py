@@ -46,7 +46,7 @@ def green_map_page() -> Response:
             raise Problem(
                 404, "No areas", f"City {city_code} has no admin areas yet: run `geo-app load-sample`."
             )
-        first_version = green_store.history_bounds(conn, city_code)["first_version"]
+        first_version = green_store.first_version(conn, city_code)
         default_before, default_after = comparison_dates(first_version, datetime.now(CITY_TIMEZONE).date())
         before, after = _day("from") or default_before, _day("to") or default_after
         if before >= after:
