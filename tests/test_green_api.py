@@ -224,3 +224,17 @@ def test_change_report(api, green_ids):
     lost = [f for f in geo["features"] if f["properties"]["change"] == "lost"]
     assert sorted(f["properties"]["kelurahan_code"] for f in lost) == [code("B1"), code("B2")]
     assert api.get(f"/api/green-areas/changes?from={AFTER_DAY}&to={BEFORE_DAY}").status_code == 400
+
+
+def test_a_city_without_kelurahan_is_told_how_to_load_them(database_url, tokens):
+    empty_city = create_app(Settings.from_env(database_url=database_url, city_code="99.09", env="test"))
+    client = empty_city.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['dlh']}"
+    for path in (
+        "/api/analysis/green",
+        "/api/analysis/green/access",
+        "/api/green-areas/changes?from=2024-01-01&to=2025-01-01",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404 and "import-areas" in response.get_json()["detail"]
+    empty_city.extensions["db_pool"].close()

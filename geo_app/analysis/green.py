@@ -32,6 +32,10 @@ MIN_CHANGE_HA = 1e-4  # 1 m²: smaller differences are rounding along redrawn ed
 KEY_COLUMNS = ["level", "code", "name"]
 
 
+class NoKelurahan(LookupError):
+    """The city has no kelurahan to measure against; ``str()`` says how to load them."""
+
+
 @dataclass(frozen=True)
 class Targets:
     """Shares of area the law asks for (fractions, not percent)."""
@@ -178,7 +182,7 @@ def rth_statistics(
 def _kelurahan(conn: psycopg.Connection, city_code: str, geometry: bool = False) -> pd.DataFrame:
     kelurahan = pd.DataFrame(green_store.kelurahan_areas(conn, city_code, geometry))
     if kelurahan.empty:
-        raise LookupError(f"city {city_code} has no kelurahan loaded; run geo-app import-areas")
+        raise NoKelurahan(f"City {city_code} has no kelurahan loaded; run geo-app import-areas.")
     return kelurahan
 
 

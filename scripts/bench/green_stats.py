@@ -3,7 +3,7 @@
 over the sample city's 43 kelurahan. Target: at most 1 s.
 
 Runs in its own database (default ``geo_app_bench_green`` next to DATABASE_URL's), created and loaded
-with the sample city on first use, then 10,000 random polygons (about 12 % of the city, some overlapping)
+with the sample city on first use, then 10,000 random polygons (about 18 % of the city once overlaps are unioned)
 replace the city's green areas. Usage::
 
     .venv/bin/python scripts/bench/green_stats.py [--polygons 10000] [--runs 5] [--database NAME]
@@ -18,28 +18,15 @@ import time
 
 import numpy as np
 import shapely
+from sample_database import SAMPLE_CITY as CITY
+from sample_database import sample_city_database
 from tqdm import tqdm
 
 from geo_app.analysis import green as green_analysis
-from geo_app.db import bootstrap, connect, migrate
-from geo_app.sample import is_city_loaded, load_sample_city
+from geo_app.db import connect
 from geo_app.sample.reference import to_geographic, to_metric
-from geo_app.settings import DEFAULT_DATABASE_URL
 
-CITY = "36.72"
 SOURCE = "benchmark polygons"
-
-
-def prepare_database(name: str) -> str:
-    url = bootstrap.with_database(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL, name)
-    bootstrap.ensure_database(url)
-    bootstrap.ensure_extensions(url)
-    migrate.upgrade(url)
-    with connect(url) as conn:
-        loaded = is_city_loaded(conn, CITY)
-    if not loaded:
-        load_sample_city(url, progress=True)
-    return url
 
 
 def random_polygons(kelurahan_metric: np.ndarray, count: int, seed: int = 7) -> np.ndarray:
@@ -113,7 +100,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--database", default="geo_app_bench_green")
     args = parser.parse_args()
-    url = prepare_database(args.database)
+    url = sample_city_database(args.database)
     load_polygons(url, args.polygons)
     load_before = os.getloadavg()[0]
     timings = measure(url, args.runs)

@@ -22,7 +22,7 @@ from geo_app.ingest.readers import ReadError
 from geo_app.store import areas as area_store
 from geo_app.store import green as green_store
 from geo_app.web import deps
-from geo_app.web.errors import Problem
+from geo_app.web.errors import Problem, problem_response
 from geo_app.web.params import choice, reject_unknown
 
 blueprint = Blueprint("green_api", __name__, url_prefix="/api")
@@ -31,6 +31,11 @@ GEOJSON = "application/geo+json"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
 LEVEL_CHOICES = ("all", *green_analysis.LEVELS)
+
+
+@blueprint.errorhandler(green_analysis.NoKelurahan)
+def _no_kelurahan(exc: green_analysis.NoKelurahan):
+    return problem_response(404, "No kelurahan", str(exc))
 
 
 # --- parameters ----------------------------------------------------------------------------------------
@@ -379,12 +384,9 @@ def green_changes():
     city_code = deps.settings().city_code
     with deps.connection() as conn:
         city = _city(conn)
-        try:
-            table, shapes = green_analysis.load_change(
-                conn, city_code, city["name"], before, after, geometry=fmt == "geojson"
-            )
-        except LookupError as exc:
-            raise Problem(404, "No kelurahan", str(exc)) from None
+        table, shapes = green_analysis.load_change(
+            conn, city_code, city["name"], before, after, geometry=fmt == "geojson"
+        )
         polygons = green_store.changed_polygons(conn, city_code, before, after) if fmt == "json" else []
     if fmt == "geojson":
         geometries = green_analysis.to_lonlat([shape["geometry"] for shape in shapes], city["metric_srid"])
@@ -449,11 +451,7 @@ def green_statistics():
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
     city = deps.settings().city_code
     with deps.connection() as conn:
-        try:
-            table = green_analysis.load_rth_statistics(conn, city, _city(conn)["name"], at)
-        except LookupError as exc:
-            raise Problem(404, "No kelurahan", str(exc)) from None
-        table = _level_filter(table)
+        table = _level_filter(green_analysis.load_rth_statistics(conn, city, _city(conn)["name"], at))
         if fmt == "geojson":
             return _geojson(_with_kelurahan_geometry(conn, _records(table)))
     if fmt == "csv":
@@ -478,12 +476,7 @@ def green_access():
     city_code = deps.settings().city_code
     with deps.connection() as conn:
         city = _city(conn)
-        try:
-            table, gaps = green_analysis.load_access(
-                conn, city_code, city["name"], radius, min_ha, at, _types()
-            )
-        except LookupError as exc:
-            raise Problem(404, "No kelurahan", str(exc)) from None
+        table, gaps = green_analysis.load_access(conn, city_code, city["name"], radius, min_ha, at, _types())
     if fmt == "geojson":
         records = [
             record
