@@ -3,8 +3,8 @@
 over the sample city's 43 kelurahan. Target: at most 1 s.
 
 Runs in its own database (default ``geo_app_bench_green`` next to DATABASE_URL's), created and loaded
-with the sample city on first use, then 10,000 random polygons (about 18 % of the city once overlaps are unioned)
-replace the city's green areas. Usage::
+with the sample city on first use; then 10,000 random polygons (about 18 % of the city once overlaps
+are unioned) replace the city's green areas. Usage::
 
     .venv/bin/python scripts/bench/green_stats.py [--polygons 10000] [--runs 5] [--database NAME]
 """
