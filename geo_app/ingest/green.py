@@ -149,7 +149,8 @@ def _pick(properties: dict, headers: Iterable[str]) -> object:
     by_key = {_key(name): value for name, value in properties.items()}
     for header in headers:
         value = by_key.get(header)
-        if value is not None and not (isinstance(value, float) and pd.isna(value)) and str(value).strip():
+        missing = value is None or (pd.api.types.is_scalar(value) and pd.isna(value))
+        if not missing and str(value).strip():
             return value
     return None
 
