@@ -191,3 +191,31 @@ def test_command_line_import(database_url, tmp_path, conn):
     assert again.exit_code == 1
     assert "overlaps existing green areas" in again.output
     build_green_city(database_url)
+
+
+def test_attributes_from_indonesian_columns(catalog):
+    import pandas as pd
+
+    attributes = green_ingest.parse_attributes(
+        {
+            "Jenis RTH": "Hutan kota",
+            "Kepemilikan": "privat",
+            "Pengelola": " DLH ",
+            "Nama": "Hutan A",
+            "Tanggal Survei": pd.Timestamp("2024-03-05"),
+            "Sumber": pd.NaT,
+        },
+        catalog,
+        default_source="berkas.gpkg",
+    )
+    assert attributes == {
+        "green_type": "hutan_kota",
+        "is_public": False,
+        "managing_opd": "DLH",
+        "name": "Hutan A",
+        "survey_date": pd.Timestamp("2024-03-05").date(),
+        "source": "berkas.gpkg",
+    }
+    assert green_ingest.parse_attributes({"tipe": "pekarangan"}, catalog)["is_public"] is False
+    with pytest.raises(green_ingest.GreenEditError, match="public/private 'mungkin'"):
+        green_ingest.parse_attributes({"tipe": "taman_kota", "publik": "mungkin"}, catalog)

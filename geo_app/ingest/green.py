@@ -40,7 +40,7 @@ SLIVER_M2 = 10.0
 CITY_TIMEZONE = ZoneInfo("Asia/Jakarta")
 
 TYPE_HEADERS = ("green_type", "type", "tipe", "jenis", "jenis_rth", "tipe_rth", "kategori")
-PUBLIC_HEADERS = ("is_public", "public", "publik", "kepemilikan", "status")
+PUBLIC_HEADERS = ("is_public", "public", "publik", "kepemilikan")
 OPD_HEADERS = ("managing_opd", "opd", "pengelola", "instansi")
 NAME_HEADERS = ("name", "nama", "nama_rth")
 SURVEY_HEADERS = ("survey_date", "tanggal_survei", "tgl_survei", "tanggal")
