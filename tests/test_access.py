@@ -71,8 +71,10 @@ def test_security_headers_on_every_answer(anonymous_client):
         assert headers["Referrer-Policy"] == "same-origin"
 
 
-def test_restricted_answers_are_not_cached_publicly(client):
-    response = client.get("/api/audit")
-    assert response.headers["Cache-Control"].startswith("private")
-    assert "Authorization" in response.headers["Vary"]
-
+def test_restricted_or_signed_in_answers_are_not_cached_publicly(client, anonymous_client):
+    for response in (client.get("/api/audit"), client.get("/api/areas")):
+        assert response.headers["Cache-Control"].startswith("private")
+        assert "Authorization" in response.headers["Vary"]
+    public = anonymous_client.get("/api/areas")
+    assert "private" not in public.headers.get("Cache-Control", "")
+    assert "Cookie" in public.headers["Vary"]

@@ -177,9 +177,10 @@ def secure_response(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     rule = request.url_rule.rule if request.url_rule else None
-    if rule and not allowed_roles(rule, request.method, request.view_args) >= READERS:
+    restricted = rule is not None and not allowed_roles(rule, request.method, request.view_args) >= READERS
+    headers.add("Vary", "Authorization, Cookie")  # answers may differ by role (e.g. incident counts)
+    if restricted or current_identity().signed_in:
         headers["Cache-Control"] = _private(headers.get("Cache-Control"))
-        headers.add("Vary", "Authorization, Cookie")
     if rule and not rule.startswith(DOCUMENTATION_RULES) and not can_see_personal_data():
         return withhold_personal_data(response)
     return response
