@@ -33,6 +33,12 @@ HEX_CELL = """
 """
 
 
+def _for_one_scan(conn: psycopg.Connection) -> None:
+    """Settings for one big aggregate in this transaction: no JIT (compiling the hexagon arithmetic
+    costs more than running it) and room to hash-aggregate in memory instead of sorting on disk."""
+    conn.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)")
+
+
 def _hex_params(size: float) -> dict:
     return {"size": size, "column": 1.5 * size, "height": math.sqrt(3.0) * size}
 
@@ -78,6 +84,7 @@ def hexagon_counts(conn: psycopg.Connection, filters: IncidentFilter, size: floa
     area, area_params = _area_clause(filters)
     points, params = _points(filters)
     params.update(area_params, **_hex_params(size))
+    _for_one_scan(conn)
     return conn.execute(
         f"""
         WITH area AS (
@@ -220,6 +227,7 @@ def hexagon_step_counts(
         filters, extra=", date_trunc(%(step)s, i.received_at AT TIME ZONE %(zone)s) AS period"
     )
     params.update(_hex_params(size), step=step, zone=timezone)
+    _for_one_scan(conn)
     return conn.execute(
         f"SELECT i, j, period, count(*) AS count FROM ({HEX_CELL.format(points=points)}) a GROUP BY 1, 2, 3",
         params,

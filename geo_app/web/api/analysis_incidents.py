@@ -114,8 +114,10 @@ def hot_spots():
     fdr = boolean("fdr", True)
     with deps.connection() as conn:
         description, cells = aggregate_cells(conn, filters)
-        incidents = aggregates.count_located(conn, filters)
+        # grid cells hold every located incident; kelurahan only those placed in one
+        incidents = aggregates.count_located(conn, filters) if description["grid"] == "kelurahan" else None
     counts = np.array([row["count"] for row in cells], dtype=float)
+    incidents = int(counts.sum()) if incidents is None else incidents
     xy = np.array([(row["x"], row["y"]) for row in cells], dtype=float).reshape(-1, 2)
     try:
         result = hotspots.hot_spots(counts, xy, incidents, band=band, fdr=fdr)

@@ -1,4 +1,4 @@
-"""112 incidents: metric coordinates for fast aggregation, import batches, indexes for the API filters.
+"""112 incidents: metric coordinates for fast aggregation, import batches, text parsing helpers.
 
 ``metric_x``/``metric_y`` are the point in EPSG:32748 (the metric CRS of the cities served so far; see
 cities.metric_srid), kept by PostgreSQL itself so every writer (imports, the sample data generator, the
@@ -36,8 +36,8 @@ ALTER TABLE incidents
         GENERATED ALWAYS AS (ST_Y(ST_Transform(geom, 32748))) STORED,
     ADD COLUMN import_id bigint REFERENCES incident_imports (id) ON DELETE SET NULL;
 
-CREATE INDEX incidents_city_type_received_idx ON incidents (city_code, call_type, received_at);
-CREATE INDEX incidents_city_kelurahan_idx ON incidents (city_code, kelurahan_code);
+-- No further indexes on incidents: each one slows every import more than it speeds the analyses,
+-- which scan the city's incidents anyway; the list API pages on (city_code, received_at) from 0001.
 
 -- Text to timestamptz without raising: NULL for anything that is not an ISO 8601 date-time (with or
 -- without an offset; without one the time is read in ``zone``). A single-expression SQL function, so the
@@ -70,7 +70,6 @@ $$;
 """
 
 DOWNGRADE = """
-DROP INDEX IF EXISTS incidents_city_type_received_idx, incidents_city_kelurahan_idx;
 ALTER TABLE incidents DROP COLUMN IF EXISTS metric_x, DROP COLUMN IF EXISTS metric_y,
     DROP COLUMN IF EXISTS import_id;
 DROP TABLE IF EXISTS incident_imports;
