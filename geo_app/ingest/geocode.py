@@ -29,7 +29,9 @@ PATTERNS = {
     "number": re.compile(r"\b(?:No|Nomor)\b\.?\s*(?P<v>\d+[A-Za-z]?)", re.I),
 }
 RT_RW = re.compile(
-    r"\bRT\b\.?\s*(?:/\s*RW\b\.?)?\s*0*(?P<rt>\d+)(?:\s*/\s*|\s*,?\s*RW\b\.?\s*)0*(?P<rw>\d+)", re.I
+    r"\bRT\b\.?\s*(?:/\s*RW\b\.?)?\s*0*(?P<rt>\d+)"
+    r"(?:\s*/\s*(?:RW\b\.?\s*)?|\s*,?\s*RW\b\.?\s*)0*(?P<rw>\d+)",
+    re.I,
 )
 RT_ONLY = re.compile(r"\bRT\b\.?\s*0*(?P<rt>\d+)", re.I)
 LANDMARK = re.compile(

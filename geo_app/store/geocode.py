@@ -51,7 +51,9 @@ def match_gazetteer(
                    OR ST_Intersects(g.geom, (SELECT geom FROM admin_areas WHERE code = %(kelurahan)s)))
             ORDER BY score DESC, g.id LIMIT 1
         )
-        SELECT b.id, b.name, coalesce(k.code, b.kelurahan_code) AS kelurahan_code, b.score,
+        SELECT b.id, b.name, b.score,
+               CASE WHEN ST_Intersects(b.geom, k.geom) THEN k.code ELSE b.kelurahan_code END
+                   AS kelurahan_code,
                ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat
         FROM best b
         LEFT JOIN admin_areas k ON k.code = %(kelurahan)s
