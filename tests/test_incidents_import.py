@@ -271,3 +271,32 @@ def test_api_post_one_list_filters_and_pages(city_client, clean):
     assert city_client.get("/api/incidents?kelurahan=99.31.01.1001").json["numberReturned"] == 2
     assert city_client.get("/api/incidents?colour=red").status_code == 400
     assert city_client.get("/api/incidents?category=NOPE").status_code == 400
+
+
+def test_bulk_path_rebuilds_indexes_and_keys_and_stays_idempotent(
+    city_settings, database_url, clean, tmp_path, monkeypatch
+):
+    from geo_app.ingest import incidents as ingest
+
+    def schema():
+        with connect(database_url) as conn:
+            indexes = conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'incidents'").fetchall()
+            keys = conn.execute(
+                "SELECT conname, pg_get_constraintdef(oid) AS d FROM pg_constraint "
+                "WHERE conrelid = 'incidents'::regclass"
+            ).fetchall()
+        return sorted(row["indexdef"] for row in indexes), sorted((row["conname"], row["d"]) for row in keys)
+
+    before = schema()
+    monkeypatch.setattr(ingest, "BULK_ROWS", 2)
+    text = HEADER + "\n".join(GOOD) + "\n"
+    first = run_import(city_settings, text, tmp_path=tmp_path)
+    assert (first.inserted, first.updated, first.unchanged) == (3, 0, 0)
+    assert schema() == before
+    again = run_import(city_settings, text, tmp_path=tmp_path)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    corrected = run_import(city_settings, text.replace("10:12,closed", "10:14,closed"), tmp_path=tmp_path)
+    assert (corrected.inserted, corrected.updated, corrected.unchanged) == (0, 1, 2)
+    rows = stored(database_url, CITY)
+    assert rows["A-1"]["arrived_at"].minute == 14 and rows["A-1"]["caller_name"] == "Budi Santoso"
+    assert rows["A-1"]["kelurahan_code"] == "99.31.01.1001"

@@ -138,7 +138,7 @@ def import_incidents(
         return result
     if result.rows_read - len(result.rejected) >= BULK_ROWS:
         with store.indexes_rebuilt_after(conn):
-            written = store.upsert_checked(conn, city, source)
+            written = store.upsert_checked(conn, city, source, bulk=True)
         store.refresh_statistics(conn)
     else:
         written = store.upsert_checked(conn, city, source)

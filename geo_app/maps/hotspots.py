@@ -92,19 +92,13 @@ def form_html(
     )
 
 
-def response_chart(minutes: Sequence[float], target: float | None, target_label: str) -> Markup:
-    if not minutes:
+def response_chart(minutes: Sequence[float], target: float | None, target_label: str, top: float) -> Markup:
+    """Histogram of minutes from 0 to ``top`` (the last column holds every later arrival too)."""
+    if not len(minutes):
         return Markup("<p>Belum ada insiden dengan waktu tiba.</p>")
-    top = max(60.0, min(float(max(minutes)), 180.0))
-    clipped = [min(value, top) for value in minutes]
     edges = [top * k / 24 for k in range(25)]
     return charts.histogram(
-        clipped,
-        edges,
-        title="Waktu tanggap (menit)",
-        unit="menit",
-        target=target,
-        target_label=target_label,
+        minutes, edges, title="Waktu tanggap (menit)", unit="menit", target=target, target_label=target_label
     )
 
 
@@ -121,6 +115,7 @@ def build_hotspots_map(
     step: str,
     hour_weekday: Sequence[Sequence[int]],
     response_minutes: Sequence[float],
+    response_top: float,
     sample: bool,
 ) -> str:
     """The page's HTML. ``filters``: the API filter parameters (start, end, category as strings)."""
@@ -218,9 +213,10 @@ def build_hotspots_map(
     base.add_panel(
         m,
         "Distribusi waktu tanggap",
-        response_chart(response_minutes, target, "target")
+        response_chart(response_minutes, target, "target", response_top)
         + Markup(
-            '<p class="geo-legend-note">Dari panggilan diterima sampai petugas tiba. '
+            '<p class="geo-legend-note">Dari panggilan diterima sampai petugas tiba; kolom terakhir: '
+            f"{base.format_number(response_top)} menit atau lebih. "
             + ("Garis: target kategori." if target else "Target berbeda per kategori (lapisan kepatuhan).")
             + "</p>"
         ),

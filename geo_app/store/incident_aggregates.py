@@ -208,6 +208,7 @@ def hour_weekday_counts(conn: psycopg.Connection, filters: IncidentFilter, timez
     """Counts per category, ISO weekday (1 = Monday) and hour of day, in the city's time zone."""
     where, params = filters.where()
     params["zone"] = timezone
+    _for_one_scan(conn)
     return conn.execute(
         f"""
         SELECT coalesce(i.category, '') AS category,
@@ -277,18 +278,18 @@ def period(conn: psycopg.Connection, filters: IncidentFilter) -> dict:
     ).fetchone()
 
 
-def response_histogram_minutes(conn: psycopg.Connection, filters: IncidentFilter, limit: int) -> list[float]:
-    """Call-to-arrival minutes of up to ``limit`` filtered incidents (an even sample beyond that)."""
+def response_minute_bins(
+    conn: psycopg.Connection, filters: IncidentFilter, width: float, top: float
+) -> list[dict]:
+    """Call-to-arrival minutes counted in bins of ``width``; the last bin also holds everything later."""
     where, params = filters.where()
-    params["limit"] = limit
-    rows = conn.execute(
+    params.update(width=width, top=top)
+    _for_one_scan(conn)
+    return conn.execute(
         f"""
-        SELECT minutes FROM (
-            SELECT extract(epoch FROM i.arrived_at - i.received_at) / 60.0 AS minutes,
-                   row_number() OVER (ORDER BY i.id) AS n, count(*) OVER () AS total
-            FROM incidents i WHERE {where} AND i.arrived_at IS NOT NULL
-        ) s WHERE n %% greatest(1, total / %(limit)s) = 0
+        SELECT floor(least(extract(epoch FROM i.arrived_at - i.received_at) / 60.0, %(top)s - %(width)s / 2)
+                     / %(width)s) AS bin, count(*) AS count
+        FROM incidents i WHERE {where} AND i.arrived_at IS NOT NULL GROUP BY 1 ORDER BY 1
         """,
         params,
     ).fetchall()
-    return [float(row["minutes"]) for row in rows]

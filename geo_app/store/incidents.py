@@ -341,23 +341,23 @@ def count_staged(conn: psycopg.Connection) -> dict:
 
 @contextmanager
 def indexes_rebuilt_after(conn: psycopg.Connection) -> Iterator[None]:
-    """For big imports: drop the secondary indexes and foreign keys of ``incidents``, rebuild them after.
+    """For big imports: drop the secondary indexes, unique and foreign keys of ``incidents``, rebuild after.
 
-    A million rows then cost one sorted index build and one set-based check per foreign key instead of
-    a million index insertions and four million per-row key look-ups. The definitions are read from the
-    catalog, so they come back exactly as the migrations made them, in the same transaction; the table
-    is locked for writes and reads until the import commits.
+    A million rows then cost one sorted build per index and one set-based check per key instead of
+    millions of index insertions and per-row key look-ups. The definitions are read from the catalog,
+    so they come back exactly as the migrations made them, in the same transaction (a duplicate would
+    fail the import as a whole); the table is locked for writes and reads until the import commits.
     """
     indexes = conn.execute(
         "SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS ddl FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = 'incidents'::regclass AND NOT i.indisunique AND NOT i.indisprimary"
+        "JOIN pg_class c ON c.oid = i.indexrelid LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid "
+        "WHERE i.indrelid = 'incidents'::regclass AND NOT i.indisprimary AND k.oid IS NULL"
     ).fetchall()
     keys = conn.execute(
         "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
-        "WHERE conrelid = 'incidents'::regclass AND contype = 'f'"
-    ).fetchall()
-    for key in keys:
+        "WHERE conrelid = 'incidents'::regclass AND contype IN ('u', 'f') ORDER BY contype DESC"
+    ).fetchall()  # unique before foreign keys
+    for key in reversed(keys):
         conn.execute(sql.SQL("ALTER TABLE incidents DROP CONSTRAINT {}").format(sql.Identifier(key["name"])))
     for index in indexes:
         conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index["name"])))
@@ -377,36 +377,70 @@ def refresh_statistics(conn: psycopg.Connection) -> None:
     conn.execute("ANALYZE incidents")
 
 
-def upsert_checked(conn: psycopg.Connection, city_code: str, source: str) -> dict:
-    """Write the rows without reasons: new external ids inserted, changed rows updated, rest untouched."""
+# The stored value of each column of STORED_FIELDS, from a row ``c`` of incident_checked.
+CHECKED_VALUES = """
+    c.call_type, c.category, c.description, c.address, c.geom,
+    CASE WHEN c.geom IS NULL THEN 'none' ELSE coalesce(c.precision_text, 'exact') END,
+    CASE WHEN c.geom IS NULL THEN c.geocode_source ELSE coalesce(c.geocode_source, 'source') END,
+    c.geocode_score, c.kelurahan_code, c.kecamatan_code,
+    c.received_at, c.dispatched_at, c.arrived_at, c.closed_at, c.status, c.responding_opd
+"""
+
+
+def upsert_checked(conn: psycopg.Connection, city_code: str, source: str, bulk: bool = False) -> dict:
+    """Write the rows without reasons: new external ids inserted, changed rows updated, rest untouched.
+
+    ``bulk`` (inside :func:`indexes_rebuilt_after`): changed rows are updated through one join and new
+    ones inserted through one anti-join, as the unique index that ON CONFLICT needs is being rebuilt.
+    """
     import_id = conn.execute(
         "INSERT INTO incident_imports (city_code, source, rows_read, inserted, updated, unchanged, rejected) "
         "VALUES (%s, %s, 0, 0, 0, 0, 0) RETURNING id",
         (city_code, source),
     ).fetchone()["id"]
+    params = {"city": city_code, "import_id": import_id}
     columns = ", ".join(STORED_FIELDS)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in STORED_FIELDS)
-    changed = " OR ".join(f"incidents.{name} IS DISTINCT FROM excluded.{name}" for name in STORED_FIELDS)
-    counts = conn.execute(
-        f"""
-        WITH written AS (
+    if bulk:
+        updated = conn.execute(
+            f"""
+            UPDATE incidents i
+            SET ({columns}, import_id, updated_at) = ({CHECKED_VALUES}, %(import_id)s, now())
+            FROM incident_checked c
+            WHERE i.city_code = %(city)s AND i.external_id = c.external_id AND cardinality(c.reasons) = 0
+              AND ({", ".join(f"i.{name}" for name in STORED_FIELDS)}) IS DISTINCT FROM ({CHECKED_VALUES})
+            """,
+            params,
+        ).rowcount
+        inserted = conn.execute(
+            f"""
             INSERT INTO incidents (city_code, external_id, import_id, {columns})
-            SELECT %(city)s, external_id, %(import_id)s, call_type, category, description, address, geom,
-                   CASE WHEN geom IS NULL THEN 'none' ELSE coalesce(precision_text, 'exact') END,
-                   CASE WHEN geom IS NULL THEN geocode_source ELSE coalesce(geocode_source, 'source') END,
-                   geocode_score, kelurahan_code, kecamatan_code,
-                   received_at, dispatched_at, arrived_at, closed_at, status, responding_opd
-            FROM incident_checked WHERE cardinality(reasons) = 0
-            ON CONFLICT (city_code, external_id) DO UPDATE SET {updates},
-                import_id = excluded.import_id, updated_at = now()
-            WHERE {changed}
-            RETURNING (xmax = 0) AS is_new
-        )
-        SELECT count(*) FILTER (WHERE is_new) AS inserted, count(*) FILTER (WHERE NOT is_new) AS updated
-        FROM written
-        """,
-        {"city": city_code, "import_id": import_id},
-    ).fetchone()
+            SELECT %(city)s, c.external_id, %(import_id)s, {CHECKED_VALUES}
+            FROM incident_checked c
+            WHERE cardinality(c.reasons) = 0 AND NOT EXISTS (
+                SELECT 1 FROM incidents i WHERE i.city_code = %(city)s AND i.external_id = c.external_id)
+            """,
+            params,
+        ).rowcount
+        counts = {"inserted": inserted, "updated": updated}
+    else:
+        updates = ", ".join(f"{name} = excluded.{name}" for name in STORED_FIELDS)
+        changed = " OR ".join(f"incidents.{name} IS DISTINCT FROM excluded.{name}" for name in STORED_FIELDS)
+        counts = conn.execute(
+            f"""
+            WITH written AS (
+                INSERT INTO incidents (city_code, external_id, import_id, {columns})
+                SELECT %(city)s, c.external_id, %(import_id)s, {CHECKED_VALUES}
+                FROM incident_checked c WHERE cardinality(c.reasons) = 0
+                ON CONFLICT (city_code, external_id) DO UPDATE SET {updates},
+                    import_id = excluded.import_id, updated_at = now()
+                WHERE {changed}
+                RETURNING (xmax = 0) AS is_new
+            )
+            SELECT count(*) FILTER (WHERE is_new) AS inserted, count(*) FILTER (WHERE NOT is_new) AS updated
+            FROM written
+            """,
+            params,
+        ).fetchone()
     conn.execute(
         """
         INSERT INTO incident_callers (incident_id, caller_name, caller_phone)

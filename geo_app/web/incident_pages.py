@@ -22,7 +22,8 @@ from geo_app.web.errors import Problem
 from geo_app.web.params import choice, reject_unknown
 
 MAX_WEEKS = 104
-HISTOGRAM_SAMPLE = 20_000
+RESPONSE_BIN_MIN = 2.5
+RESPONSE_TOP_MIN = 60.0
 
 
 def _weeks(first: date, last: date) -> list[tuple[date, date]]:
@@ -62,7 +63,11 @@ def hotspots_page() -> Response:
         table = np.zeros((7, 24), dtype=int)
         for row in aggregates.hour_weekday_counts(conn, filters, timezone.key):
             table[row["weekday"] - 1, row["hour"]] += row["count"]
-        minutes = aggregates.response_histogram_minutes(conn, filters, HISTOGRAM_SAMPLE)
+        bins = aggregates.response_minute_bins(conn, filters, RESPONSE_BIN_MIN, RESPONSE_TOP_MIN)
+    # the chart takes values: each bin's middle, as often as the bin counts (small for any data size)
+    minutes = np.repeat(
+        [(row["bin"] + 0.5) * RESPONSE_BIN_MIN for row in bins], [row["count"] for row in bins]
+    ).tolist()
     if span["first"] is not None:
         first, last = span["first"].astimezone(timezone).date(), span["last"].astimezone(timezone).date()
     else:
@@ -80,6 +85,7 @@ def hotspots_page() -> Response:
         step=step,
         hour_weekday=table.tolist(),
         response_minutes=minutes,
+        response_top=RESPONSE_TOP_MIN,
         sample=sample,
     )
     return Response(html, mimetype="text/html")
