@@ -9,7 +9,8 @@ empty; a supervisor_112 user gets an API token; gunicorn serves geo_app on a fre
 worker count of scripts/run; every path is fetched once (it must answer 200); then wrk keeps
 ``--connections`` connections busy for ``--seconds`` on a mix of public requests (anonymous: the public
 view) and signed-in requests (Bearer token: the 112 pages and the incident list), and finally each path
-alone for a few seconds. Any non-2xx answer or socket error counts as an error; the run fails on any.
+alone (10 connections, 10 s) once the server is idle again. Any non-2xx answer or socket error counts
+as an error; the run fails on any.
 """
 
 from __future__ import annotations
@@ -196,6 +197,18 @@ def run_wrk(base: str, paths: list[tuple[str, bool]], token: str, seconds: int, 
     }
 
 
+def wait_until_idle(base: str, seconds: float = 120) -> None:
+    """Requests still queued from the previous run must not be counted against the next one."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        with urllib.request.urlopen(base + "/healthz", timeout=seconds) as response:
+            response.read()
+        if time.perf_counter() - started < 0.05:
+            return
+        time.sleep(0.5)
+
+
 def show(label: str, result: dict) -> None:
     print(
         f"{label:<47} {result['requests']:>8} req {result['rps']:>8.1f} req/s"
@@ -210,7 +223,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 4)))
-    parser.add_argument("--each-seconds", type=int, default=5, help="seconds per path alone (0: skip)")
+    parser.add_argument("--each-seconds", type=int, default=10, help="seconds per path alone (0: skip)")
+    parser.add_argument("--each-connections", type=int, default=10, help="connections per path alone")
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/geo_app_bench_load")
     token = prepare_database(url)
@@ -226,10 +240,11 @@ def main() -> None:
         failures = mixed["errors"]
         if args.each_seconds:
             for path, signed in tqdm(paths, desc="each path alone", unit="path"):
-                alone = run_wrk(base, [(path, signed)], token, args.each_seconds, args.connections)
+                wait_until_idle(base)
+                alone = run_wrk(base, [(path, signed)], token, args.each_seconds, args.each_connections)
                 tqdm.write("")
                 show(path, alone)
-                failures += alone["errors"]
+                failures += alone["errors"] + (alone["requests"] == 0)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
