@@ -140,7 +140,7 @@ def build_green_map(
         m,
         f"/api/green-areas/changes?from={before.isoformat()}&to={after.isoformat()}&format=geojson",
         f"Perubahan RTH {indonesian_date(before)} – {shown}",
-        style={"weight": 1.5, "fillOpacity": 0.75},
+        style={"weight": 2.5, "fillOpacity": 0.4},
         colour_by=base.category_rule("change", {"gained": GAINED, "lost": LOST}),
         popup_title="Kelurahan {kelurahan}",
         popup_rows=[("Perubahan", "{change}"), ("Luas", "{area_ha:2} ha")],
