@@ -164,41 +164,36 @@ def binned_points(conn: psycopg.Connection, filters: IncidentFilter, bin_m: floa
         ).fetchall()
 
 
+def _dbscan(filters: IncidentFilter, eps: float, min_points: int) -> tuple[str, dict]:
+    """ST_ClusterDBSCAN in EPSG:32748 over the filtered incidents: rows (id, x, y, geom, cluster)."""
+    points, params = _points(filters, extra=", i.id")
+    params.update(eps=eps, min_points=min_points)
+    sql = f"""
+        SELECT id, x, y, geom, ST_ClusterDBSCAN(geom, %(eps)s, %(min_points)s) OVER (ORDER BY id) AS cluster
+        FROM (SELECT *, ST_SetSRID(ST_MakePoint(x, y), {METRIC_SRID}) AS geom FROM ({points}) p) located
+    """
+    return sql, params
+
+
 def dbscan_labels(
     conn: psycopg.Connection, filters: IncidentFilter, eps: float, min_points: int
 ) -> list[dict]:
-    """ST_ClusterDBSCAN in EPSG:32748 over the filtered incidents: id, x, y and cluster (NULL = noise)."""
-    points, params = _points(filters, extra=", i.id")
-    params.update(eps=eps, min_points=min_points)
-    return conn.execute(
-        f"""
-        SELECT id, x, y,
-               ST_ClusterDBSCAN(ST_SetSRID(ST_MakePoint(x, y), {METRIC_SRID}), %(eps)s, %(min_points)s)
-                   OVER (ORDER BY id) AS cluster
-        FROM ({points}) p ORDER BY id
-        """,
-        params,
-    ).fetchall()
+    """Each filtered incident's DBSCAN cluster: id, x, y and cluster (NULL = noise)."""
+    labelled, params = _dbscan(filters, eps, min_points)
+    return conn.execute(f"SELECT id, x, y, cluster FROM ({labelled}) l ORDER BY id", params).fetchall()
 
 
 def dbscan_clusters(
     conn: psycopg.Connection, filters: IncidentFilter, eps: float, min_points: int
 ) -> list[dict]:
     """One row per DBSCAN cluster: incident count and its outline (convex hull widened by eps/2)."""
-    points, params = _points(filters, extra=", i.id")
-    params.update(eps=eps, min_points=min_points)
+    labelled, params = _dbscan(filters, eps, min_points)
     return conn.execute(
         f"""
-        WITH labelled AS (
-            SELECT ST_SetSRID(ST_MakePoint(x, y), {METRIC_SRID}) AS geom,
-                   ST_ClusterDBSCAN(ST_SetSRID(ST_MakePoint(x, y), {METRIC_SRID}), %(eps)s, %(min_points)s)
-                       OVER (ORDER BY id) AS cluster
-            FROM ({points}) p
-        )
         SELECT cluster, count(*) AS count,
                ST_AsGeoJSON(ST_Transform(ST_Buffer(ST_ConvexHull(ST_Collect(geom)), %(eps)s / 2, 4), 4326), 6)
                    AS geometry
-        FROM labelled WHERE cluster IS NOT NULL GROUP BY cluster ORDER BY count DESC, cluster
+        FROM ({labelled}) l WHERE cluster IS NOT NULL GROUP BY cluster ORDER BY count DESC, cluster
         """,
         params,
     ).fetchall()
