@@ -158,3 +158,33 @@ def test_change_report_names_the_polygons(db, green_ids):
     crossing = [row for row in rows if row["id"] == green_ids["P3"]]
     assert {row["kelurahan_code"] for row in crossing} == {code("A2"), code("B2")}
     assert all(row["gained_ha"] == pytest.approx(12.5, abs=1e-6) for row in crossing)
+
+
+def test_sample_city_matches_a_geopandas_overlay(database_url, sample_city):
+    """Independent reference on irregular kelurahan: geopandas overlay, dissolve per kelurahan, area."""
+    import geopandas as gpd
+
+    def frame(conn, sql: str) -> gpd.GeoDataFrame:
+        rows = pd.DataFrame(conn.execute(sql, (sample_city,)).fetchall())
+        return gpd.GeoDataFrame(rows.drop(columns="wkb"), geometry=shapely.from_wkb(rows["wkb"]), crs=4326)
+
+    with connect(database_url) as conn:
+        stats = green_analysis.load_rth_statistics(conn, sample_city, "Kota Cilegon").set_index("code")
+        kelurahan = frame(
+            conn,
+            "SELECT code, ST_AsBinary(geom) AS wkb FROM admin_areas "
+            "WHERE city_code = %s AND level = 'kelurahan'",
+        )
+        green = frame(
+            conn,
+            "SELECT is_public, ST_AsBinary(geom) AS wkb FROM green_areas "
+            "WHERE city_code = %s AND valid_to IS NULL",
+        )
+    assert len(green) > 100
+    pieces = gpd.overlay(
+        green.to_crs(32748), kelurahan.to_crs(32748), how="intersection", keep_geom_type=True
+    )
+    kel = stats[stats["level"] == "kelurahan"]
+    for column, subset in (("green_ha", pieces), ("public_ha", pieces[pieces["is_public"]])):
+        reference = (subset.dissolve(by="code").area / 1e4).reindex(kel.index, fill_value=0)
+        assert kel[column].to_numpy() == pytest.approx(reference.to_numpy(), rel=1e-6, abs=1e-6)
