@@ -14,16 +14,20 @@ description holding a name), and green areas with a history of versions.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import psycopg
-import pytest
+from flask import Flask
 from shapely.geometry import LineString, box
 
 from geo_app import create_app
 from geo_app.auth.roles import PERENCANA
 from geo_app.auth.users import add_user, issue_token
+from geo_app.db import connect
 from geo_app.settings import Settings
 
 CITY = "99.66"
@@ -64,22 +68,25 @@ def create_city(database_url: str) -> None:
         for population, (code, level, name, parent, geom) in enumerate(areas, start=1000):
             conn.execute(
                 "INSERT INTO admin_areas (code, city_code, level, name, parent_code, population,"
-                " boundary_source, geom) VALUES (%s, %s, %s, %s, %s, %s, 'test', ST_Multi(ST_GeomFromText(%s, 4326)))",
+                " boundary_source, geom)"
+                " VALUES (%s, %s, %s, %s, %s, %s, 'test', ST_Multi(ST_GeomFromText(%s, 4326)))",
                 (code, CITY, level, name, parent, population, geom.wkt),
             )
         assets = [("cctv", f"CCTV {i:04d}", x, y) for i, (x, y) in enumerate(_points(rng, CCTV_COUNT))]
         assets += [("pju", f"PJU {i:02d}", x, y) for i, (x, y) in enumerate(_points(rng, PJU_COUNT))]
         with conn.cursor() as cursor:
             cursor.executemany(
-                "INSERT INTO assets (city_code, asset_type, name, status, owner_opd, dimension, coverage_radius_m,"
-                " geom) VALUES (%s, %s, %s, %s, 'Diskominfo', 'governance', 100, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+                "INSERT INTO assets (city_code, asset_type, name, status, owner_opd, dimension,"
+                " coverage_radius_m, geom) VALUES (%s, %s, %s, %s, 'Diskominfo', 'governance', 100,"
+                " ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
                 [(CITY, kind, name, "active" if i % 5 else "maintenance", float(x), float(y))
                  for i, (kind, name, x, y) in enumerate(assets)],
             )  # fmt: skip
         fibre = LineString([(106.01, -6.09), (106.09, -6.01)])
         conn.execute(
             "INSERT INTO assets (city_code, asset_type, name, owner_opd, dimension, geom)"
-            " VALUES (%s, 'jaringan_fiber', 'Fiber A', 'Diskominfo', 'governance', ST_GeomFromText(%s, 4326))",
+            " VALUES (%s, 'jaringan_fiber', 'Fiber A', 'Diskominfo', 'governance',"
+            " ST_GeomFromText(%s, 4326))",
             (CITY, fibre.wkt),
         )
         points = _points(rng, INCIDENT_COUNT)
@@ -87,8 +94,8 @@ def create_city(database_url: str) -> None:
             for i, (x, y) in enumerate(points):
                 located = i % 10 != 9
                 cursor.execute(
-                    "INSERT INTO incidents (city_code, external_id, call_type, category, description, address,"
-                    " geom, geocode_precision, received_at, status)"
+                    "INSERT INTO incidents (city_code, external_id, call_type, category, description,"
+                    " address, geom, geocode_precision, received_at, status)"
                     " VALUES (%s, %s, %s, %s, %s, %s,"
                     " CASE WHEN %s THEN ST_SetSRID(ST_MakePoint(%s, %s), 4326) END, %s, %s, 'closed')"
                     " RETURNING id",
@@ -98,7 +105,8 @@ def create_city(database_url: str) -> None:
                 )  # fmt: skip
                 incident_id = cursor.fetchone()[0]
                 cursor.execute(
-                    "INSERT INTO incident_callers (incident_id, caller_name, caller_phone) VALUES (%s, %s, %s)",
+                    "INSERT INTO incident_callers (incident_id, caller_name, caller_phone)"
+                    " VALUES (%s, %s, %s)",
                     (incident_id, "Budi Santoso", "081234567890"),
                 )
         _green(conn)
@@ -115,7 +123,9 @@ def _green(conn: psycopg.Connection) -> None:
     ]
     ids: dict[str, int] = {}
     for name, kind, public, geom, valid_from, valid_to in rows:
-        feature_id = ids.get(name) or conn.execute("SELECT nextval('green_area_feature_id_seq')").fetchone()[0]
+        feature_id = (
+            ids.get(name) or conn.execute("SELECT nextval('green_area_feature_id_seq')").fetchone()[0]
+        )
         ids[name] = feature_id
         conn.execute(
             "INSERT INTO green_areas (id, city_code, green_type, is_public, name, geom, valid_from, valid_to)"
@@ -124,29 +134,32 @@ def _green(conn: psycopg.Connection) -> None:
         )
 
 
-
-@pytest.fixture(scope="session")
-def ogc_city(database_url: str) -> str:
-    create_city(database_url)
+def ensure_city(database_url: str) -> str:
+    """Create the city once per database (test modules share it); returns its code."""
+    with psycopg.connect(database_url) as conn:
+        exists = conn.execute("SELECT 1 FROM cities WHERE code = %s", (CITY,)).fetchone()
+    if not exists:
+        create_city(database_url)
     return CITY
 
 
-@pytest.fixture(scope="session")
-def ogc_app(database_url: str, ogc_city: str):
+@contextmanager
+def city_app(database_url: str) -> Iterator[Flask]:
     """The app answering for the OGC test city."""
-    application = create_app(Settings.from_env(database_url=database_url, env="test", city_code=ogc_city))
+    ensure_city(database_url)
+    application = create_app(Settings.from_env(database_url=database_url, env="test", city_code=CITY))
     yield application
     application.extensions["db_pool"].close()
 
 
-@pytest.fixture(scope="session")
 def planner_token(database_url: str) -> str:
-    """An API token of a planner: the role that may read the incident collection."""
-    add_user(database_url, "ogc_planner", PERENCANA, password=None)
-    secret, _ = issue_token(database_url, "ogc_planner")
+    """An API token of a planner (the role that may read the incident collection), one user per module."""
+    username = f"ogc_planner_{uuid.uuid4().hex[:8]}"
+    add_user(database_url, username, PERENCANA, password=None)
+    secret, _ = issue_token(database_url, username)
     return secret
 
 
-@pytest.fixture
-def ogc_client(ogc_app):
-    return ogc_app.test_client()
+def db_rows(database_url: str, sql: str, params=()) -> list[dict]:
+    with connect(database_url) as conn:
+        return conn.execute(sql, params).fetchall()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from geo_app.maps import base, charts
+from geo_app.maps import base, charts, tiles
 from geo_app.settings import Settings
 
 TITLE = "Peta Wilayah & Kepadatan Penduduk"
@@ -70,6 +70,7 @@ def build_areas_map(
         classes.legend_items(no_data=any(row["density_per_km2"] is None for row in kelurahan)),
         note="Kelas: Fisher-Jenks. " + ("Penduduk kelurahan adalah perkiraan." if estimated else ""),
     )
+    tiles.add_vector_tiles(m, "assets", "Aset kota (ubin vektor)", colour=KECAMATAN_OUTLINE)
     base.add_layer_control(m)
     base.add_panel(m, "Ringkasan", _summary(kelurahan, kecamatan))
     ordered = sorted(kecamatan, key=lambda row: row["density_per_km2"] or 0, reverse=True)

@@ -32,7 +32,7 @@ PG_TYPES: dict[str, str] = {
     "date": "date",
 }
 
-PUBLIC_CALL_TYPES = ("darurat",)
+PUBLIC_CALL_TYPES = ("darurat",)  # the partial indexes of migration 0006 assume this
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class Collection:
     validity: tuple[str, str] | None = None
     keywords: tuple[str, ...] = ()
     tile_min_zoom: int = 0
+    cluster_below_zoom: int | None = None
     cache_seconds: int = 300
     property_by_name: dict[str, Property] = field(init=False, repr=False, compare=False)
 
@@ -225,6 +226,7 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
             temporal="received_at",
             keywords=("112", "incidents"),
             tile_min_zoom=10,
+            cluster_below_zoom=16,
             cache_seconds=60,
         )
     )

@@ -96,9 +96,8 @@ class _Translator:
         """Within a distance in metres: a bounding-box test the index can use, then the exact test."""
         lhs, rhs = self.spatial(node.lhs), self.spatial(node.rhs)
         distance = float(node.distance)
-        box = Fragment.join([rhs, Fragment(sql.SQL("%s"), (distance * 1.01,))], ", ").wrap(
-            "ST_Envelope(ST_Buffer(({})::geography, {})::geometry)"
-        )
+        near = Fragment.join([rhs.wrap("({})::geography"), Fragment(sql.SQL("%s"), (distance * 1.01,))], ", ")
+        box = near.wrap("ST_Envelope(ST_Buffer({})::geometry)")
         exact = Fragment.join(
             [lhs.wrap("({})::geography"), rhs.wrap("({})::geography"), Fragment(sql.SQL("%s"), (distance,))],
             ", ",
@@ -120,8 +119,9 @@ class _Translator:
     def property(self, name: str):
         prop = self.collection.property_by_name.get(name)
         if prop is None:
+            # The name is not echoed: it may be a personal-data field, which the service never sends.
             raise UnsupportedFilter(
-                f"unknown property {name!r}; queryables of {self.collection.id}: "
+                f"the filter names a property that is not queryable; queryables of {self.collection.id}: "
                 f"{', '.join(self.collection.property_by_name)} (see /queryables)"
             )
         return prop

@@ -10,6 +10,7 @@ page starts strictly after the last row's keys, so page 1,000 costs what page 1 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,8 @@ from geo_app.ogc.crs import CRS84, Crs
 
 TILE_EXTENT = 4096
 TILE_BUFFER = 64
+TILE_KEY_ZOOM = 14  # the zoom of ogc_tile_x/ogc_tile_y in the index of migration 0006
+CLUSTER_CELLS = 64  # grid cells per tile side where points are counted instead of drawn one by one
 
 
 @dataclass(frozen=True)
@@ -150,12 +153,8 @@ def base_conditions(collection: Collection, city_code: str, time: TimeFilter | N
 def _conditions(collection: Collection, city_code: str, query: ItemQuery) -> list[Fragment]:
     conditions = base_conditions(collection, city_code, query.time)
     if query.bbox is not None:
-        box = envelope(query.bbox, query.bbox_crs)
-        conditions.append(
-            Fragment(
-                sql.SQL("t.geom && {} AND ST_Intersects(t.geom, {})").format(box.sql, box.sql), box.params * 2
-            )
-        )
+        # ST_Intersects brings its own index test; an extra && would be counted twice by the planner.
+        conditions.append(envelope(query.bbox, query.bbox_crs).wrap("ST_Intersects(t.geom, {})"))
     for name, value in query.equals.items():
         prop = collection.property_by_name[name]
         conditions.append(
@@ -192,8 +191,15 @@ def _after(keys: list[tuple[sql.Composable, bool, bool]], values: list) -> Fragm
     return Fragment.join([beyond, Fragment.join([same, rest]).wrap("({})")], " OR ").wrap("({})")
 
 
+def interactive(conn: psycopg.Connection) -> None:
+    """Settings for small, frequent API queries in this transaction: no JIT compilation and no parallel
+    workers, whose start-up costs more than such a query."""
+    conn.execute("SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0")
+
+
 def fetch_page(conn: psycopg.Connection, collection: Collection, city_code: str, query: ItemQuery) -> Page:
     """One page of features in keyset order (or read backwards for a prev page, returned in order)."""
+    interactive(conn)
     conditions = _conditions(collection, city_code, query)
     # Normal order: ascending keys with NULLs last; reading backwards flips both.
     keys = [
@@ -240,12 +246,18 @@ def fetch_page(conn: psycopg.Connection, collection: Collection, city_code: str,
 def count_matching(
     conn: psycopg.Connection, collection: Collection, city_code: str, query: ItemQuery, cap: int
 ) -> int | None:
-    """How many features the query matches, or None when more than ``cap`` (counting stops there)."""
+    """How many features the query matches, or None when more than ``cap`` (counting stops there).
+
+    A capped count is best served by a plain scan that stops at the cap; a bitmap plan would first
+    collect every match (the planner tends to choose it, and to AND it with a whole-city index).
+    """
     where = Fragment.join(_conditions(collection, city_code, query))
     statement = sql.SQL("SELECT count(*) AS n FROM (SELECT 1 FROM {} t WHERE {} LIMIT %s) s").format(
         sql.Identifier(collection.table), where.sql
     )
+    conn.execute("SET LOCAL enable_bitmapscan = off")
     count = _execute(conn, statement, (*where.params, cap + 1))[0]["n"]
+    conn.execute("SET LOCAL enable_bitmapscan = on")
     return None if count > cap else count
 
 
@@ -285,7 +297,14 @@ def extent(conn: psycopg.Connection, collection: Collection, city_code: str) -> 
 
 
 def tile(conn: psycopg.Connection, collection: Collection, city_code: str, z: int, x: int, y: int) -> bytes:
-    """The collection's features in tile z/x/y as a Mapbox Vector Tile (layer named after the collection)."""
+    """The collection's features in tile z/x/y as a Mapbox Vector Tile (layer named after the collection).
+
+    Below the collection's ``cluster_below_zoom`` the tile holds one point per cell of a 64 x 64 grid
+    with the number of features in it (``count``), instead of every feature.
+    """
+    interactive(conn)
+    if collection.cluster_below_zoom is not None and z < collection.cluster_below_zoom:
+        return _cluster_tile(conn, collection, city_code, z, x, y)
     where = Fragment.join(base_conditions(collection, city_code))
     integer_ids = collection.id_type == "integer"
     id_column = column(collection.id_column)
@@ -311,6 +330,56 @@ def tile(conn: psycopg.Connection, collection: Collection, city_code: str, z: in
         fid=sql.Literal("fid") if integer_ids else sql.SQL("NULL"),
     )
     params = (z, x, y, *where.params, z, x, y, collection.id)
+    return bytes(conn.execute(statement, params).fetchone()["tile"] or b"")
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """West, south, east, north (degrees) of Web Mercator tile z/x/y."""
+    n = 2**z
+
+    def latitude(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return x / n * 360 - 180, latitude(y + 1), (x + 1) / n * 360 - 180, latitude(y)
+
+
+def _tile_key_condition(z: int, x: int, y: int) -> Fragment:
+    """Points of tile z/x/y by their zoom-14 tile key (migration 0006 indexes it with the geometry)."""
+    key_x = sql.SQL("ogc_tile_x(t.geom, {})").format(sql.Literal(TILE_KEY_ZOOM))
+    key_y = sql.SQL("ogc_tile_y(t.geom, {})").format(sql.Literal(TILE_KEY_ZOOM))
+    if z >= TILE_KEY_ZOOM:
+        shift = z - TILE_KEY_ZOOM
+        return Fragment(sql.SQL("{} = %s AND {} = %s").format(key_x, key_y), (x >> shift, y >> shift))
+    shift = TILE_KEY_ZOOM - z
+    return Fragment(
+        sql.SQL("{} BETWEEN %s AND %s AND {} BETWEEN %s AND %s").format(key_x, key_y),
+        (x << shift, ((x + 1) << shift) - 1, y << shift, ((y + 1) << shift) - 1),
+    )
+
+
+def _cluster_tile(
+    conn: psycopg.Connection, collection: Collection, city_code: str, z: int, x: int, y: int
+) -> bytes:
+    """Counts of points per grid cell. Tile pixels come from lon/lat by a linear map; within one tile
+    Web Mercator differs from it by far less than a cell."""
+    west, south, east, north = tile_bounds(z, x, y)
+    where = Fragment.join([*base_conditions(collection, city_code), _tile_key_condition(z, x, y)])
+    cell = TILE_EXTENT // CLUSTER_CELLS
+    statement = sql.SQL(
+        "SELECT ST_AsMVT(cells, %s, {extent}, 'geom') AS tile FROM ("
+        " SELECT ST_MakePoint(avg(px), avg(py)) AS geom, count(*)::integer AS count FROM ("
+        "  SELECT (ST_X(t.geom) - %s) * %s AS px, (%s - ST_Y(t.geom)) * %s AS py"
+        "  FROM {table} t WHERE {where} OFFSET 0) points"
+        " WHERE px >= 0 AND px < {extent} AND py >= 0 AND py < {extent}"
+        " GROUP BY floor(px / {cell}), floor(py / {cell})) cells"
+    ).format(
+        extent=sql.Literal(TILE_EXTENT),
+        table=sql.Identifier(collection.table),
+        where=where.sql,
+        cell=sql.Literal(cell),
+    )
+    scale_x, scale_y = TILE_EXTENT / (east - west), TILE_EXTENT / (north - south)
+    params = (collection.id, west, scale_x, north, scale_y, *where.params)
     return bytes(conn.execute(statement, params).fetchone()["tile"] or b"")
 
 

@@ -77,8 +77,7 @@ def respond(answer: Answer, kind: str, **context) -> Response:
     return Response(body, mimetype=answer.media_type, headers=answer.headers)
 
 
-@blueprint.get("")
-@blueprint.get("/")
+@blueprint.get("", strict_slashes=False)
 @declare(FORMAT)
 def landing():
     """OGC API landing page: links to the API definition, conformance and collections."""

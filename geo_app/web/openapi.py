@@ -107,7 +107,9 @@ def _queryable_params(collection: Collection) -> list[QueryParam]:
     ]  # fmt: skip
 
 
-def _operation(view, endpoint: str, rule, path_values: dict[str, str], collection: Collection | None) -> dict:
+def _operation(
+    view, endpoint: str, rule, path_values: dict[str, str], collection: Collection | None, operation_id: str
+) -> dict:
     declaration: ApiDeclaration = getattr(view, "api_declaration", ApiDeclaration())
     summary, description = _summary(view)
     parameter_names, renders_html = _source_facts(view)
@@ -121,7 +123,6 @@ def _operation(view, endpoint: str, rule, path_values: dict[str, str], collectio
     ]  # fmt: skip
     media_type = declaration.media_type or (GEOJSON if declaration.items else None)
     media_type = media_type or ("text/html" if renders_html else "application/json")
-    operation_id = endpoint.replace(".", "_") + "".join(f"_{v}" for v in path_values.values())
     operation = {
         "summary": summary,
         "operationId": operation_id,
@@ -161,7 +162,8 @@ def build_document(app: Flask, site: str) -> dict:
         for path_values, collection in variants:
             path = _fill_path(rule.rule, path_values)
             for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-                operation = _operation(view, rule.endpoint, rule, path_values, collection)
+                operation_id = method.lower() + re.sub(r"[^A-Za-z0-9]+", "_", path).rstrip("_")
+                operation = _operation(view, rule.endpoint, rule, path_values, collection, operation_id)
                 paths.setdefault(path or "/", {})[method.lower()] = operation
     return {
         "openapi": "3.0.3",
@@ -199,4 +201,4 @@ def docs():
     """API documentation page, rendered by the service from its own OpenAPI document."""
     reject_unknown(set())
     document = build_document(current_app, request.url_root.rstrip("/"))
-    return render_template("openapi/docs.html", doc=document, city=None)
+    return render_template("api_docs.html", doc=document, city=None)

@@ -1,0 +1,72 @@
+"""/openapi.json documents every endpoint of the service and validates as OpenAPI 3.0; /docs renders it."""
+
+from __future__ import annotations
+
+import pytest
+from ogc_city import city_app
+from openapi_spec_validator import validate
+
+from geo_app.web.openapi import RULE_ARGUMENT
+
+
+@pytest.fixture(scope="module")
+def app(database_url):
+    with city_app(database_url) as application:
+        yield application
+
+
+@pytest.fixture(scope="module")
+def document(app) -> dict:
+    response = app.test_client().get("/openapi.json")
+    assert response.status_code == 200
+    assert response.content_type == "application/vnd.oai.openapi+json;version=3.0"
+    return response.get_json()
+
+
+def test_the_document_is_valid_openapi_3(document):
+    validate(document)
+
+
+def test_every_route_is_documented(app, document):
+    ogc = app.extensions["ogc_api"]
+    expected: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = RULE_ARGUMENT.sub(lambda m: "{" + m.group(2) + "}", rule.rule) or "/"
+        paths = (
+            [path.replace("{collection_id}", c) for c in ogc.collections]
+            if "{collection_id}" in path
+            else [path]
+        )
+        for each in paths:
+            expected.setdefault(each, set()).update(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"})
+    assert {path: set(operations) for path, operations in document["paths"].items()} == expected
+
+
+def test_operations_carry_summaries_parameters_and_problem_errors(document):
+    items = document["paths"]["/ogc/collections/incidents/items"]["get"]
+    names = {p["name"] for p in items["parameters"]}
+    assert {"limit", "bbox", "datetime", "filter", "crs", "bbox-crs", "category", "received_at"} <= names
+    assert not {"description", "address", "caller_name"} & names
+    assert items["summary"].startswith("Features of a collection")
+    assert "application/geo+json" in items["responses"]["200"]["content"]
+    problem = document["components"]["responses"]["Problem"]["content"]
+    assert "application/problem+json" in problem
+    tile = document["paths"]["/tiles/assets/{z}/{x}/{y}.mvt"]["get"]
+    assert {p["name"]: p["schema"]["type"] for p in tile["parameters"]} == {
+        "z": "integer",
+        "x": "integer",
+        "y": "integer",
+    }
+    areas = document["paths"]["/api/areas"]["get"]
+    assert [p["name"] for p in areas["parameters"]] == ["level"]  # read from its reject_unknown call
+
+
+def test_the_documentation_page_is_served_by_the_app(app, document):
+    response = app.test_client().get("/docs")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert "cdn" not in html.lower() and "https://" not in html
+    for path in ("/ogc/collections/assets_cctv/items", "/tiles/incidents/{z}/{x}/{y}.mvt", "/api/areas"):
+        assert path in html
