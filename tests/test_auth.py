@@ -168,3 +168,10 @@ def test_users_commands(database_url, monkeypatch):
     assert editor.exit_code != 0 and "--opd" in editor.output
     short = runner.invoke(main, ["users", "add", "y-" + name, "--role", "dlh"], input="pendek\npendek\n")
     assert short.exit_code != 0 and "10 characters" in short.output
+
+
+def test_pages_show_who_is_signed_in_and_offer_sign_out(anonymous_client, person):
+    assert 'href="/login">Masuk<' in anonymous_client.get("/login").get_data(as_text=True)
+    sign_in(anonymous_client, person)
+    page = anonymous_client.get("/login").get_data(as_text=True)
+    assert f"{person} (supervisor_112)" in page and 'action="/logout"' in page and "Keluar" in page

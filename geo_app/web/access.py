@@ -49,6 +49,7 @@ def init_access(app: Flask) -> None:
     app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(settings.basemap_url)
     log_redaction.install()
     app.before_request(enforce_permissions)
+    app.jinja_env.globals.update(current_identity=current_identity, session_csrf_token=csrf_token)
     app.after_request(secure_response)
     app.register_error_handler(psycopg.errors.InsufficientPrivilege, _refused_by_database)
 
