@@ -175,3 +175,12 @@ def test_pages_show_who_is_signed_in_and_offer_sign_out(anonymous_client, person
     sign_in(anonymous_client, person)
     page = anonymous_client.get("/login").get_data(as_text=True)
     assert f"{person} (supervisor_112)" in page and 'action="/logout"' in page and "Keluar" in page
+
+
+def test_one_address_trying_many_user_names_is_limited_too(anonymous_client):
+    anonymous_client.environ_base["REMOTE_ADDR"] = "10.9.8.7"  # an address no other test signs in from
+    statuses = [
+        sign_in(anonymous_client, f"tebak-{uuid.uuid4().hex[:6]}", password="salah-sekali-ya").status_code
+        for _ in range(51)
+    ]
+    assert statuses.count(401) == 50 and statuses[-1] == 429

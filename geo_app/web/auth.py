@@ -6,6 +6,7 @@ Scripts do not sign in here: they send an API token (``geo-app users token USERN
 
 from __future__ import annotations
 
+import limits
 from flask import Blueprint, redirect, render_template, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -28,6 +29,16 @@ def _login_rate_limit() -> str:
     return deps.settings().login_rate_limit
 
 
+ATTEMPTS_PER_ADDRESS_FACTOR = 5
+"""One address may try this many times the per-user limit across user names (credential stuffing)."""
+
+
+def _address_rate_limit() -> str:
+    per_user = limits.parse(deps.settings().login_rate_limit)
+    attempts = per_user.amount * ATTEMPTS_PER_ADDRESS_FACTOR
+    return f"{attempts} per {per_user.multiples} {per_user.GRANULARITY.name}"
+
+
 def _ip_and_username() -> str:
     return f"{get_remote_address()}|{request.form.get('username', '').strip().lower()}"
 
@@ -47,6 +58,7 @@ def login_form():
 
 @blueprint.post("/login")
 @limiter.limit(_login_rate_limit, key_func=_ip_and_username)
+@limiter.limit(_address_rate_limit, key_func=get_remote_address)
 def login():
     reject_unknown({"next"})
     username = request.form.get("username", "").strip().lower()
