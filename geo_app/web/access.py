@@ -20,7 +20,7 @@ from geo_app.auth import credentials, log_redaction
 from geo_app.auth.identity import Identity, anonymous, current_identity
 from geo_app.auth.permissions import WRITE, allowed_roles
 from geo_app.auth.privacy import PERSONAL_DATA_FIELDS, can_see_personal_data
-from geo_app.auth.roles import READERS
+from geo_app.auth.roles import READERS, USER_ROLES
 from geo_app.ingest import geometry_limits
 from geo_app.store import users as user_store
 from geo_app.web import deps
@@ -218,3 +218,19 @@ def _refused_by_database(exc: psycopg.errors.InsufficientPrivilege):
     """Row-level rules in the database (an OPD editor and another OPD's asset) answer 403."""
     detail = exc.diag.message_primary or "This change is not allowed for your role."
     return problem_response(403, "Forbidden", detail)
+
+
+SECURITY_SCHEMES = {
+    "apiToken": {"type": "http", "scheme": "bearer", "description": "geo-app users token USERNAME"},
+    "session": {"type": "apiKey", "in": "cookie", "name": "geo_app_session", "description": "from /login"},
+}
+
+
+def openapi_access(rule: str, method: str, view_args: dict) -> dict:
+    """What /openapi.json says about an operation's callers, read from the permission table."""
+    roles = allowed_roles(rule, method, view_args)
+    signed_in = [{"apiToken": []}, {"session": []}]
+    return {
+        "x-roles": [role for role in USER_ROLES if role in roles],
+        "security": [{}, *signed_in] if roles >= READERS else signed_in,
+    }

@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, current_app, render_template, request
 
 from geo_app.ogc.collections import Collection
 from geo_app.ogc.core import GEOJSON, OPENAPI
+from geo_app.web.access import SECURITY_SCHEMES, openapi_access
 from geo_app.web.apidoc import ApiDeclaration, QueryParam, declare
 from geo_app.web.errors import PROBLEM_JSON
 from geo_app.web.params import reject_unknown
@@ -164,6 +165,7 @@ def build_document(app: Flask, site: str) -> dict:
             for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
                 operation_id = method.lower() + re.sub(r"[^A-Za-z0-9]+", "_", path).rstrip("_")
                 operation = _operation(view, rule.endpoint, rule, path_values, collection, operation_id)
+                operation.update(openapi_access(rule.rule, method, path_values))
                 paths.setdefault(path or "/", {})[method.lower()] = operation
     return {
         "openapi": "3.0.3",
@@ -177,6 +179,7 @@ def build_document(app: Flask, site: str) -> dict:
         "paths": paths,
         "components": {
             "schemas": {"Problem": PROBLEM_SCHEMA},
+            "securitySchemes": SECURITY_SCHEMES,
             "responses": {
                 "Problem": {
                     "description": "An error, with a detail that says what to fix",
