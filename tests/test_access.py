@@ -78,3 +78,12 @@ def test_restricted_or_signed_in_answers_are_not_cached_publicly(client, anonymo
     public = anonymous_client.get("/api/areas")
     assert "private" not in public.headers.get("Cache-Control", "")
     assert "Cookie" in public.headers["Vary"]
+
+
+def test_the_openapi_document_says_who_may_call_what(anonymous_client):
+    document = anonymous_client.get("/openapi.json").json
+    audit = document["paths"]["/api/audit"]["get"]
+    assert audit["x-roles"] == ["admin"] and {} not in audit["security"]
+    areas = document["paths"]["/api/areas"]["get"]
+    assert "public" in areas["x-roles"] and {} in areas["security"]
+    assert set(document["components"]["securitySchemes"]) == {"apiToken", "session"}
