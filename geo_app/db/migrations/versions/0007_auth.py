@@ -169,6 +169,10 @@ SELECT audit_enable('assets', 'id');
 SELECT audit_enable('incidents', 'id');
 SELECT audit_enable('incident_callers', 'incident_id', '{caller_name,caller_phone}');
 SELECT audit_enable('green_areas', 'version_id');
+SELECT audit_enable('road_nodes', 'id');
+SELECT audit_enable('roads', 'id');
+SELECT audit_enable('gazetteer', 'id');
+SELECT audit_enable('dataset_loads', 'id');
 SELECT audit_enable('users', 'id', '{password_hash}');
 SELECT audit_enable('api_tokens', 'id', '{token_hash}');
 
@@ -202,7 +206,7 @@ DO $$
 DECLARE target text;
 BEGIN
     FOREACH target IN ARRAY ARRAY['cities', 'admin_areas', 'assets', 'incidents', 'incident_callers',
-                                  'green_areas'] LOOP
+                                  'green_areas', 'road_nodes', 'roads', 'gazetteer', 'dataset_loads'] LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS audit_insert ON %I', target);
         EXECUTE format('DROP TRIGGER IF EXISTS audit_update ON %I', target);
         EXECUTE format('DROP TRIGGER IF EXISTS audit_delete ON %I', target);
