@@ -148,3 +148,8 @@ def test_logs_never_carry_callers_data():
     text = logging.Formatter().format(record)
     assert "0812" not in text and "Siti" not in text and "62812" not in text
     assert "Key (caller_phone)=([redacted])" in text and "[phone redacted]" in text
+    access = logging.LogRecord(
+        "werkzeug", logging.INFO, __file__, 1, '"GET /login/link/gat_s3cr3t?next=/ HTTP/1.1"', (), None
+    )
+    PersonalDataFilter().filter(access)
+    assert "s3cr3t" not in access.getMessage() and "/login/link/[redacted]?next=/" in access.getMessage()

@@ -2,7 +2,8 @@
 
 Views never log callers, but a database error can quote the data it choked on (``DETAIL: Key
 (caller_phone)=(0812...)`` or ``Failing row contains (...)``) and tracebacks are logged whole. The filter
-rewrites such fragments, and phone numbers anywhere, before a record is written.
+rewrites such fragments, phone numbers anywhere and the secret of sign-in links in access logs, before a
+record is written.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ REDACTIONS = (
     (re.compile(r"Key \(([^)]*)\)=\((?:[^()]|\([^)]*\))*\)"), r"Key (\1)=([redacted])"),
     (re.compile(r"Failing row contains \(.*\)"), "Failing row contains ([redacted])"),
     (re.compile(r"(?<!\d)(?:\+?62|0)8\d{7,11}(?!\d)"), "[phone redacted]"),
+    (re.compile(r"/login/link/[^?\s\"]+"), "/login/link/[redacted]"),
 )
 
 
