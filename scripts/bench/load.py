@@ -103,6 +103,8 @@ def prepare_database(url: str) -> str:
         from geo_app.sample import load_sample_city
 
         load_sample_city(url, progress=True)
+    with connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")  # planner statistics of freshly loaded tables, as autovacuum would give them
     with contextlib.suppress(UserError):  # the user exists from an earlier run
         add_user(url, BENCH_USER, "supervisor_112", None)
     token, _ = issue_token(url, BENCH_USER, days=1, label="load benchmark")
