@@ -84,7 +84,7 @@ def test_owslib_pages_through_more_than_2000_features(ogc_server, cctv_rows):
     while True:
         page = api.collection_items("assets_cctv", limit=700, offset=offset)
         seen += [feature["id"] for feature in page["features"]]
-        assert page["numberMatched"] == CCTV_COUNT
+        assert "numberMatched" not in page  # more than the service counts (NUMBER_MATCHED_MAX)
         if page["numberReturned"] < 700:
             break
         offset += 700

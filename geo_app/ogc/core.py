@@ -5,7 +5,8 @@ and a database connection, and returns an :class:`Answer`; the web adapter only 
 response. Errors are :class:`OgcError` with a detail that says what to fix.
 
 Limits, documented in the README: ``limit`` defaults to 10 and is clamped to 10,000; ``numberMatched``
-is exact up to 10,000 matches and omitted above (counting stops there so a huge match stays cheap).
+is exact up to 1,000 matches and omitted above (counting stops there, so a page of a big match stays as
+cheap as a page of a small one; clients follow ``next`` links).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from geo_app.store.features import ItemQuery, TimeFilter
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
-NUMBER_MATCHED_MAX = 10_000
+NUMBER_MATCHED_MAX = 1_000
 EXTENT_CACHE_SECONDS = 300
 
 GEOJSON = "application/geo+json"

@@ -191,15 +191,8 @@ def _after(keys: list[tuple[sql.Composable, bool, bool]], values: list) -> Fragm
     return Fragment.join([beyond, Fragment.join([same, rest]).wrap("({})")], " OR ").wrap("({})")
 
 
-def interactive(conn: psycopg.Connection) -> None:
-    """Settings for small, frequent API queries in this transaction: no JIT compilation and no parallel
-    workers, whose start-up costs more than such a query."""
-    conn.execute("SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0")
-
-
 def fetch_page(conn: psycopg.Connection, collection: Collection, city_code: str, query: ItemQuery) -> Page:
     """One page of features in keyset order (or read backwards for a prev page, returned in order)."""
-    interactive(conn)
     conditions = _conditions(collection, city_code, query)
     # Normal order: ascending keys with NULLs last; reading backwards flips both.
     keys = [
@@ -220,16 +213,22 @@ def fetch_page(conn: psycopg.Connection, collection: Collection, city_code: str,
     key_columns = sql.SQL(", ").join(
         sql.SQL("{} AS k{}").format(e, sql.Literal(i)) for i, (e, _, _) in enumerate(keys)
     )
+    # The page's ids first, then its rows: the id query needs only id, city and geometry, which an
+    # index can cover (migration 0006), so scanning past non-matching rows never touches the table.
+    # The conditions apply again outside, because an id can name several versions (green areas).
     statement = sql.SQL(
-        "SELECT {feature} AS feature, {keys} FROM {table} t WHERE {where} ORDER BY {order} LIMIT %s OFFSET %s"
+        "SELECT {feature} AS feature, {keys} FROM {table} t WHERE {id} IN ("
+        " SELECT {id} FROM {table} t WHERE {where} ORDER BY {order} LIMIT %s OFFSET %s)"
+        " AND {where} ORDER BY {order}"
     ).format(
         feature=_feature_json(collection, query.crs),
         keys=key_columns,
         table=sql.Identifier(collection.table),
+        id=column(collection.id_column),
         where=where.sql,
         order=order,
     )
-    rows = _execute(conn, statement, (*where.params, query.limit + 1, query.offset))
+    rows = _execute(conn, statement, (*where.params, query.limit + 1, query.offset, *where.params))
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     if query.backwards:
@@ -246,18 +245,12 @@ def fetch_page(conn: psycopg.Connection, collection: Collection, city_code: str,
 def count_matching(
     conn: psycopg.Connection, collection: Collection, city_code: str, query: ItemQuery, cap: int
 ) -> int | None:
-    """How many features the query matches, or None when more than ``cap`` (counting stops there).
-
-    A capped count is best served by a plain scan that stops at the cap; a bitmap plan would first
-    collect every match (the planner tends to choose it, and to AND it with a whole-city index).
-    """
+    """How many features the query matches, or None when more than ``cap`` (counting stops there)."""
     where = Fragment.join(_conditions(collection, city_code, query))
     statement = sql.SQL("SELECT count(*) AS n FROM (SELECT 1 FROM {} t WHERE {} LIMIT %s) s").format(
         sql.Identifier(collection.table), where.sql
     )
-    conn.execute("SET LOCAL enable_bitmapscan = off")
     count = _execute(conn, statement, (*where.params, cap + 1))[0]["n"]
-    conn.execute("SET LOCAL enable_bitmapscan = on")
     return None if count > cap else count
 
 
@@ -274,7 +267,7 @@ def fetch_item(
     statement = sql.SQL("SELECT {} AS feature FROM {} t WHERE {}").format(
         _feature_json(collection, crs), sql.Identifier(collection.table), where.sql
     )
-    rows = conn.execute(statement, where.params).fetchall()
+    rows = _execute(conn, statement, where.params)
     return rows[0]["feature"] if rows else None
 
 
@@ -302,7 +295,6 @@ def tile(conn: psycopg.Connection, collection: Collection, city_code: str, z: in
     Below the collection's ``cluster_below_zoom`` the tile holds one point per cell of a 64 x 64 grid
     with the number of features in it (``count``), instead of every feature.
     """
-    interactive(conn)
     if collection.cluster_below_zoom is not None and z < collection.cluster_below_zoom:
         return _cluster_tile(conn, collection, city_code, z, x, y)
     where = Fragment.join(base_conditions(collection, city_code))
@@ -330,7 +322,7 @@ def tile(conn: psycopg.Connection, collection: Collection, city_code: str, z: in
         fid=sql.Literal("fid") if integer_ids else sql.SQL("NULL"),
     )
     params = (z, x, y, *where.params, z, x, y, collection.id)
-    return bytes(conn.execute(statement, params).fetchone()["tile"] or b"")
+    return bytes(_execute(conn, statement, params)[0]["tile"] or b"")
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -380,12 +372,35 @@ def _cluster_tile(
     )
     scale_x, scale_y = TILE_EXTENT / (east - west), TILE_EXTENT / (north - south)
     params = (collection.id, west, scale_x, north, scale_y, *where.params)
-    return bytes(conn.execute(statement, params).fetchone()["tile"] or b"")
+    return bytes(_execute(conn, statement, params, CLUSTER_SETTINGS)[0]["tile"] or b"")
 
 
-def _execute(conn: psycopg.Connection, statement: sql.Composable, params: tuple) -> list[dict]:
+# Planner settings for the small, frequent queries of the API, set in the same round trip as each query:
+# JIT compilation and parallel workers cost more to start than these queries take, and bitmap scans
+# first collect every match of a bbox, where a page or a capped count needs only the first ones (the
+# planner also likes to AND such a bitmap with a whole-city index).
+API_SETTINGS = sql.SQL(
+    "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),"
+    " set_config('enable_bitmapscan', 'off', true)"
+)
+# Counting points per cell: the planner cannot foresee how many points a tile holds (the tile-key
+# statistics are coarse) and would sort them on disk; hashing the cells in memory is several times faster.
+CLUSTER_SETTINGS = sql.SQL(
+    "{}, set_config('enable_sort', 'off', true), set_config('work_mem', '32MB', true)"
+).format(API_SETTINGS)
+
+
+def _execute(
+    conn: psycopg.Connection,
+    statement: sql.Composable,
+    params: tuple,
+    settings: sql.Composable = API_SETTINGS,
+) -> list[dict]:
     """Run a query built from request values; values the database rejects become InvalidValue."""
     try:
-        return conn.execute(statement, params).fetchall()
+        with conn.pipeline():
+            conn.execute(settings)
+            cursor = conn.execute(statement, params)
+        return cursor.fetchall()
     except psycopg.errors.DataError as exc:
         raise InvalidValue(exc.diag.message_primary or str(exc)) from None

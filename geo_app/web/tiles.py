@@ -2,7 +2,8 @@
 
 A tile holds what the OGC collection publishes and nothing more (same registry, same restrictions:
 public incidents only, no personal data), with the properties marked ``in_tiles``. ETag is a hash of the
-tile, so a client revalidating an unchanged tile gets 304; Cache-Control follows the collection.
+tile, so a client revalidating an unchanged tile gets 304; Cache-Control follows the collection, and
+built tiles are reused in-process for that long (geo_app.ogc.tilecache).
 Below a collection's ``tile_min_zoom`` (dense layers such as incidents) the tile is empty.
 """
 
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
+from geo_app.ogc.collections import Collection
 from geo_app.ogc.core import MVT, OgcError
+from geo_app.ogc.tilecache import TileCache
 from geo_app.store import features as store
 from geo_app.web import deps
 from geo_app.web.apidoc import declare
@@ -22,6 +25,15 @@ from geo_app.web.params import reject_unknown
 blueprint = Blueprint("tiles", __name__, url_prefix="/tiles")
 
 MAX_ZOOM = 22
+
+
+def tile_cache() -> TileCache:
+    return current_app.extensions.setdefault("tile_cache", TileCache())
+
+
+def build(collection: Collection, z: int, x: int, y: int) -> bytes:
+    with deps.connection() as conn:
+        return store.tile(conn, collection, deps.settings().city_code, z, x, y)
 
 
 @blueprint.get("/<collection_id>/<int:z>/<int:x>/<int:y>.mvt")
@@ -37,8 +49,9 @@ def tile(collection_id: str, z: int, x: int, y: int):
     if z < collection.tile_min_zoom:
         data = b""
     else:
-        with deps.connection() as conn:
-            data = store.tile(conn, collection, deps.settings().city_code, z, x, y)
+        data = tile_cache().get_or_build(
+            (collection.id, z, x, y), collection.cache_seconds, lambda: build(collection, z, x, y)
+        )
     etag = hashlib.blake2b(data, digest_size=16).hexdigest()
     headers = {
         "Cache-Control": f"public, max-age={collection.cache_seconds}",

@@ -1,10 +1,12 @@
 """OGC API and vector tiles: tile-key functions and indexes for the public incident points.
 
 Incidents arrive in time order, so the points of one area lie on pages all over the table and a dense
-tile or bbox visits most of the heap. Two partial indexes cover the public collection (call type
+tile or bbox visits most of the heap. Three partial indexes cover the public collection (call type
 darurat with a location, as geo_app.ogc.collections publishes it):
 
 - ``incidents_public_geom_idx``: GiST on the geometry, for bbox counts and filters;
+- ``incidents_public_id_idx``: ids in order with the geometry included, so a bbox page scans ids past
+  the points outside the bbox without reading the table;
 - ``incidents_public_tile_idx``: the zoom-14 tile of each point (``ogc_tile_x``/``ogc_tile_y``) with the
   geometry included, so a tile is one index-only range scan.
 
@@ -32,6 +34,8 @@ $$;
 
 CREATE INDEX incidents_public_geom_idx ON incidents USING gist (geom)
     WHERE call_type = 'darurat' AND geom IS NOT NULL;
+CREATE INDEX incidents_public_id_idx ON incidents (city_code, id) INCLUDE (geom)
+    WHERE call_type = 'darurat' AND geom IS NOT NULL;
 CREATE INDEX incidents_public_tile_idx ON incidents
     (city_code, ogc_tile_x(geom, 14), ogc_tile_y(geom, 14)) INCLUDE (geom)
     WHERE call_type = 'darurat' AND geom IS NOT NULL;
@@ -39,6 +43,7 @@ CREATE INDEX incidents_public_tile_idx ON incidents
 
 DOWNGRADE = """
 DROP INDEX IF EXISTS incidents_public_tile_idx;
+DROP INDEX IF EXISTS incidents_public_id_idx;
 DROP INDEX IF EXISTS incidents_public_geom_idx;
 DROP FUNCTION IF EXISTS ogc_tile_y(geometry, integer);
 DROP FUNCTION IF EXISTS ogc_tile_x(geometry, integer);
