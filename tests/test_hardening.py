@@ -153,3 +153,18 @@ def test_logs_never_carry_callers_data():
     )
     PersonalDataFilter().filter(access)
     assert "s3cr3t" not in access.getMessage() and "/login/link/[redacted]?next=/" in access.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("basemap", "origin"),
+    [
+        ("https://peta.kota.go.id/tiles/{z}/{x}/{y}.png", "https://peta.kota.go.id"),
+        ("https://{s}.tile.example.org/{z}/{x}/{y}.png", "https://*.tile.example.org"),
+        ("", None),
+    ],
+)
+def test_the_policy_lets_map_tiles_come_from_the_basemap_only(basemap, origin):
+    from geo_app.web.access import content_security_policy
+
+    expected = "img-src 'self' data: blob:" + (f" {origin}" if origin else "")
+    assert expected in content_security_policy(basemap).split("; ")

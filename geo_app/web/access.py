@@ -56,8 +56,8 @@ def init_access(app: Flask) -> None:
 
 def content_security_policy(basemap_url: str) -> str:
     """Maps are Folium pages: inline scripts and styles, assets from /static, tiles from the basemap."""
-    basemap = urlsplit(basemap_url.replace("{s}", "a"))
-    tile_origin = f"{basemap.scheme}://{basemap.netloc.replace('a.', '*.', 1)}" if basemap.netloc else ""
+    basemap = urlsplit(basemap_url)
+    tile_origin = f"{basemap.scheme}://{basemap.netloc.replace('{s}', '*')}" if basemap.netloc else ""
     return "; ".join(
         [
             "default-src 'self'",
