@@ -7,8 +7,6 @@ roles in INCIDENT_READERS; everyone else gets aggregates whose cells hold at lea
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from flask import current_app, has_request_context
 
 from geo_app.auth.identity import current_role
@@ -30,21 +28,3 @@ def public_min_cell_count() -> int:
     if not has_request_context() or can_see_exact_incidents():
         return 1
     return current_app.config["SETTINGS"].public_min_cell_count
-
-
-def suppress_small_cells(cells: Iterable[dict], count_key: str = "count") -> list[dict]:
-    """Keep the cells (dicts or GeoJSON features) with at least ``public_min_cell_count()`` incidents."""
-    minimum = public_min_cell_count()
-
-    def count(cell: dict) -> float:
-        values = cell.get("properties", cell)
-        return values.get(count_key) or 0
-
-    return [cell for cell in cells if count(cell) >= minimum]
-
-
-def without_personal_data(record: dict) -> dict:
-    """``record`` without caller fields unless the current role may see them."""
-    if can_see_personal_data():
-        return record
-    return {key: value for key, value in record.items() if key not in PERSONAL_DATA_FIELDS}
