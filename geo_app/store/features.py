@@ -352,23 +352,27 @@ def _tile_key_condition(z: int, x: int, y: int) -> Fragment:
 def _cluster_tile(
     conn: psycopg.Connection, collection: Collection, city_code: str, z: int, x: int, y: int
 ) -> bytes:
-    """Counts of points per grid cell. Tile pixels come from lon/lat by a linear map; within one tile
-    Web Mercator differs from it by far less than a cell."""
+    """Counts of points per grid cell, drawn at the cell centre. Tile pixels come from lon/lat by a linear
+    map; within one tile Web Mercator differs from it by far less than a cell. Cells are numbered
+    column * CLUSTER_CELLS + row, so the points are grouped on one integer."""
     west, south, east, north = tile_bounds(z, x, y)
     where = Fragment.join([*base_conditions(collection, city_code), _tile_key_condition(z, x, y)])
-    cell = TILE_EXTENT // CLUSTER_CELLS
     statement = sql.SQL(
         "SELECT ST_AsMVT(cells, %s, {extent}, 'geom') AS tile FROM ("
-        " SELECT ST_MakePoint(avg(px), avg(py)) AS geom, count(*)::integer AS count FROM ("
-        "  SELECT (ST_X(t.geom) - %s) * %s AS px, (%s - ST_Y(t.geom)) * %s AS py"
-        "  FROM {table} t WHERE {where} OFFSET 0) points"
-        " WHERE px >= 0 AND px < {extent} AND py >= 0 AND py < {extent}"
-        " GROUP BY floor(px / {cell}), floor(py / {cell})) cells"
+        " SELECT ST_MakePoint((cell / {cells}) * {step} + {half}, mod(cell, {cells}) * {step} + {half})"
+        " AS geom, count(*)::integer AS count FROM ("
+        "  SELECT floor(px / {step})::integer * {cells} + floor(py / {step})::integer AS cell FROM ("
+        "   SELECT (ST_X(t.geom) - %s) * %s AS px, (%s - ST_Y(t.geom)) * %s AS py"
+        "   FROM {table} t WHERE {where} OFFSET 0) points"
+        "  WHERE px >= 0 AND px < {extent} AND py >= 0 AND py < {extent}) located"
+        " GROUP BY cell) cells"
     ).format(
         extent=sql.Literal(TILE_EXTENT),
+        cells=sql.Literal(CLUSTER_CELLS),
+        step=sql.Literal(TILE_EXTENT // CLUSTER_CELLS),
+        half=sql.Literal(TILE_EXTENT // CLUSTER_CELLS // 2),
         table=sql.Identifier(collection.table),
         where=where.sql,
-        cell=sql.Literal(cell),
     )
     scale_x, scale_y = TILE_EXTENT / (east - west), TILE_EXTENT / (north - south)
     params = (collection.id, west, scale_x, north, scale_y, *where.params)
@@ -376,12 +380,13 @@ def _cluster_tile(
 
 
 # Planner settings for the small, frequent queries of the API, set in the same round trip as each query:
-# JIT compilation and parallel workers cost more to start than these queries take, and bitmap scans
-# first collect every match of a bbox, where a page or a capped count needs only the first ones (the
-# planner also likes to AND such a bitmap with a whole-city index).
+# JIT compilation and parallel workers cost more to start than these queries take; bitmap scans first
+# collect every match of a bbox, where a page or a capped count needs only the first ones (the planner
+# also likes to AND such a bitmap with a whole-city index); and a generic plan of a prepared statement
+# cannot see how small a bbox is, so every execution is planned for its own values.
 API_SETTINGS = sql.SQL(
     "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),"
-    " set_config('enable_bitmapscan', 'off', true)"
+    " set_config('enable_bitmapscan', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true)"
 )
 # Counting points per cell: the planner cannot foresee how many points a tile holds (the tile-key
 # statistics are coarse) and would sort them on disk; hashing the cells in memory is several times faster.
