@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import shapely
 from browser import LiveServer
-from ogc_city import CCTV_COUNT, CITY, city_app, db_rows
+from ogc_city import CCTV_COUNT, CITY, city_app, db_rows, planner_token
 from owslib.ogcapi.features import Features
 from shapely.geometry import box, shape
 
@@ -62,20 +62,20 @@ def ids_in_bbox(rows: list[dict], bbox) -> list[int]:
     return [r["id"] for r, keep in zip(rows, inside, strict=True) if keep]
 
 
-def test_owslib_lists_the_collections(ogc_server):
+def test_owslib_lists_the_collections_the_caller_may_read(ogc_server, database_url):
     api = Features(f"{ogc_server}/ogc")
     ids = [c["id"] for c in api.collections()["collections"]]
-    assert {
-        "kecamatan",
-        "kelurahan",
-        "assets",
-        "assets_cctv",
-        "assets_pju",
-        "incidents",
-        "green_areas",
-    } <= set(ids)
+    assert {"kecamatan", "kelurahan", "assets", "assets_cctv", "assets_pju", "green_areas"} <= set(ids)
+    assert "incidents" not in ids  # exact incident points are for 112 staff and planners
     assert all("." not in collection_id for collection_id in ids)
     assert set(api.feature_collections()) == set(ids)
+    # (OWSLib's Features(headers=...) would change its module-wide default headers, so plain HTTP here.)
+    request = urllib.request.Request(
+        f"{ogc_server}/ogc/collections", headers={"Authorization": f"Bearer {planner_token(database_url)}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        staff_ids = {c["id"] for c in json.load(response)["collections"]}
+    assert staff_ids == set(ids) | {"incidents"}
 
 
 def test_owslib_pages_through_more_than_2000_features(ogc_server, cctv_rows):

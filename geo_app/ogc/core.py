@@ -16,7 +16,7 @@ import binascii
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -133,14 +133,17 @@ class OgcApi:
     def conformance(self) -> Answer:
         return Answer({"conformsTo": CONFORMANCE})
 
-    def collection_list(self, base: str, conn: psycopg.Connection) -> Answer:
+    def collection_list(self, base: str, conn: psycopg.Connection, visible: Callable[[str], bool]) -> Answer:
+        """The collections ``visible(id)`` lets the caller read (clients then open only layers they may)."""
         return Answer(
             {
                 "links": [
                     link(f"{base}/collections", "self", JSON, "Collections"),
                     link(f"{base}/collections?f=html", "alternate", HTML, "Collections as HTML"),
                 ],
-                "collections": [self._describe(base, c, conn) for c in self.collections.values()],
+                "collections": [
+                    self._describe(base, c, conn) for c in self.collections.values() if visible(c.id)
+                ],
                 "crs": [crs.uri for crs in SUPPORTED],
             }
         )

@@ -172,8 +172,12 @@ def _sort_keys(collection: Collection, sort: list[tuple[str, bool]]) -> list[tup
 
 
 def _after(keys: list[tuple[sql.Composable, bool, bool]], values: list) -> Fragment:
-    """Rows strictly after ``values`` in the order ``keys`` = (expression, descending, nulls_last)."""
+    """Rows strictly after ``values`` in the order ``keys`` = (expression, descending, nulls_last).
+
+    The last key is the id, never NULL: its test stays a plain comparison an index can range over.
+    """
     expression, desc, nulls_last = keys[0]
+    nulls_last = nulls_last and len(keys) > 1
     value = values[0]
     if value is None:
         beyond = FALSE if nulls_last else Fragment(sql.SQL("{} IS NOT NULL").format(expression))

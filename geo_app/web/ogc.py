@@ -10,6 +10,8 @@ import json
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from geo_app.auth.identity import current_role
+from geo_app.auth.permissions import is_allowed
 from geo_app.ogc.collections import build_collections
 from geo_app.ogc.core import GEOJSON, HTML, JSON, Answer, OgcApi, OgcError, with_query
 from geo_app.web import deps
@@ -19,6 +21,7 @@ from geo_app.web.params import reject_unknown
 
 blueprint = Blueprint("ogc", __name__, url_prefix="/ogc")
 
+COLLECTION_RULE = "/ogc/collections/<collection_id>"
 FORMAT = QueryParam("f", "Response format: json (default for clients) or html (default for browsers)",
                     enum=("json", "html"))  # fmt: skip
 
@@ -96,10 +99,15 @@ def conformance():
 @blueprint.get("/collections")
 @declare(FORMAT)
 def collections():
-    """Every published collection with its extent, CRS list and links."""
+    """Every published collection the caller may read, with its extent, CRS list and links."""
     reject_unknown({"f"})
+    role = current_role()
+
+    def readable(collection_id: str) -> bool:
+        return is_allowed(role, COLLECTION_RULE, "GET", {"collection_id": collection_id})
+
     with deps.connection() as conn:
-        return respond(ogc_api().collection_list(base_url(), conn), "collections")
+        return respond(ogc_api().collection_list(base_url(), conn, readable), "collections")
 
 
 @blueprint.get("/collections/<collection_id>")
