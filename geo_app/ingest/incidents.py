@@ -26,7 +26,7 @@ from geo_app.store import incidents as store
 
 log = logging.getLogger(__name__)
 
-# From this many good rows on, indexes and foreign keys are rebuilt after the upsert instead of kept up
+# From this many new rows on, indexes and foreign keys are rebuilt after the upsert instead of kept up
 # row by row (store.indexes_rebuilt_after): the import then locks the incidents table until it commits.
 BULK_ROWS = 100_000
 # Header spellings accepted besides the field names themselves.
@@ -136,7 +136,7 @@ def import_incidents(
     if result.rejected and not keep_good:
         log.info("incident import from %s rejected: %d bad row(s)", source, len(result.rejected))
         return result
-    if result.rows_read - len(result.rejected) >= BULK_ROWS:
+    if store.count_new(conn, city) >= BULK_ROWS:
         with store.indexes_rebuilt_after(conn):
             written = store.upsert_checked(conn, city, source, bulk=True)
         store.refresh_statistics(conn)

@@ -188,6 +188,7 @@ def check_staged(
             conn.execute(_checked_sql(FAST_TYPES), params)
     except psycopg.DataError:  # an unreadable number or time somewhere: type row by row
         conn.execute(_checked_sql(CAREFUL_TYPES), params)
+    conn.execute("ANALYZE incident_checked")  # real row counts for the joins that follow
     _explain_outside(conn, city_code)
 
 
@@ -387,11 +388,22 @@ CHECKED_VALUES = """
 """
 
 
-def upsert_checked(conn: psycopg.Connection, city_code: str, source: str, bulk: bool = False) -> dict:
-    """Write the rows without reasons: new external ids inserted, changed rows updated, rest untouched.
+def count_new(conn: psycopg.Connection, city_code: str) -> int:
+    """Good staged rows whose external id is not stored yet (they will be inserted)."""
+    return conn.execute(
+        "SELECT count(*) AS n FROM incident_checked c WHERE cardinality(c.reasons) = 0 AND NOT EXISTS "
+        "(SELECT 1 FROM incidents i WHERE i.city_code = %s AND i.external_id = c.external_id)",
+        (city_code,),
+    ).fetchone()["n"]
 
-    ``bulk`` (inside :func:`indexes_rebuilt_after`): changed rows are updated through one join and new
-    ones inserted through one anti-join, as the unique index that ON CONFLICT needs is being rebuilt.
+
+def upsert_checked(conn: psycopg.Connection, city_code: str, source: str, bulk: bool = False) -> dict:
+    """Write the rows without reasons: changed rows updated through one join, new external ids
+    inserted through one anti-join, the rest untouched.
+
+    ``bulk``: inside :func:`indexes_rebuilt_after`, where the table is locked and its unique key is
+    being rebuilt; otherwise a row inserted meanwhile by someone else with the same external id is
+    left alone (ON CONFLICT DO NOTHING) rather than failing the import.
     """
     import_id = conn.execute(
         "INSERT INTO incident_imports (city_code, source, rows_read, inserted, updated, unchanged, rejected) "
@@ -400,47 +412,27 @@ def upsert_checked(conn: psycopg.Connection, city_code: str, source: str, bulk: 
     ).fetchone()["id"]
     params = {"city": city_code, "import_id": import_id}
     columns = ", ".join(STORED_FIELDS)
-    if bulk:
-        updated = conn.execute(
-            f"""
-            UPDATE incidents i
-            SET ({columns}, import_id, updated_at) = ({CHECKED_VALUES}, %(import_id)s, now())
-            FROM incident_checked c
-            WHERE i.city_code = %(city)s AND i.external_id = c.external_id AND cardinality(c.reasons) = 0
-              AND ({", ".join(f"i.{name}" for name in STORED_FIELDS)}) IS DISTINCT FROM ({CHECKED_VALUES})
-            """,
-            params,
-        ).rowcount
-        inserted = conn.execute(
-            f"""
-            INSERT INTO incidents (city_code, external_id, import_id, {columns})
-            SELECT %(city)s, c.external_id, %(import_id)s, {CHECKED_VALUES}
-            FROM incident_checked c
-            WHERE cardinality(c.reasons) = 0 AND NOT EXISTS (
-                SELECT 1 FROM incidents i WHERE i.city_code = %(city)s AND i.external_id = c.external_id)
-            """,
-            params,
-        ).rowcount
-        counts = {"inserted": inserted, "updated": updated}
-    else:
-        updates = ", ".join(f"{name} = excluded.{name}" for name in STORED_FIELDS)
-        changed = " OR ".join(f"incidents.{name} IS DISTINCT FROM excluded.{name}" for name in STORED_FIELDS)
-        counts = conn.execute(
-            f"""
-            WITH written AS (
-                INSERT INTO incidents (city_code, external_id, import_id, {columns})
-                SELECT %(city)s, c.external_id, %(import_id)s, {CHECKED_VALUES}
-                FROM incident_checked c WHERE cardinality(c.reasons) = 0
-                ON CONFLICT (city_code, external_id) DO UPDATE SET {updates},
-                    import_id = excluded.import_id, updated_at = now()
-                WHERE {changed}
-                RETURNING (xmax = 0) AS is_new
-            )
-            SELECT count(*) FILTER (WHERE is_new) AS inserted, count(*) FILTER (WHERE NOT is_new) AS updated
-            FROM written
-            """,
-            params,
-        ).fetchone()
+    updated = conn.execute(
+        f"""
+        UPDATE incidents i
+        SET ({columns}, import_id, updated_at) = ({CHECKED_VALUES}, %(import_id)s, now())
+        FROM incident_checked c
+        WHERE i.city_code = %(city)s AND i.external_id = c.external_id AND cardinality(c.reasons) = 0
+          AND ({", ".join(f"i.{name}" for name in STORED_FIELDS)}) IS DISTINCT FROM ({CHECKED_VALUES})
+        """,
+        params,
+    ).rowcount
+    inserted = conn.execute(
+        f"""
+        INSERT INTO incidents (city_code, external_id, import_id, {columns})
+        SELECT %(city)s, c.external_id, %(import_id)s, {CHECKED_VALUES}
+        FROM incident_checked c
+        WHERE cardinality(c.reasons) = 0 AND NOT EXISTS (
+            SELECT 1 FROM incidents i WHERE i.city_code = %(city)s AND i.external_id = c.external_id)
+        {"" if bulk else "ON CONFLICT (city_code, external_id) DO NOTHING"}
+        """,
+        params,
+    ).rowcount
     conn.execute(
         """
         INSERT INTO incident_callers (incident_id, caller_name, caller_phone)
@@ -452,7 +444,7 @@ def upsert_checked(conn: psycopg.Connection, city_code: str, source: str, bulk: 
         """,
         (city_code,),
     )
-    return {"import_id": import_id, **counts}
+    return {"import_id": import_id, "inserted": inserted, "updated": updated}
 
 
 def finish_import_record(conn: psycopg.Connection, import_id: int, result_counts: dict) -> None:
