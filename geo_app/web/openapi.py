@@ -114,7 +114,9 @@ def _operation(
     declaration: ApiDeclaration = getattr(view, "api_declaration", ApiDeclaration())
     summary, description = _summary(view)
     parameter_names, renders_html = _source_facts(view)
-    params = list(declaration.params) or [QueryParam(n, f"See {endpoint}") for n in parameter_names]
+    params = list(declaration.params) or [
+        QueryParam(n, "Checked by the view; not described yet") for n in parameter_names
+    ]
     if declaration.items and collection is not None:
         params = [*ITEMS_PARAMS, *_queryable_params(collection)]
     path_params = [
