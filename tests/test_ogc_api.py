@@ -15,7 +15,7 @@ from ogc_city import BASE_TIME, CCTV_COUNT, CITY, GREEN_CHANGED_AT, SECRET, city
 from pyproj import Geod, Transformer
 from shapely.geometry import Point, box, shape
 
-from geo_app.ogc.core import CONFORMANCE, MAX_LIMIT, NUMBER_MATCHED_MAX
+from geo_app.ogc.core import CONFORMANCE, MAX_LIMIT, NUMBER_MATCHED_MAX, encode_cursor
 
 ITEMS = "/ogc/collections/{}/items"
 PERSONAL = ("Budi", "Santoso", "caller", "description", "address", "external_id", "OGC-0")
@@ -176,6 +176,8 @@ def test_offset_paging_links_next_by_cursor(client, assets):
     assert "cursor=" in next_link and "offset" not in next_link
     assert [f["id"] for f in get(client, next_link).get_json()["features"]] == cctv_ids[105:110]
     get(client, ITEMS.format("assets_cctv") + "?cursor=garbage", 400)
+    doctored = encode_cursor([True], "", backwards=False)
+    get(client, ITEMS.format("assets_cctv") + f"?cursor={doctored}", 400)
 
 
 # -- bbox, datetime, property filters -----------------------------------------------------------------
@@ -317,6 +319,8 @@ def test_cql2_rejects_unknown_properties_and_wrong_types(client, auth):
     assert "queryables" in cql(client, "incidents", "caller_name = 'Budi'", 400, headers=auth)["detail"]
     assert "queryables" in cql(client, "assets", "description = 'x'", 400)["detail"]
     cql(client, "assets", "coverage_radius_m = 'wide'", 400)
+    cql(client, "assets", "coverage_radius_m = true", 400)
+    cql(client, "assets", "name + 1 > 2", 400)
     cql(client, "assets", "S_DWITHIN(geometry, POINT(106 -6), 5, furlongs)", 400)
     get(client, ITEMS.format("assets") + "?filter=name='x'&filter-lang=cql2-json", 400)
 

@@ -399,6 +399,16 @@ CLUSTER_SETTINGS = sql.SQL(
 ).format(API_SETTINGS)
 
 
+# What the database says when a request's value or type does not fit (a text where a number belongs,
+# arithmetic on a name, a doctored cursor): the client's mistake, answered 400.
+REJECTED_VALUES = (
+    psycopg.errors.DataError,
+    psycopg.errors.UndefinedFunction,
+    psycopg.errors.CannotCoerce,
+    psycopg.errors.DatatypeMismatch,
+)
+
+
 def _execute(
     conn: psycopg.Connection,
     statement: sql.Composable,
@@ -411,5 +421,5 @@ def _execute(
             conn.execute(settings)
             cursor = conn.execute(statement, params)
         return cursor.fetchall()
-    except psycopg.errors.DataError as exc:
+    except REJECTED_VALUES as exc:
         raise InvalidValue(exc.diag.message_primary or str(exc)) from None
