@@ -245,58 +245,72 @@ def _checked_sql(types: dict[str, str]) -> str:
             SELECT t.*, CASE WHEN abs(t.lat) <= 90 AND abs(t.lon) <= 180
                              THEN ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) END AS geom
             FROM typed t
+        ), reasoned AS (
+            SELECT t.*, k.code AS kelurahan_code, k.parent_code AS kecamatan_code,
+                   CASE WHEN t.external_id IS NULL THEN 'external_id is missing' END AS r1,
+                   CASE WHEN t.row_no > t.first_row
+                        THEN format('external_id %%s repeats row %%s of the same file', t.external_id,
+                                    t.first_row) END AS r2,
+                   CASE WHEN t.call_type IS NULL THEN 'call_type is missing'
+                        WHEN NOT t.call_type = ANY(%(call_types)s)
+                        THEN format('unknown call_type %%s (use one of %%s)', t.call_type,
+                                    array_to_string(%(call_types)s, ', ')) END AS r3,
+                   CASE WHEN t.category IS NOT NULL AND NOT t.category = ANY(%(categories)s)
+                        THEN format('unknown category %%s (see layers/incidents.yaml)', t.category)
+                        WHEN t.category IS NULL AND t.call_type = 'darurat'
+                        THEN 'category is missing (required for darurat calls)' END AS r4,
+                   CASE WHEN t.received_text IS NULL THEN 'received_at is missing'
+                        WHEN t.received_at IS NULL
+                        THEN format('received_at %%s is not a date-time (use ISO 8601, e.g. '
+                                    '2026-10-31T14:05:00+07:00)', t.received_text) END AS r5,
+                   CASE WHEN t.dispatched_text IS NOT NULL AND t.dispatched_at IS NULL
+                        THEN format('dispatched_at %%s is not a date-time', t.dispatched_text)
+                   END AS r6,
+                   CASE WHEN t.arrived_text IS NOT NULL AND t.arrived_at IS NULL
+                        THEN format('arrived_at %%s is not a date-time', t.arrived_text) END AS r7,
+                   CASE WHEN t.closed_text IS NOT NULL AND t.closed_at IS NULL
+                        THEN format('closed_at %%s is not a date-time', t.closed_text) END AS r8,
+                   CASE WHEN t.dispatched_at < t.received_at
+                        THEN format('time order broken: dispatched_at %%s is before received_at %%s',
+                                    t.dispatched_text, t.received_text) END AS r9,
+                   CASE WHEN t.arrived_at < coalesce(t.dispatched_at, t.received_at)
+                        THEN format('time order broken: arrived_at %%s is before %%s %%s', t.arrived_text,
+                                    CASE WHEN t.dispatched_at IS NULL THEN 'received_at'
+                                         ELSE 'dispatched_at' END,
+                                    coalesce(t.dispatched_text, t.received_text)) END AS r10,
+                   CASE WHEN t.closed_at < t.received_at
+                        THEN format('time order broken: closed_at %%s is before received_at %%s',
+                                    t.closed_text, t.received_text) END AS r11,
+                   CASE WHEN NOT t.status = ANY(%(statuses)s)
+                        THEN format('unknown status %%s (use one of %%s)', t.status,
+                                    array_to_string(%(statuses)s, ', ')) END AS r12,
+                   CASE WHEN t.precision_text IS NOT NULL
+                             AND NOT t.precision_text = ANY(%(precisions)s)
+                        THEN format('unknown geocode_precision %%s (use one of %%s)', t.precision_text,
+                                    array_to_string(%(precisions)s, ', ')) END AS r13,
+                   CASE WHEN (nullif(btrim(t.lat_text), '') IS NULL)
+                             <> (nullif(btrim(t.lon_text), '') IS NULL)
+                        THEN 'give both lat and lon, or neither'
+                        WHEN nullif(btrim(t.lat_text), '') IS NOT NULL AND (t.lat IS NULL OR t.lon IS NULL)
+                        THEN format('lat/lon %%s, %%s are not decimal degrees', t.lat_text, t.lon_text)
+                   END AS r14
+            FROM located t
+            LEFT JOIN LATERAL (
+                SELECT p.code, p.parent_code FROM kelurahan_pieces p WHERE ST_Intersects(p.geom, t.geom)
+                ORDER BY p.code LIMIT 1
+            ) k ON true
         )
-        SELECT t.*, k.code AS kelurahan_code, k.parent_code AS kecamatan_code,
-               array_remove(ARRAY[
-                 CASE WHEN t.external_id IS NULL THEN 'external_id is missing' END,
-                 CASE WHEN t.row_no > t.first_row
-                      THEN format('external_id %%s repeats row %%s of the same file', t.external_id,
-                                  t.first_row) END,
-                 CASE WHEN t.call_type IS NULL THEN 'call_type is missing'
-                      WHEN NOT t.call_type = ANY(%(call_types)s)
-                      THEN format('unknown call_type %%s (use one of %%s)', t.call_type,
-                                  array_to_string(%(call_types)s, ', ')) END,
-                 CASE WHEN t.category IS NOT NULL AND NOT t.category = ANY(%(categories)s)
-                      THEN format('unknown category %%s (see layers/incidents.yaml)', t.category)
-                      WHEN t.category IS NULL AND t.call_type = 'darurat'
-                      THEN 'category is missing (required for darurat calls)' END,
-                 CASE WHEN t.received_text IS NULL THEN 'received_at is missing'
-                      WHEN t.received_at IS NULL
-                      THEN format('received_at %%s is not a date-time (use ISO 8601, e.g. '
-                                  '2026-10-31T14:05:00+07:00)', t.received_text) END,
-                 CASE WHEN t.dispatched_text IS NOT NULL AND t.dispatched_at IS NULL
-                      THEN format('dispatched_at %%s is not a date-time', t.dispatched_text) END,
-                 CASE WHEN t.arrived_text IS NOT NULL AND t.arrived_at IS NULL
-                      THEN format('arrived_at %%s is not a date-time', t.arrived_text) END,
-                 CASE WHEN t.closed_text IS NOT NULL AND t.closed_at IS NULL
-                      THEN format('closed_at %%s is not a date-time', t.closed_text) END,
-                 CASE WHEN t.dispatched_at < t.received_at
-                      THEN format('time order broken: dispatched_at %%s is before received_at %%s',
-                                  t.dispatched_text, t.received_text) END,
-                 CASE WHEN t.arrived_at < coalesce(t.dispatched_at, t.received_at)
-                      THEN format('time order broken: arrived_at %%s is before %%s %%s', t.arrived_text,
-                                  CASE WHEN t.dispatched_at IS NULL THEN 'received_at'
-                                       ELSE 'dispatched_at' END,
-                                  coalesce(t.dispatched_text, t.received_text)) END,
-                 CASE WHEN t.closed_at < t.received_at
-                      THEN format('time order broken: closed_at %%s is before received_at %%s',
-                                  t.closed_text, t.received_text) END,
-                 CASE WHEN NOT t.status = ANY(%(statuses)s)
-                      THEN format('unknown status %%s (use one of %%s)', t.status,
-                                  array_to_string(%(statuses)s, ', ')) END,
-                 CASE WHEN t.precision_text IS NOT NULL AND NOT t.precision_text = ANY(%(precisions)s)
-                      THEN format('unknown geocode_precision %%s (use one of %%s)', t.precision_text,
-                                  array_to_string(%(precisions)s, ', ')) END,
-                 CASE WHEN (nullif(btrim(t.lat_text), '') IS NULL) <> (nullif(btrim(t.lon_text), '') IS NULL)
-                      THEN 'give both lat and lon, or neither'
-                      WHEN nullif(btrim(t.lat_text), '') IS NOT NULL AND (t.lat IS NULL OR t.lon IS NULL)
-                      THEN format('lat/lon %%s, %%s are not decimal degrees', t.lat_text, t.lon_text) END
-               ], NULL) AS reasons
-        FROM located t
-        LEFT JOIN LATERAL (
-            SELECT p.code, p.parent_code FROM kelurahan_pieces p WHERE ST_Intersects(p.geom, t.geom)
-            ORDER BY p.code LIMIT 1
-        ) k ON true
+        -- most rows have no reason: build the array only for the others
+        SELECT row_no, external_id, call_type, category, description, address, lat_text, lon_text,
+               lat, lon, received_text, dispatched_text, arrived_text, closed_text, received_at,
+               dispatched_at, arrived_at, closed_at, status, responding_opd, caller_name, caller_phone, precision_text,
+               geocode_source, geocode_score, first_row, geom, kelurahan_code, kecamatan_code,
+               CASE WHEN num_nonnulls(r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14) = 0
+                    THEN '{}'::text[]
+                    ELSE array_remove(
+                        ARRAY[r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14], NULL)
+               END AS reasons
+        FROM reasoned
         """.replace("{number_lat}", number.format("s.lat", "s.lat"))
         .replace("{number_lon}", number.format("s.lon", "s.lon"))
         .replace("{time_received_at}", time.format("s.received_at"))
