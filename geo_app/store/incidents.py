@@ -303,8 +303,8 @@ def _checked_sql(types: dict[str, str]) -> str:
         -- most rows have no reason: build the array only for the others
         SELECT row_no, external_id, call_type, category, description, address, lat_text, lon_text,
                lat, lon, received_text, dispatched_text, arrived_text, closed_text, received_at,
-               dispatched_at, arrived_at, closed_at, status, responding_opd, caller_name, caller_phone, precision_text,
-               geocode_source, geocode_score, first_row, geom, kelurahan_code, kecamatan_code,
+               dispatched_at, arrived_at, closed_at, status, responding_opd, caller_name, caller_phone,
+               precision_text, geocode_source, geocode_score, first_row, geom, kelurahan_code, kecamatan_code,
                CASE WHEN num_nonnulls(r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14) = 0
                     THEN '{}'::text[]
                     ELSE array_remove(
