@@ -372,6 +372,7 @@ def indexes_rebuilt_after(conn: psycopg.Connection) -> Iterator[None]:
         "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
         "WHERE conrelid = 'incidents'::regclass AND contype IN ('u', 'f') ORDER BY contype DESC"
     ).fetchall()  # unique before foreign keys
+    conn.execute("SELECT set_config('maintenance_work_mem', '512MB', true)")  # index builds in memory
     for key in reversed(keys):
         conn.execute(sql.SQL("ALTER TABLE incidents DROP CONSTRAINT {}").format(sql.Identifier(key["name"])))
     for index in indexes:
