@@ -164,3 +164,21 @@ def test_response_compliance_by_hand(client, database_url):
     shares = client.get("/api/analysis/response").json["monthly_call_shares"]
     november = next(month for month in shares if month["month"] == "2026-11")
     assert november == {"month": "2026-11", "calls": 4, "prank_share": 0.5, "ghost_share": 0.25}
+
+
+def test_emerging_leaves_out_the_step_that_has_not_ended(client, database_url):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    with connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO incidents (city_code, external_id, call_type, category, geom, geocode_precision, "
+            "received_at) VALUES (%s, 'NOW-1', 'darurat', 'KEBAKARAN', "
+            "ST_SetSRID(ST_MakePoint(106.02, -6.07), 4326), 'exact', now())",
+            (CODE,),
+        )
+        conn.commit()
+    body = client.get("/api/analysis/emerging?step=month&size=600").json
+    this_month = datetime.now(ZoneInfo("Asia/Jakarta")).date().replace(day=1).isoformat()
+    assert body["unfinished_step_left_out"] == this_month
+    assert body["steps"][-1] < this_month

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import Blueprint, request
@@ -238,15 +239,24 @@ def hour_weekday():
     }
 
 
-def _steps(first: datetime, last: datetime, step: str) -> list[datetime]:
+def _next_step(start: datetime, step: str) -> datetime:
+    if step == "week":
+        return start + timedelta(days=7)
+    return (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _steps(
+    first: datetime, last: datetime, step: str, now: datetime
+) -> tuple[list[datetime], datetime | None]:
+    """Every step from first to last, without a last step that has not ended yet (returned apart): half a
+    week or month of calls would read as a fall in every cell."""
     periods, current = [], first
     while current <= last:
         periods.append(current)
-        if step == "week":
-            current = current + timedelta(days=7)
-        else:
-            current = (current.replace(day=1) + timedelta(days=32)).replace(day=1)
-    return periods
+        current = _next_step(current, step)
+    if periods and _next_step(periods[-1], step) > now:
+        return periods[:-1], periods[-1]
+    return periods, None
 
 
 @blueprint.get("/emerging")
@@ -266,7 +276,10 @@ def emerging_hot_spots():
         binned = aggregates.hexagon_step_counts(conn, filters, size, step, timezone)
     if not binned:
         raise _not_enough("no located incidents match the filters.")
-    periods = _steps(min(r["period"] for r in binned), max(r["period"] for r in binned), step)
+    now = datetime.now(ZoneInfo(timezone)).replace(tzinfo=None)  # periods are local times
+    periods, unfinished = _steps(
+        min(r["period"] for r in binned), max(r["period"] for r in binned), step, now
+    )
     if len(periods) < emerging.MIN_STEPS:
         raise _not_enough(
             f"only {len(periods)} {step}s of data; emerging hot spots need at least {emerging.MIN_STEPS} "
@@ -276,7 +289,8 @@ def emerging_hot_spots():
     period_index = {period: k for k, period in enumerate(periods)}
     cube = np.zeros((len(cells), len(periods)))
     for row in binned:
-        cube[index[(row["i"], row["j"])], period_index[row["period"]]] += row["count"]
+        if row["period"] in period_index:
+            cube[index[(row["i"], row["j"])], period_index[row["period"]]] += row["count"]
     xy = np.array([(row["x"], row["y"]) for row in cells], dtype=float)
     totals = cube.sum(axis=1)
     try:
@@ -312,6 +326,7 @@ def emerging_hot_spots():
         "type": "FeatureCollection",
         "step": step,
         "steps": [period.date().isoformat() for period in periods],
+        "unfinished_step_left_out": unfinished.date().isoformat() if unfinished else None,
         "previous_steps": previous_steps,
         "cell_size_m": size,
         "band_m": band,
