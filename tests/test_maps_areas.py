@@ -137,7 +137,10 @@ def test_areas_map_draws_kelurahan_in_chromium_without_network(open_page, sample
     assert page.external_requests() == []
     assert page.count(".leaflet-overlay-pane path") >= 43 + 8  # kelurahan fills and kecamatan outlines
     assert page.count(".geo-legend li") >= 3
-    assert page.count(".leaflet-control-layers-overlays label") == 2
+    overlays = page.evaluate(
+        "[...document.querySelectorAll('.leaflet-control-layers-overlays label')].map(l => l.textContent.trim())"
+    )
+    assert {"Kelurahan: kepadatan penduduk", "Batas kecamatan"} <= set(overlays)
     page.screenshot(tmp_path / "areas.png")
 
 
