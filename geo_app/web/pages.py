@@ -182,27 +182,3 @@ def green_map():
     from geo_app.web.green_pages import green_map_page
 
     return green_map_page()
-
-
-@blueprint.get("/maps/hotspots")
-def hotspots_map():
-    """Gi* hot spots, heat map, clusters, emerging patterns and response times of 112 calls."""
-    from geo_app.web.incident_pages import hotspots_page
-
-    return hotspots_page()
-
-
-@blueprint.get("/maps/incidents")
-def incidents_map():
-    """112 incidents of the last 24 hours, refreshing by itself."""
-    from geo_app.web.incident_pages import incidents_page
-
-    return incidents_page()
-
-
-@blueprint.get("/maps/green")
-def green_map():
-    """Ruang Terbuka Hijau: RTH by type, share per kelurahan against the target, access gaps, changes."""
-    from geo_app.web.green_pages import green_map_page
-
-    return green_map_page()
