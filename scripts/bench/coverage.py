@@ -15,39 +15,26 @@ Figures are the median of ``--runs`` timed runs after one warm-up. Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 
 import numpy as np
 import shapely
 from pyproj import Transformer
+from sample_database import SAMPLE_CITY as CITY
+from sample_database import sample_city_database
 from tqdm import tqdm
 
 from geo_app import create_app
 from geo_app.analysis import coverage
 from geo_app.catalog import load_catalog
-from geo_app.db import bootstrap, connect, migrate, transaction
-from geo_app.sample import is_city_loaded, load_sample_city
-from geo_app.settings import DEFAULT_DATABASE_URL, Settings
+from geo_app.db import connect, transaction
+from geo_app.settings import Settings
 from geo_app.store import assets as asset_store
 from geo_app.store import coverage as coverage_store
 
-CITY = "36.72"
 TARGETS = {"cctv": 5000, "pos_damkar": 10}
 TOTAL_ASSETS = 10_000
-
-
-def prepare_database(name: str) -> str:
-    url = bootstrap.with_database(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL, name)
-    bootstrap.ensure_database(url)
-    bootstrap.ensure_extensions(url)
-    migrate.upgrade(url)
-    with connect(url) as conn:
-        loaded = is_city_loaded(conn, CITY)
-    if not loaded:
-        load_sample_city(url, progress=True)
-    return url
 
 
 def random_points(
@@ -107,7 +94,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--database", default="geo_app_bench_coverage")
     args = parser.parse_args()
-    url = prepare_database(args.database)
+    url = sample_city_database(args.database)
     settings = Settings.from_env(database_url=url, env="test")
     catalog = load_catalog(settings.layers_dir)
     rng = np.random.default_rng(4)

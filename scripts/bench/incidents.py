@@ -17,7 +17,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -29,28 +28,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shapely
+from sample_database import SAMPLE_CITY as CITY
+from sample_database import sample_city_database
 from tqdm import tqdm
 
 from geo_app import create_app
 from geo_app.catalog import load_catalog
-from geo_app.db import bootstrap, connect, migrate
+from geo_app.db import bootstrap, connect
 from geo_app.ingest.incidents import import_file
-from geo_app.sample import is_city_loaded, load_sample_city
-from geo_app.settings import DEFAULT_DATABASE_URL, Settings
+from geo_app.settings import Settings
 
-CITY = "36.72"
 TOKEN_USER = "bench-incidents"
-
-
-def prepare_database(name: str) -> str:
-    url = bootstrap.with_database(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL, name)
-    bootstrap.ensure_database(url)
-    bootstrap.ensure_extensions(url)
-    migrate.upgrade(url)
-    with connect(url) as conn:
-        if not is_city_loaded(conn, CITY):
-            load_sample_city(url, progress=True)
-    return url
 
 
 def synthetic_csv(url: str, rows: int, path: Path, seed: int = 112) -> None:
@@ -195,7 +183,7 @@ def main() -> None:
     if shutil.which("ogr2ogr") is None:
         raise SystemExit("ogr2ogr is missing: apt-get install -y gdal-bin")
 
-    url = prepare_database(args.database)
+    url = sample_city_database(args.database)
     settings = Settings.from_env(database_url=url, city_code=CITY)
     workdir = Path(tempfile.mkdtemp(prefix="geo-app-bench-"))
     csv_path = workdir / "incidents.csv"
