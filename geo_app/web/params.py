@@ -45,3 +45,21 @@ def number(
         bounds = f"from {minimum:g} to {maximum:g}" if maximum is not None else f"of at least {minimum:g}"
         raise Problem(400, "Invalid parameter", f"{name}={raw!r}: give {kind} {bounds}.")
     return value
+
+
+def bbox() -> tuple[float, float, float, float] | None:
+    """The ``bbox`` parameter as (min_lon, min_lat, max_lon, max_lat), corners in that order."""
+    raw = request.args.get("bbox")
+    if raw is None:
+        return None
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not (values[0] < values[2] and values[1] < values[3]):
+        raise Problem(
+            400,
+            "Invalid parameter",
+            f"bbox={raw!r}: give min_lon,min_lat,max_lon,max_lat in degrees (e.g. 105.9,-6.1,106.1,-5.9).",
+        )
+    return values

@@ -11,7 +11,7 @@ from geo_app.ingest.readers import ReadError
 from geo_app.store import assets as asset_store
 from geo_app.web import deps
 from geo_app.web.errors import Problem
-from geo_app.web.params import choice, number, reject_unknown
+from geo_app.web.params import bbox, choice, number, reject_unknown
 
 blueprint = Blueprint("assets_api", __name__, url_prefix="/api")
 
@@ -31,21 +31,6 @@ def _list_param(name: str, options=None) -> list[str]:
     return values
 
 
-def _bbox() -> tuple[float, float, float, float] | None:
-    raw = request.args.get("bbox")
-    if raw is None:
-        return None
-    try:
-        bbox = tuple(float(part) for part in raw.split(","))
-    except ValueError:
-        bbox = ()
-    if len(bbox) != 4 or not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
-        raise Problem(
-            400, "Invalid parameter", f"bbox={raw!r}: give min_lon,min_lat,max_lon,max_lat in degrees."
-        )
-    return bbox
-
-
 def _bool_param(name: str) -> bool:
     value = choice(name, ("true", "false", "1", "0"), default="false")
     return value in {"true", "1"}
@@ -60,7 +45,7 @@ def asset_filter() -> asset_store.AssetFilter:
         dimensions=_list_param("dimension", asset_store.DIMENSIONS),
         roadmap_phases=_list_param("phase", asset_store.ROADMAP_PHASES),
         kelurahan_codes=_list_param("kelurahan"),
-        bbox=_bbox(),
+        bbox=bbox(),
     )
 
 

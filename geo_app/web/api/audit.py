@@ -9,24 +9,11 @@ from flask import Blueprint, request, url_for
 from geo_app.store import audit
 from geo_app.web import deps
 from geo_app.web.errors import Problem
-from geo_app.web.params import reject_unknown
+from geo_app.web.params import number, reject_unknown
 
 blueprint = Blueprint("audit_api", __name__, url_prefix="/api")
 
 MAX_LIMIT = 1000
-
-
-def _int(name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Problem(400, "Invalid parameter", f"{name}={raw!r}: expected a whole number.") from None
-    if not low <= value <= high:
-        raise Problem(400, "Invalid parameter", f"{name}={value}: use a value from {low} to {high}.")
-    return value
 
 
 def _time(name: str) -> datetime | None:
@@ -50,7 +37,7 @@ def _time(name: str) -> datetime | None:
 def list_audit():
     """Audit entries newest first; filters entity, entity_id, actor, since, until; paged by ``after_id``."""
     reject_unknown({"entity", "entity_id", "actor", "since", "until", "after_id", "limit"})
-    limit = _int("limit", 100, 1, MAX_LIMIT)
+    limit = number("limit", 100, 1, MAX_LIMIT, whole=True)
     filters = {name: request.args.get(name) for name in ("entity", "entity_id", "actor")}
     with deps.connection() as conn:
         rows = audit.entries(
@@ -58,7 +45,7 @@ def list_audit():
             **filters,
             since=_time("since"),
             until=_time("until"),
-            after_id=_int("after_id", None, 1, 2**62),
+            after_id=number("after_id", None, 1, 2**62, whole=True),
             limit=limit,
         )
     body = {"entries": [{**row, "at": row["at"].isoformat()} for row in rows]}

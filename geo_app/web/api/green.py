@@ -23,7 +23,7 @@ from geo_app.store import areas as area_store
 from geo_app.store import green as green_store
 from geo_app.web import deps
 from geo_app.web.errors import Problem, problem_response
-from geo_app.web.params import choice, reject_unknown
+from geo_app.web.params import bbox, choice, number, reject_unknown
 
 blueprint = Blueprint("green_api", __name__, url_prefix="/api")
 
@@ -51,19 +51,6 @@ def _instant(name: str, *, end_of_day: bool) -> datetime | None:
         raise Problem(400, "Invalid parameter", str(exc)) from None
 
 
-def _number(name: str, default: float | None, low: float, high: float, integer: bool = False) -> float | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        raise Problem(400, "Invalid parameter", f"{name}={raw!r}: expected a number") from None
-    if not low <= value <= high:
-        raise Problem(400, "Invalid parameter", f"{name}={raw!r}: use a value from {low:g} to {high:g}")
-    return value
-
-
 def _boolean(name: str) -> bool | None:
     raw = request.values.get(name)
     if raw is None:
@@ -73,23 +60,6 @@ def _boolean(name: str) -> bool | None:
     if raw.lower() in {"false", "0", "no"}:
         return False
     raise Problem(400, "Invalid parameter", f"{name}={raw!r}: use true or false")
-
-
-def _bbox() -> tuple[float, float, float, float] | None:
-    raw = request.args.get("bbox")
-    if raw is None:
-        return None
-    try:
-        values = tuple(float(part) for part in raw.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4 or not (values[0] < values[2] and values[1] < values[3]):
-        raise Problem(
-            400,
-            "Invalid parameter",
-            f"bbox={raw!r}: use min_lon,min_lat,max_lon,max_lat (e.g. 105.9,-6.1,106.1,-5.9)",
-        )
-    return values
 
 
 def _types() -> tuple[str, ...]:
@@ -185,10 +155,10 @@ def list_green_areas():
         is_public=_boolean("public"),
         managing_opd=request.args.get("opd"),
         kelurahan=request.args.get("kelurahan"),
-        bbox=_bbox(),
+        bbox=bbox(),
     )
-    limit = int(_number("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, integer=True))
-    after = int(_number("after", 0, 0, 2**62, integer=True))
+    limit = number("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, whole=True)
+    after = number("after", 0, 0, 2**62, whole=True)
     with deps.connection() as conn:
         rows, matched = green_store.list_green_areas(conn, deps.settings().city_code, flt, after, limit)
     body = {
@@ -469,8 +439,8 @@ def green_access():
     """Residents within ``radius_m`` of a public green area of at least ``min_ha`` (of the types in
     ``type``, default every public one); ``format=geojson`` gives the land beyond reach as polygons."""
     reject_unknown({"radius_m", "min_ha", "type", "as_of", "level", "format"})
-    radius = _number("radius_m", green_analysis.ACCESS_RADIUS_M, 1, 5000)
-    min_ha = _number("min_ha", green_analysis.ACCESS_MIN_HA, 0, 1000)
+    radius = number("radius_m", green_analysis.ACCESS_RADIUS_M, 1, 5000)
+    min_ha = number("min_ha", green_analysis.ACCESS_MIN_HA, 0, 1000)
     at = _instant("as_of", end_of_day=True)
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
     city_code = deps.settings().city_code
