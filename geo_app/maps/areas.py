@@ -13,7 +13,6 @@ from geo_app.settings import Settings
 
 TITLE = "Peta Wilayah & Kepadatan Penduduk"
 DENSITY_LEGEND = "Kepadatan penduduk (jiwa/km²)"
-KECAMATAN_OUTLINE = "#2f3b45"
 
 POPULATION_ROWS = [
     ("Penduduk", "{population:int} jiwa{population_is_estimate:flag: (perkiraan)}"),
@@ -58,7 +57,7 @@ def build_areas_map(
         m,
         "/api/areas?level=kecamatan",
         "Batas kecamatan",
-        style={"weight": 2.2, "color": KECAMATAN_OUTLINE, "fill": False},
+        style={"weight": 2.2, "color": base.KECAMATAN_OUTLINE, "fill": False},
         popup_title="Kecamatan {name}",
         popup_rows=KECAMATAN_POPUP,
         front=True,
@@ -70,7 +69,7 @@ def build_areas_map(
         classes.legend_items(no_data=any(row["density_per_km2"] is None for row in kelurahan)),
         note="Kelas: Fisher-Jenks. " + ("Penduduk kelurahan adalah perkiraan." if estimated else ""),
     )
-    tiles.add_vector_tiles(m, "assets", "Aset kota (ubin vektor)", colour=KECAMATAN_OUTLINE)
+    tiles.add_vector_tiles(m, "assets", "Aset kota (ubin vektor)", colour=base.KECAMATAN_OUTLINE)
     base.add_layer_control(m)
     base.add_panel(m, "Ringkasan", _summary(kelurahan, kecamatan))
     ordered = sorted(kecamatan, key=lambda row: row["density_per_km2"] or 0, reverse=True)

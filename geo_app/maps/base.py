@@ -32,6 +32,7 @@ from geo_app.settings import Settings
 Bounds = tuple[tuple[float, float], tuple[float, float]]  # ((south, west), (north, east))
 
 NO_DATA_COLOUR = "#d9d9d9"
+KECAMATAN_OUTLINE = "#2f3b45"
 MAX_ZOOM = 19
 FAVICON = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
 
@@ -189,6 +190,19 @@ def add_geojson_url(
     layer = GeoJsonUrl(url, name, options, show=show)
     layer.add_to(m)
     return layer
+
+
+def add_kecamatan_outlines(m: folium.Map, weight: float) -> GeoJsonUrl:
+    """Unfilled kecamatan boundaries above the other overlays, named on hover: the orientation layer
+    of the thematic maps."""
+    return add_geojson_url(
+        m,
+        "/api/areas?level=kecamatan",
+        "Batas kecamatan",
+        style={"weight": weight, "color": KECAMATAN_OUTLINE, "fill": False},
+        tooltip="Kecamatan {name}",
+        front=True,
+    )
 
 
 def category_rule(property_name: str, colours: dict[str, str]) -> dict:

@@ -155,14 +155,7 @@ def build_green_map(
         popup_rows=GAP_POPUP,
         show=False,
     )
-    base.add_geojson_url(
-        m,
-        "/api/areas?level=kecamatan",
-        "Batas kecamatan",
-        style={"weight": 2, "color": "#2f3b45", "fill": False},
-        tooltip="Kecamatan {name}",
-        front=True,
-    )
+    base.add_kecamatan_outlines(m, weight=2)
     # Bottom to top: choropleth, access gaps, green polygons (swiped), then the changes in the overlay pane.
     LayerPanes(
         [

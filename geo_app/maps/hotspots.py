@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from geo_app.analysis import emerging
 from geo_app.catalog import Catalog
 from geo_app.maps import base, charts
-from geo_app.maps.incidents import HEAT_JS, ScriptLayer, add_kecamatan_outlines, prepare_page
+from geo_app.maps.incidents import HEAT_JS, ScriptLayer, prepare_page
 from geo_app.settings import Settings
 
 TITLE = "Analisis Hotspot 112"
@@ -198,7 +198,7 @@ def build_hotspots_map(
         show=False,
     )
     base.add_legend(m, "Hotspot Gi*", [(BIN_COLOURS[value], label) for value, label in BIN_LEGEND])
-    add_kecamatan_outlines(m)
+    base.add_kecamatan_outlines(m, weight=1.6)
     base.add_layer_control(m)
 
     base.add_panel(m, "Filter", form_html(catalog, filters, categories, grid, size))

@@ -84,17 +84,6 @@ def prepare_page(m: folium.Map) -> None:
     )
 
 
-def add_kecamatan_outlines(m: folium.Map) -> None:
-    base.add_geojson_url(
-        m,
-        "/api/areas?level=kecamatan",
-        "Batas kecamatan",
-        style={"weight": 1.6, "color": "#2f3b45", "fill": False},
-        tooltip="Kecamatan {name}",
-        front=True,
-    )
-
-
 def category_styles(catalog: Catalog) -> dict[str, dict]:
     return {
         code: {"label": entry.label, "icon": entry.icon, "colour": entry.colour}
@@ -123,7 +112,7 @@ def build_incidents_map(
         scripts=CLUSTER_JS,
         styles=CLUSTER_CSS,
     ).add_to(m)
-    add_kecamatan_outlines(m)
+    base.add_kecamatan_outlines(m, weight=1.6)
     base.add_layer_control(m)
     base.add_panel(m, "Ringkasan", '<div id="geo-live-summary"><p>Memuat…</p></div>')
     legend = "".join(
