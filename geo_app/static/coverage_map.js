@@ -29,50 +29,27 @@
     );
   }
 
-  function icon(type) {
-    return L.divIcon({
-      className: "geo-asset-icon",
-      html: '<span style="background:' + type.colour + '"><i class="fa-solid fa-' + type.icon + '"></i></span>',
-      iconSize: [24, 24],
-      iconAnchor: [12, 12],
-      popupAnchor: [0, -12],
-    });
-  }
-
   function load(map, cluster, url, type) {
-    GeoApp.pending += 1;
-    fetch(url, { headers: { Accept: "application/geo+json" } })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error(response.status + " " + response.statusText);
+    GeoApp.fetchJson(map, url, "aset " + type.label).then(function (page) {
+      var markers = [];
+      page.features.forEach(function (feature) {
+        if (!feature.geometry || feature.geometry.type !== "Point") {
+          return;
         }
-        return response.json();
-      })
-      .then(function (page) {
-        var markers = [];
-        page.features.forEach(function (feature) {
-          if (!feature.geometry || feature.geometry.type !== "Point") {
-            return;
-          }
-          var lonLat = feature.geometry.coordinates;
-          var marker = L.marker([lonLat[1], lonLat[0]], { icon: icon(type), title: feature.properties.name });
-          marker.bindPopup(popup(feature.properties, type.label), { maxWidth: 320 });
-          markers.push(marker);
+        var lonLat = feature.geometry.coordinates;
+        var marker = L.marker([lonLat[1], lonLat[0]], {
+          icon: GeoApp.symbolIcon("geo-asset-icon", type),
+          title: feature.properties.name,
         });
-        cluster.addLayers(markers);
-        var next = (page.links || []).filter(function (link) { return link.rel === "next"; })[0];
-        if (next) {
-          load(map, cluster, next.href, type);
-        }
-      })
-      .catch(function (error) {
-        console.error("GeoCoverage: " + url + ": " + error.message);
-        var box = L.DomUtil.create("div", "geo-load-error", map.getContainer());
-        box.textContent = "Aset " + type.label + " gagal dimuat: " + error.message;
-      })
-      .finally(function () {
-        GeoApp.pending -= 1;
+        marker.bindPopup(popup(feature.properties, type.label), { maxWidth: 320 });
+        markers.push(marker);
       });
+      cluster.addLayers(markers);
+      var next = (page.links || []).filter(function (link) { return link.rel === "next"; })[0];
+      if (next) {
+        load(map, cluster, next.href, type);
+      }
+    });
   }
 
   window.GeoCoverage = { loadAssets: load };

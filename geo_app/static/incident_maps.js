@@ -1,7 +1,7 @@
 /* 112 map pages (/maps/hotspots, /maps/incidents): layers that fetch their data from the API.
  *
  * Each factory returns its Leaflet layer at once (so Folium's layer control lists it) and fills it when
- * the answer arrives. Fetches are counted in GeoApp.pending like GeoApp.geoJsonLayer's. A 422 answer
+ * the answer arrives. Fetches go through GeoApp.fetchJson (counted in GeoApp.pending). A 422 answer
  * ("not enough data") is a message for the reader, shown in the page, not an error.
  */
 (function () {
@@ -20,30 +20,15 @@
     }
   }
 
-  /* GET JSON; resolves to the body, or to null after showing a 4xx problem's detail in ``noteId``. */
-  function getJson(url, noteId) {
-    GeoApp.pending += 1;
-    return fetch(url, { headers: { Accept: "application/geo+json, application/json" } })
-      .then(function (response) {
-        return response.json().then(function (body) {
-          if (response.ok) {
-            return body;
-          }
-          if (response.status >= 400 && response.status < 500) {
-            note(noteId, '<p class="geo-note">' + escapeHtml(body.detail || body.title) + "</p>");
-            return null;
-          }
-          throw new Error(response.status + " " + (body.title || response.statusText));
-        });
-      })
-      .catch(function (error) {
-        console.error("GeoIncidents: " + url + ": " + error.message);
-        note(noteId, '<p class="geo-note">Gagal memuat data: ' + escapeHtml(error.message) + "</p>");
-        return null;
-      })
-      .finally(function () {
-        GeoApp.pending -= 1;
-      });
+  /* GET JSON through GeoApp.fetchJson; resolves to the body, or to null after showing in ``noteId`` a 4xx
+   * problem's detail or the failure. */
+  function getJson(map, url, noteId) {
+    return GeoApp.fetchJson(map, url, null, function (error) {
+      var message = error.problem
+        ? escapeHtml(error.problem.detail || error.problem.title)
+        : "Gagal memuat data: " + escapeHtml(error.message);
+      note(noteId, '<p class="geo-note">' + message + "</p>");
+    });
   }
 
   function popupTable(title, rows) {
@@ -80,7 +65,7 @@
         ]));
       },
     });
-    getJson(options.url, options.summary).then(function (data) {
+    getJson(map, options.url, options.summary).then(function (data) {
       if (!data) {
         return;
       }
@@ -110,7 +95,7 @@
   /* Kernel density (quartic, computed by the API) drawn with Leaflet.heat. */
   function heatLayer(map, options) {
     var layer = L.heatLayer([], { radius: 18, blur: 14, max: 1, minOpacity: 0.25 });
-    getJson(options.url, options.note).then(function (data) {
+    getJson(map, options.url, options.note).then(function (data) {
       if (data) {
         layer.setLatLngs(heatPoints(data));
       }
@@ -139,7 +124,7 @@
         note("geo-week-note", "");
         var url = options.url + (options.url.indexOf("?") < 0 ? "?" : "&") +
           "start=" + week.start + "&end=" + week.end;
-        getJson(url, "geo-week-note").then(function (data) {
+        getJson(map, url, "geo-week-note").then(function (data) {
           layer.setLatLngs(data ? heatPoints(data) : []);
         });
       }
@@ -154,16 +139,6 @@
     return layer;
   }
 
-  function categoryIcon(category) {
-    return L.divIcon({
-      className: "geo-incident-icon",
-      html: '<span style="background:' + category.colour + '"><i class="fa-solid fa-' + category.icon + '"></i></span>',
-      iconSize: [24, 24],
-      iconAnchor: [12, 12],
-      popupAnchor: [0, -12],
-    });
-  }
-
   /* Incidents of the last 24 hours as clustered markers, refetched every ``refresh_s`` seconds. */
   function liveLayer(map, options) {
     var layer = L.markerClusterGroup({ maxClusterRadius: 45, showCoverageOnHover: false });
@@ -172,7 +147,7 @@
       var url = options.url + "&start=" + encodeURIComponent(since);
       var features = [];
       function page(pageUrl) {
-        return getJson(pageUrl, options.summary).then(function (data) {
+        return getJson(map, pageUrl, options.summary).then(function (data) {
           if (!data) {
             return;
           }
@@ -191,7 +166,7 @@
           var p = feature.properties;
           var category = options.categories[p.category] || options.fallback;
           var marker = L.marker([feature.geometry.coordinates[1], feature.geometry.coordinates[0]], {
-            icon: categoryIcon(category),
+            icon: GeoApp.symbolIcon("geo-incident-icon", category),
             title: category.label,
           });
           marker.bindPopup(popupTable(category.label, [

@@ -139,25 +139,53 @@
       return control;
     },
 
-    /* Fetch JSON for a map layer: counted in GeoApp.pending while it runs; a failure is logged and shown
-     * on the map (the promise then resolves to nothing, so callers only handle data). */
-    fetchJson: function (map, url, name) {
+    /* Fetch JSON for a map layer: counted in GeoApp.pending while it runs. By default a failure is logged
+     * and shown on the map (the promise then resolves to nothing, so callers only handle data). With
+     * ``onFailure(error)`` the page shows the failure itself and the promise resolves to null; a 4xx
+     * problem+json answer (e.g. 422 "not enough data") is a message for the reader, in ``error.problem``. */
+    fetchJson: function (map, url, name, onFailure) {
       GeoApp.pending += 1;
       return fetch(url, { headers: { Accept: "application/geo+json, application/json" } })
         .then(function (response) {
-          if (!response.ok) {
-            throw new Error(response.status + " " + response.statusText);
+          if (response.ok) {
+            return response.json();
           }
-          return response.json();
+          return response
+            .json()
+            .catch(function () {
+              return null;
+            })
+            .then(function (problem) {
+              var error = new Error(response.status + " " + response.statusText);
+              error.problem = problem && response.status < 500 ? problem : null;
+              throw error;
+            });
         })
         .finally(function () {
           GeoApp.pending -= 1;
         })
         .catch(function (error) {
-          console.error("GeoApp: " + url + ": " + error.message);
+          if (!(onFailure && error.problem)) {
+            console.error("GeoApp: " + url + ": " + error.message);
+          }
+          if (onFailure) {
+            onFailure(error);
+            return null;
+          }
           showLoadError(map, "Lapisan " + (name || url) + " gagal dimuat: " + error.message);
           return new Promise(function () {});
         });
+    },
+
+    /* A marker icon: the Font Awesome ``symbol.icon`` on a disc of ``symbol.colour`` (CSS: className). */
+    symbolIcon: function (className, symbol) {
+      return L.divIcon({
+        className: className,
+        html: '<span style="background:' + symbol.colour + '"><i class="fa-solid fa-' + symbol.icon + '"></i></span>',
+        iconSize: [24, 24],
+        iconAnchor: [12, 12],
+        popupAnchor: [0, -12],
+      });
     },
 
     geoJsonLayer: function (map, url, options) {
