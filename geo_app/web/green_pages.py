@@ -9,7 +9,6 @@ from flask import Response, request
 from geo_app.analysis import green as green_analysis
 from geo_app.ingest.green import CITY_TIMEZONE, GreenEditError, parse_instant
 from geo_app.maps.green import build_green_map
-from geo_app.store import areas as area_store
 from geo_app.store import green as green_store
 from geo_app.web import deps
 from geo_app.web.errors import Problem
@@ -41,11 +40,7 @@ def green_map_page() -> Response:
     settings = deps.settings()
     city_code = settings.city_code
     with deps.connection() as conn:
-        bounds = area_store.bounds(conn, city_code)
-        if bounds is None:
-            raise Problem(
-                404, "No areas", f"City {city_code} has no admin areas yet: run `geo-app load-sample`."
-            )
+        frame = deps.map_frame(conn, "green_areas")
         first_version = green_store.first_version(conn, city_code)
         default_before, default_after = comparison_dates(first_version, datetime.now(CITY_TIMEZONE).date())
         before, after = _day("from") or default_before, _day("to") or default_after
@@ -57,15 +52,12 @@ def green_map_page() -> Response:
             at = parse_instant(after.isoformat(), end_of_day=True)
         except GreenEditError as exc:
             raise Problem(400, "Invalid parameter", str(exc)) from None
-        city = area_store.city(conn, city_code)
-        city_name = city["name"] if city else city_code
-        statistics = green_analysis.load_rth_statistics(conn, city_code, city_name, at)
-        access, _ = green_analysis.load_access(conn, city_code, city_name, at=at)
-        load = area_store.latest_loads(conn, city_code).get("green_areas")
+        statistics = green_analysis.load_rth_statistics(conn, city_code, frame.city_name, at)
+        access, _ = green_analysis.load_access(conn, city_code, frame.city_name, at=at)
     html = build_green_map(
         settings,
-        city_name=city_name,
-        bounds=bounds,
+        city_name=frame.city_name,
+        bounds=frame.bounds,
         green_types=deps.catalog().green_types,
         statistics=statistics,
         access=access,
@@ -73,6 +65,6 @@ def green_map_page() -> Response:
         after=after,
         radius_m=green_analysis.ACCESS_RADIUS_M,
         min_ha=green_analysis.ACCESS_MIN_HA,
-        sample=bool(load and load["is_sample"]),
+        sample=frame.sample,
     )
     return Response(html, mimetype="text/html")

@@ -13,7 +13,6 @@ from flask import Response, request
 
 from geo_app.maps.hotspots import build_hotspots_map
 from geo_app.maps.incidents import build_incidents_map
-from geo_app.store import areas as area_store
 from geo_app.store import incident_aggregates as aggregates
 from geo_app.store import incidents as incident_store
 from geo_app.web import deps
@@ -36,15 +35,6 @@ def _weeks(first: date, last: date) -> list[tuple[date, date]]:
     return weeks[-MAX_WEEKS:]
 
 
-def _city_frame(conn, city_code: str):
-    bounds = area_store.bounds(conn, city_code)
-    if bounds is None:
-        raise Problem(404, "No areas", f"City {city_code} has no admin areas yet: run `geo-app load-sample`.")
-    city = area_store.city(conn, city_code)
-    load = area_store.latest_loads(conn, city_code).get("incidents")
-    return bounds, (city["name"] if city else city_code), bool(load and load["is_sample"])
-
-
 def hotspots_page() -> Response:
     reject_unknown({"start", "end", "category", "grid", "size"})
     settings, catalog = deps.settings(), deps.catalog()
@@ -57,7 +47,7 @@ def hotspots_page() -> Response:
     if filters.categories:
         api_filters["category"] = ",".join(filters.categories)
     with deps.connection() as conn:
-        bounds, city_name, sample = _city_frame(conn, settings.city_code)
+        frame = deps.map_frame(conn, "incidents")
         timezone = ZoneInfo(incident_store.city_timezone(conn, settings.city_code))
         span = aggregates.period(conn, filters)
         table = np.zeros((7, 24), dtype=int)
@@ -75,8 +65,8 @@ def hotspots_page() -> Response:
     step = "month" if (last.year - first.year) * 12 + last.month - first.month >= 9 else "week"
     html = build_hotspots_map(
         settings,
-        city_name=city_name,
-        bounds=bounds,
+        city_name=frame.city_name,
+        bounds=frame.bounds,
         catalog=catalog,
         filters=api_filters,
         grid=grid,
@@ -86,7 +76,7 @@ def hotspots_page() -> Response:
         hour_weekday=table.tolist(),
         response_minutes=minutes,
         response_top=RESPONSE_TOP_MIN,
-        sample=sample,
+        sample=frame.sample,
     )
     return Response(html, mimetype="text/html")
 
@@ -95,8 +85,8 @@ def incidents_page() -> Response:
     reject_unknown(set())
     settings = deps.settings()
     with deps.connection() as conn:
-        bounds, city_name, sample = _city_frame(conn, settings.city_code)
+        frame = deps.map_frame(conn, "incidents")
     html = build_incidents_map(
-        settings, city_name=city_name, bounds=bounds, catalog=deps.catalog(), sample=sample
+        settings, city_name=frame.city_name, bounds=frame.bounds, catalog=deps.catalog(), sample=frame.sample
     )
     return Response(html, mimetype="text/html")

@@ -138,24 +138,16 @@ def coverage_map():
         access_m=float(settings.coverage_access_m),
     )
     with deps.connection() as conn:
-        bounds = area_store.bounds(conn, settings.city_code)
-        if bounds is None:
-            raise Problem(
-                404,
-                "No areas",
-                f"City {settings.city_code} has no admin areas yet: run `geo-app load-sample`.",
-            )
+        frame = deps.map_frame(conn, "assets")
         result = coverage_api.run(conn, analysis)
-        city = area_store.city(conn, settings.city_code)
-        load = area_store.latest_loads(conn, settings.city_code).get("assets")
     html = build_coverage_map(
         settings,
-        city_name=city["name"] if city else settings.city_code,
-        bounds=bounds,
+        city_name=frame.city_name,
+        bounds=frame.bounds,
         asset_types=catalog.asset_types,
         result=result,
         show_sites=is_allowed(current_role(), "/api/analysis/siting", "GET"),
-        sample=bool(load and load["is_sample"]),
+        sample=frame.sample,
     )
     return Response(html, mimetype="text/html")
 
