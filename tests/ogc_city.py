@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import psycopg
+import pytest
 from flask import Flask
 from shapely.geometry import LineString, box
 
@@ -158,6 +159,27 @@ def planner_token(database_url: str) -> str:
     add_user(database_url, username, PERENCANA, password=None)
     secret, _ = issue_token(database_url, username)
     return secret
+
+
+# Fixtures of the modules that test this city: import them by these names (pytest registers them as
+# ``app``, ``auth`` and ``client``, which then stand in for conftest's sample-city ones in that module).
+@pytest.fixture(scope="module", name="app")
+def ogc_app(database_url):
+    """The app answering for the OGC test city, one per module."""
+    with city_app(database_url) as application:
+        yield application
+
+
+@pytest.fixture(scope="module", name="auth")
+def ogc_auth(database_url, app) -> dict:
+    """The Authorization header of a planner's API token."""
+    return {"Authorization": f"Bearer {planner_token(database_url)}"}
+
+
+@pytest.fixture(name="client")
+def ogc_client(app):
+    """An anonymous client of the OGC test city's app."""
+    return app.test_client()
 
 
 def db_rows(database_url: str, sql: str, params=()) -> list[dict]:

@@ -11,7 +11,17 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 import shapely
-from ogc_city import BASE_TIME, CCTV_COUNT, CITY, GREEN_CHANGED_AT, SECRET, city_app, db_rows, planner_token
+from ogc_city import (  # noqa: F401 (fixtures app, auth, client)
+    BASE_TIME,
+    CCTV_COUNT,
+    CITY,
+    GREEN_CHANGED_AT,
+    SECRET,
+    db_rows,
+    ogc_app,
+    ogc_auth,
+    ogc_client,
+)
 from pyproj import Geod, Transformer
 from shapely.geometry import Point, box, shape
 
@@ -19,22 +29,6 @@ from geo_app.ogc.core import CONFORMANCE, MAX_LIMIT, NUMBER_MATCHED_MAX, encode_
 
 ITEMS = "/ogc/collections/{}/items"
 PERSONAL = ("Budi", "Santoso", "caller", "description", "address", "external_id", "OGC-0")
-
-
-@pytest.fixture(scope="module")
-def app(database_url):
-    with city_app(database_url) as application:
-        yield application
-
-
-@pytest.fixture(scope="module")
-def auth(database_url, app) -> dict:
-    return {"Authorization": f"Bearer {planner_token(database_url)}"}
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture(scope="module")

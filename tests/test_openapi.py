@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from ogc_city import city_app
+from ogc_city import ogc_app  # noqa: F401 (fixture app)
 from openapi_spec_validator import validate
 
 from geo_app.web.openapi import RULE_ARGUMENT
-
-
-@pytest.fixture(scope="module")
-def app(database_url):
-    with city_app(database_url) as application:
-        yield application
 
 
 @pytest.fixture(scope="module")

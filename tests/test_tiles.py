@@ -4,28 +4,11 @@ the test city's rows (tile maths from pyproj/mercantile-style formulas, not from
 from __future__ import annotations
 
 import mapbox_vector_tile
-import pytest
-from ogc_city import CITY, city_app, db_rows, planner_token
+from ogc_city import CITY, db_rows, ogc_app, ogc_auth, ogc_client  # noqa: F401 (fixtures app, auth, client)
 from pyproj import Transformer
 
 MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
 HALF_WORLD = 20037508.342789244
-
-
-@pytest.fixture(scope="module")
-def app(database_url):
-    with city_app(database_url) as application:
-        yield application
-
-
-@pytest.fixture(scope="module")
-def auth(database_url, app) -> dict:
-    return {"Authorization": f"Bearer {planner_token(database_url)}"}
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
