@@ -19,6 +19,7 @@ from typing import BinaryIO
 import psycopg
 
 from geo_app.catalog import Catalog
+from geo_app.ingest import incidents_bulk
 from geo_app.ingest.geocode import Geocoder
 from geo_app.settings import Settings
 from geo_app.store import areas as area_store
@@ -148,6 +149,13 @@ def import_incidents(
         written["import_id"],
     )
     result.unchanged = result.rows_read - len(result.rejected) - result.inserted - result.updated
+    return finish_import(conn, city, source, result)
+
+
+def finish_import(
+    conn: psycopg.Connection, city: str, source: str, result: store.ImportResult
+) -> store.ImportResult:
+    """Counts into the import record and the dataset load log, once the rows are written."""
     result.written = True
     store.finish_import_record(
         conn,
@@ -208,10 +216,27 @@ def import_file(
 
     chosen = detect_format(path, file_format)
     with connect(settings.database_url) as conn, path.open("rb") as stream, conn.transaction():
-        result = import_incidents(conn, settings, catalog, stream, chosen, path.name, keep_good)
+        result = bulk_csv_import(conn, settings, catalog, path) if chosen == "csv" else None
+        if result is None:
+            result = import_incidents(conn, settings, catalog, stream, chosen, path.name, keep_good)
         if not result.written:
             raise psycopg.Rollback()
     return result
+
+
+def bulk_csv_import(
+    conn: psycopg.Connection, settings: Settings, catalog: Catalog, path: Path
+) -> store.ImportResult | None:
+    """A big CSV whose every row passes is COPied straight into incidents (incidents_bulk); None leaves
+    the file to the set-based SQL path, which also reports rejected rows and unreadable headers."""
+    with path.open("rb") as stream:
+        header_line = stream.readline().decode("utf-8-sig", errors="replace")
+    try:
+        columns = header_columns(next(csv.reader([header_line]), []))
+    except IncidentFileError:
+        return None
+    result = incidents_bulk.import_csv(conn, settings.city_code, catalog, path, columns, path.name, BULK_ROWS)
+    return None if result is None else finish_import(conn, settings.city_code, path.name, result)
 
 
 def import_records(

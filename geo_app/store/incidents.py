@@ -420,11 +420,7 @@ def upsert_checked(conn: psycopg.Connection, city_code: str, source: str, bulk: 
     being rebuilt; otherwise a row inserted meanwhile by someone else with the same external id is
     left alone (ON CONFLICT DO NOTHING) rather than failing the import.
     """
-    import_id = conn.execute(
-        "INSERT INTO incident_imports (city_code, source, rows_read, inserted, updated, unchanged, rejected) "
-        "VALUES (%s, %s, 0, 0, 0, 0, 0) RETURNING id",
-        (city_code, source),
-    ).fetchone()["id"]
+    import_id = start_import_record(conn, city_code, source)
     params = {"city": city_code, "import_id": import_id}
     columns = ", ".join(STORED_FIELDS)
     updated = conn.execute(
@@ -460,6 +456,47 @@ def upsert_checked(conn: psycopg.Connection, city_code: str, source: str, bulk: 
         (city_code,),
     )
     return {"import_id": import_id, "inserted": inserted, "updated": updated}
+
+
+def start_import_record(conn: psycopg.Connection, city_code: str, source: str) -> int:
+    """The import batch the written rows point to; its counts are set by :func:`finish_import_record`."""
+    return conn.execute(
+        "INSERT INTO incident_imports (city_code, source, rows_read, inserted, updated, unchanged, rejected) "
+        "VALUES (%s, %s, 0, 0, 0, 0, 0) RETURNING id",
+        (city_code, source),
+    ).fetchone()["id"]
+
+
+def kelurahan_shapes(conn: psycopg.Connection, city_code: str) -> list[dict]:
+    """The city's kelurahan (code, parent_code, WKB) ordered by code, for placing points in Python."""
+    return conn.execute(
+        "SELECT code, parent_code, ST_AsBinary(geom) AS wkb FROM admin_areas "
+        "WHERE city_code = %s AND level = 'kelurahan' ORDER BY code",
+        (city_code,),
+    ).fetchall()
+
+
+def any_stored(conn: psycopg.Connection, city_code: str, external_ids_csv: Iterable[bytes]) -> bool:
+    """Whether any of these external ids (CSV data, one a line) is already stored for the city."""
+    conn.execute("DROP TABLE IF EXISTS incident_new_ids")
+    conn.execute("CREATE TEMP TABLE incident_new_ids (external_id text) ON COMMIT DROP")
+    with conn.cursor().copy("COPY incident_new_ids (external_id) FROM STDIN (FORMAT csv)") as copy:
+        for chunk in external_ids_csv:
+            copy.write(chunk)
+    conn.execute("ANALYZE incident_new_ids")
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM incident_new_ids n JOIN incidents i "
+        "ON i.city_code = %s AND i.external_id = n.external_id) AS found",
+        (city_code,),
+    ).fetchone()["found"]
+
+
+def copy_into_incidents(conn: psycopg.Connection, columns: list[str], chunks: Iterable[bytes]) -> None:
+    """COPY checked CSV data straight into incidents (columns named by the caller's code, not input)."""
+    column_list = ", ".join(columns)
+    with conn.cursor().copy(f"COPY incidents ({column_list}) FROM STDIN (FORMAT csv)") as copy:
+        for chunk in chunks:
+            copy.write(chunk)
 
 
 def finish_import_record(conn: psycopg.Connection, import_id: int, result_counts: dict) -> None:

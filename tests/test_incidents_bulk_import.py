@@ -1,0 +1,133 @@
+"""The columnar fast path of big CSV imports stores exactly what the set-based SQL path stores, and
+leaves every file it cannot vouch for (a bad row, a stored external id) to the SQL path."""
+
+from __future__ import annotations
+
+import pytest
+from incident_city import CITY, create_city, drop_city
+
+from geo_app.catalog import load_catalog
+from geo_app.db import connect
+from geo_app.ingest import incidents as ingest
+from geo_app.ingest import incidents_bulk
+from geo_app.ingest.incidents import import_file
+from geo_app.settings import Settings
+
+HEADER = (
+    "id,call_type,kategori,description,alamat,lat,lon,received_at,dispatched_at,arrived_at,closed_at,status\n"
+)
+ROWS = [
+    "F-1,darurat,kebakaran, gudang terbakar ,Jl. Raya,-6.07,106.02,2026-10-01T10:00:00+07:00,"
+    "2026-10-01T10:02:00+07:00,2026-10-01T10:12:30.5+07:00,2026-10-01T11:00:00+07:00, Closed ",
+    "F-2,darurat,BANJIR,,,-6.02,106.07,2026-10-01T04:00:00Z,,,,",
+    " F-3 ,INFORMASI,,,,-6.07,106.05,2026-10-01 12:00:00+0700,,,,received",  # on the edge of two kelurahan
+    "F-4,darurat,BANJIR,,,-6.05,106.05,2026-10-01T05:00:00Z,2026-10-01T05:00:00Z,,,dispatched",  # a corner
+]
+STORED = (
+    "external_id, call_type, category, description, address, ST_AsEWKT(geom) AS geom, geocode_precision, "
+    "geocode_source, geocode_score, kelurahan_code, kecamatan_code, received_at, dispatched_at, arrived_at, "
+    "closed_at, status, responding_opd, metric_x, metric_y"
+)
+
+
+@pytest.fixture(scope="module")
+def city_settings(database_url):
+    create_city(database_url)
+    yield Settings.from_env(database_url=database_url, env="test", city_code=CITY)
+    drop_city(database_url)
+
+
+@pytest.fixture
+def clean(database_url, city_settings):
+    yield
+    delete_incidents(database_url)
+
+
+def delete_incidents(database_url):
+    with connect(database_url) as conn:
+        conn.execute("DELETE FROM incidents WHERE city_code = %s", (CITY,))
+        conn.commit()
+
+
+@pytest.fixture
+def fast_path_answers(monkeypatch):
+    """What the fast path answered for each import: True when it wrote the file, False when it left it."""
+    answers = []
+    real = incidents_bulk.import_csv
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        answers.append(result is not None)
+        return result
+
+    monkeypatch.setattr(incidents_bulk, "import_csv", spy)
+    return answers
+
+
+def run_import(settings, tmp_path, text, bulk_rows, monkeypatch):
+    monkeypatch.setattr(ingest, "BULK_ROWS", bulk_rows)
+    path = tmp_path / "incidents.csv"
+    path.write_text(text, encoding="utf-8")
+    return import_file(settings, load_catalog(settings.layers_dir), path)
+
+
+def stored_rows(database_url):
+    with connect(database_url) as conn:
+        return conn.execute(
+            f"SELECT {STORED} FROM incidents WHERE city_code = %s ORDER BY external_id", (CITY,)
+        ).fetchall()
+
+
+def test_fast_path_stores_what_the_sql_path_stores(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
+):
+    text = HEADER + "\n".join(ROWS) + "\n"
+    fast = run_import(city_settings, tmp_path, text, 1, monkeypatch)
+    fast_rows = stored_rows(database_url)
+    delete_incidents(database_url)
+    careful = run_import(city_settings, tmp_path, text, 10**9, monkeypatch)
+    assert fast_path_answers == [True, False]
+    assert (fast.inserted, fast.updated, fast.unchanged, fast.rejected) == (4, 0, 0, [])
+    assert (careful.inserted, careful.rows_read) == (fast.inserted, fast.rows_read)
+    assert fast_rows == stored_rows(database_url)
+    by_id = {row["external_id"]: row for row in fast_rows}
+    assert by_id["F-3"]["kelurahan_code"] == "99.31.01.1001"  # the lower code of the two, as in SQL
+    assert by_id["F-4"]["kelurahan_code"] == "99.31.01.1001"
+    with connect(database_url) as conn:
+        record = conn.execute(
+            "SELECT rows_read, inserted FROM incident_imports WHERE id = %s", (fast.import_id,)
+        ).fetchone()
+    assert record == {"rows_read": 4, "inserted": 4}
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("F-9,darurat,BANJIR,,,106.02,-6.07,2026-10-01T04:00:00Z,,,,", "likely lat/lon swap"),
+        ("F-9,darurat,BANJIR,,,-6.07,106.02,2026-02-30T04:00:00Z,,,,", "received_at 2026-02-30T04:00:00Z"),
+        ("F-9,darurat,,,,-6.07,106.02,2026-10-01T04:00:00Z,,,,", "category is missing"),
+        ("F-9,darurat,BANJIR,,,-6.07,106.02,2026-10-01T04:00:00Z,2026-10-01T03:00:00Z,,,", "time order"),
+        ("F-1,darurat,BANJIR,,,-6.07,106.02,2026-10-01T04:00:00Z,,,,", "repeats row 1"),
+    ],
+)
+def test_a_bad_row_sends_the_file_to_the_sql_path_with_its_reason(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers, row, reason
+):
+    result = run_import(city_settings, tmp_path, HEADER + "\n".join([*ROWS, row]) + "\n", 1, monkeypatch)
+    assert fast_path_answers == [False]
+    assert not result.written and stored_rows(database_url) == []
+    assert [row["row"] for row in result.rejected] == [len(ROWS) + 1]
+    assert any(reason in text for text in result.rejected[0]["reasons"]), result.rejected
+
+
+def test_stored_external_ids_go_the_sql_path_and_update(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
+):
+    text = HEADER + "\n".join(ROWS) + "\n"
+    run_import(city_settings, tmp_path, text, 1, monkeypatch)
+    again = run_import(
+        city_settings, tmp_path, text.replace("BANJIR,,,-6.02", "KEBAKARAN,,,-6.02"), 1, monkeypatch
+    )
+    assert fast_path_answers == [True, False]
+    assert (again.inserted, again.updated, again.unchanged) == (0, 1, 3)
+    assert {row["external_id"]: row["category"] for row in stored_rows(database_url)}["F-2"] == "KEBAKARAN"
