@@ -140,7 +140,6 @@ def import_incidents(
     if store.count_new(conn, city) >= BULK_ROWS:
         with store.indexes_rebuilt_after(conn):
             written = store.upsert_checked(conn, city, source, bulk=True)
-        store.refresh_statistics(conn)
     else:
         written = store.upsert_checked(conn, city, source)
     result.inserted, result.updated, result.import_id = (

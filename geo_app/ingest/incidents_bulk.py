@@ -212,5 +212,4 @@ def import_csv(
         rows = rows.add_column(0, "city_code", pa.repeat(pa.scalar(city_code), rows.num_rows))
         rows = rows.add_column(1, "import_id", pa.repeat(pa.scalar(import_id, pa.int64()), rows.num_rows))
         store.copy_into_incidents(conn, rows.column_names, csv_batches(rows))
-    store.refresh_statistics(conn)
     return store.ImportResult(rows_read=rows.num_rows, inserted=rows.num_rows, import_id=import_id)

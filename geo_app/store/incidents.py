@@ -380,17 +380,16 @@ def indexes_rebuilt_after(conn: psycopg.Connection) -> Iterator[None]:
     yield
     for index in indexes:
         conn.execute(index["ddl"])  # DDL text from pg_get_indexdef, not from input
+    # the planner's row counts (and expression-index statistics) of the new rows: the analyses' plans
+    # need them, and so does the validation of each foreign key below (with the counts of before the
+    # import it probes the referenced key row by row)
+    conn.execute("ANALYZE incidents")
     for key in keys:
         conn.execute(
             sql.SQL("ALTER TABLE incidents ADD CONSTRAINT {} {}").format(
                 sql.Identifier(key["name"]), sql.SQL(key["ddl"])
             )
         )
-
-
-def refresh_statistics(conn: psycopg.Connection) -> None:
-    """After a big import: the planner's row counts (the analyses' plans depend on them)."""
-    conn.execute("ANALYZE incidents")
 
 
 # The stored value of each column of STORED_FIELDS, from a row ``c`` of incident_checked.
