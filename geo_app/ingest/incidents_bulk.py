@@ -40,9 +40,9 @@ FAST_FIELDS = {
     "responding_opd",
 }
 # Decimal degrees as the SQL path's NUMBER (after trimming), and ISO 8601 times that carry an offset
-# (times without one are read in the city's zone by the SQL path).
+# (times without one are read in the city's zone by the SQL path), to the microsecond as stored.
 DEGREES = r"^[-+]?[0-9]+(\.[0-9]+)?$"
-ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 COPY_BATCH_ROWS = 100_000
 
 
@@ -53,7 +53,7 @@ def read_columns(path: Path, columns: list[str]) -> pa.Table | None:
         return pa_csv.read_csv(
             path,
             read_options=pa_csv.ReadOptions(column_names=columns, skip_rows=1),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=True
             ),
@@ -76,6 +76,7 @@ def _all(mask: pa.Array) -> bool:
 
 
 def _times(values: pa.Array, required: bool) -> pa.Array | None:
+    """The instants of a time column, or None if one value is missing (when required) or doubtful."""
     present = pc.is_valid(values)
     if required and not _all(present):
         return None
@@ -88,14 +89,25 @@ def _times(values: pa.Array, required: bool) -> pa.Array | None:
 
 
 def _not_before(later: pa.Array, earlier: pa.Array) -> bool:
-    return _all(pc.or_kleene(pc.is_null(pc.greater_equal(later, earlier)), pc.greater_equal(later, earlier)))
+    """The time order holds in every row where both times are given."""
+    return pc.all(pc.fill_null(pc.greater_equal(later, earlier), True)).as_py()
 
 
-def checked_rows(table: pa.Table, catalog: Catalog, kelurahan: list[dict]) -> pa.Table | None:
-    """The stored columns of every row, or None as soon as one row would not pass every check."""
+def new_external_ids(conn: psycopg.Connection, city_code: str, table: pa.Table) -> pa.Array | None:
+    """The external ids, if every row has one of its own that is not stored yet (checked first: a file
+    imported again stops here, before the other checks)."""
     external_id = _text(table, "external_id")
     if not _all(pc.is_valid(external_id)) or pc.count_distinct(external_id).as_py() != len(external_id):
         return None
+    if store.any_stored(conn, city_code, csv_batches(pa.table({"external_id": external_id}))):
+        return None
+    return external_id
+
+
+def checked_rows(
+    table: pa.Table, external_id: pa.Array, catalog: Catalog, kelurahan: list[dict]
+) -> pa.Table | None:
+    """The stored columns of every row, or None as soon as one row would not pass every check."""
     call_type = pc.utf8_lower(_text(table, "call_type"))
     category = pc.utf8_upper(_text(table, "category"))
     status = pc.fill_null(pc.utf8_lower(_text(table, "status")), "received")
@@ -204,8 +216,11 @@ def import_csv(
     table = read_columns(path, columns)
     if table is None or table.num_rows < min_rows:
         return None
-    rows = checked_rows(table, catalog, store.kelurahan_shapes(conn, city_code))
-    if rows is None or store.any_stored(conn, city_code, csv_batches(rows.select(["external_id"]))):
+    external_id = new_external_ids(conn, city_code, table)
+    if external_id is None:
+        return None
+    rows = checked_rows(table, external_id, catalog, store.kelurahan_shapes(conn, city_code))
+    if rows is None:
         return None
     with store.indexes_rebuilt_after(conn):
         import_id = store.start_import_record(conn, city_code, source)
