@@ -1,9 +1,10 @@
 """Import 112 incidents from CSV or JSON: one transaction, idempotent by external id, a per-row report.
 
-CSV is streamed into PostgreSQL with COPY (only the header is read in Python), so a million rows load
-at COPY speed; JSON (a list of objects, ``{"incidents": [...]}`` or a GeoJSON FeatureCollection of
-points) is parsed here and COPied the same way. Rows without coordinates but with an address are
-geocoded offline. A file with any rejected row writes nothing unless ``keep_good`` is set.
+A big CSV whose every row passes goes the columnar fast path (incidents_bulk: checked in arrays, COPied
+straight into incidents); any other CSV is streamed into a staging table with COPY (only the header is
+read in Python) and checked set-based; JSON (a list of objects, ``{"incidents": [...]}`` or a GeoJSON
+FeatureCollection of points) is parsed here and COPied the same way. Rows without coordinates but with
+an address are geocoded offline. A file with any rejected row writes nothing unless ``keep_good`` is set.
 """
 
 from __future__ import annotations
