@@ -483,9 +483,11 @@ def any_stored(conn: psycopg.Connection, city_code: str, external_ids_csv: Itera
         for chunk in external_ids_csv:
             copy.write(chunk)
     conn.execute("ANALYZE incident_new_ids")
+    # a count, not EXISTS: EXISTS is planned as a million index probes hoping for an early hit (1 s);
+    # the count hashes the city's stored ids once (0.15 s on a first import)
     return conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM incident_new_ids n JOIN incidents i "
-        "ON i.city_code = %s AND i.external_id = n.external_id) AS found",
+        "SELECT count(*) > 0 AS found FROM incident_new_ids n JOIN incidents i "
+        "ON i.city_code = %s AND i.external_id = n.external_id",
         (city_code,),
     ).fetchone()["found"]
 
