@@ -138,7 +138,8 @@ def test_areas_map_draws_kelurahan_in_chromium_without_network(open_page, sample
     assert page.count(".leaflet-overlay-pane path") >= 43 + 8  # kelurahan fills and kecamatan outlines
     assert page.count(".geo-legend li") >= 3
     overlays = page.evaluate(
-        "[...document.querySelectorAll('.leaflet-control-layers-overlays label')].map(l => l.textContent.trim())"
+        "[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+        ".map(label => label.textContent.trim())"
     )
     assert {"Kelurahan: kepadatan penduduk", "Batas kecamatan"} <= set(overlays)
     page.screenshot(tmp_path / "areas.png")
