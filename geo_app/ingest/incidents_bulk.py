@@ -23,21 +23,14 @@ import shapely
 from geo_app.catalog import Catalog
 from geo_app.store import incidents as store
 
-# Columns the fast path understands; a file with any other column goes the SQL path.
-FAST_FIELDS = {
-    "external_id",
-    "call_type",
-    "category",
-    "description",
-    "address",
-    "lat",
-    "lon",
-    "received_at",
-    "dispatched_at",
-    "arrived_at",
-    "closed_at",
-    "status",
-    "responding_opd",
+# Columns the fast path understands: every import column except the caller's and the geocoder's, which
+# only the SQL path handles; a file with any other column goes the SQL path.
+FAST_FIELDS = set(store.IMPORT_FIELDS) - {
+    "caller_name",
+    "caller_phone",
+    "geocode_precision",
+    "geocode_source",
+    "geocode_score",
 }
 # Decimal degrees as the SQL path's NUMBER (after trimming), and ISO 8601 times that carry an offset
 # (times without one are read in the city's zone by the SQL path), to the microsecond as stored.
