@@ -46,12 +46,12 @@ def build_areas_map(
         m,
         "/api/areas?level=kelurahan",
         "Kelurahan: kepadatan penduduk",
-        style={"weight": 0.8, "color": "#ffffff", "fillOpacity": 0.78},
+        style={**base.CHOROPLETH_BORDER, "fillOpacity": 0.78},
         colour_by=classes.rule("density_per_km2"),
         popup_title="Kelurahan {name}",
         popup_rows=KELURAHAN_POPUP,
         tooltip="{name} — {density_per_km2:int} jiwa/km²",
-        highlight={"weight": 3, "color": "#0b5e7a"},
+        highlight=base.HOVER_OUTLINE,
     )
     base.add_geojson_url(
         m,

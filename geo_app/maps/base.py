@@ -33,6 +33,9 @@ Bounds = tuple[tuple[float, float], tuple[float, float]]  # ((south, west), (nor
 
 NO_DATA_COLOUR = "#d9d9d9"
 KECAMATAN_OUTLINE = "#2f3b45"
+# Kelurahan choropleths: thin white borders between the coloured fills, a dark outline on hover.
+CHOROPLETH_BORDER = {"weight": 0.8, "color": "#ffffff"}
+HOVER_OUTLINE = {"weight": 3, "color": "#0b5e7a"}
 MAX_ZOOM = 19
 FAVICON = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
 

@@ -130,12 +130,12 @@ def build_coverage_map(
         m,
         "/api/analysis/coverage?" + query(request, format="geojson", layer="kelurahan"),
         "Kelurahan: penduduk terjangkau (%)",
-        style={"weight": 0.8, "color": "#ffffff", "fillOpacity": 0.7},
+        style={**base.CHOROPLETH_BORDER, "fillOpacity": 0.7},
         colour_by=classes.rule("population_covered_pct"),
         popup_title="Kelurahan {name}",
         popup_rows=KELURAHAN_POPUP,
         tooltip="{name} — {population_covered_pct:1} % penduduk terjangkau",
-        highlight={"weight": 3, "color": "#0b5e7a"},
+        highlight=base.HOVER_OUTLINE,
     )
     base.add_geojson_url(
         m,

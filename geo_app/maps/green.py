@@ -111,7 +111,7 @@ def build_green_map(
         m,
         f"/api/analysis/green?format=geojson&level=kelurahan&as_of={after.isoformat()}",
         "Kelurahan: RTH terhadap target 30 %",
-        style={"weight": 0.8, "color": "#ffffff", "fillOpacity": 0.55},
+        style={**base.CHOROPLETH_BORDER, "fillOpacity": 0.55},
         colour_by={
             "property": "green_share",
             "breaks": SHARE_BREAKS,

@@ -186,7 +186,7 @@ def build_hotspots_map(
         m,
         f"/api/analysis/response/kelurahan?{query}",
         "Kepatuhan waktu tanggap per kelurahan",
-        style={"weight": 0.8, "color": "#ffffff", "fillOpacity": 0.7},
+        style={**base.CHOROPLETH_BORDER, "fillOpacity": 0.7},
         colour_by=COMPLIANCE.rule("compliance"),
         popup_title="Kelurahan {name}",
         popup_rows=[
