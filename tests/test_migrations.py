@@ -5,6 +5,7 @@ import uuid
 import psycopg
 import pytest
 from alembic import command
+from pyproj import Transformer
 
 from geo_app.db import bootstrap, connect, migrate
 from geo_app.settings import DEFAULT_DATABASE_URL
@@ -68,3 +69,27 @@ def test_geometry_constraints_reject_bad_rows(empty_database):
                 "VALUES ('99.01', '99.01', 'kota', 'Uji', 'test', "
                 "ST_GeomFromText('MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)))', 32748))"
             )
+
+
+def test_incident_points_are_checked_and_their_metric_coordinates_kept_by_the_database(empty_database):
+    migrate.upgrade(empty_database)
+    with psycopg.connect(empty_database) as conn:
+        conn.execute("INSERT INTO cities (code, name) VALUES ('99.01', 'Kota Uji')")
+        insert = (
+            "INSERT INTO incidents (city_code, external_id, call_type, received_at, geom, geocode_precision)"
+            " VALUES ('99.01', %s, 'prank', now(), ST_GeomFromText(%s, 4326), 'exact') RETURNING id"
+        )
+        for wkt in ("POINT(NaN -6)", "POINT(106 -91)", "POINT(181 -6)", "POINT EMPTY"):
+            with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
+                conn.execute(insert, ("bad", wkt))
+        (row_id,) = conn.execute(insert, ("ok", "POINT(106.05 -6.0)")).fetchone()
+        conn.execute("UPDATE incidents SET metric_x = 0 WHERE id = %s", (row_id,))  # not by hand
+        metric = "SELECT metric_x, metric_y FROM incidents WHERE id = %s"
+        first = conn.execute(metric, (row_id,)).fetchone()
+        conn.execute(
+            "UPDATE incidents SET geom = ST_SetSRID(ST_MakePoint(106.1, -6.1), 4326) WHERE id = %s", (row_id,)
+        )
+        moved = conn.execute(metric, (row_id,)).fetchone()
+    transformer = Transformer.from_crs(4326, 32748, always_xy=True)
+    assert first == pytest.approx(transformer.transform(106.05, -6.0), abs=1e-6)
+    assert moved == pytest.approx(transformer.transform(106.1, -6.1), abs=1e-6)

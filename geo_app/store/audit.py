@@ -43,6 +43,19 @@ def entries(
     ).fetchall()
 
 
+def record_bulk_insert(
+    conn: psycopg.Connection, entity: str, rows: int, lowest_id: int, highest_id: int
+) -> None:
+    """The summary entry of a bulk insert whose COPY ran without the audit trigger: the entry the
+    trigger itself writes for a statement of more than ``geo_app.audit_full_rows`` rows."""
+    conn.execute(
+        "INSERT INTO audit_log (actor, actor_role, action, entity, after)"
+        " SELECT audit_actor(), nullif(current_setting('geo_app.actor_role', true), ''), 'insert', %s,"
+        " jsonb_build_object('rows', %s::bigint, 'lowest_id', %s::text, 'highest_id', %s::text)",
+        (entity, rows, lowest_id, highest_id),
+    )
+
+
 def record(
     conn: psycopg.Connection,
     actor: str,
