@@ -131,3 +131,82 @@ def test_stored_external_ids_go_the_sql_path_and_update(
     assert fast_path_answers == [True, False]
     assert (again.inserted, again.updated, again.unchanged) == (0, 1, 3)
     assert {row["external_id"]: row["category"] for row in stored_rows(database_url)}["F-2"] == "KEBAKARAN"
+
+
+def incidents_machinery(database_url):
+    """The definitions of the indexes, constraints and triggers of incidents."""
+    with connect(database_url) as conn:
+        return conn.execute(
+            "SELECT 'index' AS kind, indexdef AS ddl FROM pg_indexes WHERE tablename = 'incidents' "
+            "UNION ALL SELECT 'constraint', conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'incidents'::regclass OR confrelid = 'incidents'::regclass "
+            "UNION ALL SELECT 'trigger', pg_get_triggerdef(oid) FROM pg_trigger "
+            "WHERE tgrelid = 'incidents'::regclass AND NOT tgisinternal ORDER BY 1, 2"
+        ).fetchall()
+
+
+def test_a_bad_row_after_the_copy_began_rolls_it_back(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
+):
+    """Slices of two rows: the first two are on the wire when the last one turns out bad."""
+    monkeypatch.setattr(incidents_bulk, "COPY_BATCH_ROWS", 2)
+    before = incidents_machinery(database_url)
+    bad = "F-9,darurat,BANJIR,,,-6.07,106.02,2026-10-01T04:00:00Z,2026-10-01T03:00:00Z,,,"
+    rows = [*ROWS, ROWS[0].replace("F-1", "F-5").replace("-6.07,106.02", "-6.01,106.09"), bad]
+    result = run_import(city_settings, tmp_path, HEADER + "\n".join(rows) + "\n", 1, monkeypatch)
+    assert fast_path_answers == [False]
+    assert not result.written and stored_rows(database_url) == []
+    assert [row["row"] for row in result.rejected] == [len(rows)]
+    assert incidents_machinery(database_url) == before
+
+
+def test_fast_path_keeps_the_table_machinery_and_writes_one_audit_summary(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
+):
+    monkeypatch.setattr(incidents_bulk, "COPY_BATCH_ROWS", 3)
+    before = incidents_machinery(database_url)
+    assert {"index", "constraint", "trigger"} == {row["kind"] for row in before}
+    assert any("incidents_metric_point" in row["ddl"] for row in before)
+    result = run_import(city_settings, tmp_path, HEADER + "\n".join(ROWS) + "\n", 1, monkeypatch)
+    assert fast_path_answers == [True] and result.inserted == len(ROWS)
+    assert incidents_machinery(database_url) == before
+    with connect(database_url) as conn:
+        ids = conn.execute(
+            "SELECT min(id) AS low, max(id) AS high, count(*) AS n FROM incidents WHERE import_id = %s",
+            (result.import_id,),
+        ).fetchone()
+        entries = conn.execute(
+            "SELECT action, entity, entity_id, after FROM audit_log WHERE entity = 'incidents' "
+            "AND at >= (SELECT imported_at FROM incident_imports WHERE id = %s)",
+            (result.import_id,),
+        ).fetchall()
+    assert ids["high"] - ids["low"] + 1 == ids["n"] == len(ROWS)  # one block of ids
+    assert entries == [
+        {
+            "action": "insert",
+            "entity": "incidents",
+            "entity_id": None,
+            "after": {"rows": len(ROWS), "lowest_id": str(ids["low"]), "highest_id": str(ids["high"])},
+        }
+    ]
+
+
+def test_fast_path_stores_rows_in_tile_order(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
+):
+    """Ids follow the zoom-14 tiles as the SQL tile functions of the tile index number them."""
+    rows = [
+        f"T-{n},darurat,BANJIR,,,{-6.099 + 0.0131 * (n % 7)},{106.001 + 0.0093 * (n % 11)},"
+        "2026-10-01T04:00:00Z,,,,"
+        for n in range(60)
+    ]
+    run_import(city_settings, tmp_path, HEADER + "\n".join(rows) + "\n", 1, monkeypatch)
+    assert fast_path_answers == [True]
+    with connect(database_url) as conn:
+        stored = conn.execute(
+            "SELECT id, ogc_tile_x(geom, 14) AS x, ogc_tile_y(geom, 14) AS y FROM incidents "
+            "WHERE city_code = %s ORDER BY id",
+            (CITY,),
+        ).fetchall()
+    tiles = [(row["x"], row["y"]) for row in stored]
+    assert len(set(tiles)) > 20 and tiles == sorted(tiles)

@@ -10,7 +10,8 @@ here may be stricter than the SQL path's, never looser.
 
 from __future__ import annotations
 
-import io
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import shapely
+from pyproj import Transformer
 
 from geo_app.catalog import Catalog
+from geo_app.db.copy_binary import SIGNATURE, binary_copy_rows
+from geo_app.store import audit
 from geo_app.store import incidents as store
+from geo_app.store.features import TILE_KEY_ZOOM
+from geo_app.store.incident_aggregates import METRIC_SRID
 
 # Columns the fast path understands: every import column except the caller's and the geocoder's, which
 # only the SQL path handles; a file with any other column goes the SQL path.
@@ -36,7 +42,30 @@ FAST_FIELDS = set(store.IMPORT_FIELDS) - {
 # (times without one are read in the city's zone by the SQL path), to the microsecond as stored.
 DEGREES = r"^[-+]?[0-9]+(\.[0-9]+)?$"
 ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
-COPY_BATCH_ROWS = 100_000
+COPY_BATCH_ROWS = 100_000  # rows per slice checked, encoded and sent while the server stores the last
+# The columns the fast path writes, in COPY order (the rest take their defaults).
+COPY_COLUMNS = [
+    "id",
+    "city_code",
+    "import_id",
+    "external_id",
+    "call_type",
+    "category",
+    "description",
+    "address",
+    "geom",
+    "metric_x",
+    "metric_y",
+    "geocode_precision",
+    "geocode_source",
+    "kelurahan_code",
+    "kecamatan_code",
+    *store.TIME_FIELDS,
+    "status",
+    "responding_opd",
+]
+# PROJ's transformation, the same ST_Transform applies (tests compare the stored values with it)
+TO_METRIC = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
 
 
 def read_columns(path: Path, columns: list[str]) -> pa.Table | None:
@@ -60,7 +89,7 @@ def _text(table: pa.Table, name: str) -> pa.Array:
     if name not in table.column_names:
         return pa.nulls(table.num_rows, pa.string())
     trimmed = pc.utf8_trim(table[name].combine_chunks(), " ")
-    return pc.if_else(pc.equal(trimmed, ""), None, trimmed)
+    return pc.if_else(pc.equal(pc.binary_length(trimmed), 0), None, trimmed)  # lengths: 7x faster
 
 
 def _all(mask: pa.Array) -> bool:
@@ -90,15 +119,16 @@ def new_external_ids(conn: psycopg.Connection, city_code: str, table: pa.Table) 
     """The external ids, if every row has one of its own that is not stored yet (checked first: a file
     imported again stops here, before the other checks)."""
     external_id = _text(table, "external_id")
-    if not _all(pc.is_valid(external_id)) or pc.count_distinct(external_id).as_py() != len(external_id):
+    if not _all(pc.is_valid(external_id)) or len(pc.unique(external_id)) != len(external_id):
         return None
-    if store.any_stored(conn, city_code, csv_batches(pa.table({"external_id": external_id}))):
+    stored = pa.array(store.external_ids(conn, city_code), pa.string())
+    if pc.any(pc.is_in(external_id, value_set=stored)).as_py():
         return None
     return external_id
 
 
 def checked_rows(
-    table: pa.Table, external_id: pa.Array, catalog: Catalog, kelurahan: list[dict]
+    table: pa.Table, external_id: pa.Array, catalog: Catalog, places: Kelurahan
 ) -> pa.Table | None:
     """The stored columns of every row, or None as soon as one row would not pass every check."""
     call_type = pc.utf8_lower(_text(table, "call_type"))
@@ -123,9 +153,8 @@ def checked_rows(
         return None
     lat = pc.cast(lat_text, pa.float64()).to_numpy()
     lon = pc.cast(lon_text, pa.float64()).to_numpy()
-    texts = {name: _text(table, name) for name in store.TIME_FIELDS}
     received, dispatched, arrived, closed = times = [
-        _times(texts[name], required=name == "received_at") for name in store.TIME_FIELDS
+        _times(_text(table, name), required=name == "received_at") for name in store.TIME_FIELDS
     ]
     if any(values is None for values in times):
         return None
@@ -135,7 +164,7 @@ def checked_rows(
         and _not_before(closed, received)
     ):
         return None
-    area = kelurahan_of(lon, lat, kelurahan)
+    area = places.containing(lon, lat)
     if area is None:
         return None
     return pa.table(
@@ -145,52 +174,73 @@ def checked_rows(
             "category": category,
             "description": _text(table, "description"),
             "address": _text(table, "address"),
-            "geom": hex_ewkb_points(lon, lat),
+            "geom": ewkb_points(lon, lat),
+            **dict(zip(("metric_x", "metric_y"), TO_METRIC.transform(lon, lat), strict=True)),
             "geocode_precision": pa.repeat(pa.scalar("exact"), len(lat)),
             "geocode_source": pa.repeat(pa.scalar("source"), len(lat)),
-            "kelurahan_code": pa.array(np.array([row["code"] for row in kelurahan])[area]),
-            "kecamatan_code": pa.array(np.array([row["parent_code"] for row in kelurahan])[area]),
-            **texts,  # checked above; sent as written, PostgreSQL reads them to the same instants
+            "kelurahan_code": pa.array(places.codes[area]),
+            "kecamatan_code": pa.array(places.parent_codes[area]),
+            **dict(zip(store.TIME_FIELDS, times, strict=True)),
             "status": status,
             "responding_opd": _text(table, "responding_opd"),
         }
     )
 
 
-def kelurahan_of(lon: np.ndarray, lat: np.ndarray, kelurahan: list[dict]) -> np.ndarray | None:
-    """Index (into ``kelurahan``, ordered by code) of the lowest-coded kelurahan each point lies in or
-    on, as the SQL path's ST_Intersects ... ORDER BY code LIMIT 1; None if a point is in none.
+class Kelurahan:
+    """The city's kelurahan, prepared once for placing the points of every slice of the file."""
 
-    Each polygon tests only the points in its bounding box, straight from the coordinate arrays (no
-    point objects), highest code first so the lowest one is written last."""
-    polygons = shapely.from_wkb([row["wkb"] for row in kelurahan])
-    shapely.prepare(polygons)
-    first = np.full(len(lon), len(kelurahan))
-    for index in range(len(polygons) - 1, -1, -1):
-        west, south, east, north = shapely.bounds(polygons[index])
-        near = np.flatnonzero((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north))
-        first[near[shapely.intersects_xy(polygons[index], lon[near], lat[near])]] = index
-    return None if (first == len(kelurahan)).any() else first
+    def __init__(self, rows: list[dict]):
+        self.codes = np.array([row["code"] for row in rows])  # ordered by code
+        self.parent_codes = np.array([row["parent_code"] for row in rows])
+        self.polygons = shapely.from_wkb([row["wkb"] for row in rows])
+        shapely.prepare(self.polygons)
+        self.bounds = shapely.bounds(self.polygons)
+
+    def containing(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray | None:
+        """Index of the lowest-coded kelurahan each point lies in or on, as the SQL path's
+        ST_Intersects ... ORDER BY code LIMIT 1; None if a point is in none.
+
+        Each polygon tests only the points in its bounding box, straight from the coordinate arrays
+        (no point objects), highest code first so the lowest one is written last."""
+        first = np.full(len(lon), len(self.codes))
+        for index in range(len(self.codes) - 1, -1, -1):
+            west, south, east, north = self.bounds[index]
+            near = np.flatnonzero((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north))
+            first[near[shapely.intersects_xy(self.polygons[index], lon[near], lat[near])]] = index
+        return None if (first == len(self.codes)).any() else first
 
 
-def hex_ewkb_points(lon: np.ndarray, lat: np.ndarray, srid: int = 4326) -> pa.Array:
-    """Points as hex EWKB (little endian, with SRID), built in arrays: what PostGIS reads in COPY."""
+def ewkb_points(lon: np.ndarray, lat: np.ndarray, srid: int = 4326) -> pa.Array:
+    """Points as EWKB (little endian, with SRID), built in arrays: what PostGIS reads in binary COPY."""
     record = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
     points = np.empty(len(lon), record)
     points["order"], points["type"], points["srid"] = 1, 0x20000001, srid
     points["x"], points["y"] = lon, lat
-    raw = points.view(np.uint8).reshape(len(lon), record.itemsize)
-    digits = np.frombuffer(b"0123456789ABCDEF", np.uint8)
-    text = np.stack([digits[raw >> 4], digits[raw & 15]], axis=2).reshape(len(lon), 2 * record.itemsize)
-    return pa.array(text.view(f"S{2 * record.itemsize}").ravel()).cast(pa.string())
+    return pa.Array.from_buffers(
+        pa.binary(record.itemsize), len(lon), [None, pa.py_buffer(points.tobytes())]
+    ).cast(pa.binary())
 
 
-def csv_batches(rows: pa.Table):
-    """The rows as COPY csv data, in batches (the server stores one while the next is written)."""
-    for batch in rows.to_batches(COPY_BATCH_ROWS):
-        buffer = io.BytesIO()
-        pa_csv.write_csv(batch, buffer, pa_csv.WriteOptions(include_header=False))
-        yield buffer.getvalue()
+def tile_order(table: pa.Table) -> np.ndarray | None:
+    """The rows in the order of the zoom-14 Web Mercator tile of their point (column, then row), as the
+    tile index sorts them; None if a coordinate is not a number. Stored in this order, an import lands
+    area by area on the table's pages: a map tile or a bounding box then reads a few pages instead of
+    points scattered over the whole table, and the tile index is rebuilt from nearly sorted rows."""
+    try:
+        lon = pc.cast(_text(table, "lon"), pa.float64()).to_numpy(zero_copy_only=False)
+        lat = pc.cast(_text(table, "lat"), pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        return None
+    tiles = 2**TILE_KEY_ZOOM
+    with np.errstate(invalid="ignore"):  # NaN for a missing value or a latitude beyond ±90
+        column = np.floor((lon + 180) / 360 * tiles)
+        row = np.floor((1 - np.arcsinh(np.tan(np.radians(lat))) / np.pi) / 2 * tiles)
+    return np.lexsort((row, column))
+
+
+class DoubtfulRow(Exception):
+    """A row of the file that the fast path cannot vouch for: the SQL path takes the whole file."""
 
 
 def import_csv(
@@ -203,7 +253,11 @@ def import_csv(
     min_rows: int,
 ) -> store.ImportResult | None:
     """Import a big clean CSV in the caller's transaction; None (nothing written) to leave it to the
-    SQL path."""
+    SQL path.
+
+    The file is checked and encoded slice by slice in a second thread while the server stores the
+    slices before: PostgreSQL's work and ours overlap. A doubtful row in a later slice cancels the
+    COPY and rolls back to the savepoint taken before it."""
     if not set(columns) <= FAST_FIELDS or not {"lat", "lon"} <= set(columns):
         return None
     table = read_columns(path, columns)
@@ -212,12 +266,37 @@ def import_csv(
     external_id = new_external_ids(conn, city_code, table)
     if external_id is None:
         return None
-    rows = checked_rows(table, external_id, catalog, store.kelurahan_shapes(conn, city_code))
-    if rows is None:
+    order = tile_order(table)
+    if order is None:
         return None
-    with store.indexes_rebuilt_after(conn):
-        import_id = store.start_import_record(conn, city_code, source)
-        rows = rows.add_column(0, "city_code", pa.repeat(pa.scalar(city_code), rows.num_rows))
-        rows = rows.add_column(1, "import_id", pa.repeat(pa.scalar(import_id, pa.int64()), rows.num_rows))
-        store.copy_into_incidents(conn, rows.column_names, csv_batches(rows))
-    return store.ImportResult(rows_read=rows.num_rows, inserted=rows.num_rows, import_id=import_id)
+    places = Kelurahan(store.kelurahan_shapes(conn, city_code))
+    try:
+        with (
+            conn.transaction(),
+            store.indexes_rebuilt_after(conn),
+            store.triggers_dropped(conn),
+            ThreadPoolExecutor(max_workers=1) as encoder,
+        ):
+            import_id = store.start_import_record(conn, city_code, source)
+            first_id = store.reserve_ids(conn, table.num_rows)
+
+            def encoded(start: int) -> bytes:
+                taken = order[start : start + COPY_BATCH_ROWS]
+                rows = checked_rows(table.take(taken), external_id.take(taken), catalog, places)
+                if rows is None:
+                    raise DoubtfulRow
+                rows = rows.add_column(
+                    0, "id", pa.array(np.arange(first_id + start, first_id + start + rows.num_rows))
+                )
+                rows = rows.add_column(0, "city_code", pa.repeat(pa.scalar(city_code), rows.num_rows))
+                rows = rows.add_column(1, "import_id", pa.repeat(pa.scalar(import_id), rows.num_rows))
+                return binary_copy_rows(rows.select(COPY_COLUMNS))
+
+            slices = encoder.map(encoded, range(0, table.num_rows, COPY_BATCH_ROWS))
+            store.copy_into_incidents(conn, COPY_COLUMNS, itertools.chain([SIGNATURE], slices))
+            audit.record_bulk_insert(
+                conn, "incidents", table.num_rows, first_id, first_id + table.num_rows - 1
+            )
+    except DoubtfulRow:
+        return None
+    return store.ImportResult(rows_read=table.num_rows, inserted=table.num_rows, import_id=import_id)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 # Columns an import file may carry (CSV header or JSON keys), all read as text first.
 IMPORT_FIELDS = (
@@ -362,6 +363,8 @@ def indexes_rebuilt_after(conn: psycopg.Connection) -> Iterator[None]:
     millions of index insertions and per-row key look-ups. The definitions are read from the catalog,
     so they come back exactly as the migrations made them, in the same transaction (a duplicate would
     fail the import as a whole); the table is locked for writes and reads until the import commits.
+    The primary key stays: rebuilding it and re-checking the keys that refer to it costs as much as
+    its million insertions (measured).
     """
     indexes = conn.execute(
         "SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS ddl FROM pg_index i "
@@ -390,6 +393,42 @@ def indexes_rebuilt_after(conn: psycopg.Connection) -> Iterator[None]:
                 sql.Identifier(key["name"]), sql.SQL(key["ddl"])
             )
         )
+
+
+# Row-level work of every insert into incidents that a bulk COPY does itself (see triggers_dropped).
+BULK_COPY_TRIGGERS = (
+    "incidents_metric_point",  # metric_x/metric_y from the point (migration 0009)
+    "audit_insert",  # captures every new row to write one summary entry (migration 0007)
+)
+
+
+@contextmanager
+def triggers_dropped(conn: psycopg.Connection, names: Iterable[str] = BULK_COPY_TRIGGERS) -> Iterator[None]:
+    """For a COPY that computes the metric coordinates and writes the audit summary itself
+    (geo_app.store.audit.record_bulk_insert): a BEFORE ROW trigger makes PostgreSQL insert row by row
+    and a transition table keeps a copy of every row, so the triggers are dropped and recreated from
+    their catalog definitions afterwards, in the same transaction (a failure rolls both back)."""
+    definitions = conn.execute(
+        "SELECT tgname AS name, pg_get_triggerdef(oid) AS ddl FROM pg_trigger "
+        "WHERE tgrelid = 'incidents'::regclass AND tgname = ANY(%s)",
+        (list(names),),
+    ).fetchall()
+    for trigger in definitions:
+        conn.execute(sql.SQL("DROP TRIGGER {} ON incidents").format(sql.Identifier(trigger["name"])))
+    yield
+    for trigger in definitions:
+        conn.execute(trigger["ddl"])  # DDL text from pg_get_triggerdef, not from input
+
+
+def reserve_ids(conn: psycopg.Connection, count: int) -> int:
+    """The first of ``count`` consecutive new incident ids, for a COPY that brings its own ids (saves a
+    sequence call per row). Only inside triggers_dropped/indexes_rebuilt_after, which hold the table's
+    exclusive lock: no other insert takes an id meanwhile."""
+    return conn.execute(
+        "SELECT setval(sequence, nextval(sequence) + %(count)s - 1) - %(count)s + 1 AS first "
+        "FROM pg_get_serial_sequence('incidents', 'id') AS sequence",
+        {"count": count},
+    ).fetchone()["first"]
 
 
 # The stored value of each column of STORED_FIELDS, from a row ``c`` of incident_checked.
@@ -475,27 +514,18 @@ def kelurahan_shapes(conn: psycopg.Connection, city_code: str) -> list[dict]:
     ).fetchall()
 
 
-def any_stored(conn: psycopg.Connection, city_code: str, external_ids_csv: Iterable[bytes]) -> bool:
-    """Whether any of these external ids (CSV data, one a line) is already stored for the city."""
-    conn.execute("DROP TABLE IF EXISTS incident_new_ids")
-    conn.execute("CREATE TEMP TABLE incident_new_ids (external_id text) ON COMMIT DROP")
-    with conn.cursor().copy("COPY incident_new_ids (external_id) FROM STDIN (FORMAT csv)") as copy:
-        for chunk in external_ids_csv:
-            copy.write(chunk)
-    conn.execute("ANALYZE incident_new_ids")
-    # a count, not EXISTS: EXISTS is planned as a million index probes hoping for an early hit (1 s);
-    # the count hashes the city's stored ids once (0.15 s on a first import)
-    return conn.execute(
-        "SELECT count(*) > 0 AS found FROM incident_new_ids n JOIN incidents i "
-        "ON i.city_code = %s AND i.external_id = n.external_id",
-        (city_code,),
-    ).fetchone()["found"]
+def external_ids(conn: psycopg.Connection, city_code: str) -> list[str]:
+    """Every external id stored for the city."""
+    with conn.cursor(row_factory=tuple_row) as cursor:
+        cursor.execute("SELECT external_id FROM incidents WHERE city_code = %s", (city_code,))
+        return [row[0] for row in cursor.fetchall()]
 
 
 def copy_into_incidents(conn: psycopg.Connection, columns: list[str], chunks: Iterable[bytes]) -> None:
-    """COPY checked CSV data straight into incidents (columns named by the caller's code, not input)."""
+    """COPY checked binary COPY data straight into incidents (columns named by the caller's code, not
+    input)."""
     column_list = ", ".join(columns)
-    with conn.cursor().copy(f"COPY incidents ({column_list}) FROM STDIN (FORMAT csv)") as copy:
+    with conn.cursor().copy(f"COPY incidents ({column_list}) FROM STDIN (FORMAT binary)") as copy:
         for chunk in chunks:
             copy.write(chunk)
 
