@@ -3,9 +3,10 @@ straight into ``incidents``, without the staging and checked tables of the set-b
 
 It only takes files it can vouch for completely: big ones (``min_rows``), every row with coordinates
 inside a kelurahan, times with an offset, known codes, times in order, external ids new and unique, no
-caller or geocoding columns. Anything else (a single doubtful row is enough) returns ``None`` before a
-byte is written and the SQL path runs, which names every rejected row with its reasons. So the checks
-here may be stricter than the SQL path's, never looser.
+caller or geocoding columns. Anything else (a single doubtful row is enough) returns ``None`` with
+nothing written (a doubtful row found once the COPY has begun rolls it back) and the SQL path runs,
+which names every rejected row with its reasons. So the checks here may be stricter than the SQL
+path's, never looser.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ FAST_FIELDS = set(store.IMPORT_FIELDS) - {
 # (times without one are read in the city's zone by the SQL path), to the microsecond as stored.
 DEGREES = r"^[-+]?[0-9]+(\.[0-9]+)?$"
 ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
-COPY_BATCH_ROWS = 100_000  # rows per slice checked, encoded and sent while the server stores the last
+COPY_BATCH_ROWS = 50_000  # rows per slice checked, encoded and sent while the server stores the last
 # The columns the fast path writes, in COPY order (the rest take their defaults).
 COPY_COLUMNS = [
     "id",
@@ -115,14 +116,13 @@ def _not_before(later: pa.Array, earlier: pa.Array) -> bool:
     return pc.all(pc.fill_null(pc.greater_equal(later, earlier), True)).as_py()
 
 
-def new_external_ids(conn: psycopg.Connection, city_code: str, table: pa.Table) -> pa.Array | None:
-    """The external ids, if every row has one of its own that is not stored yet (checked first: a file
-    imported again stops here, before the other checks)."""
+def new_external_ids(table: pa.Table, stored: list[str]) -> pa.Array | None:
+    """The external ids, if every row has one of its own that is not ``stored`` yet (checked before the
+    COPY: a file imported again stops here)."""
     external_id = _text(table, "external_id")
     if not _all(pc.is_valid(external_id)) or len(pc.unique(external_id)) != len(external_id):
         return None
-    stored = pa.array(store.external_ids(conn, city_code), pa.string())
-    if pc.any(pc.is_in(external_id, value_set=stored)).as_py():
+    if pc.any(pc.is_in(external_id, value_set=pa.array(stored, pa.string()))).as_py():
         return None
     return external_id
 
@@ -263,11 +263,11 @@ def import_csv(
     table = read_columns(path, columns)
     if table is None or table.num_rows < min_rows:
         return None
-    external_id = new_external_ids(conn, city_code, table)
-    if external_id is None:
-        return None
-    order = tile_order(table)
-    if order is None:
+    with ThreadPoolExecutor(max_workers=1) as helper:  # the row order is worked out beside the id checks
+        ordering = helper.submit(tile_order, table)
+        external_id = new_external_ids(table, store.external_ids(conn, city_code))
+        order = ordering.result()
+    if external_id is None or order is None:
         return None
     places = Kelurahan(store.kelurahan_shapes(conn, city_code))
     try:
@@ -285,11 +285,12 @@ def import_csv(
                 rows = checked_rows(table.take(taken), external_id.take(taken), catalog, places)
                 if rows is None:
                     raise DoubtfulRow
-                rows = rows.add_column(
-                    0, "id", pa.array(np.arange(first_id + start, first_id + start + rows.num_rows))
+                ids = np.arange(first_id + start, first_id + start + rows.num_rows)
+                rows = (
+                    rows.append_column("id", pa.array(ids))
+                    .append_column("city_code", pa.repeat(pa.scalar(city_code), rows.num_rows))
+                    .append_column("import_id", pa.repeat(pa.scalar(import_id), rows.num_rows))
                 )
-                rows = rows.add_column(0, "city_code", pa.repeat(pa.scalar(city_code), rows.num_rows))
-                rows = rows.add_column(1, "import_id", pa.repeat(pa.scalar(import_id), rows.num_rows))
                 return binary_copy_rows(rows.select(COPY_COLUMNS))
 
             slices = encoder.map(encoded, range(0, table.num_rows, COPY_BATCH_ROWS))
