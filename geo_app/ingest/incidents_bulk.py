@@ -43,7 +43,7 @@ FAST_FIELDS = set(store.IMPORT_FIELDS) - {
 # (times without one are read in the city's zone by the SQL path), to the microsecond as stored.
 DEGREES = r"^[-+]?[0-9]+(\.[0-9]+)?$"
 ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
-COPY_BATCH_ROWS = 50_000  # rows per slice checked, encoded and sent while the server stores the last
+COPY_BATCH_ROWS = 20_000  # rows per slice checked, encoded and sent while the server stores the last
 # The columns the fast path writes, in COPY order (the rest take their defaults).
 COPY_COLUMNS = [
     "id",

@@ -1,6 +1,6 @@
 """SQL that aggregates 112 incidents for the analyses: grid cells, space-time bins, DBSCAN, time tables.
 
-Incidents carry their point in EPSG:32748 (``metric_x``/``metric_y``, migration 0003_incidents), so
+Incidents carry their point in EPSG:32748 (``metric_x``/``metric_y``, migrations 0003_incidents and 0009), so
 binning a million of them into ST_HexagonGrid cells is arithmetic in one parallel scan: the cell is the
 one with the nearest centre (see geo_app.analysis.grids for the geometry).
 """
