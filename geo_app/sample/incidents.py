@@ -41,6 +41,7 @@ from geo_app.sample.boundaries import locate, pull_inside
 from geo_app.sample.gazetteer import INDUSTRIAL_KELURAHAN
 from geo_app.sample.reference import METRIC_SRID, CityFacts
 from geo_app.sample.roads import points_on_roads
+from geo_app.store.incidents import STORED_FIELDS
 
 TIMEZONE = "Asia/Jakarta"
 PERIOD_START = pd.Timestamp("2024-11-01 00:00:00", tz=TIMEZONE)
@@ -217,25 +218,8 @@ CALLER_SHARE = {
     "ghost": (0.4, 0.0),
     "dropped": (0.4, 0.0),
 }  # (share with a phone number, share of those with a name)
-COLUMNS = (
-    "external_id",
-    "call_type",
-    "category",
-    "description",
-    "address",
-    "geocode_precision",
-    "geocode_source",
-    "geocode_score",
-    "kelurahan_code",
-    "kecamatan_code",
-    "received_at",
-    "dispatched_at",
-    "arrived_at",
-    "closed_at",
-    "status",
-    "responding_opd",
-    "geometry",
-)
+# The stored columns of incidents, with the geometry last under GeoPandas' name.
+COLUMNS = ("external_id", *(name for name in STORED_FIELDS if name != "geom"), "geometry")
 
 
 @dataclass(frozen=True)

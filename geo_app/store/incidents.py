@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
+TIME_FIELDS = ("received_at", "dispatched_at", "arrived_at", "closed_at")
 # Columns an import file may carry (CSV header or JSON keys), all read as text first.
 IMPORT_FIELDS = (
     "external_id",
@@ -26,10 +27,7 @@ IMPORT_FIELDS = (
     "address",
     "lat",
     "lon",
-    "received_at",
-    "dispatched_at",
-    "arrived_at",
-    "closed_at",
+    *TIME_FIELDS,
     "status",
     "responding_opd",
     "caller_name",
@@ -40,7 +38,6 @@ IMPORT_FIELDS = (
 )
 STATUSES = ("received", "dispatched", "on_scene", "closed", "cancelled")
 PRECISIONS = ("exact", "street", "kelurahan", "none")
-TIME_FIELDS = ("received_at", "dispatched_at", "arrived_at", "closed_at")
 NUMBER = r"^\s*[-+]?[0-9]+(\.[0-9]+)?\s*$"
 
 # Columns of incidents that an import sets (and compares, to tell "updated" from "unchanged").
@@ -55,10 +52,7 @@ STORED_FIELDS = (
     "geocode_score",
     "kelurahan_code",
     "kecamatan_code",
-    "received_at",
-    "dispatched_at",
-    "arrived_at",
-    "closed_at",
+    *TIME_FIELDS,
     "status",
     "responding_opd",
 )
