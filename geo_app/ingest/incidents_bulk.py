@@ -44,26 +44,17 @@ FAST_FIELDS = set(store.IMPORT_FIELDS) - {
 DEGREES = r"^[-+]?[0-9]+(\.[0-9]+)?$"
 ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 COPY_BATCH_ROWS = 20_000  # rows per slice checked, encoded and sent while the server stores the last
-# The columns the fast path writes, in COPY order (the rest take their defaults).
+# The columns the fast path writes, in COPY order: the stored ones (no geocoder score: the fast path
+# takes no geocoding columns), the metric point the trigger would compute, and the keys (the rest take
+# their defaults).
 COPY_COLUMNS = [
     "id",
     "city_code",
     "import_id",
     "external_id",
-    "call_type",
-    "category",
-    "description",
-    "address",
-    "geom",
+    *(name for name in store.STORED_FIELDS if name != "geocode_score"),
     "metric_x",
     "metric_y",
-    "geocode_precision",
-    "geocode_source",
-    "kelurahan_code",
-    "kecamatan_code",
-    *store.TIME_FIELDS,
-    "status",
-    "responding_opd",
 ]
 # PROJ's transformation, the same ST_Transform applies (tests compare the stored values with it)
 TO_METRIC = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
@@ -128,9 +119,15 @@ def new_external_ids(table: pa.Table, stored: list[str]) -> pa.Array | None:
 
 
 def checked_rows(
-    table: pa.Table, external_id: pa.Array, catalog: Catalog, places: Kelurahan
+    table: pa.Table,
+    external_id: pa.Array,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    catalog: Catalog,
+    places: Kelurahan,
 ) -> pa.Table | None:
-    """The stored columns of every row, or None as soon as one row would not pass every check."""
+    """The stored columns of every row (coordinates already read as numbers by ``coordinates``), or
+    None as soon as one row would not pass every check."""
     call_type = pc.utf8_lower(_text(table, "call_type"))
     category = pc.utf8_upper(_text(table, "category"))
     status = pc.fill_null(pc.utf8_lower(_text(table, "status")), "received")
@@ -145,14 +142,11 @@ def checked_rows(
         and _all(pc.is_in(status, pa.array(list(store.STATUSES))))
     ):
         return None
-    lat_text, lon_text = _text(table, "lat"), _text(table, "lon")
     if not (
-        _all(pc.match_substring_regex(lat_text, DEGREES))
-        and _all(pc.match_substring_regex(lon_text, DEGREES))
+        _all(pc.match_substring_regex(_text(table, "lat"), DEGREES))
+        and _all(pc.match_substring_regex(_text(table, "lon"), DEGREES))
     ):
         return None
-    lat = pc.cast(lat_text, pa.float64()).to_numpy()
-    lon = pc.cast(lon_text, pa.float64()).to_numpy()
     received, dispatched, arrived, closed = times = [
         _times(_text(table, name), required=name == "received_at") for name in store.TIME_FIELDS
     ]
@@ -222,18 +216,26 @@ def ewkb_points(lon: np.ndarray, lat: np.ndarray, srid: int = 4326) -> pa.Array:
     ).cast(pa.binary())
 
 
-def tile_order(table: pa.Table) -> np.ndarray | None:
-    """The rows in the order of the zoom-14 Web Mercator tile of their point (column, then row), as the
-    tile index sorts them; None if a coordinate is not a number. Stored in this order, an import lands
-    area by area on the table's pages: a map tile or a bounding box then reads a few pages instead of
-    points scattered over the whole table, and the tile index is rebuilt from nearly sorted rows."""
+def coordinates(table: pa.Table) -> tuple[np.ndarray, np.ndarray] | None:
+    """Longitude and latitude of every row as numbers; None if one is missing or not a number (how
+    each is written is checked with the other columns, slice by slice)."""
     try:
-        lon = pc.cast(_text(table, "lon"), pa.float64()).to_numpy(zero_copy_only=False)
-        lat = pc.cast(_text(table, "lat"), pa.float64()).to_numpy(zero_copy_only=False)
+        lon = pc.cast(_text(table, "lon"), pa.float64())
+        lat = pc.cast(_text(table, "lat"), pa.float64())
     except pa.ArrowInvalid:
         return None
+    if lon.null_count or lat.null_count:
+        return None
+    return lon.to_numpy(), lat.to_numpy()
+
+
+def tile_order(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """The rows in the order of the zoom-14 Web Mercator tile of their point (column, then row), as the
+    tile index sorts them. Stored in this order, an import lands area by area on the table's pages: a
+    map tile or a bounding box then reads a few pages instead of points scattered over the whole table,
+    and the tile index is rebuilt from nearly sorted rows."""
     tiles = 2**TILE_KEY_ZOOM
-    with np.errstate(invalid="ignore"):  # NaN for a missing value or a latitude beyond ±90
+    with np.errstate(invalid="ignore"):  # NaN for a latitude beyond ±90 (refused later by the checks)
         column = np.floor((lon + 180) / 360 * tiles)
         row = np.floor((1 - np.arcsinh(np.tan(np.radians(lat))) / np.pi) / 2 * tiles)
     return np.lexsort((row, column))
@@ -263,12 +265,14 @@ def import_csv(
     table = read_columns(path, columns)
     if table is None or table.num_rows < min_rows:
         return None
-    with ThreadPoolExecutor(max_workers=1) as helper:  # the row order is worked out beside the id checks
-        ordering = helper.submit(tile_order, table)
+    with ThreadPoolExecutor(max_workers=1) as helper:  # coordinates are read beside the id checks
+        reading = helper.submit(coordinates, table)
         external_id = new_external_ids(table, store.external_ids(conn, city_code))
-        order = ordering.result()
-    if external_id is None or order is None:
+        located = reading.result()
+    if external_id is None or located is None:
         return None
+    lon, lat = located
+    order = tile_order(lon, lat)
     places = Kelurahan(store.kelurahan_shapes(conn, city_code))
     try:
         with (
@@ -282,7 +286,9 @@ def import_csv(
 
             def encoded(start: int) -> bytes:
                 taken = order[start : start + COPY_BATCH_ROWS]
-                rows = checked_rows(table.take(taken), external_id.take(taken), catalog, places)
+                rows = checked_rows(
+                    table.take(taken), external_id.take(taken), lon[taken], lat[taken], catalog, places
+                )
                 if rows is None:
                     raise DoubtfulRow
                 ids = np.arange(first_id + start, first_id + start + rows.num_rows)
