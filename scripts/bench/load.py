@@ -20,6 +20,7 @@ import contextlib
 import math
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -228,6 +229,8 @@ def main() -> None:
     parser.add_argument("--each-seconds", type=int, default=10, help="seconds per path alone (0: skip)")
     parser.add_argument("--each-connections", type=int, default=10, help="connections per path alone")
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
     url = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/geo_app_bench_load")
     token = prepare_database(url)
     port = free_port()

@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -381,6 +382,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--prepare-only", action="store_true", help="fill the bench database and stop")
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
     url = os.environ.get("BENCH_DATABASE_URL") or bootstrap.with_database(
         os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/geo_app", "geo_app_bench_ogc"
     )
