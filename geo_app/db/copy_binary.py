@@ -20,26 +20,52 @@ POSTGRES_EPOCH_US = 946_684_800 * 1_000_000  # 2000-01-01 UTC, the zero of Postg
 
 
 def _as_binary(records: np.ndarray) -> pa.Array:
-    """Each element of a numpy array as a binary value of its bytes."""
-    raw = pa.py_buffer(records.tobytes())
-    return pa.Array.from_buffers(pa.binary(records.itemsize), len(records), [None, raw]).cast(pa.binary())
+    """Each row of a 2-D uint8 array as a binary value of its bytes."""
+    rows, width = records.shape
+    raw = pa.py_buffer(np.ascontiguousarray(records))
+    return pa.Array.from_buffers(pa.binary(width), rows, [None, raw]).cast(pa.binary())
 
 
-def _fixed_width_fields(values: np.ndarray) -> pa.Array:
-    """Length-prefixed fields of big-endian fixed-width values."""
+def _fixed_width_fields(values: np.ndarray) -> np.ndarray:
+    """Length-prefixed fields of big-endian fixed-width values, one row of bytes each."""
     record = np.dtype([("length", ">i4"), ("value", values.dtype.newbyteorder(">"))])
     fields = np.empty(len(values), record)
     fields["length"], fields["value"] = values.dtype.itemsize, values
-    return _as_binary(fields)
+    return fields.view(np.uint8).reshape(len(values), record.itemsize)
 
 
-def _fields(column: pa.Array) -> pa.Array:
-    """Every value of a column as one binary COPY field (length, then bytes; NULL as length -1)."""
+def _same_length_fields(column: pa.Array) -> np.ndarray | None:
+    """Fields of a binary column as one row of bytes each, when every field has the same length (no
+    value, or all NULL); None otherwise."""
+    rows = len(column)
+    if column.null_count == rows:
+        return np.broadcast_to(np.frombuffer(NULL_FIELD, np.uint8), (rows, len(NULL_FIELD)))
+    if column.null_count:
+        return None
+    offsets = np.frombuffer(column.buffers()[1], np.int32, rows + 1, column.offset * 4)
+    width = int(offsets[-1] - offsets[0]) // rows
+    if not (np.diff(offsets) == width).all():
+        return None
+    values = np.frombuffer(column.buffers()[2], np.uint8, rows * width, int(offsets[0]))
+    fields = np.empty((rows, 4 + width), np.uint8)
+    fields[:, :4] = np.frombuffer(width.to_bytes(4, "big"), np.uint8)
+    fields[:, 4:] = values.reshape(rows, width)
+    return fields
+
+
+def _fields(column: pa.Array) -> np.ndarray | pa.Array:
+    """Every value of a column as one binary COPY field (length, then bytes; NULL as length -1): a
+    2-D uint8 array (a row of bytes each) when all fields have the same length, else binary values."""
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_binary(kind):
         payload = column.cast(pa.binary())
+        same_length = _same_length_fields(payload)
+        if same_length is not None:
+            return same_length
         lengths = pc.fill_null(pc.binary_length(payload), 0).to_numpy(zero_copy_only=False)
-        fields = pc.binary_join_element_wise(_as_binary(lengths.astype(">i4")), payload, b"")
+        fields = pc.binary_join_element_wise(
+            _as_binary(lengths.astype(">i4").view(np.uint8).reshape(-1, 4)), payload, b""
+        )
     elif pa.types.is_timestamp(kind):
         micros = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
         fields = _fixed_width_fields(pc.fill_null(micros, 0).to_numpy() - POSTGRES_EPOCH_US)
@@ -49,20 +75,40 @@ def _fields(column: pa.Array) -> pa.Array:
         raise TypeError(f"no binary COPY encoding for {kind}")
     if column.null_count == 0:
         return fields
+    if column.null_count == len(column):
+        return _same_length_fields(pa.nulls(len(column), pa.binary()))
+    if isinstance(fields, np.ndarray):
+        fields = _as_binary(fields)
     return pc.if_else(pc.is_null(column), pa.scalar(NULL_FIELD, pa.binary()), fields)
+
+
+def _rows(fields: list[np.ndarray | pa.Array]) -> bytes:
+    """The fields of each row one after the other, row after row. Neighbouring fixed-width fields are
+    joined as arrays of bytes first (cheap); variable ones are joined by Arrow, row by row."""
+    runs: list[list[np.ndarray] | pa.Array] = []  # fixed-width neighbours gathered in lists
+    for field in fields:
+        if not isinstance(field, np.ndarray):
+            runs.append(field)
+        elif runs and isinstance(runs[-1], list):
+            runs[-1].append(field)
+        else:
+            runs.append([field])
+    parts = [np.hstack(run) if isinstance(run, list) else run for run in runs]
+    if len(parts) == 1:  # every field fixed-width: the rows are one array of bytes
+        return np.ascontiguousarray(parts[0]).tobytes()
+    rows = pc.binary_join_element_wise(
+        *(_as_binary(part) if isinstance(part, np.ndarray) else part for part in parts), b""
+    )
+    offsets = np.frombuffer(rows.buffers()[1], np.int32, len(rows) + 1, rows.offset * 4)
+    return rows.buffers()[2][int(offsets[0]) : int(offsets[-1])].to_pybytes()
 
 
 def binary_copy_rows(table: pa.Table, batch_rows: int = 100_000) -> bytes:
     """The rows of ``table`` (columns in COPY order) as binary COPY data, without the signature that
     opens a COPY (``SIGNATURE``) and the trailer that ends it (psycopg sends that one)."""
-    field_count = len(table.column_names).to_bytes(2, "big")
+    field_count = np.frombuffer(len(table.column_names).to_bytes(2, "big"), np.uint8)
     parts = []
     for batch in table.to_batches(batch_rows):  # 32-bit offsets: batches far below 2 GB
-        rows = pc.binary_join_element_wise(
-            pa.array([field_count] * batch.num_rows, pa.binary()),
-            *(_fields(column) for column in batch.columns),
-            b"",
-        )
-        offsets = np.frombuffer(rows.buffers()[1], np.int32, len(rows) + 1, rows.offset * 4)
-        parts.append(rows.buffers()[2][int(offsets[0]) : int(offsets[-1])].to_pybytes())
+        counts = np.broadcast_to(field_count, (batch.num_rows, len(field_count)))
+        parts.append(_rows([counts, *(_fields(column) for column in batch.columns)]))
     return b"".join(parts)
