@@ -3,6 +3,7 @@ leaves every file it cannot vouch for (a bad row, a stored external id) to the S
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from incident_city import CITY, create_city, drop_city
 
@@ -12,6 +13,7 @@ from geo_app.ingest import incidents as ingest
 from geo_app.ingest import incidents_bulk
 from geo_app.ingest.incidents import import_file
 from geo_app.settings import Settings
+from geo_app.store import incidents as store
 
 HEADER = (
     "id,call_type,kategori,description,alamat,lat,lon,received_at,dispatched_at,arrived_at,closed_at,status\n"
@@ -149,7 +151,7 @@ def test_a_bad_row_after_the_copy_began_rolls_it_back(
     city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
 ):
     """Slices of two rows: the first two are on the wire when the last one turns out bad."""
-    monkeypatch.setattr(incidents_bulk, "COPY_BATCH_ROWS", 2)
+    monkeypatch.setattr(incidents_bulk, "BATCH_ROWS", 2)
     before = incidents_machinery(database_url)
     bad = "F-9,darurat,BANJIR,,,-6.07,106.02,2026-10-01T04:00:00Z,2026-10-01T03:00:00Z,,,"
     rows = [*ROWS, ROWS[0].replace("F-1", "F-5").replace("-6.07,106.02", "-6.01,106.09"), bad]
@@ -163,7 +165,7 @@ def test_a_bad_row_after_the_copy_began_rolls_it_back(
 def test_fast_path_keeps_the_table_machinery_and_writes_one_audit_summary(
     city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
 ):
-    monkeypatch.setattr(incidents_bulk, "COPY_BATCH_ROWS", 3)
+    monkeypatch.setattr(incidents_bulk, "BATCH_ROWS", 3)
     before = incidents_machinery(database_url)
     assert {"index", "constraint", "trigger"} == {row["kind"] for row in before}
     assert any("incidents_metric_point" in row["ddl"] for row in before)
@@ -210,3 +212,98 @@ def test_fast_path_stores_rows_in_tile_order(
         ).fetchall()
     tiles = [(row["x"], row["y"]) for row in stored]
     assert len(set(tiles)) > 20 and tiles == sorted(tiles)
+
+
+def foreign_keys(database_url):
+    with connect(database_url) as conn:
+        return {
+            row["conname"]: row["oid"]
+            for row in conn.execute(
+                "SELECT conname, oid FROM pg_constraint WHERE conrelid = 'incidents'::regclass "
+                "AND contype = 'f' AND convalidated"
+            ).fetchall()
+        }
+
+
+@pytest.fixture
+def importer_url(database_url):
+    """A login that owns what postgres owns (as a member of it) but may not set
+    session_replication_role, as an application role without that grant."""
+    role = "geo_app_test_importer"
+    with connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN IN ROLE postgres")
+    yield database_url.replace("postgres@", f"{role}@", 1)
+    with connect(database_url, autocommit=True) as conn:
+        conn.execute(f"DROP ROLE {role}")
+
+
+def test_foreign_keys_stay_where_the_role_may_skip_their_checks(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
+):
+    keys = foreign_keys(database_url)
+    assert len(keys) == 4
+    run_import(city_settings, tmp_path, HEADER + "\n".join(ROWS) + "\n", 1, monkeypatch)
+    assert fast_path_answers == [True]
+    assert foreign_keys(database_url) == keys  # the same constraints, never dropped, still valid
+
+
+def test_without_that_right_the_foreign_keys_are_checked_again(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers, importer_url
+):
+    before, keys = incidents_machinery(database_url), foreign_keys(database_url)
+    settings = Settings.from_env(database_url=importer_url, env="test", city_code=CITY)
+    result = run_import(settings, tmp_path, HEADER + "\n".join(ROWS) + "\n", 1, monkeypatch)
+    assert fast_path_answers == [True] and result.inserted == len(ROWS)
+    after = foreign_keys(database_url)
+    assert after.keys() == keys.keys() and not set(after.values()) & set(keys.values())  # re-added
+    assert incidents_machinery(database_url) == before
+
+
+def test_the_areas_a_copy_refers_to_are_locked_until_it_ends(city_settings, database_url):
+    kecamatan = f"{CITY}.01"
+    with connect(database_url) as conn, connect(database_url, autocommit=True) as other:
+        assert not store.lock_references(conn, CITY, [kecamatan, "99.99.99"])
+        conn.rollback()
+        assert store.lock_references(conn, CITY, [kecamatan])
+        other.execute("SET lock_timeout = '200ms'")
+        for table, code in (("admin_areas", kecamatan), ("cities", CITY)):
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute(f"DELETE FROM {table} WHERE code = %s", (code,))
+        conn.rollback()
+
+
+def test_prefetched_keeps_the_order_and_hands_on_the_helpers_error():
+    made = []
+
+    def numbers():
+        for number in range(5):
+            made.append(number)
+            yield number
+
+    assert list(incidents_bulk.prefetched(numbers())) == [0, 1, 2, 3, 4]
+
+    def failing():
+        yield 1
+        raise incidents_bulk.DoubtfulRow
+
+    with pytest.raises(incidents_bulk.DoubtfulRow):
+        list(incidents_bulk.prefetched(failing()))
+    made.clear()
+    stream = incidents_bulk.prefetched(numbers(), depth=2)
+    assert next(stream) == 0
+    stream.close()  # the caller stops: at most the items already asked for were made
+    assert made == [0, 1, 2][: len(made)] and made
+
+
+def test_a_file_is_read_in_batches_of_the_batch_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(incidents_bulk, "BATCH_ROWS", 3)
+    path = tmp_path / "incidents.csv"
+    path.write_text("external_id,lat\n" + "".join(f"E-{n},-6.0{n}\n" for n in range(7)), encoding="utf-8")
+    batches = list(incidents_bulk.read_batches(path, ["external_id", "lat"]))
+    assert [batch.num_rows for batch in batches] == [3, 3, 1]
+    assert [value for batch in batches for value in batch["external_id"].to_pylist()] == [
+        f"E-{n}" for n in range(7)
+    ]
+    path.write_text("external_id,lat\nE-1,-6.01\nE-2,-6.02,surplus\n", encoding="utf-8")
+    with pytest.raises(incidents_bulk.DoubtfulRow):
+        list(incidents_bulk.read_batches(path, ["external_id", "lat"]))

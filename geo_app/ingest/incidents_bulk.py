@@ -7,13 +7,20 @@ caller or geocoding columns. Anything else (a single doubtful row is enough) ret
 nothing written (a doubtful row found once the COPY has begun rolls it back) and the SQL path runs,
 which names every rejected row with its reasons. So the checks here may be stricter than the SQL
 path's, never looser.
+
+The file is read in batches: a helper thread reads, checks and encodes the next batch while
+PostgreSQL stores the one before, so reading the file costs no time of its own.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import psycopg
@@ -43,7 +50,8 @@ FAST_FIELDS = set(store.IMPORT_FIELDS) - {
 # (times without one are read in the city's zone by the SQL path), to the microsecond as stored.
 DEGREES = r"^[-+]?[0-9]+(\.[0-9]+)?$"
 ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
-COPY_BATCH_ROWS = 20_000  # rows per slice checked, encoded and sent while the server stores the last
+BATCH_ROWS = 100_000  # rows read, checked and sent at a time (each batch lands in tile order)
+READ_BLOCK_BYTES = 1 << 20  # pyarrow's reading unit, gathered into batches
 # The columns the fast path writes, in COPY order: the stored ones (no geocoder score: the fast path
 # takes no geocoding columns), the metric point the trigger would compute, and the keys (the rest take
 # their defaults).
@@ -59,21 +67,37 @@ COPY_COLUMNS = [
 # PROJ's transformation, the same ST_Transform applies (tests compare the stored values with it)
 TO_METRIC = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
 
+T = TypeVar("T")
 
-def read_columns(path: Path, columns: list[str]) -> pa.Table | None:
-    """The data lines as text columns (header already mapped by the caller); None if pyarrow cannot
-    read the file exactly as COPY would (the SQL path then reports what is wrong)."""
+
+class DoubtfulRow(Exception):
+    """A row of the file (or an area it would refer to) that the fast path cannot vouch for: the SQL
+    path takes the whole file."""
+
+
+def read_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
+    """The data lines as text columns (header already mapped by the caller), ``BATCH_ROWS`` at a time;
+    DoubtfulRow where pyarrow cannot read them exactly as COPY would (the SQL path then reports what
+    is wrong)."""
     try:
-        return pa_csv.read_csv(
+        reader = pa_csv.open_csv(
             path,
-            read_options=pa_csv.ReadOptions(column_names=columns, skip_rows=1),
+            read_options=pa_csv.ReadOptions(column_names=columns, skip_rows=1, block_size=READ_BLOCK_BYTES),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=True
             ),
         )
+        pending = pa.Table.from_batches([], reader.schema)
+        for block in reader:
+            pending = pa.concat_tables([pending, pa.Table.from_batches([block])])
+            while pending.num_rows >= BATCH_ROWS:
+                yield pending.slice(0, BATCH_ROWS).combine_chunks()
+                pending = pending.slice(BATCH_ROWS)
     except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None
+        raise DoubtfulRow from None
+    if pending.num_rows:
+        yield pending.combine_chunks()
 
 
 def _text(table: pa.Table, name: str) -> pa.Array:
@@ -107,15 +131,21 @@ def _not_before(later: pa.Array, earlier: pa.Array) -> bool:
     return pc.all(pc.fill_null(pc.greater_equal(later, earlier), True)).as_py()
 
 
-def new_external_ids(table: pa.Table, stored: list[str]) -> pa.Array | None:
-    """The external ids, if every row has one of its own that is not ``stored`` yet (checked before the
-    COPY: a file imported again stops here)."""
-    external_id = _text(table, "external_id")
-    if not _all(pc.is_valid(external_id)) or len(pc.unique(external_id)) != len(external_id):
-        return None
-    if pc.any(pc.is_in(external_id, value_set=pa.array(stored, pa.string()))).as_py():
-        return None
-    return external_id
+class ExternalIds:
+    """The external ids of the city, stored and read so far, to tell that each batch brings new ones
+    only (not stored, not twice in the file). A file imported again stops at its first batch."""
+
+    def __init__(self, stored: list[str]):
+        self.taken = set(stored)
+
+    def new_ones(self, table: pa.Table) -> pa.Array | None:
+        """The batch's external ids, if every row has one and none is taken yet (they are then)."""
+        external_id = _text(table, "external_id")
+        if external_id.null_count:
+            return None
+        count = len(self.taken)
+        self.taken.update(external_id.to_pylist())
+        return external_id if len(self.taken) == count + len(external_id) else None
 
 
 def checked_rows(
@@ -172,8 +202,8 @@ def checked_rows(
             **dict(zip(("metric_x", "metric_y"), TO_METRIC.transform(lon, lat), strict=True)),
             "geocode_precision": pa.repeat(pa.scalar("exact"), len(lat)),
             "geocode_source": pa.repeat(pa.scalar("source"), len(lat)),
-            "kelurahan_code": pa.array(places.codes[area]),
-            "kecamatan_code": pa.array(places.parent_codes[area]),
+            "kelurahan_code": places.codes.take(area),
+            "kecamatan_code": places.parent_codes.take(area),
             **dict(zip(store.TIME_FIELDS, times, strict=True)),
             "status": status,
             "responding_opd": _text(table, "responding_opd"),
@@ -182,11 +212,11 @@ def checked_rows(
 
 
 class Kelurahan:
-    """The city's kelurahan, prepared once for placing the points of every slice of the file."""
+    """The city's kelurahan, prepared once for placing the points of every batch of the file."""
 
     def __init__(self, rows: list[dict]):
-        self.codes = np.array([row["code"] for row in rows])  # ordered by code
-        self.parent_codes = np.array([row["parent_code"] for row in rows])
+        self.codes = pa.array([row["code"] for row in rows])  # ordered by code
+        self.parent_codes = pa.array([row["parent_code"] for row in rows])
         self.polygons = shapely.from_wkb([row["wkb"] for row in rows])
         shapely.prepare(self.polygons)
         self.bounds = shapely.bounds(self.polygons)
@@ -218,7 +248,7 @@ def ewkb_points(lon: np.ndarray, lat: np.ndarray, srid: int = 4326) -> pa.Array:
 
 def coordinates(table: pa.Table) -> tuple[np.ndarray, np.ndarray] | None:
     """Longitude and latitude of every row as numbers; None if one is missing or not a number (how
-    each is written is checked with the other columns, slice by slice)."""
+    each is written is checked with the other columns)."""
     try:
         lon = pc.cast(_text(table, "lon"), pa.float64())
         lat = pc.cast(_text(table, "lat"), pa.float64())
@@ -241,8 +271,58 @@ def tile_order(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return np.lexsort((row, column))
 
 
-class DoubtfulRow(Exception):
-    """A row of the file that the fast path cannot vouch for: the SQL path takes the whole file."""
+class BatchEncoder:
+    """Checks one batch of the file and encodes it as binary COPY rows in tile order, numbering the rows
+    on from ``first_id``; DoubtfulRow as soon as one row would not pass every check."""
+
+    def __init__(
+        self,
+        city_code: str,
+        import_id: int,
+        first_id: int,
+        external_ids: ExternalIds,
+        catalog: Catalog,
+        places: Kelurahan,
+    ):
+        self.city_code, self.import_id, self.next_id = city_code, import_id, first_id
+        self.external_ids, self.catalog, self.places = external_ids, catalog, places
+
+    def encoded(self, table: pa.Table) -> bytes:
+        external_id = self.external_ids.new_ones(table)
+        located = coordinates(table)
+        if external_id is None or located is None:
+            raise DoubtfulRow
+        lon, lat = located
+        order = tile_order(lon, lat)
+        rows = checked_rows(
+            table.take(order), external_id.take(order), lon[order], lat[order], self.catalog, self.places
+        )
+        if rows is None:
+            raise DoubtfulRow
+        count = rows.num_rows
+        rows = (
+            rows.append_column("id", pa.array(np.arange(self.next_id, self.next_id + count)))
+            .append_column("city_code", pa.repeat(pa.scalar(self.city_code), count))
+            .append_column("import_id", pa.repeat(pa.scalar(self.import_id), count))
+        )
+        self.next_id += count
+        return binary_copy_rows(rows.select(COPY_COLUMNS))
+
+
+def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """The items of ``items``, each made in a helper thread while the caller uses the ones before (up
+    to ``depth`` ahead). The helper's exceptions reach the caller; when the caller stops early, what is
+    still queued is cancelled."""
+    end = object()
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        ahead = deque(helper.submit(next, items, end) for _ in range(depth))
+        try:
+            while (item := ahead.popleft().result()) is not end:
+                ahead.append(helper.submit(next, items, end))
+                yield item
+        finally:
+            for future in ahead:
+                future.cancel()
 
 
 def import_csv(
@@ -257,53 +337,45 @@ def import_csv(
     """Import a big clean CSV in the caller's transaction; None (nothing written) to leave it to the
     SQL path.
 
-    The file is checked and encoded slice by slice in a second thread while the server stores the
-    slices before: PostgreSQL's work and ours overlap. A doubtful row in a later slice cancels the
-    COPY and rolls back to the savepoint taken before it."""
+    The first batches are read before anything is written, to know the file is big enough; then each
+    batch is checked and encoded in a helper thread while the server stores the one before. A doubtful
+    row in a later batch cancels the COPY and rolls back to the savepoint taken before it."""
     if not set(columns) <= FAST_FIELDS or not {"lat", "lon"} <= set(columns):
         return None
-    table = read_columns(path, columns)
-    if table is None or table.num_rows < min_rows:
+    batches = read_batches(path, columns)
+    try:
+        leading = []
+        for batch in batches:
+            leading.append(batch)
+            if sum(table.num_rows for table in leading) >= min_rows:
+                break
+        else:  # the whole file is shorter than min_rows
+            return None
+    except DoubtfulRow:
         return None
-    with ThreadPoolExecutor(max_workers=1) as helper:  # coordinates are read beside the id checks
-        reading = helper.submit(coordinates, table)
-        external_id = new_external_ids(table, store.external_ids(conn, city_code))
-        located = reading.result()
-    if external_id is None or located is None:
-        return None
-    lon, lat = located
-    order = tile_order(lon, lat)
     places = Kelurahan(store.kelurahan_shapes(conn, city_code))
+    external_ids = ExternalIds(store.external_ids(conn, city_code))
+    # where the role may, the foreign keys are checked here (the codes come from the locked rows) and
+    # stay in place; elsewhere they are dropped and checked again as a whole afterwards
+    keys_checked_here = store.may_skip_foreign_key_checks(conn)
     try:
         with (
             conn.transaction(),
-            store.indexes_rebuilt_after(conn),
+            store.indexes_rebuilt_after(conn, foreign_keys=not keys_checked_here),
             store.triggers_dropped(conn),
-            ThreadPoolExecutor(max_workers=1) as encoder,
         ):
+            codes = [*places.codes.to_pylist(), *places.parent_codes.to_pylist()]
+            if keys_checked_here and not store.lock_references(conn, city_code, codes):
+                raise DoubtfulRow
             import_id = store.start_import_record(conn, city_code, source)
-            first_id = store.reserve_ids(conn, table.num_rows)
-
-            def encoded(start: int) -> bytes:
-                taken = order[start : start + COPY_BATCH_ROWS]
-                rows = checked_rows(
-                    table.take(taken), external_id.take(taken), lon[taken], lat[taken], catalog, places
-                )
-                if rows is None:
-                    raise DoubtfulRow
-                ids = np.arange(first_id + start, first_id + start + rows.num_rows)
-                rows = (
-                    rows.append_column("id", pa.array(ids))
-                    .append_column("city_code", pa.repeat(pa.scalar(city_code), rows.num_rows))
-                    .append_column("import_id", pa.repeat(pa.scalar(import_id), rows.num_rows))
-                )
-                return binary_copy_rows(rows.select(COPY_COLUMNS))
-
-            slices = encoder.map(encoded, range(0, table.num_rows, COPY_BATCH_ROWS))
-            store.copy_into_incidents(conn, COPY_COLUMNS, itertools.chain([SIGNATURE], slices))
-            audit.record_bulk_insert(
-                conn, "incidents", table.num_rows, first_id, first_id + table.num_rows - 1
-            )
+            first_id = store.next_incident_id(conn)
+            encoder = BatchEncoder(city_code, import_id, first_id, external_ids, catalog, places)
+            chunks = prefetched(map(encoder.encoded, itertools.chain(leading, batches)))
+            with store.foreign_key_checks_skipped(conn) if keys_checked_here else nullcontext():
+                store.copy_into_incidents(conn, COPY_COLUMNS, itertools.chain([SIGNATURE], chunks))
+            rows = encoder.next_id - first_id
+            store.incident_ids_used_up_to(conn, encoder.next_id - 1)
+            audit.record_bulk_insert(conn, "incidents", rows, first_id, encoder.next_id - 1)
     except DoubtfulRow:
         return None
-    return store.ImportResult(rows_read=table.num_rows, inserted=table.num_rows, import_id=import_id)
+    return store.ImportResult(rows_read=rows, inserted=rows, import_id=import_id)

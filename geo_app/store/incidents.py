@@ -350,15 +350,17 @@ def count_staged(conn: psycopg.Connection) -> dict:
 
 
 @contextmanager
-def indexes_rebuilt_after(conn: psycopg.Connection) -> Iterator[None]:
-    """For big imports: drop the secondary indexes, unique and foreign keys of ``incidents``, rebuild after.
+def indexes_rebuilt_after(conn: psycopg.Connection, foreign_keys: bool = True) -> Iterator[None]:
+    """For big imports: drop the secondary indexes, the unique key and (unless ``foreign_keys`` is
+    false) the foreign keys of ``incidents``, rebuild them after.
 
     A million rows then cost one sorted build per index and one set-based check per key instead of
     millions of index insertions and per-row key look-ups. The definitions are read from the catalog,
     so they come back exactly as the migrations made them, in the same transaction (a duplicate would
     fail the import as a whole); the table is locked for writes and reads until the import commits.
     The primary key stays: rebuilding it and re-checking the keys that refer to it costs as much as
-    its million insertions (measured).
+    its million insertions (measured). A caller whose COPY skips the foreign-key checks
+    (:func:`foreign_key_checks_skipped`) keeps the foreign keys in place.
     """
     indexes = conn.execute(
         "SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS ddl FROM pg_index i "
@@ -367,7 +369,9 @@ def indexes_rebuilt_after(conn: psycopg.Connection) -> Iterator[None]:
     ).fetchall()
     keys = conn.execute(
         "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
-        "WHERE conrelid = 'incidents'::regclass AND contype IN ('u', 'f') ORDER BY contype DESC"
+        "WHERE conrelid = 'incidents'::regclass AND (contype = 'u' OR (contype = 'f' AND %s)) "
+        "ORDER BY contype DESC",
+        (foreign_keys,),
     ).fetchall()  # unique before foreign keys
     conn.execute("SELECT set_config('maintenance_work_mem', '512MB', true)")  # index builds in memory
     for key in reversed(keys):
@@ -387,6 +391,39 @@ def indexes_rebuilt_after(conn: psycopg.Connection) -> Iterator[None]:
                 sql.Identifier(key["name"]), sql.SQL(key["ddl"])
             )
         )
+
+
+def may_skip_foreign_key_checks(conn: psycopg.Connection) -> bool:
+    """Whether this database role may set session_replication_role (a superuser, or a role granted
+    ``SET ON PARAMETER session_replication_role``), which :func:`foreign_key_checks_skipped` needs."""
+    return conn.execute(
+        "SELECT has_parameter_privilege('session_replication_role', 'SET') AS allowed"
+    ).fetchone()["allowed"]
+
+
+def lock_references(conn: psycopg.Connection, city_code: str, area_codes: Iterable[str]) -> bool:
+    """Lock the city and the admin areas that new incidents will refer to, as the foreign-key triggers
+    would (FOR KEY SHARE: they cannot be deleted or renamed until the import commits); False if one
+    of them is not there. A code may be None (an area without a parent): there is nothing to lock."""
+    wanted = {str(code) for code in area_codes if code is not None}
+    areas = conn.execute(
+        "SELECT code FROM admin_areas WHERE code = ANY(%s) FOR KEY SHARE", (sorted(wanted),)
+    ).fetchall()
+    city = conn.execute("SELECT 1 FROM cities WHERE code = %s FOR KEY SHARE", (city_code,)).fetchone()
+    return city is not None and {row["code"] for row in areas} == wanted
+
+
+@contextmanager
+def foreign_key_checks_skipped(conn: psycopg.Connection) -> Iterator[None]:
+    """For a COPY whose references the caller has checked and locked (:func:`lock_references`): the
+    foreign-key triggers do not fire (session_replication_role = replica for this transaction, as
+    under ``pg_restore --disable-triggers``), so PostgreSQL does not look up each row's keys, and the
+    keys stay in place, valid, with nothing to check again afterwards. Only around a COPY into
+    incidents without other row triggers (:func:`triggers_dropped`). If the block fails, rolling back
+    the transaction or savepoint restores the setting too."""
+    conn.execute("SELECT set_config('session_replication_role', 'replica', true)")
+    yield
+    conn.execute("SELECT set_config('session_replication_role', 'origin', true)")
 
 
 # Row-level work of every insert into incidents that a bulk COPY does itself (see triggers_dropped).
@@ -414,15 +451,17 @@ def triggers_dropped(conn: psycopg.Connection, names: Iterable[str] = BULK_COPY_
         conn.execute(trigger["ddl"])  # DDL text from pg_get_triggerdef, not from input
 
 
-def reserve_ids(conn: psycopg.Connection, count: int) -> int:
-    """The first of ``count`` consecutive new incident ids, for a COPY that brings its own ids (saves a
-    sequence call per row). Only inside triggers_dropped/indexes_rebuilt_after, which hold the table's
-    exclusive lock: no other insert takes an id meanwhile."""
-    return conn.execute(
-        "SELECT setval(sequence, nextval(sequence) + %(count)s - 1) - %(count)s + 1 AS first "
-        "FROM pg_get_serial_sequence('incidents', 'id') AS sequence",
-        {"count": count},
-    ).fetchone()["first"]
+def next_incident_id(conn: psycopg.Connection) -> int:
+    """The first id of a COPY that brings its own ids (saves a sequence call per row): the ids after it
+    are the COPY's until :func:`incident_ids_used_up_to` moves the sequence past them. Only inside
+    indexes_rebuilt_after or triggers_dropped, whose exclusive lock on the table keeps every other
+    insert out meanwhile."""
+    return conn.execute("SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id").fetchone()["id"]
+
+
+def incident_ids_used_up_to(conn: psycopg.Connection, last_id: int) -> None:
+    """The sequence goes on after ``last_id``, the last id a COPY brought (see next_incident_id)."""
+    conn.execute("SELECT setval(pg_get_serial_sequence('incidents', 'id'), %s)", (last_id,))
 
 
 # The stored value of each column of STORED_FIELDS, from a row ``c`` of incident_checked.
