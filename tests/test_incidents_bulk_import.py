@@ -150,7 +150,8 @@ def incidents_machinery(database_url):
 def test_a_bad_row_after_the_copy_began_rolls_it_back(
     city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
 ):
-    """Slices of two rows: the first two are on the wire when the last one turns out bad."""
+    """Batches of two rows: the first two are on the wire when the last one turns out bad."""
+    monkeypatch.setattr(incidents_bulk, "FIRST_BATCH_ROWS", 2)
     monkeypatch.setattr(incidents_bulk, "BATCH_ROWS", 2)
     before = incidents_machinery(database_url)
     bad = "F-9,darurat,BANJIR,,,-6.07,106.02,2026-10-01T04:00:00Z,2026-10-01T03:00:00Z,,,"
@@ -165,6 +166,7 @@ def test_a_bad_row_after_the_copy_began_rolls_it_back(
 def test_fast_path_keeps_the_table_machinery_and_writes_one_audit_summary(
     city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
 ):
+    monkeypatch.setattr(incidents_bulk, "FIRST_BATCH_ROWS", 3)
     monkeypatch.setattr(incidents_bulk, "BATCH_ROWS", 3)
     before = incidents_machinery(database_url)
     assert {"index", "constraint", "trigger"} == {row["kind"] for row in before}
@@ -295,12 +297,13 @@ def test_prefetched_keeps_the_order_and_hands_on_the_helpers_error():
     assert made == [0, 1, 2][: len(made)] and made
 
 
-def test_a_file_is_read_in_batches_of_the_batch_size(tmp_path, monkeypatch):
+def test_a_file_is_read_in_a_small_batch_then_batches_of_the_batch_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(incidents_bulk, "FIRST_BATCH_ROWS", 2)
     monkeypatch.setattr(incidents_bulk, "BATCH_ROWS", 3)
     path = tmp_path / "incidents.csv"
     path.write_text("external_id,lat\n" + "".join(f"E-{n},-6.0{n}\n" for n in range(7)), encoding="utf-8")
     batches = list(incidents_bulk.read_batches(path, ["external_id", "lat"]))
-    assert [batch.num_rows for batch in batches] == [3, 3, 1]
+    assert [batch.num_rows for batch in batches] == [2, 3, 2]
     assert [value for batch in batches for value in batch["external_id"].to_pylist()] == [
         f"E-{n}" for n in range(7)
     ]

@@ -51,6 +51,7 @@ FAST_FIELDS = set(store.IMPORT_FIELDS) - {
 DEGREES = r"^[-+]?[0-9]+(\.[0-9]+)?$"
 ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 BATCH_ROWS = 100_000  # rows read, checked and sent at a time (each batch lands in tile order)
+FIRST_BATCH_ROWS = 10_000  # a small first batch: the server starts storing rows sooner
 READ_BLOCK_BYTES = 1 << 20  # pyarrow's reading unit, gathered into batches
 # The columns the fast path writes, in COPY order: the stored ones (no geocoder score: the fast path
 # takes no geocoding columns), the metric point the trigger would compute, and the keys (the rest take
@@ -76,9 +77,9 @@ class DoubtfulRow(Exception):
 
 
 def read_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
-    """The data lines as text columns (header already mapped by the caller), ``BATCH_ROWS`` at a time;
-    DoubtfulRow where pyarrow cannot read them exactly as COPY would (the SQL path then reports what
-    is wrong)."""
+    """The data lines as text columns (header already mapped by the caller): ``FIRST_BATCH_ROWS``,
+    then ``BATCH_ROWS`` at a time; DoubtfulRow where pyarrow cannot read them exactly as COPY would
+    (the SQL path then reports what is wrong)."""
     try:
         reader = pa_csv.open_csv(
             path,
@@ -88,12 +89,12 @@ def read_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
                 column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=True
             ),
         )
-        pending = pa.Table.from_batches([], reader.schema)
+        pending, size = pa.Table.from_batches([], reader.schema), FIRST_BATCH_ROWS
         for block in reader:
             pending = pa.concat_tables([pending, pa.Table.from_batches([block])])
-            while pending.num_rows >= BATCH_ROWS:
-                yield pending.slice(0, BATCH_ROWS).combine_chunks()
-                pending = pending.slice(BATCH_ROWS)
+            while pending.num_rows >= size:
+                yield pending.slice(0, size).combine_chunks()
+                pending, size = pending.slice(size), BATCH_ROWS
     except (pa.ArrowInvalid, UnicodeDecodeError):
         raise DoubtfulRow from None
     if pending.num_rows:
