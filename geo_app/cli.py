@@ -99,13 +99,23 @@ def make_sample_data_command(out_dir: Path) -> None:
 @click.option("--keep-good", is_flag=True, help="write the good rows even when some rows are rejected")
 def import_incidents_command(path: Path, file_format: str | None, keep_good: bool) -> None:
     """Import 112 incidents from CSV or JSON (idempotent by external_id; one transaction)."""
+    from tqdm import tqdm
+
     from geo_app.ingest.incidents import IncidentFileError, import_file, print_report
 
     settings = load_settings()
-    try:
-        result = import_file(settings, load_catalog(settings.layers_dir), path, file_format, keep_good)
-    except (IncidentFileError, LookupError) as exc:
-        raise click.ClickException(str(exc)) from None
+    with tqdm(unit=" rows", desc="import 112", disable=None) as bar:
+
+        def progress(step: str, rows: int) -> None:
+            bar.set_description_str(f"import 112, {step}")
+            bar.update(rows)
+
+        try:
+            result = import_file(
+                settings, load_catalog(settings.layers_dir), path, file_format, keep_good, progress
+            )
+        except (IncidentFileError, LookupError) as exc:
+            raise click.ClickException(str(exc)) from None
     print_report(result, click.echo)
     if not result.written:
         sys.exit(1)

@@ -310,3 +310,29 @@ def test_a_file_is_read_in_a_small_batch_then_batches_of_the_batch_size(tmp_path
     path.write_text("external_id,lat\nE-1,-6.01\nE-2,-6.02,surplus\n", encoding="utf-8")
     with pytest.raises(incidents_bulk.DoubtfulRow):
         list(incidents_bulk.read_batches(path, ["external_id", "lat"]))
+
+
+@pytest.mark.parametrize(
+    ("bulk_rows", "steps"),
+    [
+        (1, ["checking and storing rows"] * 2 + ["rebuilding indexes and keys"]),  # batches of 3 and 1
+        (10**9, ["reading the file", "geocoding addresses", "checking rows", "writing rows", "rows written"]),
+    ],
+    ids=["fast path", "SQL path"],
+)
+def test_an_import_reports_its_steps_and_every_row(
+    city_settings, database_url, clean, tmp_path, monkeypatch, bulk_rows, steps
+):
+    monkeypatch.setattr(ingest, "BULK_ROWS", bulk_rows)
+    monkeypatch.setattr(incidents_bulk, "FIRST_BATCH_ROWS", 3)
+    path = tmp_path / "incidents.csv"
+    path.write_text(HEADER + "\n".join(ROWS) + "\n", encoding="utf-8")
+    reports = []
+    import_file(
+        city_settings,
+        load_catalog(city_settings.layers_dir),
+        path,
+        progress=lambda step, rows: reports.append((step, rows)),
+    )
+    assert [step for step, _ in reports] == steps
+    assert sum(rows for _, rows in reports) == len(ROWS)

@@ -22,6 +22,7 @@ import psycopg
 from geo_app.catalog import Catalog
 from geo_app.ingest import incidents_bulk
 from geo_app.ingest.geocode import Geocoder
+from geo_app.ingest.incidents_bulk import Progress, no_progress
 from geo_app.settings import Settings
 from geo_app.store import areas as area_store
 from geo_app.store import incidents as store
@@ -112,10 +113,12 @@ def import_incidents(
     file_format: str,
     source: str,
     keep_good: bool = False,
+    progress: Progress = no_progress,
 ) -> store.ImportResult:
     """Stage, geocode, check and upsert in the caller's transaction (rolled back when rows are rejected)."""
     city = settings.city_code
     timezone = store.city_timezone(conn, city)
+    progress("reading the file", 0)
     store.create_staging(conn)
     if file_format == "csv":
         stage_csv(conn, stream)
@@ -127,7 +130,9 @@ def import_incidents(
         store.copy_rows_into_staging(conn, json_records(document))
     else:
         raise IncidentFileError(f"unknown format {file_format!r}: use csv or json")
+    progress("geocoding addresses", 0)
     geocode_staged(conn, settings, city)
+    progress("checking rows", 0)
     store.check_staged(conn, city, list(catalog.incident_categories), list(catalog.call_types), timezone)
     counts = store.count_staged(conn)
     result = store.ImportResult(
@@ -138,6 +143,7 @@ def import_incidents(
     if result.rejected and not keep_good:
         log.info("incident import from %s rejected: %d bad row(s)", source, len(result.rejected))
         return result
+    progress("writing rows", 0)
     if store.count_new(conn, city) >= BULK_ROWS:
         with store.indexes_rebuilt_after(conn):
             written = store.upsert_checked(conn, city, source, bulk=True)
@@ -149,6 +155,7 @@ def import_incidents(
         written["import_id"],
     )
     result.unchanged = result.rows_read - len(result.rejected) - result.inserted - result.updated
+    progress("rows written", result.rows_read)
     return finish_import(conn, city, source, result)
 
 
@@ -209,23 +216,28 @@ def detect_format(path: Path, declared: str | None = None) -> str:
 
 
 def import_file(
-    settings: Settings, catalog: Catalog, path: Path, file_format: str | None = None, keep_good: bool = False
+    settings: Settings,
+    catalog: Catalog,
+    path: Path,
+    file_format: str | None = None,
+    keep_good: bool = False,
+    progress: Progress = no_progress,
 ) -> store.ImportResult:
     """The CLI entry: one transaction over the whole file; nothing is written when rows are rejected."""
     from geo_app.db import connect
 
     chosen = detect_format(path, file_format)
     with connect(settings.database_url) as conn, path.open("rb") as stream, conn.transaction():
-        result = bulk_csv_import(conn, settings, catalog, path) if chosen == "csv" else None
+        result = bulk_csv_import(conn, settings, catalog, path, progress) if chosen == "csv" else None
         if result is None:
-            result = import_incidents(conn, settings, catalog, stream, chosen, path.name, keep_good)
+            result = import_incidents(conn, settings, catalog, stream, chosen, path.name, keep_good, progress)
         if not result.written:
             raise psycopg.Rollback()
     return result
 
 
 def bulk_csv_import(
-    conn: psycopg.Connection, settings: Settings, catalog: Catalog, path: Path
+    conn: psycopg.Connection, settings: Settings, catalog: Catalog, path: Path, progress: Progress
 ) -> store.ImportResult | None:
     """A big CSV whose every row passes is COPied straight into incidents (incidents_bulk); None leaves
     the file to the set-based SQL path, which also reports rejected rows and unreadable headers."""
@@ -235,7 +247,9 @@ def bulk_csv_import(
         columns = header_columns(next(csv.reader([header_line]), []))
     except IncidentFileError:
         return None
-    result = incidents_bulk.import_csv(conn, settings.city_code, catalog, path, columns, path.name, BULK_ROWS)
+    result = incidents_bulk.import_csv(
+        conn, settings.city_code, catalog, path, columns, path.name, BULK_ROWS, progress
+    )
     return None if result is None else finish_import(conn, settings.city_code, path.name, result)
 
 

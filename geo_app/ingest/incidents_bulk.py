@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
@@ -69,6 +69,12 @@ COPY_COLUMNS = [
 TO_METRIC = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
 
 T = TypeVar("T")
+# Where an import is, for the command line: the step it is in and how many more rows it has finished.
+Progress = Callable[[str, int], None]
+
+
+def no_progress(step: str, rows: int) -> None:
+    """For callers that show no progress (the API)."""
 
 
 class DoubtfulRow(Exception):
@@ -284,9 +290,11 @@ class BatchEncoder:
         external_ids: ExternalIds,
         catalog: Catalog,
         places: Kelurahan,
+        progress: Progress,
     ):
         self.city_code, self.import_id, self.next_id = city_code, import_id, first_id
         self.external_ids, self.catalog, self.places = external_ids, catalog, places
+        self.progress = progress
 
     def encoded(self, table: pa.Table) -> bytes:
         external_id = self.external_ids.new_ones(table)
@@ -307,7 +315,9 @@ class BatchEncoder:
             .append_column("import_id", pa.repeat(pa.scalar(self.import_id), count))
         )
         self.next_id += count
-        return binary_copy_rows(rows.select(COPY_COLUMNS))
+        encoded = binary_copy_rows(rows.select(COPY_COLUMNS))
+        self.progress("checking and storing rows", count)
+        return encoded
 
 
 def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
@@ -334,6 +344,7 @@ def import_csv(
     columns: list[str],
     source: str,
     min_rows: int,
+    progress: Progress = no_progress,
 ) -> store.ImportResult | None:
     """Import a big clean CSV in the caller's transaction; None (nothing written) to leave it to the
     SQL path.
@@ -370,10 +381,11 @@ def import_csv(
                 raise DoubtfulRow
             import_id = store.start_import_record(conn, city_code, source)
             first_id = store.next_incident_id(conn)
-            encoder = BatchEncoder(city_code, import_id, first_id, external_ids, catalog, places)
+            encoder = BatchEncoder(city_code, import_id, first_id, external_ids, catalog, places, progress)
             chunks = prefetched(map(encoder.encoded, itertools.chain(leading, batches)))
             with store.foreign_key_checks_skipped(conn) if keys_checked_here else nullcontext():
                 store.copy_into_incidents(conn, COPY_COLUMNS, itertools.chain([SIGNATURE], chunks))
+            progress("rebuilding indexes and keys", 0)
             rows = encoder.next_id - first_id
             store.incident_ids_used_up_to(conn, encoder.next_id - 1)
             audit.record_bulk_insert(conn, "incidents", rows, first_id, encoder.next_id - 1)
