@@ -268,9 +268,9 @@ def coordinates(table: pa.Table) -> tuple[np.ndarray, np.ndarray] | None:
 
 def tile_order(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """The rows in the order of the zoom-14 Web Mercator tile of their point (column, then row), as the
-    tile index sorts them. Stored in this order, an import lands area by area on the table's pages: a
-    map tile or a bounding box then reads a few pages instead of points scattered over the whole table,
-    and the tile index is rebuilt from nearly sorted rows."""
+    tile index sorts them. Stored in this order, each batch of an import lands area by area on the
+    table's pages: a map tile or a bounding box then reads a few runs of pages instead of points
+    scattered over the whole table."""
     tiles = 2**TILE_KEY_ZOOM
     with np.errstate(invalid="ignore"):  # NaN for a latitude beyond ±90 (refused later by the checks)
         column = np.floor((lon + 180) / 360 * tiles)
