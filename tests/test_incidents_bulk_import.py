@@ -147,14 +147,21 @@ def incidents_machinery(database_url):
         ).fetchall()
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "F-9,darurat,BANJIR,,,-6.07,106.02,2026-10-01T04:00:00Z,2026-10-01T03:00:00Z,,,",  # time order
+        "F-1,darurat,BANJIR,,,-6.07,106.02,2026-10-01T04:00:00Z,,,,",  # the id of a row sent before
+    ],
+    ids=["time order", "repeated id"],
+)
 def test_a_bad_row_after_the_copy_began_rolls_it_back(
-    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers, bad
 ):
     """Batches of two rows: the first two are on the wire when the last one turns out bad."""
     monkeypatch.setattr(incidents_bulk, "FIRST_BATCH_ROWS", 2)
     monkeypatch.setattr(incidents_bulk, "BATCH_ROWS", 2)
     before = incidents_machinery(database_url)
-    bad = "F-9,darurat,BANJIR,,,-6.07,106.02,2026-10-01T04:00:00Z,2026-10-01T03:00:00Z,,,"
     rows = [*ROWS, ROWS[0].replace("F-1", "F-5").replace("-6.07,106.02", "-6.01,106.09"), bad]
     result = run_import(city_settings, tmp_path, HEADER + "\n".join(rows) + "\n", 1, monkeypatch)
     assert fast_path_answers == [False]
