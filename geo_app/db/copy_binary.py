@@ -19,7 +19,7 @@ NULL_FIELD = b"\xff\xff\xff\xff"  # field length -1
 POSTGRES_EPOCH_US = 946_684_800 * 1_000_000  # 2000-01-01 UTC, the zero of PostgreSQL timestamps
 
 
-def _as_binary(records: np.ndarray) -> pa.Array:
+def binary_values(records: np.ndarray) -> pa.Array:
     """Each row of a 2-D uint8 array as a binary value of its bytes."""
     rows, width = records.shape
     raw = pa.py_buffer(np.ascontiguousarray(records))
@@ -35,11 +35,9 @@ def _fixed_width_fields(values: np.ndarray) -> np.ndarray:
 
 
 def _same_length_fields(column: pa.Array) -> np.ndarray | None:
-    """Fields of a binary column as one row of bytes each, when every field has the same length (no
-    value, or all NULL); None otherwise."""
+    """Fields of a binary column without NULLs as one row of bytes each, when every value has the same
+    length; None otherwise."""
     rows = len(column)
-    if column.null_count == rows:
-        return np.broadcast_to(np.frombuffer(NULL_FIELD, np.uint8), (rows, len(NULL_FIELD)))
     if column.null_count:
         return None
     offsets = np.frombuffer(column.buffers()[1], np.int32, rows + 1, column.offset * 4)
@@ -57,6 +55,8 @@ def _fields(column: pa.Array) -> np.ndarray | pa.Array:
     """Every value of a column as one binary COPY field (length, then bytes; NULL as length -1): a
     2-D uint8 array (a row of bytes each) when all fields have the same length, else binary values."""
     kind = column.type
+    if column.null_count == len(column):
+        return np.broadcast_to(np.frombuffer(NULL_FIELD, np.uint8), (len(column), len(NULL_FIELD)))
     if pa.types.is_string(kind) or pa.types.is_binary(kind):
         payload = column.cast(pa.binary())
         same_length = _same_length_fields(payload)
@@ -64,7 +64,7 @@ def _fields(column: pa.Array) -> np.ndarray | pa.Array:
             return same_length
         lengths = pc.fill_null(pc.binary_length(payload), 0).to_numpy(zero_copy_only=False)
         fields = pc.binary_join_element_wise(
-            _as_binary(lengths.astype(">i4").view(np.uint8).reshape(-1, 4)), payload, b""
+            binary_values(lengths.astype(">i4").view(np.uint8).reshape(-1, 4)), payload, b""
         )
     elif pa.types.is_timestamp(kind):
         micros = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
@@ -75,10 +75,8 @@ def _fields(column: pa.Array) -> np.ndarray | pa.Array:
         raise TypeError(f"no binary COPY encoding for {kind}")
     if column.null_count == 0:
         return fields
-    if column.null_count == len(column):
-        return _same_length_fields(pa.nulls(len(column), pa.binary()))
     if isinstance(fields, np.ndarray):
-        fields = _as_binary(fields)
+        fields = binary_values(fields)
     return pc.if_else(pc.is_null(column), pa.scalar(NULL_FIELD, pa.binary()), fields)
 
 
@@ -97,7 +95,7 @@ def _rows(fields: list[np.ndarray | pa.Array]) -> bytes:
     if len(parts) == 1:  # every field fixed-width: the rows are one array of bytes
         return np.ascontiguousarray(parts[0]).tobytes()
     rows = pc.binary_join_element_wise(
-        *(_as_binary(part) if isinstance(part, np.ndarray) else part for part in parts), b""
+        *(binary_values(part) if isinstance(part, np.ndarray) else part for part in parts), b""
     )
     offsets = np.frombuffer(rows.buffers()[1], np.int32, len(rows) + 1, rows.offset * 4)
     return rows.buffers()[2][int(offsets[0]) : int(offsets[-1])].to_pybytes()

@@ -31,7 +31,7 @@ import shapely
 from pyproj import Transformer
 
 from geo_app.catalog import Catalog
-from geo_app.db.copy_binary import SIGNATURE, binary_copy_rows
+from geo_app.db.copy_binary import SIGNATURE, binary_copy_rows, binary_values
 from geo_app.store import audit
 from geo_app.store import incidents as store
 from geo_app.store.features import TILE_KEY_ZOOM
@@ -248,9 +248,7 @@ def ewkb_points(lon: np.ndarray, lat: np.ndarray, srid: int = 4326) -> pa.Array:
     points = np.empty(len(lon), record)
     points["order"], points["type"], points["srid"] = 1, 0x20000001, srid
     points["x"], points["y"] = lon, lat
-    return pa.Array.from_buffers(
-        pa.binary(record.itemsize), len(lon), [None, pa.py_buffer(points.tobytes())]
-    ).cast(pa.binary())
+    return binary_values(points.view(np.uint8).reshape(len(lon), record.itemsize))
 
 
 def coordinates(table: pa.Table) -> tuple[np.ndarray, np.ndarray] | None:
@@ -376,8 +374,9 @@ def import_csv(
             store.indexes_rebuilt_after(conn, foreign_keys=not keys_checked_here),
             store.triggers_dropped(conn),
         ):
-            codes = [*places.codes.to_pylist(), *places.parent_codes.to_pylist()]
-            if keys_checked_here and not store.lock_references(conn, city_code, codes):
+            if keys_checked_here and not store.lock_references(
+                conn, city_code, [*places.codes.to_pylist(), *places.parent_codes.to_pylist()]
+            ):
                 raise DoubtfulRow
             import_id = store.start_import_record(conn, city_code, source)
             first_id = store.next_incident_id(conn)

@@ -405,7 +405,7 @@ def lock_references(conn: psycopg.Connection, city_code: str, area_codes: Iterab
     """Lock the city and the admin areas that new incidents will refer to, as the foreign-key triggers
     would (FOR KEY SHARE: they cannot be deleted or renamed until the import commits); False if one
     of them is not there. A code may be None (an area without a parent): there is nothing to lock."""
-    wanted = {str(code) for code in area_codes if code is not None}
+    wanted = {code for code in area_codes if code is not None}
     areas = conn.execute(
         "SELECT code FROM admin_areas WHERE code = ANY(%s) FOR KEY SHARE", (sorted(wanted),)
     ).fetchall()
