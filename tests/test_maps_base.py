@@ -4,10 +4,12 @@ working from the local files in headless Chromium with no network."""
 from __future__ import annotations
 
 import base64
+import re
 
 import folium
 import folium.plugins as plugins
 import mapclassify
+import numpy as np
 import pytest
 from branca.element import Figure
 from browser import LiveServer
@@ -106,6 +108,13 @@ def test_charts_are_inline_svg_with_escaped_labels():
     assert grid.count("<rect") == 7 * 24
     hist = charts.histogram([3, 5, 7, 30], [0, 10, 20, 30], title="Waktu tanggap", unit="menit", target=15)
     assert hist.count("<rect") == 3
+
+
+def test_a_histogram_leaves_room_for_a_peak_of_a_million():
+    """The peak count is right-aligned before the y axis: it must start inside the picture."""
+    hist = charts.histogram(np.full(1_234_567, 5.0), [0, 10, 20], title="Waktu tanggap", unit="menit")
+    anchor = re.search(r'<text x="(\d+)"[^>]*>1\.234\.567</text>', hist)
+    assert anchor and int(anchor[1]) - 6.5 * len("1.234.567") >= 0
 
 
 def plugin_page() -> str:

@@ -83,13 +83,15 @@ def histogram(
 ) -> Markup:
     """Counts of ``values`` in ``bins`` (edges) as columns; ``target`` marks a value on the x axis."""
     counts, edges = np.histogram(np.asarray(values, dtype=float), bins=np.asarray(bins, dtype=float))
-    left, bottom, top = 34, 28, 8
+    peak = max(int(counts.max()) if counts.size else 0, 1)
+    peak_label = format_number(peak)
+    # the y axis carries the peak count, right-aligned before it: room for it at 6.5 px a character
+    left, bottom, top = max(34, 8 + round(6.5 * len(peak_label))), 28, 8
     plot_w, plot_h = width - left - 8, height - bottom - top
     x_of = lambda v: left + plot_w * (v - edges[0]) / (edges[-1] - edges[0])  # noqa: E731
-    peak = max(int(counts.max()) if counts.size else 0, 1)
     parts = [
         f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" font-size="10" fill="#4a5a66">'
-        f"{format_number(peak)}</text>",
+        f"{peak_label}</text>",
         f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#8a99a3"/>',
     ]
     for count, low, high in zip(counts, edges[:-1], edges[1:], strict=True):
