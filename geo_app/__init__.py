@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from geo_app.web.errors import register_error_handlers
 
     settings = settings or Settings.from_env()
+    settings.check_secret_key()  # only the test suite signs sessions with its built-in secret
     app = Flask(
         __name__,
         static_folder=str(PACKAGE_DIR / "static"),

@@ -14,7 +14,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/geo_app"
-DEFAULT_SECRET_KEY = "dev-only-secret-change-me"
+TEST_SECRET_KEY = "test-suite-only-secret-never-for-a-deployment"
+"""The test suite's signing secret: known to everyone, so every other environment refuses it."""
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class SettingsError(ValueError):
@@ -50,7 +52,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     city_code: str = "36.72"
     env: str = "development"
-    secret_key: str = DEFAULT_SECRET_KEY
+    secret_key: str = ""
     host: str = "127.0.0.1"
     port: int = 5000
     layers_dir: Path = field(default_factory=lambda: REPO_DIR / "layers")
@@ -74,7 +76,7 @@ class Settings:
             "database_url": os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             "city_code": os.environ.get("CITY_CODE") or "36.72",
             "env": (os.environ.get("GEO_APP_ENV") or "development").lower(),
-            "secret_key": os.environ.get("SECRET_KEY") or DEFAULT_SECRET_KEY,
+            "secret_key": os.environ.get("SECRET_KEY", ""),
             "host": os.environ.get("HOST") or "127.0.0.1",
             "port": _env_int("PORT", 5000),
             "layers_dir": Path(os.environ.get("LAYERS_DIR") or REPO_DIR / "layers"),
@@ -92,6 +94,8 @@ class Settings:
             "nominatim_url": os.environ.get("NOMINATIM_URL", ""),
         }
         values.update(overrides)
+        if values["env"] == "test" and not values["secret_key"]:
+            values["secret_key"] = TEST_SECRET_KEY
         settings = cls(**values)
         settings.validate()
         return settings
@@ -99,11 +103,6 @@ class Settings:
     def validate(self) -> None:
         if self.env not in {"development", "production", "test"}:
             raise SettingsError(f"GEO_APP_ENV={self.env!r}: use development, production or test")
-        if self.env == "production" and self.secret_key == DEFAULT_SECRET_KEY:
-            raise SettingsError(
-                "SECRET_KEY is the built-in development value; set SECRET_KEY to a long random "
-                "string before running with GEO_APP_ENV=production"
-            )
         if self.geocoder not in {"builtin", "nominatim"}:
             raise SettingsError(f"GEOCODER={self.geocoder!r}: use builtin or nominatim")
         if self.geocoder == "nominatim" and not self.nominatim_url.startswith(("http://", "https://")):
@@ -114,6 +113,23 @@ class Settings:
             raise SettingsError(
                 "DATABASE_URL must be a postgresql:// URL, for example " + DEFAULT_DATABASE_URL
             )
+
+    def check_secret_key(self) -> None:
+        """The web app signs session cookies with SECRET_KEY: a known or short value lets anyone forge an
+        administrator's session, so only the test suite may run with the built-in one."""
+        if self.env == "test":
+            return
+        advice = (
+            "scripts/run creates a random one in .local/secret_key; elsewhere set SECRET_KEY to a random "
+            f"string of at least {MIN_SECRET_KEY_LENGTH} characters, e.g. the output of "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+        if not self.secret_key:
+            raise SettingsError(f"SECRET_KEY is not set: {advice}")
+        if self.secret_key == TEST_SECRET_KEY:
+            raise SettingsError(f"SECRET_KEY is the test suite's public value: {advice}")
+        if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(f"SECRET_KEY is too short to sign sessions safely: {advice}")
 
     @classmethod
     def environment_names(cls) -> list[str]:

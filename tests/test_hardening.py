@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from conftest import execute
 
 from geo_app import create_app
 from geo_app.ingest import geometry_limits
-from geo_app.settings import DEFAULT_SECRET_KEY, SettingsError
+from geo_app.settings import TEST_SECRET_KEY, SettingsError
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +96,36 @@ def test_unknown_parameters_are_refused_with_the_allowed_list(anonymous_client):
     )
 
 
-def test_the_app_refuses_to_start_in_production_with_the_default_secret(settings):
-    production = dataclasses.replace(settings, env="production", secret_key=DEFAULT_SECRET_KEY)
-    with pytest.raises(SettingsError, match="SECRET_KEY"):
-        create_app(production)
+@pytest.mark.parametrize("env", ["production", "development"])
+@pytest.mark.parametrize(
+    ("secret_key", "problem"),
+    [("", "not set"), (TEST_SECRET_KEY, "the test suite.s public value"), ("hunter2-hunter2", "too short")],
+)
+def test_the_app_refuses_to_start_with_a_missing_known_or_short_secret(settings, env, secret_key, problem):
+    """A forgeable session cookie is an administrator's session for anyone: no environment but the test
+    suite starts without a secret of its own."""
+    with pytest.raises(SettingsError, match=f"SECRET_KEY is {problem}"):
+        create_app(dataclasses.replace(settings, env=env, secret_key=secret_key))
+
+
+def test_a_session_signed_with_the_test_secret_is_refused_by_a_deployment(settings, database_url):
+    """The attack: sign an admin session with the known secret and send it to an app with its own."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    deployed = create_app(dataclasses.replace(settings, env="development", secret_key="k" * 48))
+    try:
+        forger = create_app(settings)  # the test suite's app, signing with TEST_SECRET_KEY
+        try:
+            serializer = SecureCookieSessionInterface().get_signing_serializer(forger)
+            admin_id = execute(database_url, "SELECT min(id) FROM users")[0][0] or 1
+            forged = serializer.dumps({"uid": admin_id, "sid": "forged"})  # both cookie shapes
+        finally:
+            forger.extensions["db_pool"].close()
+        client = deployed.test_client()
+        client.set_cookie("geo_app_session", forged)
+        assert client.get("/api/me").json["signed_in"] is False
+    finally:
+        deployed.extensions["db_pool"].close()
 
 
 def test_production_sessions_use_secure_cookies(settings):

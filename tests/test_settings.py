@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from geo_app.settings import DEFAULT_SECRET_KEY, Settings, SettingsError
+from geo_app.settings import TEST_SECRET_KEY, Settings, SettingsError
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -13,13 +13,42 @@ def test_every_setting_is_documented_in_the_readme():
     assert not undocumented, f"add these settings to README.md's Configuration table: {undocumented}"
 
 
-def test_production_refuses_the_default_secret(monkeypatch):
-    monkeypatch.setenv("GEO_APP_ENV", "production")
+def test_only_the_test_suite_gets_the_built_in_secret(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    with pytest.raises(SettingsError, match="SECRET_KEY"):
-        Settings.from_env()
+    for env in ("production", "development"):
+        monkeypatch.setenv("GEO_APP_ENV", env)
+        settings = Settings.from_env()  # the command line needs no secret; the web app checks it
+        assert settings.secret_key == ""
+        with pytest.raises(SettingsError, match="SECRET_KEY is not set"):
+            settings.check_secret_key()
+    monkeypatch.setenv("GEO_APP_ENV", "test")
+    assert Settings.from_env().secret_key == TEST_SECRET_KEY
+    monkeypatch.setenv("GEO_APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "a-long-random-value-for-production-use")
-    assert Settings.from_env().secret_key != DEFAULT_SECRET_KEY
+    Settings.from_env().check_secret_key()
+
+
+def test_scripts_keep_one_random_secret_key_with_mode_0600(tmp_path):
+    """scripts/run's set-up: a random key on first start, kept beside the local state and reused."""
+    import os
+    import stat
+    import subprocess
+
+    setup = Path(__file__).resolve().parent.parent / "scripts" / "lib" / "setup.sh"
+    environment = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    environment["GEO_APP_STATE_DIR"] = str(tmp_path)
+    command = ["bash", "-c", f'source "{setup}"; ensure_secret_key; printf %s "$SECRET_KEY"']
+    first = subprocess.run(command, env=environment, capture_output=True, text=True, check=True).stdout
+    again = subprocess.run(command, env=environment, capture_output=True, text=True, check=True).stdout
+    kept = tmp_path / "secret_key"
+    assert len(first) >= 32 and first == again == kept.read_text().strip()
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    other = tmp_path / "other"
+    environment["GEO_APP_STATE_DIR"] = str(other)
+    assert subprocess.run(command, env=environment, capture_output=True, text=True).stdout != first
+    environment["SECRET_KEY"] = "given-by-the-operator-" + "x" * 20
+    given = subprocess.run(command, env=environment, capture_output=True, text=True, check=True).stdout
+    assert given == environment["SECRET_KEY"]
 
 
 @pytest.mark.parametrize(
