@@ -34,6 +34,36 @@ def test_anonymous_without_public_view_is_sent_to_sign_in(settings):
         closed.extensions["db_pool"].close()
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ogc",
+        "/ogc/collections",
+        "/ogc/collections/incidents/items",
+        "/api/incidents",
+        "/tiles/incidents/14/13044/8468.mvt",
+        "/openapi.json",
+    ],
+)
+@pytest.mark.parametrize("accept", ["text/html", "application/json", "*/*"])
+def test_gis_tools_without_credentials_get_401_never_the_sign_in_page(settings, path, accept):
+    """GDAL and QGIS cannot read an HTML sign-in page: a machine path answers a 401 problem they can show,
+    whatever the Accept header, with the public view off (and for restricted layers with it on)."""
+    closed = create_app(settings.__class__(**{**settings.__dict__, "anonymous_access": False}))
+    try:
+        response = closed.test_client().get(path, headers={"Accept": accept})
+        assert response.status_code == 401 and response.mimetype == "application/problem+json"
+        assert "Location" not in response.headers and "WWW-Authenticate" in response.headers
+    finally:
+        closed.extensions["db_pool"].close()
+
+
+@pytest.mark.parametrize("path", ["/ogc/collections/incidents/items", "/api/incidents"])
+def test_restricted_layers_answer_401_to_anonymous_browsers_too(anonymous_client, path):
+    response = anonymous_client.get(path, headers={"Accept": "text/html"})
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+
+
 def test_client_fixture_is_admin(client):
     assert client.get("/api/me").json["role"] == "admin"
     assert client.get("/api/audit").status_code == 200

@@ -107,6 +107,96 @@ def test_disabling_a_user_ends_sessions_and_tokens(database_url, anonymous_clien
     assert app.test_client().get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
 
 
+def test_a_copied_session_cookie_is_worthless_after_sign_out(app, person):
+    """The attack: keep a copy of the session cookie, let its owner sign out, replay the copy."""
+    browser = app.test_client()
+    sign_in(browser, person)
+    stolen = browser.get_cookie("geo_app_session").value
+    csrf = browser.get("/api/me").json["csrf_token"]
+    assert browser.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    thief = app.test_client()
+    thief.set_cookie("geo_app_session", stolen)
+    assert thief.get("/api/me").json["signed_in"] is False
+    assert thief.get("/api/incidents", headers={"Accept": "application/json"}).status_code == 401
+
+
+def test_a_new_password_or_disabling_ends_every_session_at_once(database_url, app, person):
+    first, second = app.test_client(), app.test_client()
+    sign_in(first, person)
+    sign_in(second, person)
+    users.change_password(database_url, person, "kata-sandi-baru-sekali")
+    assert first.get("/api/me").json["signed_in"] is False
+    assert second.get("/api/me").json["signed_in"] is False
+    assert sign_in(first, person).status_code == 401  # the old password is gone
+    assert sign_in(first, person, password="kata-sandi-baru-sekali").status_code == 303
+    users.set_active(database_url, person, False)
+    [(live,)] = execute(
+        database_url,
+        "SELECT count(*) FROM api_tokens t JOIN users u ON u.id = t.user_id"
+        " WHERE u.username = %s AND t.kind = 'session' AND t.revoked_at IS NULL",
+        (person,),
+    )
+    assert live == 0 and first.get("/api/me").json["signed_in"] is False
+
+
+def test_sessions_are_stored_as_digests_that_expire(database_url, app, person):
+    browser = app.test_client()
+    sign_in(browser, person)
+    [(digest, hours)] = execute(
+        database_url,
+        "SELECT t.token_hash, extract(epoch FROM t.expires_at - t.created_at) / 3600 FROM api_tokens t"
+        " JOIN users u ON u.id = t.user_id WHERE u.username = %s AND t.kind = 'session'",
+        (person,),
+    )
+    assert len(bytes(digest)) == 32 and round(hours) == 10
+    execute(
+        database_url,
+        "UPDATE api_tokens SET created_at = now() - interval '11 hours',"
+        " expires_at = now() - interval '1 hour' WHERE token_hash = %s",
+        (digest,),
+    )
+    assert browser.get("/api/me").json["signed_in"] is False
+
+
+OPEN_REDIRECTS = [
+    "/%09/evil.example",
+    "/%0a/evil.example",
+    "/%0d%0a/evil.example",
+    "/%5Cevil.example",
+    "/\\evil.example",
+    "%2F%2Fevil.example",
+    "//evil.example",
+    "///evil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    " //evil.example",
+    "/%E2%80%8B/evil.example",
+]
+
+
+def _stays_on_this_site(location: str) -> bool:
+    return location.startswith("/") and not location.startswith("//") and location.isprintable()
+
+
+@pytest.mark.parametrize("target", OPEN_REDIRECTS)
+def test_sign_in_never_redirects_to_another_site(app, person, target):
+    browser = app.test_client()
+    token = csrf_from(browser.get("/login"))
+    response = browser.post(
+        f"/login?next={target}",
+        data={"username": person, "password": "kata-sandi-rahasia", "csrf_token": token},
+    )
+    assert response.status_code == 303 and _stays_on_this_site(response.headers["Location"])
+    assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", OPEN_REDIRECTS)
+def test_sign_in_links_never_redirect_to_another_site(database_url, app, person, target):
+    link = users.login_link(database_url, person).split("?")[0] + f"?next={target}"
+    response = app.test_client().get(link)
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
 def test_tokens_expire_and_can_be_revoked_and_are_stored_hashed(database_url, app, person):
     secret, row = users.issue_token(database_url, person, days=1, label="skrip malam")
     client = app.test_client()
@@ -141,6 +231,7 @@ def test_sign_ins_are_in_the_audit_trail(client, anonymous_client, person):
     sign_in(anonymous_client, person)
     entries = client.get(f"/api/audit?actor={person}").json["entries"]
     assert entries[0]["action"] == "sign_in" and entries[0]["after"] == {"via": "password"}
+    assert entries[0]["actor_role"] == "supervisor_112"  # the user's role, not the anonymous request's
 
 
 def test_users_commands(database_url, monkeypatch):

@@ -70,7 +70,7 @@ def list_command(tokens: bool) -> None:
 @users.command("disable")
 @click.argument("username")
 def disable(username: str) -> None:
-    """Disable a user: sessions and tokens stop working at their next request."""
+    """Disable a user: sessions end at once, tokens stop working at their next request."""
     _run(user_service.set_active, username.lower(), False)
     click.echo(f"disabled {username}")
 
@@ -81,6 +81,15 @@ def enable(username: str) -> None:
     """Enable a disabled user again."""
     _run(user_service.set_active, username.lower(), True)
     click.echo(f"enabled {username}")
+
+
+@users.command("password")
+@click.argument("username")
+def password_command(username: str) -> None:
+    """Set a new password (asked twice); the user's browser sessions end at once."""
+    secret = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    _run(user_service.change_password, username.lower(), secret)
+    click.echo(f"new password set for {username}; their browser sessions have ended")
 
 
 @users.command("token")

@@ -27,13 +27,28 @@ def add_user(
         raise UserError(f"role {role!r}: use one of {', '.join(USER_ROLES)}")
     if role == OPD_EDITOR and not opd:
         raise UserError("an opd_editor needs --opd (the OPD whose assets it edits, e.g. Diskominfo)")
-    if password is not None and len(password) < 10:
-        raise UserError("the password needs at least 10 characters")
+    _check_password(password)
     password_hash = credentials.hash_password(password) if password else None
     with transaction(database_url) as conn:
         if user_store.user_by_name(conn, username):
             raise UserError(f"user {username!r} exists already")
         return user_store.add_user(conn, username, role, password_hash, opd, display_name)
+
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def _check_password(password: str | None) -> None:
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def change_password(database_url: str, username: str, password: str) -> None:
+    """A new password; every browser session of the user ends at once (API tokens stay valid)."""
+    _check_password(password)
+    with transaction(database_url) as conn:
+        if not user_store.set_password(conn, username, credentials.hash_password(password)):
+            raise UserError(f"no user {username!r}")
 
 
 def issue_token(

@@ -64,13 +64,18 @@ def record(
     entity_id: str | None = None,
     before: dict | None = None,
     after: dict | None = None,
+    actor_role: str | None = None,
 ) -> None:
-    """An entry for an event no table trigger sees (sign-in, sign-out), in the caller's transaction."""
+    """An entry for an event no table trigger sees (sign-in, sign-out), in the caller's transaction.
+    ``actor_role`` names the role when the request's own is not the actor's (a sign-in is made by an
+    anonymous request on behalf of the user who signs in)."""
     conn.execute(
         "INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, before, after)"
-        " VALUES (%s, nullif(current_setting('geo_app.actor_role', true), ''), %s, %s, %s, %s, %s)",
+        " VALUES (%s, coalesce(%s, nullif(current_setting('geo_app.actor_role', true), '')),"
+        " %s, %s, %s, %s, %s)",
         (
             actor,
+            actor_role,
             action,
             entity,
             entity_id,

@@ -46,18 +46,46 @@ def list_users(conn: psycopg.Connection) -> list[dict]:
 
 
 def set_active(conn: psycopg.Connection, username: str, active: bool) -> bool:
+    """Enable or disable; disabling also ends the user's browser sessions."""
     cursor = conn.execute(
-        "UPDATE users SET is_active = %s WHERE username = %s AND is_active <> %s",
+        "UPDATE users SET is_active = %s WHERE username = %s AND is_active <> %s RETURNING id",
         (active, username, active),
     )
-    return cursor.rowcount == 1
+    row = cursor.fetchone()
+    if row and not active:
+        end_sessions(conn, row["id"])
+    return row is not None
 
 
 def set_password(conn: psycopg.Connection, username: str, password_hash: str) -> bool:
-    cursor = conn.execute(
-        "UPDATE users SET password_hash = %s WHERE username = %s", (password_hash, username)
+    """A new password ends every browser session signed in with the old one."""
+    row = conn.execute(
+        "UPDATE users SET password_hash = %s WHERE username = %s RETURNING id", (password_hash, username)
+    ).fetchone()
+    if row:
+        end_sessions(conn, row["id"])
+    return row is not None
+
+
+def end_sessions(conn: psycopg.Connection, user_id: int) -> int:
+    """Revoke every live browser session of a user (API tokens stay: they are revoked one by one)."""
+    return conn.execute(
+        "UPDATE api_tokens SET revoked_at = now()"
+        " WHERE user_id = %s AND kind = 'session' AND revoked_at IS NULL",
+        (user_id,),
+    ).rowcount
+
+
+def end_session(conn: psycopg.Connection, digest: bytes) -> bool:
+    """Sign-out: the session's row is revoked, so a copy of the cookie is worth nothing afterwards."""
+    return (
+        conn.execute(
+            "UPDATE api_tokens SET revoked_at = now()"
+            " WHERE token_hash = %s AND kind = 'session' AND revoked_at IS NULL",
+            (digest,),
+        ).rowcount
+        == 1
     )
-    return cursor.rowcount == 1
 
 
 def add_token(

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-SESSION_USER = "uid"
+SESSION_SECRET = "sid"
+"""The session cookie carries the secret of a server-side session row (geo_app.store.users)."""
 SESSION_CSRF = "csrf"
 DOCUMENTATION_RULES = ("/openapi.json", "/docs")
 """Endpoints that describe the API (field names included) rather than serve data."""
@@ -91,13 +92,13 @@ def identify() -> Identity:
                 "(geo-app users token USERNAME)."
             )
         return Identity(user["username"], user["role"], user["opd"], user["id"], via="token")
-    user_id = session.get(SESSION_USER)
-    if user_id is not None:
+    session_secret = session.get(SESSION_SECRET)
+    if isinstance(session_secret, str):
         with deps.raw_connection() as conn:
-            user = user_store.active_user(conn, user_id)
+            user = user_store.user_for_token(conn, credentials.token_digest(session_secret), kind="session")
         if user:
             return Identity(user["username"], user["role"], user["opd"], user["id"], via="session")
-        session.pop(SESSION_USER, None)
+        session.clear()  # signed out, expired, revoked or the user disabled: nothing of it is kept
     return anonymous(public_view=deps.settings().anonymous_access)
 
 
@@ -139,8 +140,12 @@ def check_json_body() -> None:
             raise Problem(422, "Geometry over the limits", str(exc)) from None
 
 
+MACHINE_PATHS = ("/api/", "/tiles/", "/ogc/", "/openapi.json")
+"""Paths that GIS tools and scripts read: they get a 401 problem they can show, never the sign-in page."""
+
+
 def wants_html() -> bool:
-    if request.path.startswith(("/api/", "/tiles/")):
+    if request.path == "/ogc" or request.path.startswith(MACHINE_PATHS):
         return False
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "text/html"

@@ -6,8 +6,11 @@ Scripts do not sign in here: they send an API token (``geo-app users token USERN
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
 import limits
-from flask import Blueprint, redirect, render_template, request, session
+from flask import Blueprint, current_app, redirect, render_template, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -16,7 +19,7 @@ from geo_app.auth.identity import current_identity
 from geo_app.store import audit
 from geo_app.store import users as user_store
 from geo_app.web import deps
-from geo_app.web.access import SESSION_USER, csrf_token
+from geo_app.web.access import SESSION_SECRET, csrf_token
 from geo_app.web.errors import Problem
 from geo_app.web.params import reject_unknown
 
@@ -44,10 +47,15 @@ def _ip_and_username() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only paths on this site, so a sign-in link cannot send anyone elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+    """Only paths on this site, so a sign-in link cannot send anyone elsewhere. Browsers drop tabs and
+    line breaks inside a URL and read a backslash as a slash (``/%09/evil.com`` is ``//evil.com`` to
+    them), so a target holding any of those, or naming a scheme or host, is replaced by the home page."""
+    if not target or any(ch.isspace() or not ch.isprintable() for ch in target) or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
 
 
 @blueprint.get("/login")
@@ -77,8 +85,8 @@ def login():
                 error="Nama pengguna atau kata sandi salah, atau akun dinonaktifkan.",
             )
             return response, 401
-        audit.record(conn, user["username"], "sign_in", "users", str(user["id"]), after={"via": "password"})
-    _start_session(user["id"])
+        _record_sign_in(conn, user, "password")
+        _start_session(conn, user["id"])
     return redirect(target, code=303)
 
 
@@ -95,8 +103,8 @@ def login_link(token: str):
                 "This sign-in link is unknown, used or expired. Sign in at /login or ask for a new link.",
             )
         user_store.revoke_token(conn, user["token_id"])
-        audit.record(conn, user["username"], "sign_in", "users", str(user["id"]), after={"via": "link"})
-    _start_session(user["id"])
+        _record_sign_in(conn, user, "link")
+        _start_session(conn, user["id"])
     return redirect(_safe_next(request.args.get("next")), code=303)
 
 
@@ -105,6 +113,8 @@ def logout():
     identity = current_identity()
     if identity.signed_in:
         with deps.connection() as conn:
+            if identity.via == "session":
+                user_store.end_session(conn, credentials.token_digest(session[SESSION_SECRET]))
             audit.record(conn, identity.username, "sign_out", "users", str(identity.user_id))
     session.clear()
     return redirect("/", code=303)
@@ -125,7 +135,25 @@ def me():
     }
 
 
-def _start_session(user_id: int) -> None:
+def _record_sign_in(conn, user: dict, via: str) -> None:
+    """The entry names the user's role: the request itself is still anonymous while it signs in."""
+    audit.record(
+        conn,
+        user["username"],
+        "sign_in",
+        "users",
+        str(user["id"]),
+        after={"via": via},
+        actor_role=user["role"],
+    )
+
+
+def _start_session(conn, user_id: int) -> None:
+    """A new server-side session (its secret in the signed cookie, its digest in the database), so that
+    sign-out, disabling the user or a new password end it at once."""
+    secret = credentials.new_token()
+    expires_at = datetime.now(UTC) + current_app.permanent_session_lifetime
+    user_store.add_token(conn, user_id, credentials.token_digest(secret), expires_at, "browser", "session")
     session.clear()
     session.permanent = True
-    session[SESSION_USER] = user_id
+    session[SESSION_SECRET] = secret
