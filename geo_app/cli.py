@@ -9,7 +9,7 @@ import click
 
 from geo_app.auth.commands import users as users_commands
 from geo_app.catalog import CatalogError, load_catalog
-from geo_app.db import bootstrap, migrate
+from geo_app.db import bootstrap, migrate, roles
 from geo_app.settings import Settings, SettingsError
 
 
@@ -38,6 +38,24 @@ def migrate_command() -> None:
         click.echo(f"created database {bootstrap.database_name(settings.database_url)}")
     migrate.upgrade(settings.database_url)
     click.echo("database schema is current")
+    if roles.renew_web_role_grants(settings.database_url):
+        click.echo(f"grants of {roles.web_role_name(settings.database_url)} renewed")
+
+
+@main.command("web-role")
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="file holding the role's password (scripts/run keeps a random one in .local/web_role_password)",
+)
+def web_role_command(password_file: Path) -> None:
+    """Create or update the least-privilege role the web app connects as; print its DATABASE_URL."""
+    settings = load_settings()
+    password = password_file.read_text(encoding="utf-8").strip()
+    if len(password) < 16:
+        raise click.ClickException(f"{password_file}: put a random password of at least 16 characters in it")
+    click.echo(roles.ensure_web_role(settings.database_url, password))
 
 
 @main.command("check-catalog")

@@ -6,14 +6,16 @@ never disturb the sample city that other tests read.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import secrets
 import uuid
 
 import psycopg
 import pytest
 
 from geo_app import create_app
-from geo_app.db import bootstrap, connect, migrate
+from geo_app.db import bootstrap, connect, migrate, roles
 from geo_app.settings import DEFAULT_DATABASE_URL, Settings
 
 pytest_plugins = ("browser",)  # fixtures browser, live_server, open_page (tests/browser.py)
@@ -31,6 +33,13 @@ def database_url() -> str:
     migrate.upgrade(url)
     yield url
     bootstrap.drop_database(url)
+    roles.drop_web_role(url)
+
+
+@pytest.fixture(scope="session")
+def web_database_url(database_url: str) -> str:
+    """The least-privilege role the web app connects as (geo_app.db.roles), set up as scripts/run does."""
+    return roles.ensure_web_role(database_url, secrets.token_hex(16))
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +66,9 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, sample_city: str):
-    application = create_app(settings)
+def app(settings: Settings, sample_city: str, web_database_url: str):
+    """The web app on the sample city, connected as the least-privilege web role like a deployment."""
+    application = create_app(dataclasses.replace(settings, database_url=web_database_url))
     yield application
     application.extensions["db_pool"].close()
 

@@ -6,7 +6,7 @@ DATABASE_URL may name a database that does not exist yet (a fresh machine): we c
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -22,6 +22,15 @@ def with_database(database_url: str, name: str) -> str:
     """The same server and credentials, another database."""
     parts = urlsplit(database_url)
     return urlunsplit(parts._replace(path="/" + name))
+
+
+def with_credentials(database_url: str, user: str, password: str) -> str:
+    """The same server and database, signed in as another role."""
+    parts = urlsplit(database_url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc + (f":{parts.port}" if parts.port else "")))
 
 
 def ensure_database(database_url: str) -> bool:

@@ -144,7 +144,7 @@ def import_incidents(
         log.info("incident import from %s rejected: %d bad row(s)", source, len(result.rejected))
         return result
     progress("writing rows", 0)
-    if store.count_new(conn, city) >= BULK_ROWS:
+    if store.count_new(conn, city) >= BULK_ROWS and store.may_rebuild_indexes(conn):
         with store.indexes_rebuilt_after(conn):
             written = store.upsert_checked(conn, city, source, bulk=True)
     else:

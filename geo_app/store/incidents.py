@@ -393,6 +393,15 @@ def indexes_rebuilt_after(conn: psycopg.Connection, foreign_keys: bool = True) -
         )
 
 
+def may_rebuild_indexes(conn: psycopg.Connection) -> bool:
+    """Whether this role owns the incidents table, as :func:`indexes_rebuilt_after` needs (the command
+    line does; the web app's least-privilege role, geo_app.db.roles, writes rows only)."""
+    return conn.execute(
+        "SELECT pg_has_role(current_user, relowner, 'USAGE') AS owner FROM pg_class"
+        " WHERE oid = 'incidents'::regclass"
+    ).fetchone()["owner"]
+
+
 def may_skip_foreign_key_checks(conn: psycopg.Connection) -> bool:
     """Whether this database role may set session_replication_role (a superuser, or a role granted
     ``SET ON PARAMETER session_replication_role``), which :func:`foreign_key_checks_skipped` needs."""

@@ -5,7 +5,7 @@ set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$REPO_DIR/.venv"
-STATE_DIR="$REPO_DIR/.local"
+STATE_DIR="${GEO_APP_STATE_DIR:-$REPO_DIR/.local}"
 mkdir -p "$STATE_DIR"
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
@@ -118,6 +118,35 @@ ensure_web_assets() {
     "$REPO_DIR/scripts/install_web_assets"
 }
 
+# The secret that signs session cookies. Without SECRET_KEY a random one is made on the first start and
+# kept in .local/secret_key (mode 0600, never committed), so sessions survive a restart.
+ensure_secret_key() {
+    if [ -n "${SECRET_KEY:-}" ]; then
+        export SECRET_KEY
+        return 0
+    fi
+    local file="$STATE_DIR/secret_key"
+    if [ ! -s "$file" ]; then
+        (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n' > "$file")
+        say "created a random SECRET_KEY in .local/secret_key"
+    fi
+    chmod 600 "$file"
+    SECRET_KEY="$(cat "$file")"
+    export SECRET_KEY
+}
+
 ensure_schema() {
     "$VENV/bin/geo-app" migrate
+}
+
+# The web app connects as a least-privilege role (rows only; no schema changes, no audit tampering),
+# created with a random password kept in .local/web_role_password; WEB_DATABASE_URL is its URL.
+ensure_web_role() {
+    local file="$STATE_DIR/web_role_password"
+    if [ ! -s "$file" ]; then
+        (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$file")
+    fi
+    chmod 600 "$file"
+    WEB_DATABASE_URL="$("$VENV/bin/geo-app" web-role --password-file "$file")"
+    export WEB_DATABASE_URL
 }
