@@ -11,6 +11,7 @@ import hashlib
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psycopg
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -291,3 +292,35 @@ def test_loaded_addresses_geocode_to_their_kelurahan(conn, sample_city, settings
     results = [geocoder.geocode(call["address"]) for call in calls]
     assert all(result.precision in ("exact", "street") for result in results)
     assert [result.kelurahan_code for result in results] == [call["kelurahan_code"] for call in calls]
+
+
+def test_loading_leaves_planner_statistics_for_every_table_it_wrote(database_url):
+    """Where autovacuum is off or slow, un-analysed tables are planned as empty: the load analyses them
+    itself, in the same command (last_analyze is a manual ANALYZE, never autovacuum's)."""
+    from geo_app.db import bootstrap, migrate
+    from geo_app.sample import load_sample_city
+
+    url = bootstrap.with_database(database_url, database_url.rsplit("/", 1)[1] + "_stats")
+    bootstrap.ensure_database(url)
+    try:
+        bootstrap.ensure_extensions(url)
+        migrate.upgrade(url)
+        load_sample_city(url, progress=False)
+        with psycopg.connect(url) as conn:
+            never = conn.execute(
+                "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s) AND last_analyze IS NULL",
+                (
+                    [
+                        "admin_areas",
+                        "assets",
+                        "incidents",
+                        "incident_callers",
+                        "green_areas",
+                        "roads",
+                        "gazetteer",
+                    ],
+                ),
+            ).fetchall()
+        assert never == []
+    finally:
+        bootstrap.drop_database(url)

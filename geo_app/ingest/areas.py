@@ -31,6 +31,7 @@ from shapely import MultiPolygon, Polygon
 from geo_app.ingest.readers import read_vector, source_info
 from geo_app.sample.population import largest_remainder
 from geo_app.store import areas as area_store
+from geo_app.store import bulk
 
 MIN_MATCHED_SHARE = 0.9
 FUZZY_THRESHOLD = 0.8
@@ -576,3 +577,5 @@ def _write(
     say("re-assigning assets, incidents and gazetteer rows to their kelurahan")
     report.reassigned = area_store.reassign_to_kelurahan(conn, city_code)
     area_store.record_load(conn, city_code, "admin_areas", source, is_sample=False, rows=len(boundaries))
+    written = len(boundaries) + sum(report.reassigned.values())
+    bulk.analyze_loaded(conn, ("admin_areas", "assets", "incidents", "gazetteer"), written)

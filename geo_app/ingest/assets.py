@@ -26,6 +26,7 @@ from geo_app.db import transaction
 from geo_app.ingest import readers
 from geo_app.store import areas as area_store
 from geo_app.store import assets as asset_store
+from geo_app.store import bulk
 from geo_app.store.assets import AssetRecord
 
 COLUMNS = ("asset_type", "name", "status", "owner_opd", "dimension", "roadmap_phase", "coverage_radius_m")
@@ -388,6 +389,7 @@ def import_rows(
     report.written = len(ids)
     if ids:
         area_store.record_load(conn, city_code, "assets", source, False, len(ids))
+        bulk.analyze_loaded(conn, ("assets",), len(ids))
     return report
 
 

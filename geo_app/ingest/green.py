@@ -32,6 +32,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo_app.catalog import Catalog
 from geo_app.ingest.readers import read_vector, read_vector_bytes, source_info
+from geo_app.store import bulk
 from geo_app.store import green as green_store
 
 OVERLAP_MODES = ("reject", "clip", "keep")
@@ -483,6 +484,7 @@ def import_frame(
         if dry_run:
             report.message = f"dry run: {written} feature(s) would be written, {rejected} rejected"
             raise psycopg.Rollback(tx)
+        bulk.analyze_loaded(conn, ("green_areas",), written)
         report.committed = True
         report.message = (
             f"{written} feature(s) written, {report.count('dropped')} dropped, {rejected} rejected"

@@ -25,6 +25,7 @@ from geo_app.ingest.geocode import Geocoder
 from geo_app.ingest.incidents_bulk import Progress, no_progress
 from geo_app.settings import Settings
 from geo_app.store import areas as area_store
+from geo_app.store import bulk
 from geo_app.store import incidents as store
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ def finish_import(
         },
     )
     area_store.record_load(conn, city, "incidents", source, False, result.inserted + result.updated)
+    bulk.analyze_loaded(conn, ("incidents", "incident_callers"), result.inserted + result.updated)
     log.info(
         "incident import from %s: %d read, %d inserted, %d updated, %d unchanged, %d rejected",
         source,

@@ -210,6 +210,10 @@ def load_sample_city(
                 conn, "green_areas", ("city_code", *GREEN_COLUMNS, "geom"), _rows(green, GREEN_COLUMNS, code)
             ),
         )
+        steps.set_postfix_str("analysing")
+        bulk.analyze_loaded(
+            conn, ("admin_areas", *bulk.CITY_LAYER_TABLES, "incident_callers"), sum(counts.values())
+        )
         steps.set_postfix_str("committing")
     steps.update()
     steps.close()

@@ -45,6 +45,28 @@ def copy_rows(conn: psycopg.Connection, table: str, columns: Sequence[str], rows
     return count
 
 
+ANALYZE_AFTER_ROWS = 1_000
+"""Loads of at least this many rows refresh the planner statistics of the tables they wrote."""
+
+
+def analyze_loaded(conn: psycopg.Connection, tables: Sequence[str], rows: int) -> None:
+    """Planner statistics for what a load wrote, in the same command. Without them the first queries
+    plan for empty tables wherever autovacuum is off or slow (an OGC bbox page of incidents took 3.4 s
+    instead of 0.02 s). Only tables this role owns: the web app's role may not analyse (nor needs to
+    for its small uploads; autovacuum follows)."""
+    if rows < ANALYZE_AFTER_ROWS:
+        return
+    owned = conn.execute(
+        "SELECT c.relname AS name FROM pg_class c WHERE c.relname = ANY(%s) AND c.relkind = 'r'"
+        " AND c.relnamespace = 'public'::regnamespace AND pg_has_role(current_user, c.relowner, 'USAGE')"
+        " ORDER BY c.relname",
+        (list(tables),),
+    ).fetchall()
+    names = [row["name"] if isinstance(row, dict) else row[0] for row in owned]
+    if names:
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, names))))
+
+
 def copy_incident_callers(conn: psycopg.Connection, city_code: str, rows: Iterable[Sequence]) -> int:
     """Callers given by incident external_id: (external_id, caller_name, caller_phone)."""
     conn.execute(
