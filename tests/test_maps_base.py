@@ -78,8 +78,8 @@ def test_offline_figure_keeps_folium_plugins_working_from_local_files():
 
 def test_classes_follow_mapclassify_and_colour_by_upper_bound():
     values = [10, 12, 15, 40, 42, 45, 100, 120, 400, 410]
-    classes = base.classify(values, k=4, scheme="FisherJenks")
-    assert classes.breaks == list(mapclassify.FisherJenks(values, k=4).bins)
+    classes = base.classify(values, k=4, scheme="Quantiles")
+    assert classes.breaks == list(mapclassify.Quantiles(values, k=4).bins)
     assert classes.minimum == 10
     assert len(classes.colours) == 4
     assert classes.colour(10) == classes.colours[0]
@@ -87,6 +87,20 @@ def test_classes_follow_mapclassify_and_colour_by_upper_bound():
     assert classes.colour(classes.breaks[0] + 0.1) == classes.colours[1]
     assert classes.colour(None) == base.NO_DATA_COLOUR
     assert classes.legend_items()[0][1] == f"10 – {base.format_number(classes.breaks[0])}"
+
+
+def test_shares_are_coloured_in_fixed_steps_whatever_the_data():
+    low = base.classify([1.0, 2.0, 3.0], fixed_breaks=base.SHARE_BREAKS, palette="YlGnBu")
+    high = base.classify([70.0, 99.0], fixed_breaks=base.SHARE_BREAKS, palette="YlGnBu")
+    assert low.breaks == high.breaks == [20.0, 40.0, 60.0, 80.0, 100.0] and low.colours == high.colours
+    assert low.colour(19.9) == low.colours[0] and low.colour(85) == low.colours[4]
+    assert low.legend_items()[0][1] == "0 – 20"
+
+
+def test_page_classes_do_not_ask_for_numba(recwarn):
+    base.classify([float(v) for v in range(43)], k=5)
+    base.classify([float(v) for v in range(43)], fixed_breaks=base.SHARE_BREAKS)
+    assert not [w for w in recwarn if "Numba" in str(w.message)]
 
 
 def test_classes_with_fewer_distinct_values_than_classes():

@@ -40,7 +40,7 @@ def build_areas_map(
     sample: bool,
 ) -> str:
     """The page's HTML. ``kelurahan``/``kecamatan``: rows of store.areas.list_areas (with densities)."""
-    classes = base.classify([row["density_per_km2"] for row in kelurahan], k=5, scheme="FisherJenks")
+    classes = base.classify([row["density_per_km2"] for row in kelurahan], k=5, scheme="Quantiles")
     m = base.make_map(settings, TITLE, bounds=bounds, sample=sample, subtitle=city_name)
     base.add_geojson_url(
         m,

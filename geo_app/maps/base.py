@@ -248,17 +248,28 @@ class Classes:
         return items
 
 
+SHARE_BREAKS = (20.0, 40.0, 60.0, 80.0, 100.0)
+"""Shares in per cent are coloured in fixed steps of 20 points, so two views (another asset type, radius
+or date) compare by colour alone."""
+
+
 def classify(
     values: Sequence[float | None],
     *,
     k: int = 5,
-    scheme: str = "FisherJenks",
+    scheme: str = "Quantiles",
     palette: str = "YlOrRd",
     digits: int = 0,
+    fixed_breaks: Sequence[float] | None = None,
 ) -> Classes:
-    """Class breaks by a mapclassify scheme (FisherJenks, Quantiles, EqualInterval, NaturalBreaks...),
-    coloured with a ColorBrewer palette. Missing values are left out (shown as "no data")."""
+    """Class breaks by a mapclassify scheme (Quantiles, EqualInterval, ...), or ``fixed_breaks`` (e.g.
+    SHARE_BREAKS) from zero, coloured with a ColorBrewer palette. Missing values are left out (shown as
+    "no data"). Schemes that need numba to be fast (FisherJenks) are avoided on pages."""
     data = np.array([v for v in values if v is not None], dtype=float)
+    if fixed_breaks is not None:
+        breaks = [float(b) for b in fixed_breaks]
+        colours = color_brewer(palette, max(len(breaks), 3))[-len(breaks) :]
+        return Classes(breaks=breaks, colours=list(colours), minimum=0.0, digits=digits)
     if data.size == 0:
         return Classes(breaks=[0.0], colours=[NO_DATA_COLOUR], minimum=0.0, digits=digits)
     k = max(1, min(k, len(np.unique(data))))

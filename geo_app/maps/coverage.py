@@ -125,7 +125,7 @@ def build_coverage_map(
     )
 
     shares = result.kelurahan["population_covered_pct"].tolist()
-    classes = base.classify(shares, k=5, scheme="FisherJenks", palette="YlGnBu", digits=1)
+    classes = base.classify(shares, fixed_breaks=base.SHARE_BREAKS, palette="YlGnBu")
     base.add_geojson_url(
         m,
         "/api/analysis/coverage?" + query(request, format="geojson", layer="kelurahan"),
