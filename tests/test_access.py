@@ -117,3 +117,26 @@ def test_the_openapi_document_says_who_may_call_what(anonymous_client):
     areas = document["paths"]["/api/areas"]["get"]
     assert "public" in areas["x-roles"] and {} in areas["security"]
     assert set(document["components"]["securitySchemes"]) == {"apiToken", "session"}
+
+
+def test_the_home_page_tells_visitors_no_file_names_and_nothing_of_112_loads(
+    database_url, anonymous_client, client, sample_city
+):
+    from conftest import execute
+
+    rows = execute(
+        database_url,
+        "INSERT INTO dataset_loads (city_code, layer, source, is_sample, row_count) VALUES"
+        " (%(city)s, 'incidents', 'ekspor_112_budi_santoso.csv', false, 17),"
+        " (%(city)s, 'assets', 'cctv_pak_joko_0812.gpkg', false, 3) RETURNING id",
+        {"city": sample_city},
+    )
+    try:
+        public = anonymous_client.get("/").get_data(as_text=True)
+        assert "budi_santoso" not in public and "pak_joko" not in public
+        assert "Insiden 112" not in public.split("Sumber data")[1]
+        assert "data resmi (impor berkas)" in public and " WIB</td>" not in public
+        staff = client.get("/").get_data(as_text=True)
+        assert "ekspor_112_budi_santoso.csv" in staff and "cctv_pak_joko_0812.gpkg" in staff
+    finally:
+        execute(database_url, "DELETE FROM dataset_loads WHERE id = ANY(%s)", ([row[0] for row in rows],))

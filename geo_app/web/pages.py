@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, render_template, request
 
 from geo_app.analysis import coverage
-from geo_app.auth.identity import current_role
+from geo_app.auth.identity import current_identity, current_role
 from geo_app.auth.permissions import is_allowed
+from geo_app.auth.privacy import can_see_exact_incidents
 from geo_app.maps.areas import build_areas_map
 from geo_app.maps.base import format_number
 from geo_app.maps.coverage import build_coverage_map
@@ -68,12 +69,9 @@ def home():
         kecamatan = area_store.list_areas(conn, settings.city_code, "kecamatan")
         kelurahan_count = area_store.count_areas(conn, settings.city_code, "kelurahan")
     sources = [
-        {
-            **load,
-            "label": LAYER_LABELS.get(layer, layer),
-            "loaded_at": load["loaded_at"].astimezone(JAKARTA).strftime("%d-%m-%Y %H:%M WIB"),
-        }
+        {**load, **_shown_load(load), "label": LAYER_LABELS.get(layer, layer)}
         for layer, load in sorted(loads.items())
+        if can_see_exact_incidents() or not layer.startswith("incidents")
     ]
     return render_template(
         "home.html",
@@ -88,6 +86,16 @@ def home():
         sample=any(load["is_sample"] for load in loads.values()),
         map_pages=MAP_PAGES,
     )
+
+
+def _shown_load(load: dict) -> dict:
+    """What a data-source row shows: to signed-in staff the source and time as recorded; to visitors the
+    day only and no file names (an upload's name can name a person, a time can date a 112 import)."""
+    loaded_at = load["loaded_at"].astimezone(JAKARTA)
+    if current_identity().signed_in:
+        return {"source": load["source"], "loaded_at": loaded_at.strftime("%d-%m-%Y %H:%M WIB")}
+    source = load["source"] if load["is_sample"] else "data resmi (impor berkas)"
+    return {"source": source, "loaded_at": loaded_at.strftime("%d-%m-%Y")}
 
 
 @blueprint.get("/maps/areas")
