@@ -97,18 +97,21 @@ or set DATABASE_URL to a PostGIS database you can use."
     export DATABASE_URL
 }
 
-# The virtual environment with the project; reinstalled only when pyproject.toml changes.
+# The virtual environment: pinned, hash-checked packages from requirements/*.lock (scripts/lock_requirements
+# refreshes them), then the project itself; reinstalled only when pyproject.toml or the lock file changes.
 ensure_venv() {
-    local extras="$1" stamp="$STATE_DIR/venv.stamp" want
-    want="$(sha256sum "$REPO_DIR/pyproject.toml" | cut -d' ' -f1)-$extras"
+    local extras="$1" stamp="$STATE_DIR/venv.stamp" lock want
+    if [ "$extras" = "[test]" ]; then lock="$REPO_DIR/requirements/test.lock"; else lock="$REPO_DIR/requirements/base.lock"; fi
+    want="$(cat "$REPO_DIR/pyproject.toml" "$lock" | sha256sum | cut -d' ' -f1)-$extras"
     if [ ! -x "$VENV/bin/python" ]; then
         python3 -m venv "$VENV" 2>/dev/null || die "cannot create a virtual environment. Run as root:
     sudo apt-get install -y python3-venv"
     fi
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        say "installing Python packages into .venv"
+        say "installing Python packages into .venv (pinned in ${lock#"$REPO_DIR"/})"
         "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-        "$VENV/bin/pip" install -q -e "$REPO_DIR$extras"
+        "$VENV/bin/pip" install -q --require-hashes -r "$lock"
+        "$VENV/bin/pip" install -q --no-deps -e "$REPO_DIR"
         printf '%s' "$want" > "$stamp"
     fi
 }
