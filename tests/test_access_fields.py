@@ -1,4 +1,5 @@
-"""Which incident fields each role sees (geo_app.auth.privacy).
+"""Which incident fields each role sees (geo_app.auth.privacy), and the last check that stops an answer by
+its structure (JSON keys, CSV header), never by the words in its values.
 
 A city of its own (99.41, the 112 test city's shape) with 240 emergency calls whose description, address,
 call-centre number and caller carry marked text that no planner answer may contain.
@@ -16,11 +17,13 @@ from pyproj import Transformer
 
 from geo_app import create_app
 from geo_app.auth import permissions, privacy
-from geo_app.auth.roles import PERENCANA
+from geo_app.auth.permissions import READ, Rule
+from geo_app.auth.roles import PERENCANA, READERS
 from geo_app.db import connect
 from geo_app.ogc.collections import Collection, Property, check_incident_properties
 from geo_app.settings import Settings
 from geo_app.store import incidents as incident_store
+from geo_app.web.api.incidents import incident_feature
 
 CODE = "99.41"
 CALLER = ("Joko Susanto", "081298765432")
@@ -29,6 +32,7 @@ SECRETS = (*CALLER, "Jl. Rahasia", "RAHASIA-")
 CALLER_FIELDS = {"caller_name", "caller_phone"}
 PLANNER_HIDDEN = {"description", "address", "external_id", *CALLER_FIELDS}
 POINT = (106.0203, -6.0712)  # the newest call, in Lebak Gede
+SECRET = {"description": "Joko Susanto 081298765432"}
 
 # 240 darurat calls over 12 months plus 4 in the last hours, free text naming the caller
 PLANT = """
@@ -187,3 +191,79 @@ def test_the_incident_collection_publishes_only_what_every_reader_may_see():
     )
     with pytest.raises(ValueError, match="address"):
         check_incident_properties(leaking)
+
+
+def asset(name: str, **attributes) -> dict:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [106.03, -6.03]},
+        "properties": {"asset_type": "cctv", "name": name, "attributes": attributes},
+    }
+
+
+def test_words_in_values_do_not_stop_an_answer(app, tokens):
+    admin = as_role(app, tokens, "admin")
+    created = admin.post("/api/assets", json=asset("caller_phone", note="caller_name"))
+    assert created.status_code == 201, created.json
+    asset_id = created.json["id"]
+    public = app.test_client()  # anonymous: the public view
+    for url in (
+        "/api/assets",
+        f"/api/assets/{asset_id}",
+        "/api/assets/export?format=csv",
+        "/api/assets/export?format=geojson",
+        f"/ogc/collections/assets/items/{asset_id}",
+        "/ogc/collections/assets/items",
+    ):
+        response = public.get(url)
+        assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
+        assert b"caller_phone" in response.data, url
+    assert public.get(f"/api/assets/{asset_id}").json["properties"]["attributes"] == {"note": "caller_name"}
+
+
+@pytest.fixture
+def leaky_app(database_url, app, monkeypatch):
+    """The test city's app with endpoints that (wrongly) send what some roles may not see."""
+    monkeypatch.setattr(
+        permissions, "PERMISSIONS", (Rule("/leak/*", READ, READERS), *permissions.PERMISSIONS)
+    )
+    application = create_app(Settings.from_env(database_url=database_url, env="test", city_code=CODE))
+    row = {"id": 7, "category": "KEBAKARAN", "lon": 106.0, "lat": -6.0, "received_at": None}
+    routes = {
+        "caller-deep": lambda: {"a": [{"b": {"caller_phone": "x"}}]},
+        "incident-text": lambda: {"type": "FeatureCollection", "features": [incident_feature(row | SECRET)]},
+        "incident-ok": lambda: {"type": "FeatureCollection", "features": [incident_feature(row)]},
+        "described": lambda: {"id": "incidents", "description": "no incident row here", "address": "x"},
+        "csv-header": lambda: ("id,caller_phone\n1,x\n", 200, {"Content-Type": "text/csv"}),
+        "csv-value": lambda: ("id,name\n1,caller_phone\n", 200, {"Content-Type": "text/csv"}),
+        "broken-json": lambda: ('{"caller_name": ', 200, {"Content-Type": "application/json"}),
+        "html": lambda: "<p>caller_name</p>",
+    }
+    for name, view in routes.items():
+        application.add_url_rule(f"/leak/{name}", name, view)
+    yield application
+    application.extensions["db_pool"].close()
+
+
+@pytest.mark.parametrize(
+    ("path", "withheld_for"),
+    [
+        ("caller-deep", {"public", "perencana", "dlh"}),
+        ("incident-text", {"public", "perencana", "dlh"}),
+        ("incident-ok", {"public", "dlh"}),  # an incident row, whatever it holds, is no public answer
+        ("described", set()),
+        ("csv-header", {"public", "perencana", "dlh"}),
+        ("csv-value", set()),
+        ("broken-json", {"public", "perencana", "dlh"}),
+        ("html", set()),
+    ],
+)
+def test_the_last_check_reads_keys_and_headers(leaky_app, tokens, caplog, path, withheld_for):
+    for role in ("public", "perencana", "dlh", "supervisor_112"):
+        response = as_role(leaky_app, tokens, role).get(f"/leak/{path}")
+        expected = 500 if role in withheld_for else 200
+        assert response.status_code == expected, (role, response.get_data(as_text=True))
+        if expected == 500:
+            assert response.json["title"] == "Response withheld"
+            assert CALLER[1] not in response.get_data(as_text=True)
+    assert CALLER[0] not in caplog.text and CALLER[1] not in caplog.text

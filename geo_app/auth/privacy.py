@@ -11,9 +11,11 @@ are withheld, not rounded).
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
 
-from flask import current_app, has_request_context
+from flask import current_app, g, has_request_context
 
 from geo_app.auth.identity import current_role
 from geo_app.auth.roles import INCIDENT_READERS, PERSONAL_DATA_ROLES, STAFF_112
@@ -72,6 +74,40 @@ def incident_fields(role: str | None = None) -> tuple[str, ...]:
 def incident_fields_for_all(roles: Iterable[str]) -> frozenset[str]:
     """The incident fields every one of ``roles`` may see: what an answer shared by all of them may hold."""
     return frozenset(name for name, allowed in INCIDENT_FIELD_ROLES.items() if allowed >= frozenset(roles))
+
+
+def note_incident_rows() -> None:
+    """Mark the answer being built as carrying incident rows, for the last check (:func:`withheld_fields`)."""
+    if has_request_context():
+        g.incident_rows = True
+
+
+def withheld_fields(role: str) -> frozenset[str]:
+    """Field names no answer to ``role`` may carry as a key: caller fields in any answer, and the incident
+    fields the role may not see in an answer marked by :func:`note_incident_rows`."""
+    withheld = {name for name in PERSONAL_DATA_FIELDS if role not in INCIDENT_FIELD_ROLES[name]}
+    if has_request_context() and g.get("incident_rows"):
+        withheld |= {name for name, roles in INCIDENT_FIELD_ROLES.items() if role not in roles}
+    return frozenset(withheld)
+
+
+def keys_named(document: object, names: frozenset[str]) -> set[str]:
+    """Which of ``names`` occur as an object key anywhere in a parsed JSON document (values are not read)."""
+    found, pending = set(), [document]
+    while pending:  # a loop, not recursion: the document may nest as deep as the parser allowed
+        node = pending.pop()
+        if isinstance(node, dict):
+            found |= names.intersection(node)
+            pending.extend(value for value in node.values() if isinstance(value, dict | list))
+        elif isinstance(node, list):
+            pending.extend(value for value in node if isinstance(value, dict | list))
+    return found
+
+
+def columns_named(csv_text: str, names: frozenset[str]) -> set[str]:
+    """Which of ``names`` are columns in the header row of a CSV text (data rows are not read)."""
+    header = next(csv.reader(io.StringIO(csv_text)), [])
+    return names.intersection(column.strip() for column in header)
 
 
 def public_min_cell_count() -> int:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, request, url_for
 
-from geo_app.auth.privacy import incident_fields
+from geo_app.auth.privacy import incident_fields, note_incident_rows
 from geo_app.ingest import incidents as ingest
 from geo_app.ingest.geocode import Geocoder
 from geo_app.store import incidents as store
@@ -96,7 +96,8 @@ def _shown_time(value: datetime | None) -> str | None:
 
 
 def incident_feature(row: dict) -> dict:
-    """A GeoJSON Feature of an incident row with the fields the role may see."""
+    """A GeoJSON Feature of an incident row with the fields the role may see (marked for the last check)."""
+    note_incident_rows()
     geometry = (
         {"type": "Point", "coordinates": [round(row["lon"], 6), round(row["lat"], 6)]}
         if row.get("lon") is not None
