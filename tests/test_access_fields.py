@@ -221,6 +221,14 @@ def test_words_in_values_do_not_stop_an_answer(app, tokens):
     assert public.get(f"/api/assets/{asset_id}").json["properties"]["attributes"] == {"note": "caller_name"}
 
 
+def test_an_asset_may_not_carry_a_caller_field_as_an_attribute(app, tokens):
+    admin = as_role(app, tokens, "admin")
+    for attributes in ({"caller_phone": "0812"}, {"kontak": {"caller_name": "Budi"}}):
+        response = admin.post("/api/assets", json=asset("CCTV pasar", **attributes))
+        assert response.status_code == 422, response.json
+        assert "kept for 112 callers' personal data" in json.dumps(response.json)
+
+
 @pytest.fixture
 def leaky_app(database_url, app, monkeypatch):
     """The test city's app with endpoints that (wrongly) send what some roles may not see."""
