@@ -21,6 +21,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from tqdm import tqdm
 
+from geo_app.auth.privacy import PERSONAL_DATA_FIELDS, keys_named
 from geo_app.catalog import Catalog
 from geo_app.db import transaction
 from geo_app.ingest import readers
@@ -194,6 +195,12 @@ def _split_attributes(attributes: dict, strict: bool) -> tuple[dict, dict, objec
             "free attributes under 'attributes'"
         )
     extra.update({key: value for key, value in unknown.items() if not _blank(value)})
+    reserved = keys_named(extra, frozenset(PERSONAL_DATA_FIELDS))
+    if reserved:
+        problems.append(
+            f"attribute name(s) {', '.join(sorted(reserved))} are kept for 112 callers' personal data, "
+            "which no asset may carry: rename them"
+        )
     values = {key: value for key, value in values.items() if key in COLUMNS and not _blank(value)}
     return values, extra, source, problems
 

@@ -1,7 +1,8 @@
 """/maps/incidents ("Insiden 112 terkini"): the last 24 hours as clustered category markers, refreshing.
 
-The page holds no incident: the browser pages through /api/incidents (which never selects callers'
-personal data) and refetches every minute. Popups show category, times, place and OPD only.
+The page holds no incident: the browser pages through /api/incidents (which selects only the fields the
+role may see, geo_app.auth.privacy) and refetches every minute. Popups show category, times, place and
+OPD only.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ leave the database, and only rows matching ``restrictions`` are ever served (ite
 and extents alike), so a public view is defined once. Every source table carries ``city_code``; the
 queries always restrict to the city the service answers for.
 
-Public 112 incidents (collection ``incidents``): only call type ``darurat`` with a location, and none of
-the caller's personal data: ``incident_callers`` is never read, and ``description``, ``address`` and
+112 incidents (collection ``incidents``, for the roles that see exact points): only call type ``darurat``
+with a location, and only fields every one of those roles may see (geo_app.auth.privacy, checked when the
+registry is built): ``incident_callers`` is never read, and ``description``, ``address`` and
 ``external_id`` are left out because call-takers type names, phone numbers and house addresses into them
 and the call-centre number links back to the caller's record.
 """
@@ -17,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from geo_app.auth.privacy import incident_fields_for_all
+from geo_app.auth.roles import INCIDENT_READERS
 from geo_app.catalog import Catalog
 
 PropertyType = Literal["string", "integer", "number", "boolean", "date-time", "date"]
@@ -241,4 +244,23 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
             keywords=("RTH", "green open space"),
         )
     )
+    for collection in collections:
+        if collection.table == "incidents":
+            check_incident_properties(collection)
     return {collection.id: collection for collection in collections}
+
+
+def check_incident_properties(collection: Collection) -> None:
+    """An incident collection (items, tiles, filters) publishes no field one of its readers may not see.
+
+    Its answers are the same for every reader (and tiles are cached across them), so each property must
+    be one every role of INCIDENT_READERS may see (the permission table opens incidents* to those roles).
+    """
+    shown = incident_fields_for_all(INCIDENT_READERS)
+    published = [collection.id_column, *(p.column for p in collection.properties)]
+    hidden = [column for column in published if column not in shown]
+    if hidden:
+        raise ValueError(
+            f"collection {collection.id!r} publishes {', '.join(hidden)}, which not every role reading "
+            "incidents may see (geo_app.auth.privacy.INCIDENT_FIELD_ROLES)"
+        )

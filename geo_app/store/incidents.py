@@ -580,17 +580,42 @@ def finish_import_record(conn: psycopg.Connection, import_id: int, result_counts
     )
 
 
-# What the API and maps may show of an incident: never a column of incident_callers.
-INCIDENT_SELECT = """
-        SELECT i.id, i.external_id, i.call_type, i.category, i.description, i.address,
-               ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.geocode_precision, i.geocode_source,
-               i.geocode_score, i.kelurahan_code, kel.name AS kelurahan_name, i.kecamatan_code,
-               kec.name AS kecamatan_name, i.received_at, i.dispatched_at, i.arrived_at, i.closed_at,
-               i.status, i.responding_opd
+# The SQL of each field of an incident row (geo_app.auth.privacy.INCIDENT_FIELD_ROLES says who sees it).
+# Nothing here reads incident_callers.
+INCIDENT_COLUMNS = {
+    "id": "i.id",
+    "external_id": "i.external_id",
+    "call_type": "i.call_type",
+    "category": "i.category",
+    "description": "i.description",
+    "address": "i.address",
+    "lon": "ST_X(i.geom)",
+    "lat": "ST_Y(i.geom)",
+    "geocode_precision": "i.geocode_precision",
+    "geocode_source": "i.geocode_source",
+    "geocode_score": "i.geocode_score",
+    "kelurahan_code": "i.kelurahan_code",
+    "kelurahan_name": "kel.name",
+    "kecamatan_code": "i.kecamatan_code",
+    "kecamatan_name": "kec.name",
+    "received_at": "i.received_at",
+    "dispatched_at": "i.dispatched_at",
+    "arrived_at": "i.arrived_at",
+    "closed_at": "i.closed_at",
+    "status": "i.status",
+    "responding_opd": "i.responding_opd",
+}
+
+
+def incident_select(fields: Iterable[str]) -> str:
+    """SELECT ... FROM incidents i of exactly ``fields`` (names of INCIDENT_COLUMNS, given by code)."""
+    columns = ", ".join(f"{INCIDENT_COLUMNS[name]} AS {name}" for name in fields)
+    return f"""
+        SELECT {columns}
         FROM incidents i
         LEFT JOIN admin_areas kel ON kel.code = i.kelurahan_code
         LEFT JOIN admin_areas kec ON kec.code = i.kecamatan_code
-"""
+    """
 
 
 @dataclass(frozen=True)
@@ -636,9 +661,13 @@ class IncidentFilter:
 
 
 def list_incidents(
-    conn: psycopg.Connection, filters: IncidentFilter, limit: int, after: tuple[datetime, int] | None
+    conn: psycopg.Connection,
+    filters: IncidentFilter,
+    fields: Iterable[str],
+    limit: int,
+    after: tuple[datetime, int] | None,
 ) -> list[dict]:
-    """One page, newest first, keyset-paged on (received_at, id). No caller data is selected."""
+    """One page of ``fields``, newest first, keyset-paged on (received_at, id)."""
     where, params = filters.where()
     if after is not None:
         where += " AND (i.received_at, i.id) < (%(after_time)s, %(after_id)s)"
@@ -646,7 +675,7 @@ def list_incidents(
     params["limit"] = limit
     return conn.execute(
         f"""
-        {INCIDENT_SELECT}
+        {incident_select(fields)}
         WHERE {where}
         ORDER BY i.received_at DESC, i.id DESC
         LIMIT %(limit)s
@@ -655,19 +684,17 @@ def list_incidents(
     ).fetchall()
 
 
-def get_incident(conn: psycopg.Connection, city_code: str, external_id: str) -> dict | None:
-    rows = list_incidents_by_external_id(conn, city_code, [external_id])
-    return rows[0] if rows else None
-
-
-def list_incidents_by_external_id(conn: psycopg.Connection, city_code: str, ids: list[str]) -> list[dict]:
+def get_incident(
+    conn: psycopg.Connection, city_code: str, external_id: str, fields: Iterable[str]
+) -> dict | None:
+    """The ``fields`` of the incident with this call-centre number."""
     return conn.execute(
         f"""
-        {INCIDENT_SELECT}
-        WHERE i.city_code = %s AND i.external_id = ANY(%s)
+        {incident_select(fields)}
+        WHERE i.city_code = %s AND i.external_id = %s
         """,
-        (city_code, ids),
-    ).fetchall()
+        (city_code, external_id),
+    ).fetchone()
 
 
 def city_timezone(conn: psycopg.Connection, city_code: str) -> str:

@@ -3,11 +3,12 @@
 ``before_request``: who is asking (Bearer token, else session cookie, else anonymous), then the permission
 table (geo_app.auth.permissions) says yes or no, then CSRF for cookie-authenticated writes.
 ``after_request``: security headers, private caching for restricted answers, and a last check that no
-caller name or phone number leaves the service for a role that may not see it.
+caller field, nor an incident field the role may not see, leaves the service (geo_app.auth.privacy).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from datetime import timedelta
@@ -16,10 +17,10 @@ from urllib.parse import urlsplit
 import psycopg
 from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 
-from geo_app.auth import credentials, log_redaction
+from geo_app.auth import credentials, log_redaction, privacy
 from geo_app.auth.identity import Identity, anonymous, current_identity
 from geo_app.auth.permissions import WRITE, allowed_roles
-from geo_app.auth.privacy import PERSONAL_DATA_FIELDS, can_see_personal_data
+from geo_app.auth.privacy import can_see_personal_data
 from geo_app.auth.roles import READERS, USER_ROLES
 from geo_app.ingest import geometry_limits
 from geo_app.store import users as user_store
@@ -200,23 +201,50 @@ def _private(cache_control: str | None) -> str:
 
 
 def withhold_personal_data(response: Response) -> Response:
-    """Fail closed: a buffered answer that names a caller field for a role without access is not sent."""
+    """Fail closed: a buffered answer that carries a field the role may not see is not sent.
+
+    Decided by the answer's structure, never by the words in its values (an asset may be named
+    ``caller_phone``): JSON answers by their object keys (an unreadable one is withheld), CSV answers by
+    their header row. Other answers are not read: HTML pages and vector tiles show what the collection
+    registry publishes, which is checked against geo_app.auth.privacy when it is built, and the binary
+    exports are of assets.
+    """
     if response.direct_passthrough or response.is_streamed:
         return response
+    role = current_identity().role
+    withheld = privacy.withheld_fields(role)
     body = response.get_data()
-    if not any(field.encode() in body for field in PERSONAL_DATA_FIELDS):
+    # a name nowhere in the bytes is no key either (JSON and CSV write ASCII names as they are)
+    if not any(name.encode() in body for name in withheld):
+        return response
+    found = _fields_carried(response, withheld)
+    if not found:
         return response
     log.error(
-        "withheld a response to %s %s: it contained caller fields for role %s",
+        "withheld a response to %s %s: it carried %s, which role %s may not see",
         request.method,
         request.path,
-        current_identity().role,
+        ", ".join(sorted(found)),
+        role,
     )
     return problem_response(
         500,
         "Response withheld",
-        "This answer would have contained personal data your role may not see; the error is logged.",
+        "This answer would have contained data your role may not see; the error is logged.",
     )
+
+
+def _fields_carried(response: Response, names: frozenset[str]) -> set[str]:
+    """Which of ``names`` the answer carries as JSON object keys or CSV columns."""
+    if response.is_json:
+        try:
+            document = json.loads(response.get_data())
+        except (ValueError, RecursionError):
+            return set(names)  # unreadable: assume the worst
+        return privacy.keys_named(document, names)
+    if response.mimetype == "text/csv":
+        return privacy.columns_named(response.get_data(as_text=True), names)
+    return set()
 
 
 def _refused_by_database(exc: psycopg.errors.InsufficientPrivilege):

@@ -1,7 +1,7 @@
 """/api/incidents (list as GeoJSON, add one, bulk import) and /api/geocode (offline geocoder).
 
-No response, log line or error message carries a caller's name or phone: those columns are never
-selected here.
+An incident answer carries the fields the caller's role may see (geo_app.auth.privacy) and selects no
+other: planners get no free text and no call-centre number; no answer carries a caller's name or phone.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, request, url_for
 
+from geo_app.auth.privacy import incident_fields, note_incident_rows
 from geo_app.ingest import incidents as ingest
 from geo_app.ingest.geocode import Geocoder
 from geo_app.store import incidents as store
@@ -95,14 +96,18 @@ def _shown_time(value: datetime | None) -> str | None:
 
 
 def incident_feature(row: dict) -> dict:
+    """A GeoJSON Feature of an incident row with the fields the role may see (marked for the last check)."""
+    note_incident_rows()
     geometry = (
         {"type": "Point", "coordinates": [round(row["lon"], 6), round(row["lat"], 6)]}
-        if row["lon"] is not None
+        if row.get("lon") is not None
         else None
     )
-    properties = {key: value for key, value in row.items() if key not in {"lon", "lat"}}
-    for key in ("received_at", "dispatched_at", "arrived_at", "closed_at"):
-        properties[key] = _shown_time(row[key])
+    properties = {
+        key: _shown_time(value) if key in store.TIME_FIELDS else value
+        for key, value in row.items()
+        if key not in {"lon", "lat"}
+    }
     return {"type": "Feature", "id": row["id"], "geometry": geometry, "properties": properties}
 
 
@@ -133,7 +138,7 @@ def list_incidents():
         raise Problem(400, "Invalid parameter", f"limit: a whole number from 1 to {MAX_LIMIT}.")
     after = _decode_cursor(request.args["cursor"]) if request.args.get("cursor") else None
     with deps.connection() as conn:
-        rows = store.list_incidents(conn, filters, limit + 1, after)
+        rows = store.list_incidents(conn, filters, incident_fields(), limit + 1, after)
     page, more = rows[:limit], len(rows) > limit
     links = []
     if more:
@@ -185,7 +190,8 @@ def create_incident():
         reasons = rejected.result.rejected[0]["reasons"] if rejected.result.rejected else []
         raise Problem(422, "Incident rejected", "; ".join(reasons), reasons=reasons) from None
     with deps.connection() as conn:
-        row = store.get_incident(conn, deps.settings().city_code, str(record.get("external_id", "")).strip())
+        external_id = str(record.get("external_id", "")).strip()
+        row = store.get_incident(conn, deps.settings().city_code, external_id, incident_fields())
     status = 201 if result.inserted else 200
     return incident_feature(row), status, {"Content-Type": "application/geo+json"}
 
