@@ -1,8 +1,9 @@
 """Personal data and exact locations: the questions every module asks before showing them.
 
 Caller names and phone numbers are for the 112 roles and admins only; exact incident points are for the
-roles in INCIDENT_READERS; everyone else gets aggregates whose cells hold at least
-``PUBLIC_MIN_CELL_COUNT`` incidents (smaller cells are withheld, not rounded).
+roles in INCIDENT_READERS; everyone else gets counts over whole calendar months that are sums of cells
+(kelurahan × month × category × call type) holding at least ``PUBLIC_MIN_CELL_COUNT`` incidents; smaller
+cells are left out of every sum (geo_app.store.incident_counts), so no difference of answers shows them.
 """
 
 from __future__ import annotations
