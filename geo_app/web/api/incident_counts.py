@@ -90,7 +90,11 @@ def _suppression(min_count: int, zone: ZoneInfo, end: datetime) -> dict:
 
 @blueprint.get("/incidents/counts")
 def incident_counts_by_area():
-    """Counts per area (``level`` kelurahan or kecamatan); call type darurat unless ``call_type`` says."""
+    """Counts per area (``level`` kelurahan or kecamatan); call type darurat unless ``call_type`` says.
+
+    Roles that may not see points: whole months up to the last complete one (``start=2026-03&end=2026-05``),
+    each count the sum of the cells holding at least ``PUBLIC_MIN_CELL_COUNT`` (``suppression`` says so).
+    """
     reject_unknown({"level", "start", "end", "category", "call_type"})
     level = choice("level", incident_counts.LEVELS, default="kelurahan")
     city_code, minimum = deps.settings().city_code, public_min_cell_count()
