@@ -1,5 +1,6 @@
 """A small city for access and fault tests (code 99.07): two kelurahan side by side, 4 x 2 km,
-with 6 emergency calls (with callers) in the first and 2 in the second.
+with 6 emergency calls (with callers) in the first and 2 in the second, on the last day of the previous
+month (the public counts show complete months only).
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def create_city(database_url: str, city: str = CITY) -> str:
                 "INSERT INTO incidents (city_code, external_id, call_type, category, geom, geocode_precision,"
                 " kelurahan_code, kecamatan_code, received_at)"
                 " VALUES (%s, %s, 'darurat', 'KEBAKARAN', ST_SetSRID(ST_MakePoint(%s, %s), 4326), 'exact',"
-                " %s, %s, now() - interval '1 hour') RETURNING id",
+                " %s, %s, date_trunc('month', now() AT TIME ZONE 'Asia/Jakarta') AT TIME ZONE 'Asia/Jakarta'"
+                " - interval '1 day') RETURNING id",
                 (city, f"akses-{number}", lon, lat, code, kecamatan),
             ).fetchone()
             conn.execute("INSERT INTO incident_callers VALUES (%s, %s, %s)", (incident["id"], *CALLER))

@@ -266,6 +266,10 @@ def test_api_post_one_list_filters_and_pages(city_client, clean):
 
     fires = city_client.get("/api/incidents?category=KEBAKARAN&start=2026-10-01&end=2026-10-01").json
     assert [f["properties"]["external_id"] for f in fires["features"]] == ["A-1"]
+    october = city_client.get("/api/incidents?category=KEBAKARAN&start=2026-10&end=2026-10").json
+    assert [f["properties"]["external_id"] for f in october["features"]] == ["P-1", "A-1"]
+    beyond = city_client.get("/api/incidents?end=9999-12-31")
+    assert beyond.status_code == 400 and "9999-12-30" in beyond.json["detail"]
     inside = city_client.get("/api/incidents?bbox=106.05,-6.05,106.10,-6.00").json
     assert [f["properties"]["external_id"] for f in inside["features"]] == ["A-2"]
     assert city_client.get("/api/incidents?kelurahan=99.31.01.1001").json["numberReturned"] == 2

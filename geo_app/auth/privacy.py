@@ -5,8 +5,9 @@ serializer, collection and last check that touches incident rows reads it. Plann
 with (times, category, call type, location, kelurahan/kecamatan, status, responding OPD); the free text
 and the call-centre number are for the 112 roles and admins, because call-takers type names, phone
 numbers and house addresses into them. Caller names and phone numbers are for the same roles only.
-Everyone else gets aggregates whose cells hold at least ``PUBLIC_MIN_CELL_COUNT`` incidents (smaller cells
-are withheld, not rounded).
+Everyone else gets counts over whole calendar months that are sums of cells (kelurahan × month × category
+× call type) holding at least ``PUBLIC_MIN_CELL_COUNT`` incidents; smaller cells are left out of every
+sum (geo_app.store.incident_counts), so no difference of answers shows them.
 """
 
 from __future__ import annotations

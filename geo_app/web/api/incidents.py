@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ blueprint = Blueprint("incidents_api", __name__, url_prefix="/api")
 FILTER_PARAMS = {"start", "end", "category", "call_type", "kecamatan", "kelurahan", "bbox"}
 MAX_LIMIT = 1000
 TIMEZONE = ZoneInfo("Asia/Jakarta")
+MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 def _list_param(name: str, allowed: list[str] | None = None) -> tuple[str, ...]:
@@ -41,21 +43,33 @@ def _list_param(name: str, allowed: list[str] | None = None) -> tuple[str, ...]:
     return values
 
 
-def _time_param(name: str, end_of_day: bool) -> datetime | None:
-    """A date (whole day in Asia/Jakarta; ``end`` includes that day) or an ISO date-time."""
+def _time_param(name: str, end_of_day: bool, zone: ZoneInfo) -> datetime | None:
+    """A month (2026-10) or a date (2026-10-31), whole in ``zone`` (``end`` includes it), or an ISO
+    date-time; a bound the calendar cannot hold (the day after 9999-12-31) is a 400, not an overflow."""
     raw = request.args.get(name)
     if not raw:
         return None
     try:
+        if MONTH.fullmatch(raw):
+            first = datetime(int(raw[:4]), int(raw[5:]), 1, tzinfo=zone)
+            return (first + timedelta(days=31)).replace(day=1) if end_of_day else first
         if len(raw) == 10:
             day = date.fromisoformat(raw) + timedelta(days=1 if end_of_day else 0)
-            return datetime(day.year, day.month, day.day, tzinfo=TIMEZONE)
+            return datetime(day.year, day.month, day.day, tzinfo=zone)
         moment = datetime.fromisoformat(raw)
+        return moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
     except ValueError:
         raise Problem(
-            400, "Invalid parameter", f"{name}={raw!r}: use a date (2026-10-31) or an ISO date-time."
+            400,
+            "Invalid parameter",
+            f"{name}={raw!r}: use a month (2026-10), a date (2026-10-31) or an ISO date-time.",
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=TIMEZONE)
+    except OverflowError:
+        raise Problem(
+            400,
+            "Invalid parameter",
+            f"{name}={raw!r} is out of range: give a date from 0001-01-02 to 9999-12-30.",
+        ) from None
 
 
 def _bbox_param() -> tuple[float, float, float, float] | None:
@@ -73,10 +87,13 @@ def _bbox_param() -> tuple[float, float, float, float] | None:
     return west, south, east, north
 
 
-def incident_filter(default_call_types: tuple[str, ...] = ()) -> store.IncidentFilter:
-    """The shared filters of the incident list and every 112 analysis, from the query string."""
+def incident_filter(
+    default_call_types: tuple[str, ...] = (), zone: ZoneInfo = TIMEZONE
+) -> store.IncidentFilter:
+    """The shared filters of the incident list and every 112 analysis, from the query string; months and
+    dates are read in ``zone``."""
     catalog = deps.catalog()
-    start, end = _time_param("start", False), _time_param("end", True)
+    start, end = _time_param("start", False, zone), _time_param("end", True, zone)
     if start and end and start >= end:
         raise Problem(400, "Invalid parameter", "start must be before end.")
     return store.IncidentFilter(
