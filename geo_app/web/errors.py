@@ -14,6 +14,8 @@ import psycopg_pool
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from geo_app.analysis.limits import TooMuchWork
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,11 @@ def register_error_handlers(app: Flask) -> None:
         detail = DETAILS.get(exc.code or 500) or (exc.description or "")
         headers = {k: v for k, v in exc.get_headers() if k.lower() in {"allow", "retry-after"}}
         return problem_response(exc.code or 500, exc.name, detail, headers)
+
+    @app.errorhandler(TooMuchWork)
+    def _too_much_work(exc: TooMuchWork):
+        limit = {"parameter": exc.parameter} | ({"allowed": exc.allowed} if exc.allowed is not None else {})
+        return problem_response(422, "Request too large", str(exc), **limit)
 
     @app.errorhandler(psycopg.errors.QueryCanceled)
     def _statement_timeout(exc: psycopg.errors.QueryCanceled):
