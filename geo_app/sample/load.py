@@ -210,6 +210,8 @@ def load_sample_city(
                 conn, "green_areas", ("city_code", *GREEN_COLUMNS, "geom"), _rows(green, GREEN_COLUMNS, code)
             ),
         )
+        steps.set_postfix_str("analysing")
+        conn.execute("ANALYZE")  # planner statistics for the new rows, before autovacuum gets to them
         steps.set_postfix_str("committing")
     steps.update()
     steps.close()
