@@ -84,17 +84,22 @@ def check_h3_grid(area_m2: float, resolution: int) -> int:
 
 
 def check_space_time(area_m2: float, size: float, steps: int, step: str) -> None:
-    """Cells × steps of an emerging hot-spot cube; TooMuchWork past MAX_SPACE_TIME_BINS."""
-    cells = check_hexagon_grid(area_m2, size)
-    if cells * steps > MAX_SPACE_TIME_BINS:
-        smallest = smallest_hexagon(area_m2, MAX_SPACE_TIME_BINS / steps)
-        raise TooMuchWork(
-            f"size={size:g} and step={step} give about {cells:,} hexagons × {steps} {step}s = "
-            f"{cells * steps:,} space-time bins; at most {MAX_SPACE_TIME_BINS:,} are analysed at once. "
-            f"Use size={smallest:g} or more, step=month, or fewer {step}s (start, end).",
-            "size",
-            smallest,
-        )
+    """Cells and cells × steps of an emerging hot-spot cube; TooMuchWork past MAX_GRID_CELLS or
+    MAX_SPACE_TIME_BINS."""
+    cells = hexagon_cells(area_m2, size)
+    if cells <= MAX_GRID_CELLS and cells * steps <= MAX_SPACE_TIME_BINS:
+        return
+    smallest = max(
+        smallest_hexagon(area_m2, MAX_GRID_CELLS), smallest_hexagon(area_m2, MAX_SPACE_TIME_BINS // steps)
+    )
+    raise TooMuchWork(
+        f"size={size:g} and step={step} give about {cells:,} hexagons × {steps} {step}s = "
+        f"{cells * steps:,} space-time bins over {_area_text(area_m2)}; at most {MAX_GRID_CELLS:,} hexagons "
+        f"and {MAX_SPACE_TIME_BINS:,} bins are analysed at once. Use size={smallest:g} or more, "
+        f"step=month, or fewer {step}s (start, end).",
+        "size",
+        smallest,
+    )
 
 
 def check_band(cells: int, cell_area_m2: float, band: float) -> None:
