@@ -137,3 +137,9 @@ def test_statement_past_the_timeout_is_cancelled_and_answered_503(settings, samp
 def test_negative_statement_timeout_is_refused(database_url):
     with pytest.raises(SettingsError, match="STATEMENT_TIMEOUT_MS"):
         Settings.from_env(database_url=database_url, statement_timeout_ms=-1)
+
+
+def test_emerging_grid_is_bounded_when_no_incident_matches(client):
+    response = client.get("/api/analysis/emerging?size=25&start=1990-01-01&end=1990-02-01")
+    assert response.status_code == 422
+    assert response.get_json(force=True)["parameter"] == "size"

@@ -306,9 +306,8 @@ def emerging_hot_spots():
         extent = analysed_area(conn, filters)
         size = hexagon_size(extent)
         span = aggregates.period(conn, filters)
-        if span["first"] is not None:
-            steps = _step_count(span["first"], span["last"], step)
-            limits.check_space_time(extent["area_m2"], size, steps, step)
+        steps = _step_count(span["first"], span["last"], step) if span["first"] is not None else 1
+        limits.check_space_time(extent["area_m2"], size, steps, step)
         if band is not None:
             limits.check_band(limits.hexagon_cells(extent["area_m2"], size), grids.hexagon_area(size), band)
         cells = aggregates.hexagon_counts(conn, filters, size)
