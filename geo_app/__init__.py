@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    pool = make_pool(settings.database_url, settings.db_pool_size)
+    pool = make_pool(settings.database_url, settings.db_pool_size, settings.statement_timeout_ms)
     pool.open(wait=False)
     app.extensions["db_pool"] = pool
 

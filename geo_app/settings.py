@@ -60,6 +60,7 @@ class Settings:
     basemap_attribution: str = ""
     max_content_length: int = 50 * 1024 * 1024
     db_pool_size: int = 10
+    statement_timeout_ms: int = 15_000
     fire_coverage_radius_m: int = 2500
     fire_response_minutes: int = 15
     coverage_access_m: int = 250
@@ -84,6 +85,7 @@ class Settings:
             "basemap_attribution": os.environ.get("BASEMAP_ATTRIBUTION", ""),
             "max_content_length": _env_int("MAX_CONTENT_LENGTH", 50 * 1024 * 1024),
             "db_pool_size": _env_int("DB_POOL_SIZE", 10),
+            "statement_timeout_ms": _env_int("STATEMENT_TIMEOUT_MS", 15_000),
             "fire_coverage_radius_m": _env_int("FIRE_COVERAGE_RADIUS_M", 2500),
             "fire_response_minutes": _env_int("FIRE_RESPONSE_MINUTES", 15),
             "coverage_access_m": _env_int("COVERAGE_ACCESS_M", 250),
@@ -107,6 +109,11 @@ class Settings:
             raise SettingsError(f"GEOCODER={self.geocoder!r}: use builtin or nominatim")
         if self.geocoder == "nominatim" and not self.nominatim_url.startswith(("http://", "https://")):
             raise SettingsError("GEOCODER=nominatim needs NOMINATIM_URL, e.g. https://nominatim.kota.go.id")
+        if self.statement_timeout_ms < 0:
+            raise SettingsError(
+                "STATEMENT_TIMEOUT_MS must be 0 (no limit) or a number of milliseconds, e.g. 15000: "
+                "keep it well below the web server's worker timeout (30 s)"
+            )
         if self.public_min_cell_count < 1:
             raise SettingsError("PUBLIC_MIN_CELL_COUNT must be at least 1")
         if not self.database_url.startswith(("postgresql://", "postgres://")):

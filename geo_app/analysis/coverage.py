@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo_app.analysis import limits
 from geo_app.catalog import Catalog
 from geo_app.store import coverage as coverage_store
 
@@ -61,27 +62,58 @@ def corridors(lines: Sequence[BaseGeometry], distance: float) -> np.ndarray:
     return shapely.buffer(np.asarray(lines, dtype=object), distance, quad_segs=QUAD_SEGS)
 
 
-def covered_parts(areas: Areas, shapes: np.ndarray, clip_shapes: np.ndarray | None = None) -> np.ndarray:
-    """Per area, the part covered by the union of ``shapes`` (optionally also within ``clip_shapes``).
+def union_inputs(areas: Areas, shapes: np.ndarray) -> list[np.ndarray | None]:
+    """Per area, the shapes whose union covers its covered part, or None when one shape holds it whole.
 
-    Areas are independent and GEOS releases the GIL, so they are unioned on a few threads.
+    A shape holds the area when it holds the area's convex hull (few vertices, and enough for any
+    shape); shapes whose bounding box holds the area's are tried, a few at a time, so huge service
+    areas cost one test per area instead of a union of all of them.
     """
     tree = shapely.STRtree(shapes)
-    clip_tree = shapely.STRtree(clip_shapes) if clip_shapes is not None else None
+    shape_bounds = shapely.bounds(shapes)
+    plan: list[np.ndarray | None] = []
+    for area in areas.geoms:
+        hits = tree.query(area)
+        xmin, ymin, xmax, ymax = area.bounds
+        around = shape_bounds[hits]
+        holders = hits[
+            (around[:, 0] <= xmin) & (around[:, 1] <= ymin) & (around[:, 2] >= xmax) & (around[:, 3] >= ymax)
+        ]
+        hull = shapely.convex_hull(area)
+        held = any(
+            shapely.contains(shapes[holders[start : start + 16]], hull).any()
+            for start in range(0, len(holders), 16)
+        )
+        plan.append(None if held else tree.query(area, predicate="intersects"))
+    return plan
 
-    def covered_part(area: BaseGeometry) -> BaseGeometry:
-        hits = tree.query(area, predicate="intersects")
-        if len(hits) == 0:
+
+def covered_parts(
+    areas: Areas, shapes: np.ndarray, clip_shapes: np.ndarray | None = None, parameter: str = "radius_m"
+) -> np.ndarray:
+    """Per area, the part covered by the union of ``shapes`` (optionally also within ``clip_shapes``).
+
+    The unions are counted first and refused past limits.MAX_UNION_INPUTS (``parameter`` is the request
+    parameter that widens the shapes). Areas are independent and GEOS releases the GIL, so they are
+    unioned on a few threads.
+    """
+    plan = union_inputs(areas, shapes)
+    clip_plan = union_inputs(areas, clip_shapes) if clip_shapes is not None else [None] * len(plan)
+    inputs = sum(len(hits) for hits in (*plan, *clip_plan) if hits is not None)
+    limits.check_union_inputs(inputs, len(shapes), parameter)
+
+    def covered_part(index: int) -> BaseGeometry:
+        area, hits, clip_hits = areas.geoms[index], plan[index], clip_plan[index]
+        if hits is not None and len(hits) == 0:
             return shapely.Polygon()
-        part = shapely.intersection(shapely.union_all(shapes[hits]), area)
-        if clip_tree is not None:
-            clip = clip_shapes[clip_tree.query(area, predicate="intersects")]
-            part = shapely.intersection(part, shapely.union_all(clip))
+        part = area if hits is None else shapely.intersection(shapely.union_all(shapes[hits]), area)
+        if clip_hits is not None:
+            part = shapely.intersection(part, shapely.union_all(clip_shapes[clip_hits]))
         return part
 
     covered = np.empty(len(areas.geoms), dtype=object)
     with ThreadPoolExecutor(max_workers=GEOMETRY_THREADS) as pool:
-        for index, part in enumerate(pool.map(covered_part, areas.geoms)):
+        for index, part in enumerate(pool.map(covered_part, range(len(areas.geoms)))):
             covered[index] = part
     return covered
 
@@ -244,7 +276,7 @@ def compute_coverage(conn, city_code: str, catalog: Catalog, request: CoverageRe
         covered = covered_parts(areas, straight_line_shapes(assets, catalog, request.radius_m))
     else:
         corridor, outer, speed, reach_m = network_shapes(conn, city_code, assets, request)
-        covered = covered_parts(areas, corridor, clip_shapes=outer)
+        covered = covered_parts(areas, corridor, clip_shapes=outer, parameter="minutes")
     kelurahan = coverage_table(areas, covered)
     kecamatan, city = summarise(kelurahan)
     return CoverageResult(

@@ -60,6 +60,11 @@ def hexagon_index(x: np.ndarray, y: np.ndarray, size: float) -> tuple[np.ndarray
     return best_i, best_j
 
 
+def h3_cell_area(resolution: int) -> float:
+    """Average area (m²) of an H3 cell at ``resolution``."""
+    return h3.average_hexagon_area(resolution, "m^2")
+
+
 def h3_cells_of_points(lat: np.ndarray, lon: np.ndarray, resolution: int) -> list[str]:
     return [h3.latlng_to_cell(a, b, resolution) for a, b in zip(lat, lon, strict=True)]
 

@@ -17,6 +17,7 @@ from pyproj import Transformer
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from geo_app.analysis import limits
 from geo_app.analysis.coverage import Areas, load_areas
 from geo_app.catalog import Catalog
 from geo_app.store import coverage as coverage_store
@@ -93,6 +94,7 @@ def demand_grid(areas: Areas, cell_m: float) -> tuple[np.ndarray, np.ndarray, np
 def candidate_grid(areas: Areas, spacing_m: float) -> np.ndarray:
     """Candidate sites: a square grid (cell centres) over the city, kept where inside a kelurahan."""
     city = shapely.union_all(areas.geoms)
+    shapely.prepare(city)  # thousands of points against one outline
     xmin, ymin, xmax, ymax = city.bounds
     gx, gy = np.meshgrid(
         np.arange(xmin + spacing_m / 2, xmax, spacing_m), np.arange(ymin + spacing_m / 2, ymax, spacing_m)
@@ -135,6 +137,7 @@ def suggest_sites(
     else:
         given = np.asarray(candidate_lonlat, dtype=float).reshape(-1, 2)
         candidates = np.column_stack(to_metric.transform(given[:, 0], given[:, 1]))
+    limits.check_siting(len(candidates), len(weights), demand_cell_m, radius)
     picks = greedy_max_cover(cover_matrix(candidates, demand_xy, radius), weights, count, covered)
     population = float(weights.sum())
     baseline = float(weights[covered].sum())

@@ -66,12 +66,12 @@ def _points(filters: IncidentFilter, extra: str = "") -> tuple[str, dict]:
 
 
 def area_extent(conn: psycopg.Connection, filters: IncidentFilter) -> dict:
-    """Bounds (metres) and GeoJSON of the analysed area."""
+    """Bounds and area (metres) and GeoJSON of the analysed area."""
     area, params = _area_clause(filters)
     return conn.execute(
         f"""
         SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north,
-               ST_AsGeoJSON(u, 6)::json AS geometry
+               ST_Area(e) AS area_m2, ST_AsGeoJSON(u, 6)::json AS geometry
         FROM (SELECT ST_Union(a.geom) AS u FROM admin_areas a WHERE {area}) s,
              LATERAL (SELECT ST_Transform(s.u, {METRIC_SRID}) AS e) t
         """,

@@ -11,8 +11,10 @@ import logging
 
 import psycopg
 import psycopg_pool
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
+
+from geo_app.analysis.limits import TooMuchWork
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -62,6 +64,23 @@ def register_error_handlers(app: Flask) -> None:
         detail = DETAILS.get(exc.code or 500) or (exc.description or "")
         headers = {k: v for k, v in exc.get_headers() if k.lower() in {"allow", "retry-after"}}
         return problem_response(exc.code or 500, exc.name, detail, headers)
+
+    @app.errorhandler(TooMuchWork)
+    def _too_much_work(exc: TooMuchWork):
+        limit = {"parameter": exc.parameter} | ({"allowed": exc.allowed} if exc.allowed is not None else {})
+        return problem_response(422, "Request too large", str(exc), **limit)
+
+    @app.errorhandler(psycopg.errors.QueryCanceled)
+    def _statement_timeout(exc: psycopg.errors.QueryCanceled):
+        seconds = current_app.config["SETTINGS"].statement_timeout_ms / 1000
+        log.warning("statement cancelled on %s %s: %s", request.method, request.path, exc)
+        return problem_response(
+            503,
+            "Request took too long",
+            f"The database stopped this request after {seconds:g} s (STATEMENT_TIMEOUT_MS). Ask for less: "
+            "narrow the filters (dates, kecamatan, kelurahan, types) or use coarser parameters (larger "
+            "cells, smaller radii or bands, fewer items per page), then try again.",
+        )
 
     @app.errorhandler(psycopg.OperationalError)
     @app.errorhandler(psycopg_pool.PoolTimeout)

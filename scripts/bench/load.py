@@ -118,8 +118,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(url: str, port: int, workers: int) -> subprocess.Popen:
-    say(f"gunicorn with {workers} workers on 127.0.0.1:{port}")
+def start_gunicorn(url: str, port: int, workers: int, timeout: int = 60) -> subprocess.Popen:
+    say(f"gunicorn with {workers} workers on 127.0.0.1:{port}, worker timeout {timeout} s")
     env = {**os.environ, "DATABASE_URL": url, "GEO_APP_ENV": "development"}
     process = subprocess.Popen(
         [
@@ -129,7 +129,7 @@ def start_gunicorn(url: str, port: int, workers: int) -> subprocess.Popen:
             "--bind",
             f"127.0.0.1:{port}",
             "--timeout",
-            "60",
+            str(timeout),
             "--log-level",
             "warning",
             "geo_app.wsgi:app",

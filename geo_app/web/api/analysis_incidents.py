@@ -14,7 +14,7 @@ import numpy as np
 from flask import Blueprint, request
 from pyproj import Transformer
 
-from geo_app.analysis import density, emerging, grids, hotspots, response
+from geo_app.analysis import density, emerging, grids, hotspots, limits, response
 from geo_app.store import areas as area_store
 from geo_app.store import incident_aggregates as aggregates
 from geo_app.store import incidents as incident_store
@@ -26,6 +26,7 @@ from geo_app.web.params import choice, reject_unknown
 blueprint = Blueprint("incident_analysis_api", __name__, url_prefix="/api/analysis")
 
 TO_LONLAT = Transformer.from_crs(aggregates.METRIC_SRID, 4326, always_xy=True)
+TO_METRIC = Transformer.from_crs(4326, aggregates.METRIC_SRID, always_xy=True)
 GRID_PARAMS = {"grid", "size", "resolution", "band"}
 BIN_LABELS = {
     3: "Hotspot 99%",
@@ -73,21 +74,40 @@ def aggregate_cells(conn, filters) -> tuple[dict, list[dict]]:
     grid = choice("grid", ("hexagon", "h3", "kelurahan"), default="hexagon")
     if grid == "kelurahan":
         return {"grid": "kelurahan"}, aggregates.kelurahan_counts(conn, filters)
+    extent = analysed_area(conn, filters)
     if grid == "h3":
         resolution = int(number("resolution", 8, 5, 11))
-        return {"grid": "h3", "h3_resolution": resolution}, _h3_cells(conn, filters, resolution)
-    extent = aggregates.area_extent(conn, filters)
-    if extent["west"] is None:
-        raise Problem(422, "No area to analyse", "The filters select no kelurahan of this city.")
-    size = number("size", None, 25, 5000) or grids.default_hex_size(
-        extent["east"] - extent["west"], extent["north"] - extent["south"]
-    )
+        limits.check_h3_grid(extent["area_m2"], resolution)
+        return {"grid": "h3", "h3_resolution": resolution}, _h3_cells(conn, filters, extent, resolution)
+    size = hexagon_size(extent)
+    limits.check_hexagon_grid(extent["area_m2"], size)
     description = {"grid": "hexagon", "cell_size_m": size, "cell_area_m2": round(grids.hexagon_area(size), 1)}
     return description, aggregates.hexagon_counts(conn, filters, size)
 
 
-def _h3_cells(conn, filters, resolution: int) -> list[dict]:
+def analysed_area(conn, filters) -> dict:
+    """The extent of the kelurahan the filters select (see aggregates.area_extent); 422 when none."""
     extent = aggregates.area_extent(conn, filters)
+    if extent["west"] is None:
+        raise Problem(422, "No area to analyse", "The filters select no kelurahan of this city.")
+    return extent
+
+
+def hexagon_size(extent: dict) -> float:
+    """The ``size`` parameter, by default 1/100 of the area's longer side (grids.default_hex_size)."""
+    return number("size", None, 25, 5000) or grids.default_hex_size(
+        extent["east"] - extent["west"], extent["north"] - extent["south"]
+    )
+
+
+def cell_area(description: dict) -> float | None:
+    """Area (m²) of one grid cell; None for kelurahan, whose few pairs need no limit."""
+    if description["grid"] == "h3":
+        return grids.h3_cell_area(description["h3_resolution"])
+    return description.get("cell_area_m2")
+
+
+def _h3_cells(conn, filters, extent: dict, resolution: int) -> list[dict]:
     points = aggregates.located_points(conn, filters)
     counts: dict[str, int] = {}
     for cell in grids.h3_cells_of_points([p[2] for p in points], [p[1] for p in points], resolution):
@@ -96,7 +116,7 @@ def _h3_cells(conn, filters, resolution: int) -> list[dict]:
     rows = []
     for cell in sorted(cells):
         lon, lat = grids.h3_centre(cell)
-        x, y = Transformer.from_crs(4326, aggregates.METRIC_SRID, always_xy=True).transform(lon, lat)
+        x, y = TO_METRIC.transform(lon, lat)
         geometry = json.dumps({"type": "Polygon", "coordinates": [grids.h3_boundary(cell)]})
         rows.append({"id": cell, "count": counts.get(cell, 0), "x": x, "y": y, "geometry": geometry})
     return rows
@@ -115,6 +135,8 @@ def hot_spots():
     fdr = boolean("fdr", True)
     with deps.connection() as conn:
         description, cells = aggregate_cells(conn, filters)
+        if band is not None and cell_area(description) is not None:
+            limits.check_band(len(cells), cell_area(description), band)
         # grid cells hold every located incident; kelurahan only those placed in one
         incidents = aggregates.count_located(conn, filters) if description["grid"] == "kelurahan" else None
     counts = np.array([row["count"] for row in cells], dtype=float)
@@ -169,7 +191,12 @@ def density_surface():
         )
     xy, weights = binned[:, :2], binned[:, 2]
     radius = number("radius", None, 50, 20_000) or density.default_radius(xy, weights)
-    cell = number("cell", None, 10, 5000) or max(radius / 4, 50.0)
+    width, height = extent["east"] - extent["west"], extent["north"] - extent["south"]
+    cell = number("cell", None, 10, 5000)
+    if cell is None:
+        cell = max(radius / 4, 50.0, limits.smallest_density_cell(width, height, radius, len(binned)))
+    else:
+        limits.check_density_cell(width, height, radius, len(binned), cell)
     bounds = (extent["west"], extent["south"], extent["east"], extent["north"])
     nodes, values = density.surface(xy, weights, radius, cell, bounds)
     keep = values > 0
@@ -259,6 +286,13 @@ def _steps(
     return periods, None
 
 
+def _step_count(first: datetime, last: datetime, step: str) -> int:
+    """Weeks or months from the first to the last call, counting both ends' steps (an upper bound)."""
+    if step == "week":
+        return (last - first).days // 7 + 2
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
 @blueprint.get("/emerging")
 def emerging_hot_spots():
     """Emerging hot-spot category per hexagon over weekly or monthly steps (space-time Gi*, Mann-Kendall)."""
@@ -266,12 +300,16 @@ def emerging_hot_spots():
     filters = incident_filters()
     step = choice("step", ("week", "month"), default="month")
     previous_steps = int(number("previous_steps", 1, 0, 12))
+    band = number("band", None, 1, 100_000)
     with deps.connection() as conn:
         timezone = incident_store.city_timezone(conn, filters.city_code)
-        extent = aggregates.area_extent(conn, filters)
-        size = number("size", None, 25, 5000) or grids.default_hex_size(
-            extent["east"] - extent["west"], extent["north"] - extent["south"]
-        )
+        extent = analysed_area(conn, filters)
+        size = hexagon_size(extent)
+        span = aggregates.period(conn, filters)
+        steps = _step_count(span["first"], span["last"], step) if span["first"] is not None else 1
+        limits.check_space_time(extent["area_m2"], size, steps, step)
+        if band is not None:
+            limits.check_band(limits.hexagon_cells(extent["area_m2"], size), grids.hexagon_area(size), band)
         cells = aggregates.hexagon_counts(conn, filters, size)
         binned = aggregates.hexagon_step_counts(conn, filters, size, step, timezone)
     if not binned:
@@ -297,7 +335,7 @@ def emerging_hot_spots():
         hotspots.check_enough(totals, int(totals.sum()))
     except hotspots.NotEnoughData as exc:
         raise _not_enough(exc) from None
-    band = number("band", None, 1, 100_000) or hotspots.choose_band(totals, xy).band
+    band = band or hotspots.choose_band(totals, xy).band
     result = emerging.emerging_hot_spots(cube, xy, band, previous_steps)
     summary = {category: 0 for category in emerging.CATEGORIES}
     features = []
