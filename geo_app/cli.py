@@ -9,6 +9,7 @@ import click
 
 from geo_app.auth.commands import users as users_commands
 from geo_app.catalog import CatalogError, load_catalog
+from geo_app.city import CityContext, load_city
 from geo_app.db import bootstrap, migrate, roles
 from geo_app.settings import Settings, SettingsError
 
@@ -18,6 +19,17 @@ def load_settings() -> Settings:
         return Settings.from_env()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def city_context(conn, settings: Settings) -> CityContext:
+    """The city the command works for (CITY_CODE), or a message that says how to create it."""
+    city = load_city(conn, settings.city_code)
+    if city is None:
+        raise click.ClickException(
+            f"city {settings.city_code} is not in the database: "
+            "run geo-app load-sample or geo-app add-city FILE"
+        )
+    return city
 
 
 @click.group()
@@ -142,7 +154,9 @@ def import_incidents_command(path: Path, file_format: str | None, keep_good: boo
 @main.command("import-assets")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--type", "asset_type", required=True, help="Asset type id from layers/assets.yaml.")
-@click.option("--crs", help="CRS of the coordinates when the file does not say (e.g. EPSG:32748).")
+@click.option(
+    "--crs", help="CRS of the coordinates when the file does not say (e.g. the UTM zone, EPSG:327NN)."
+)
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @click.option("--keep-good-rows", is_flag=True, help="Write the good rows even when some are rejected.")
 def import_assets_command(
@@ -193,7 +207,9 @@ def export_assets_command(out: Path, asset_types: tuple[str, ...], fmt: str | No
 @main.command("import-areas")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--layer", help="Layer to read from a GeoPackage, KML or zip holding several.")
-@click.option("--crs", help="CRS of the coordinates when the file does not say (e.g. EPSG:32748).")
+@click.option(
+    "--crs", help="CRS of the coordinates when the file does not say (e.g. the UTM zone, EPSG:327NN)."
+)
 @click.option("--dry-run", is_flag=True, help="Match and report what would change; write nothing.")
 @click.option(
     "--allow-partial", is_flag=True, help="Replace the matched kelurahan even if under 90% matched."
@@ -242,7 +258,9 @@ main.add_command(users_commands)
 @main.command("import-green")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--layer", help="Layer of a GeoPackage or KML with several.")
-@click.option("--crs", help="CRS of the coordinates when the file does not say (e.g. EPSG:32748).")
+@click.option(
+    "--crs", help="CRS of the coordinates when the file does not say (e.g. the UTM zone, EPSG:327NN)."
+)
 @click.option(
     "--overlap",
     type=click.Choice(["reject", "clip", "keep"]),
@@ -274,6 +292,7 @@ def import_green_command(
 
         try:
             with connect(settings.database_url) as conn:
+                zone = city_context(conn, settings).timezone
                 report = green_ingest.import_file(
                     conn,
                     settings.city_code,
@@ -286,7 +305,7 @@ def import_green_command(
                     dry_run=dry_run,
                     default_type=default_type,
                     source=source,
-                    valid_from=green_ingest.parse_instant(valid_from, end_of_day=False)
+                    valid_from=green_ingest.parse_instant(valid_from, zone=zone, end_of_day=False)
                     if valid_from
                     else None,
                     progress=progress,

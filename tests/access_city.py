@@ -31,7 +31,7 @@ def create_city(database_url: str, city: str = CITY) -> str:
             AdminArea(code, "kelurahan", f"Kelurahan {number}", kecamatan, to_lonlat(box(*bounds)), "test")
         )
     with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn, conn.transaction():
-        area_store.upsert_city(conn, city, "Kota Uji Akses")
+        area_store.upsert_city(conn, city, "Kota Uji Akses", timezone="Asia/Jakarta", metric_srid=32748)
         area_store.upsert_areas(conn, city, areas)
         conn.execute("DELETE FROM incidents WHERE city_code = %s", (city,))
         for number, (code, x) in enumerate([(kelurahan[0], 500)] * 6 + [(kelurahan[1], 2500)] * 2):

@@ -69,7 +69,7 @@ def ensure_city(database_url: str) -> str:
             AdminArea(code, "kelurahan", name, parent, to_lonlat(box(*bounds)), "test", population=population)
         )
     with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn, conn.transaction():
-        area_store.upsert_city(conn, CITY, "Kota Uji Cakupan")
+        area_store.upsert_city(conn, CITY, "Kota Uji Cakupan", timezone="Asia/Jakarta", metric_srid=32748)
         area_store.upsert_areas(conn, CITY, areas)
         conn.execute("DELETE FROM roads WHERE city_code = %s", (CITY,))
         conn.execute("DELETE FROM road_nodes WHERE city_code = %s", (CITY,))

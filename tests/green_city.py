@@ -103,7 +103,7 @@ def build_green_city(database_url: str) -> dict[str, int]:
     """(Re)create the city and its green history; returns feature ids by name."""
     with connect(database_url) as conn, conn.transaction():
         conn.execute("DELETE FROM cities WHERE code = %s", (GREEN_CITY,))
-        upsert_city(conn, GREEN_CITY, "Kota Uji Hijau")
+        upsert_city(conn, GREEN_CITY, "Kota Uji Hijau", timezone="Asia/Jakarta", metric_srid=32748)
         upsert_areas(conn, GREEN_CITY, _areas())
         ids = {
             "S": _green(conn, "Taman S", "taman_kota", True, metric_box(450, 450, 550, 550), BEFORE),

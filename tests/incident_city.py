@@ -63,7 +63,7 @@ def create_city(database_url: str, code: str = CITY) -> None:
         for k, (name, variants, geom) in KELURAHAN.items()
     ]
     with transaction(database_url) as conn:
-        upsert_city(conn, code, "Kota Uji")
+        upsert_city(conn, code, "Kota Uji", timezone="Asia/Jakarta", metric_srid=32748)
         upsert_areas(conn, code, areas)
         for kind, rows in (("street", STREETS), ("landmark", LANDMARKS)):
             for name, kelurahan, geom in rows:

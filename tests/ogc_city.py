@@ -61,7 +61,11 @@ def create_city(database_url: str) -> None:
     """Insert the city (committed, so a live server in another thread sees it)."""
     rng = np.random.default_rng(66)
     with psycopg.connect(database_url) as conn, conn.transaction():
-        conn.execute("INSERT INTO cities (code, name) VALUES (%s, 'Kota Uji OGC')", (CITY,))
+        conn.execute(
+            "INSERT INTO cities (code, name, timezone, metric_srid)"
+            " VALUES (%s, 'Kota Uji OGC', 'Asia/Jakarta', 32748)",
+            (CITY,),
+        )
         city_box = box(WEST, SOUTH, EAST, NORTH)
         areas = [(CITY, "kota", "Kota Uji OGC", None, city_box)]
         areas += [(code, "kecamatan", name, CITY, geom) for code, (name, geom) in KECAMATAN.items()]

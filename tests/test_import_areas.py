@@ -82,7 +82,7 @@ def estimates(kecamatan_code: str) -> list[int]:
 
 
 def create_city(conn) -> None:
-    upsert_city(conn, CITY, "Kota Uji Batas")
+    upsert_city(conn, CITY, "Kota Uji Batas", timezone="Asia/Jakarta", metric_srid=32748)
     cells = {code: square(*spec[3]) for code, spec in KELURAHAN.items()}
     areas = [
         AdminArea(
@@ -425,7 +425,7 @@ def test_unreadable_file_and_missing_crs_write_nothing(city, tmp_path):
 
 
 def test_city_without_kelurahan_is_refused(conn, tmp_path):
-    upsert_city(conn, CITY, "Kota Kosong")
+    upsert_city(conn, CITY, "Kota Kosong", timezone="Asia/Jakarta", metric_srid=32748)
     with pytest.raises(AreaImportRefused, match="has no kelurahan yet"):
         import_areas(conn, CITY, write(official(), tmp_path / "batas.geojson"))
 

@@ -65,7 +65,7 @@ def grid_city(database_url: str) -> str:
         )
     )  # fmt: skip
     with connect(database_url) as conn:
-        area_store.upsert_city(conn, TEST_CITY, "Kota Uji")
+        area_store.upsert_city(conn, TEST_CITY, "Kota Uji", timezone="Asia/Jakarta", metric_srid=32748)
         area_store.upsert_areas(conn, TEST_CITY, areas)
         area_store.record_load(conn, TEST_CITY, "admin_areas", "test grid", is_sample=True, rows=len(areas))
         conn.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+from zoneinfo import ZoneInfo
 
 import folium
 import folium.plugins as plugins
@@ -15,10 +16,12 @@ from branca.element import Figure
 from browser import LiveServer
 from flask import Flask
 
+from geo_app.city import CityContext
 from geo_app.maps import base, charts, vendor
 from geo_app.settings import PACKAGE_DIR, Settings
 
 BOUNDS = ((-6.1, 106.0), (-5.9, 106.1))
+CITY = CityContext("99.01", "Kota Uji", ZoneInfo("Asia/Jakarta"), 32748, BOUNDS)
 ONE_PIXEL_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
@@ -58,14 +61,14 @@ def test_folium_cdn_links_of_used_plugins_are_mapped_to_local_files(element):
 
 
 def test_an_unmapped_cdn_file_fails_loudly():
-    m = base.make_map(Settings(), "Uji", bounds=((-6.1, 106.0), (-5.9, 106.1)))
+    m = base.make_map(Settings(), "Uji", city=CITY)
     m.get_root().header.add_child(folium.JavascriptLink("https://cdn.example.com/unknown-plugin.js"))
     with pytest.raises(vendor.UnmappedAssetError, match="unknown-plugin.js"):
         base.render(m)
 
 
 def test_offline_figure_keeps_folium_plugins_working_from_local_files():
-    m = base.make_map(Settings(), "Uji", bounds=((-6.1, 106.0), (-5.9, 106.1)))
+    m = base.make_map(Settings(), "Uji", city=CITY)
     cluster = plugins.MarkerCluster(name="Titik").add_to(m)
     folium.Marker([-6.0, 106.05], icon=folium.Icon(icon="fire", prefix="fa")).add_to(cluster)
     plugins.HeatMap([[-6.0, 106.05, 1.0]]).add_to(m)
@@ -133,7 +136,7 @@ def test_a_histogram_leaves_room_for_a_peak_of_a_million():
 
 def plugin_page() -> str:
     """A page with the plugins other map pages use, tiles and data all from the test server."""
-    m = base.make_map(Settings(), "Uji plugin", bounds=BOUNDS, sample=True)
+    m = base.make_map(Settings(), "Uji plugin", city=CITY, sample=True)
     cluster = plugins.MarkerCluster(name="Titik").add_to(m)
     for i in range(5):
         icon = folium.Icon(icon="fire", prefix="fa", color="red")
@@ -169,7 +172,7 @@ def plugin_page() -> str:
 def plugin_server():
     app = Flask(__name__, static_folder=str(PACKAGE_DIR / "static"))
     html = plugin_page()
-    broken = base.make_map(Settings(), "Uji", bounds=BOUNDS)
+    broken = base.make_map(Settings(), "Uji", city=CITY)
     base.add_geojson_url(broken, "/missing.geojson", "Lapisan hilang")
     broken_layer_page = base.render(broken)
     app.add_url_rule("/", "page", lambda: html)

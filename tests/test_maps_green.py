@@ -5,21 +5,24 @@ from __future__ import annotations
 import os
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from geo_app.maps import vendor
 from geo_app.web.green_pages import comparison_dates
 
+WIB = ZoneInfo("Asia/Jakarta")
+
 SHOTS = Path(os.environ.get("GEO_APP_SCREENSHOTS", "/tmp"))
 
 
 def test_default_comparison_dates():
     today = date(2026, 11, 28)
-    assert comparison_dates(None, today) == (date(2025, 11, 28), today)
+    assert comparison_dates(None, today, WIB) == (date(2025, 11, 28), today)
     recent = datetime.fromisoformat("2026-06-01T00:00:00+07:00")
-    assert comparison_dates(recent, today) == (date(2026, 6, 1), today)
-    assert comparison_dates(datetime.fromisoformat("2026-11-28T08:00:00+07:00"), today)[0] == date(
+    assert comparison_dates(recent, today, WIB) == (date(2026, 6, 1), today)
+    assert comparison_dates(datetime.fromisoformat("2026-11-28T08:00:00+07:00"), today, WIB)[0] == date(
         2026, 11, 27
     )
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from browser import LiveServer
 from ogc_city import city_app
 
+from geo_app.city import CityContext
 from geo_app.maps import base
 from geo_app.maps.tiles import add_vector_tiles
 from geo_app.settings import Settings
@@ -17,7 +19,9 @@ OVERLAY = "Aset kota (ubin vektor)"
 
 
 def test_the_helper_adds_a_vectorgrid_layer_served_locally():
-    m = base.make_map(Settings(), "Uji", bounds=None)
+    m = base.make_map(
+        Settings(), "Uji", city=CityContext("99.02", "Kota Uji", ZoneInfo("Asia/Jakarta"), 32748)
+    )
     add_vector_tiles(m, "incidents", "Insiden", colour_by=("category", {"KEBAKARAN": "#d62728"}))
     html = base.render(m)
     assert "L.vectorGrid.protobuf" in html

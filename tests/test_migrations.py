@@ -54,7 +54,10 @@ def test_ensure_database_is_idempotent(empty_database):
 def test_geometry_constraints_reject_bad_rows(empty_database):
     migrate.upgrade(empty_database)
     with psycopg.connect(empty_database) as conn:
-        conn.execute("INSERT INTO cities (code, name) VALUES ('99.01', 'Kota Uji')")
+        conn.execute(
+            "INSERT INTO cities (code, name, timezone, metric_srid)"
+            " VALUES ('99.01', 'Kota Uji', 'Asia/Jakarta', 32748)"
+        )
         bowtie = "MULTIPOLYGON(((0 0, 1 1, 1 0, 0 1, 0 0)))"
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute(
@@ -74,7 +77,10 @@ def test_geometry_constraints_reject_bad_rows(empty_database):
 def test_incident_points_are_checked_and_their_metric_coordinates_kept_by_the_database(empty_database):
     migrate.upgrade(empty_database)
     with psycopg.connect(empty_database) as conn:
-        conn.execute("INSERT INTO cities (code, name) VALUES ('99.01', 'Kota Uji')")
+        conn.execute(
+            "INSERT INTO cities (code, name, timezone, metric_srid)"
+            " VALUES ('99.01', 'Kota Uji', 'Asia/Jakarta', 32748)"
+        )
         insert = (
             "INSERT INTO incidents (city_code, external_id, call_type, received_at, geom, geocode_precision)"
             " VALUES ('99.01', %s, 'prank', now(), ST_GeomFromText(%s, 4326), 'exact') RETURNING id"

@@ -162,7 +162,7 @@ def check_coordinates(geom: BaseGeometry) -> list[str]:
         if not (-180 <= x <= 180 and -90 <= y <= 90) and not (-180 <= y <= 180 and -90 <= x <= 90):
             return [
                 f"({x:g}, {y:g}) is not a longitude/latitude: if the file is in metres or another CRS, "
-                "give its CRS (e.g. EPSG:32748)"
+                "give its CRS (e.g. a UTM zone, EPSG:32750)"
             ]
     return []
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -38,7 +38,6 @@ from geo_app.store import green as green_store
 OVERLAP_MODES = ("reject", "clip", "keep")
 MAX_REPAIR_AREA_CHANGE = 0.01
 SLIVER_M2 = 10.0
-CITY_TIMEZONE = ZoneInfo("Asia/Jakarta")
 
 TYPE_HEADERS = ("green_type", "type", "tipe", "jenis", "jenis_rth", "tipe_rth", "kategori")
 PUBLIC_HEADERS = ("is_public", "public", "publik", "kepemilikan")
@@ -121,8 +120,8 @@ class ImportReport:
 # --- dates ---------------------------------------------------------------------------------------------
 
 
-def parse_instant(text: str, *, end_of_day: bool, what: str = "date") -> datetime:
-    """A date (``2024-05-01``, taken in Asia/Jakarta) or a timestamp with offset, as an aware datetime.
+def parse_instant(text: str, *, zone: ZoneInfo, end_of_day: bool, what: str = "date") -> datetime:
+    """A date (``2024-05-01``, taken in the city's time zone ``zone``) or a timestamp, as an aware datetime.
 
     A date used as "as of" means the end of that day (changes made that day are included); as the start
     of a change it means the start of the day.
@@ -131,12 +130,12 @@ def parse_instant(text: str, *, end_of_day: bool, what: str = "date") -> datetim
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             day = date.fromisoformat(value)
-            moment = datetime.combine(day, time.min, CITY_TIMEZONE)
+            moment = datetime.combine(day, time.min, zone)
             return moment + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else moment
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise GreenEditError(f"{what}={value!r}: use a date like 2024-05-01 or a timestamp") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=CITY_TIMEZONE)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 # --- attributes ----------------------------------------------------------------------------------------
@@ -318,7 +317,7 @@ def _resolve_overlaps(
 
 def _not_future(at: datetime | None) -> None:
     """History records what was; a change dated later would make "current" ambiguous."""
-    if at is not None and at > datetime.now(CITY_TIMEZONE):
+    if at is not None and at > datetime.now(UTC):
         raise GreenEditError(f"valid_from {at.isoformat()} is in the future; record changes once they happen")
 
 
@@ -327,7 +326,7 @@ def _check_order(current: dict, at: datetime | None) -> None:
     if at is not None and at <= current["valid_from"]:
         raise GreenEditError(
             f"valid_from {at.isoformat()} is not after the start of the current version "
-            f"({current['valid_from'].astimezone(CITY_TIMEZONE).isoformat()})"
+            f"({current['valid_from'].isoformat()})"
         )
 
 

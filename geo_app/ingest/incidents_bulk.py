@@ -31,11 +31,11 @@ import shapely
 from pyproj import Transformer
 
 from geo_app.catalog import Catalog
+from geo_app.city import load_city
 from geo_app.db.copy_binary import SIGNATURE, binary_copy_rows, binary_values
 from geo_app.store import audit
 from geo_app.store import incidents as store
 from geo_app.store.features import TILE_KEY_ZOOM
-from geo_app.store.incident_aggregates import METRIC_SRID
 
 # Columns the fast path understands: every import column except the caller's and the geocoder's, which
 # only the SQL path handles; a file with any other column goes the SQL path.
@@ -65,8 +65,6 @@ COPY_COLUMNS = [
     "metric_x",
     "metric_y",
 ]
-# PROJ's transformation, the same ST_Transform applies (tests compare the stored values with it)
-TO_METRIC = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
 
 T = TypeVar("T")
 # Where an import is, for the command line: the step it is in and how many more rows it has finished.
@@ -206,7 +204,7 @@ def checked_rows(
             "description": _text(table, "description"),
             "address": _text(table, "address"),
             "geom": ewkb_points(lon, lat),
-            **dict(zip(("metric_x", "metric_y"), TO_METRIC.transform(lon, lat), strict=True)),
+            **dict(zip(("metric_x", "metric_y"), places.to_metric.transform(lon, lat), strict=True)),
             "geocode_precision": pa.repeat(pa.scalar("exact"), len(lat)),
             "geocode_source": pa.repeat(pa.scalar("source"), len(lat)),
             "kelurahan_code": places.codes.take(area),
@@ -219,9 +217,11 @@ def checked_rows(
 
 
 class Kelurahan:
-    """The city's kelurahan, prepared once for placing the points of every batch of the file."""
+    """The city's kelurahan, prepared once for placing the points of every batch of the file, and the
+    city's metric CRS (PROJ's transformation, the same ST_Transform applies in the database trigger)."""
 
-    def __init__(self, rows: list[dict]):
+    def __init__(self, rows: list[dict], to_metric: Transformer):
+        self.to_metric = to_metric
         self.codes = pa.array([row["code"] for row in rows])  # ordered by code
         self.parent_codes = pa.array([row["parent_code"] for row in rows])
         self.polygons = shapely.from_wkb([row["wkb"] for row in rows])
@@ -363,7 +363,7 @@ def import_csv(
             return None
     except DoubtfulRow:
         return None
-    places = Kelurahan(store.kelurahan_shapes(conn, city_code))
+    places = Kelurahan(store.kelurahan_shapes(conn, city_code), load_city(conn, city_code).to_metric)
     external_ids = ExternalIds(store.external_ids(conn, city_code))
     # where the role may, the foreign keys are checked here (the codes come from the locked rows) and
     # stay in place; elsewhere they are dropped and checked again as a whole afterwards

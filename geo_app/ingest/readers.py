@@ -10,7 +10,7 @@ a usable geometry and why) is in ``frame.attrs["source"]`` as a :class:`SourceIn
 Examples
 --------
 >>> frame = read_vector("kelurahan.gpkg", layer="batas_kelurahan")          # doctest: +SKIP
->>> frame = read_vector("cctv.csv", crs="EPSG:32748")                       # doctest: +SKIP
+>>> frame = read_vector("cctv.csv", crs="EPSG:32750")                       # doctest: +SKIP
 >>> frame = read_vector_bytes(upload.filename, upload.read())               # doctest: +SKIP
 >>> source_info(frame).row_problems                                         # doctest: +SKIP
 {3: "no coordinates: 'lon' and 'lat' are empty"}
@@ -81,7 +81,7 @@ def source_info(frame: gpd.GeoDataFrame) -> SourceInfo:
 
 
 def parse_crs(value: str | int | CRS) -> CRS:
-    """A CRS from what people type: ``EPSG:32748``, ``32748``, a WKT or PROJ string."""
+    """A CRS from what people type: ``EPSG:32750``, ``32750``, a WKT or PROJ string."""
     if isinstance(value, CRS):
         return value
     text = str(value).strip()
@@ -90,7 +90,9 @@ def parse_crs(value: str | int | CRS) -> CRS:
     try:
         return CRS.from_user_input(text)
     except CRSError:
-        raise ReadError(f"unknown coordinate reference system {value!r}; use e.g. EPSG:32748") from None
+        raise ReadError(
+            f"unknown coordinate reference system {value!r}; use e.g. EPSG:32750 (UTM zone 50S)"
+        ) from None
 
 
 def crs_label(crs: CRS) -> str:
@@ -244,7 +246,7 @@ def _source_crs(frame: gpd.GeoDataFrame, given: CRS | None, name: str) -> tuple[
     raise ReadError(
         f"{name} does not say which coordinate reference system it uses, and its coordinates "
         f"(x {xmin:.0f}..{xmax:.0f}, y {ymin:.0f}..{ymax:.0f}) are not longitude/latitude; "
-        "name it with --crs (e.g. --crs EPSG:32748 for UTM zone 48S)"
+        "name it with --crs (e.g. --crs EPSG:32750 for UTM zone 50S)"
     )
 
 
@@ -384,11 +386,11 @@ def _csv_crs(
             return WGS84, True
         raise ReadError(
             f"{name}: the lon/lat columns hold no longitude/latitude values; if they are projected "
-            "coordinates, name the CRS with --crs (e.g. --crs EPSG:32748)"
+            "coordinates, name the CRS with --crs (e.g. --crs EPSG:32750 for UTM zone 50S)"
         )
     if _fits_lon_lat(present):
         return WGS84, True
     raise ReadError(
         f"{name}: the coordinates are not longitude/latitude and the CSV cannot say its CRS; "
-        "name it with --crs (e.g. --crs EPSG:32748 for UTM zone 48S)"
+        "name it with --crs (e.g. --crs EPSG:32750 for UTM zone 50S)"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from geo_app.city import CityContext
 from geo_app.maps import base, charts, tiles
 from geo_app.settings import Settings
 
@@ -33,15 +34,14 @@ KECAMATAN_POPUP = [("Kecamatan", "{name}"), ("Kode", "{code}"), *POPULATION_ROWS
 def build_areas_map(
     settings: Settings,
     *,
-    city_name: str,
-    bounds: base.Bounds,
+    city: CityContext,
     kelurahan: Sequence[dict],
     kecamatan: Sequence[dict],
     sample: bool,
 ) -> str:
     """The page's HTML. ``kelurahan``/``kecamatan``: rows of store.areas.list_areas (with densities)."""
     classes = base.classify([row["density_per_km2"] for row in kelurahan], k=5, scheme="Quantiles")
-    m = base.make_map(settings, TITLE, bounds=bounds, sample=sample, subtitle=city_name)
+    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=city.name)
     base.add_geojson_url(
         m,
         "/api/areas?level=kelurahan",

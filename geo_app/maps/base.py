@@ -2,7 +2,7 @@
 
 A page is built as::
 
-    m = make_map(settings, "Judul peta", bounds=bounds, sample=is_sample)
+    m = make_map(settings, "Judul peta", city=city, sample=is_sample)
     add_geojson_url(m, "/api/areas?level=kelurahan", "Kelurahan", colour_by=classes.rule("density_per_km2"))
     add_legend(m, "Kepadatan (jiwa/km²)", classes.legend_items())
     add_layer_control(m)
@@ -26,6 +26,7 @@ from folium.map import Layer
 from folium.template import Template
 from markupsafe import Markup, escape
 
+from geo_app.city import CityContext
 from geo_app.maps.vendor import local_url
 from geo_app.settings import Settings
 
@@ -72,16 +73,16 @@ def make_map(
     settings: Settings,
     title: str,
     *,
-    bounds: Bounds | None,
+    city: CityContext,
     sample: bool = False,
     subtitle: str = "",
 ) -> folium.Map:
     """A full-page map: header bar with title (and the sample-data notice), basemap per settings, fitted
-    to ``bounds`` (the city), scale bar, our CSS/JS. Add layers, legend, panel, then ``render``."""
+    to the city's bounds, scale bar, our CSS/JS, and the city's time zone for the page scripts (dates and
+    times are shown in it, labelled WIB, WITA or WIT). Add layers, legend, panel, then ``render``."""
     figure = OfflineFigure(title=str(escape(title)))
-    centre = (
-        None if bounds is None else [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
-    )
+    bounds = city.bounds
+    centre = None if bounds is None else list(city.center)
     m = folium.Map(
         location=centre,
         zoom_start=12,
@@ -95,6 +96,13 @@ def make_map(
     m.options["max_zoom"] = MAX_ZOOM  # without tiles Leaflet has no zoom limit, which clustering needs
     figure.add_child(m)
     figure.header.add_child(Element(FAVICON), name="geo_app_favicon")
+    figure.header.add_child(
+        Element(
+            f'<meta name="geo-app-timezone" content="{escape(city.timezone_name)}" '
+            f'data-label="{escape(city.timezone_label)}">'
+        ),
+        name="geo_app_timezone",
+    )
     figure.header.add_child(CssLink("/static/maps.css"), name="geo_app_css")
     figure.header.add_child(JavascriptLink("/static/maps.js"), name="geo_app_js")
     figure.html.add_child(Element(_header_bar(title, subtitle, sample)), name="geo_app_header")

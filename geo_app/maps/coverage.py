@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from geo_app.analysis.coverage import CoverageRequest, CoverageResult
 from geo_app.catalog import AssetType
+from geo_app.city import CityContext
 from geo_app.maps import base, charts
 from geo_app.settings import Settings
 
@@ -105,8 +106,7 @@ def query(request: CoverageRequest, **extra) -> str:
 def build_coverage_map(
     settings: Settings,
     *,
-    city_name: str,
-    bounds: base.Bounds,
+    city: CityContext,
     asset_types: dict[str, AssetType],
     result: CoverageResult,
     show_sites: bool,
@@ -115,8 +115,8 @@ def build_coverage_map(
     """The page's HTML for one coverage request (its result gives the classes, summary and chart)."""
     request = result.request
     chosen = [asset_types[type_id] for type_id in request.asset_types]
-    subtitle = f"{city_name} — {', '.join(entry.label for entry in chosen)}, {describe(request)}"
-    m = base.make_map(settings, TITLE, bounds=bounds, sample=sample, subtitle=subtitle)
+    subtitle = f"{city.name} — {', '.join(entry.label for entry in chosen)}, {describe(request)}"
+    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=subtitle)
     figure = m.get_root()
     figure.header.add_child(Element(PAGE_STYLE), name="geo_coverage_style")
     figure.header.add_child(JavascriptLink("/static/coverage_map.js"), name="geo_coverage_js")

@@ -16,6 +16,7 @@ from folium.template import Template
 from markupsafe import Markup
 
 from geo_app.catalog import GreenType
+from geo_app.city import CityContext
 from geo_app.maps import base, charts
 from geo_app.settings import Settings
 
@@ -93,8 +94,7 @@ class LayerPanes(folium.MacroElement):
 def build_green_map(
     settings: Settings,
     *,
-    city_name: str,
-    bounds: base.Bounds,
+    city: CityContext,
     green_types: dict[str, GreenType],
     statistics: pd.DataFrame,
     access: pd.DataFrame,
@@ -105,7 +105,7 @@ def build_green_map(
     sample: bool,
 ) -> str:
     """The page's HTML. ``statistics`` and ``access``: analysis.green tables at ``after``."""
-    m = base.make_map(settings, TITLE, bounds=bounds, sample=sample, subtitle=city_name)
+    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=city.name)
     shown = indonesian_date(after)
     choropleth = base.add_geojson_url(
         m,

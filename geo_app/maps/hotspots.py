@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 
 from geo_app.analysis import emerging
 from geo_app.catalog import Catalog
+from geo_app.city import CityContext
 from geo_app.maps import base, charts
 from geo_app.maps.incidents import HEAT_JS, ScriptLayer, prepare_page
 from geo_app.settings import Settings
@@ -105,8 +106,7 @@ def response_chart(minutes: Sequence[float], target: float | None, target_label:
 def build_hotspots_map(
     settings: Settings,
     *,
-    city_name: str,
-    bounds: base.Bounds,
+    city: CityContext,
     catalog: Catalog,
     filters: dict[str, str],
     grid: str,
@@ -123,7 +123,7 @@ def build_hotspots_map(
     query = urlencode(filters)
     grid_query = urlencode({**filters, "grid": grid, **({"size": size} if size else {})})
     chosen = ", ".join(catalog.incident_categories[code].label for code in categories) or "semua kategori"
-    m = base.make_map(settings, TITLE, bounds=bounds, sample=sample, subtitle=f"{city_name} — {chosen}")
+    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=f"{city.name} — {chosen}")
     prepare_page(m)
 
     ScriptLayer(
@@ -206,8 +206,10 @@ def build_hotspots_map(
     base.add_panel(
         m,
         "Jam × hari",
-        charts.heat_grid(hour_weekday, title="Insiden per jam dan hari (WIB)")
-        + Markup('<p class="geo-legend-note">Baris: Senin–Minggu; kolom: jam 0–23 WIB.</p>'),
+        charts.heat_grid(hour_weekday, title=f"Insiden per jam dan hari ({city.timezone_label})")
+        + Markup('<p class="geo-legend-note">Baris: Senin–Minggu; kolom: jam 0–23 {}.</p>').format(
+            city.timezone_label
+        ),
     )
     target = catalog.incident_categories[categories[0]].response_target_min if len(categories) == 1 else None
     base.add_panel(

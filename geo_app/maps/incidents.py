@@ -15,6 +15,7 @@ from folium.template import Template
 from markupsafe import escape
 
 from geo_app.catalog import Catalog
+from geo_app.city import CityContext
 from geo_app.maps import base
 from geo_app.settings import Settings
 
@@ -92,12 +93,8 @@ def category_styles(catalog: Catalog) -> dict[str, dict]:
     }
 
 
-def build_incidents_map(
-    settings: Settings, *, city_name: str, bounds: base.Bounds, catalog: Catalog, sample: bool
-) -> str:
-    m = base.make_map(
-        settings, TITLE, bounds=bounds, sample=sample, subtitle=f"{city_name} — 24 jam terakhir"
-    )
+def build_incidents_map(settings: Settings, *, city: CityContext, catalog: Catalog, sample: bool) -> str:
+    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=f"{city.name} — 24 jam terakhir")
     prepare_page(m)
     ScriptLayer(
         "GeoIncidents.liveLayer",

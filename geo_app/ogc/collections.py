@@ -169,7 +169,7 @@ def _green_properties(catalog: Catalog) -> tuple[Property, ...]:
         Property("managing_opd", "managing_opd", "string", "Managing OPD"),
         Property("survey_date", "survey_date", "date", "Survey date"),
         Property("source", "source", "string", "Dataset the area comes from"),
-        Property("area_ha", "area_ha", "number", "Area in hectares (EPSG:32748)", in_tiles=True),
+        Property("area_ha", "area_ha", "number", "Area in hectares (in the city's UTM zone)", in_tiles=True),
         Property("valid_from", "valid_from", "date-time", "This version is valid from"),
         Property("valid_to", "valid_to", "date-time", "This version is valid until (empty: current)"),
     )

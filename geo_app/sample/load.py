@@ -14,11 +14,12 @@ from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
 from geo_app.catalog import Catalog
+from geo_app.city import timezone_for_code
 from geo_app.db import connect
 from geo_app.sample.city import SampleCity, default_catalog, generate_sample_city
 from geo_app.sample.incidents import COLUMNS as incident_columns
 from geo_app.sample.incidents import build_recent_incidents
-from geo_app.sample.reference import GEOGRAPHIC_SRID, SAMPLE_SOURCE, to_geographic
+from geo_app.sample.reference import GEOGRAPHIC_SRID, METRIC_SRID, SAMPLE_SOURCE, to_geographic
 from geo_app.store import bulk
 from geo_app.store.areas import AdminArea, record_load, upsert_areas, upsert_city
 
@@ -132,7 +133,13 @@ def load_sample_city(
             steps.update()
 
         upsert_city(
-            conn, code, city.facts.name, city.facts.official_area_km2, city.facts.official_area_source
+            conn,
+            code,
+            city.facts.name,
+            timezone=timezone_for_code(code),
+            metric_srid=METRIC_SRID,
+            official_area_km2=city.facts.official_area_km2,
+            official_area_source=city.facts.official_area_source,
         )
         bulk.delete_city_layers(conn, code)
         step("admin_areas", SAMPLE_SOURCE, lambda: upsert_areas(conn, code, _admin_areas(city)))

@@ -184,7 +184,8 @@
           "<p><strong>" + GeoApp.formatValue(shown, "int") + "</strong> insiden berlokasi dalam 24 jam terakhir" +
           (features.length > shown ? " (" + (features.length - shown) + " tanpa lokasi)" : "") +
           ".</p><p class=\"geo-legend-note\">Diperbarui " +
-          new Date().toLocaleTimeString("id-ID", { timeZone: "Asia/Jakarta" }) + " WIB, otomatis setiap " +
+          new Date().toLocaleTimeString("id-ID", { timeZone: GeoApp.timeZone }) + " " + GeoApp.zoneLabel +
+          ", otomatis setiap " +
           options.refresh_s + " detik.</p>");
       });
     }

@@ -8,7 +8,10 @@
   "use strict";
 
   var LOCALE = "id-ID";
-  var TIME_ZONE = "Asia/Jakarta";
+  /* The city's own time zone (WIB, WITA or WIT), set by the page (geo_app.maps.base.make_map). */
+  var zoneMeta = document.querySelector('meta[name="geo-app-timezone"]');
+  var TIME_ZONE = zoneMeta ? zoneMeta.content : "UTC";
+  var ZONE_LABEL = zoneMeta ? zoneMeta.getAttribute("data-label") : "UTC";
   var MISSING = "–";
 
   function escapeHtml(value) {
@@ -46,7 +49,7 @@
       if (format === "datetime") {
         options.timeStyle = "short";
       }
-      return new Date(value).toLocaleString(LOCALE, options) + (format === "datetime" ? " WIB" : "");
+      return new Date(value).toLocaleString(LOCALE, options) + (format === "datetime" ? " " + ZONE_LABEL : "");
     }
     if (format === "yesno") {
       return value ? "ya" : "tidak";
@@ -121,6 +124,8 @@
   }
 
   var GeoApp = {
+    timeZone: TIME_ZONE,
+    zoneLabel: ZONE_LABEL,
     pending: 0,
     fillTemplate: fillTemplate,
     formatValue: formatValue,

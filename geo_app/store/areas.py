@@ -42,19 +42,24 @@ def upsert_city(
     conn: psycopg.Connection,
     code: str,
     name: str,
+    *,
+    timezone: str,
+    metric_srid: int,
     official_area_km2: float | None = None,
     official_area_source: str | None = None,
 ) -> None:
+    """Insert or update a city with its own time zone and metric CRS (geo_app.city derives both)."""
     conn.execute(
         """
-        INSERT INTO cities (code, name, official_area_km2, official_area_source)
-        VALUES (%s, %s, %s, %s)
-        ON CONFLICT (code) DO UPDATE SET name = excluded.name,
+        INSERT INTO cities (code, name, timezone, metric_srid, official_area_km2, official_area_source)
+        VALUES (%s, %s, %s, %s, %s, %s)
+        ON CONFLICT (code) DO UPDATE SET name = excluded.name, timezone = excluded.timezone,
+            metric_srid = excluded.metric_srid,
             official_area_km2 = coalesce(excluded.official_area_km2, cities.official_area_km2),
             official_area_source = coalesce(excluded.official_area_source,
                                             cities.official_area_source)
         """,
-        (code, name, official_area_km2, official_area_source),
+        (code, name, timezone, metric_srid, official_area_km2, official_area_source),
     )
 
 

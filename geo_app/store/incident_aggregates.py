@@ -1,6 +1,7 @@
 """SQL that aggregates 112 incidents for the analyses: grid cells, space-time bins, DBSCAN, time tables.
 
-Incidents carry their point in EPSG:32748 (``metric_x``/``metric_y``, migrations 0003_incidents and 0009), so
+Incidents carry their point in their city's metric CRS (``metric_x``/``metric_y`` in ``cities.metric_srid``,
+migrations 0009 and 0011), so
 binning a million of them into ST_HexagonGrid cells is arithmetic in one parallel scan: the cell is the
 one with the nearest centre (see geo_app.analysis.grids for the geometry).
 """
@@ -13,7 +14,8 @@ import psycopg
 
 from geo_app.store.incidents import IncidentFilter
 
-METRIC_SRID = 32748
+METRIC_SRID = "(SELECT c.metric_srid FROM cities c WHERE c.code = %(f_city)s)"
+"""The filtered city's metric CRS, in SQL: the CRS of ``metric_x``/``metric_y`` (geo_app.city)."""
 
 # Cell (i, j) of ST_HexagonGrid(size) for the point (x, y): nearest centre among the two candidate columns.
 HEX_CELL = """
@@ -165,7 +167,8 @@ def binned_points(conn: psycopg.Connection, filters: IncidentFilter, bin_m: floa
 
 
 def _dbscan(filters: IncidentFilter, eps: float, min_points: int) -> tuple[str, dict]:
-    """ST_ClusterDBSCAN in EPSG:32748 over the filtered incidents: rows (id, x, y, geom, cluster)."""
+    """ST_ClusterDBSCAN in the city's metric CRS over the filtered incidents: rows (id, x, y, geom,
+    cluster)."""
     points, params = _points(filters, extra=", i.id")
     params.update(eps=eps, min_points=min_points)
     sql = f"""

@@ -7,10 +7,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
-from flask import current_app
+from flask import current_app, g
 
 from geo_app.auth.context import tag_connection
 from geo_app.catalog import Catalog
+from geo_app.city import CityContext, load_city
 from geo_app.settings import Settings
 from geo_app.store import areas as area_store
 from geo_app.web.errors import Problem
@@ -42,26 +43,41 @@ def raw_connection() -> Iterator[psycopg.Connection]:
         yield conn
 
 
+def city() -> CityContext:
+    """The city this request works for (``CITY_CODE``), read once per request: its time zone, metric CRS
+    and bounds come from its ``cities`` row (geo_app.city). 404 when the city is not in the database."""
+    if "city" not in g:
+        with raw_connection() as conn:
+            g.city = load_city(conn, settings().city_code)
+    if g.city is None:
+        code = settings().city_code
+        raise Problem(
+            404,
+            "No such city",
+            f"City {code} is not in the database: run `geo-app load-sample` or `geo-app add-city FILE`.",
+        )
+    return g.city
+
+
 @dataclass(frozen=True)
 class MapFrame:
-    """What every map page starts from: where to fit the map, the city's name, sample data or not."""
+    """What every map page starts from: where to fit the map, the city, sample data or not."""
 
     bounds: tuple[tuple[float, float], tuple[float, float]]
     city_name: str
     sample: bool
+    city: CityContext
 
 
 def map_frame(conn: psycopg.Connection, layer: str) -> MapFrame:
     """The frame of a map page showing ``layer`` (a dataset_loads layer); 404 when the city has no areas."""
-    city_code = settings().city_code
-    bounds = area_store.bounds(conn, city_code)
-    if bounds is None:
+    context = city()
+    if context.bounds is None:
         raise Problem(
             404,
             "No areas",
-            f"City {city_code} has no admin areas yet: run `geo-app load-sample` or "
+            f"City {context.code} has no admin areas yet: run `geo-app load-sample` or "
             "`geo-app import-areas FILE`.",
         )
-    city = area_store.city(conn, city_code)
-    load = area_store.latest_loads(conn, city_code).get(layer)
-    return MapFrame(bounds, city["name"] if city else city_code, bool(load and load["is_sample"]))
+    load = area_store.latest_loads(conn, context.code).get(layer)
+    return MapFrame(context.bounds, context.name, bool(load and load["is_sample"]), context)

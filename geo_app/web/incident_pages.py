@@ -6,7 +6,6 @@ Routes are registered in geo_app.web.pages; every layer's data is fetched by the
 from __future__ import annotations
 
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import Response, request
@@ -14,7 +13,6 @@ from flask import Response, request
 from geo_app.maps.hotspots import build_hotspots_map
 from geo_app.maps.incidents import build_incidents_map
 from geo_app.store import incident_aggregates as aggregates
-from geo_app.store import incidents as incident_store
 from geo_app.web import deps
 from geo_app.web.api.incidents import incident_filter
 from geo_app.web.errors import Problem
@@ -48,7 +46,7 @@ def hotspots_page() -> Response:
         api_filters["category"] = ",".join(filters.categories)
     with deps.connection() as conn:
         frame = deps.map_frame(conn, "incidents")
-        timezone = ZoneInfo(incident_store.city_timezone(conn, settings.city_code))
+        timezone = frame.city.timezone
         span = aggregates.period(conn, filters)
         table = np.zeros((7, 24), dtype=int)
         for row in aggregates.hour_weekday_counts(conn, filters, timezone.key):
@@ -65,8 +63,7 @@ def hotspots_page() -> Response:
     step = "month" if (last.year - first.year) * 12 + last.month - first.month >= 9 else "week"
     html = build_hotspots_map(
         settings,
-        city_name=frame.city_name,
-        bounds=frame.bounds,
+        city=frame.city,
         catalog=catalog,
         filters=api_filters,
         grid=grid,
@@ -86,7 +83,5 @@ def incidents_page() -> Response:
     settings = deps.settings()
     with deps.connection() as conn:
         frame = deps.map_frame(conn, "incidents")
-    html = build_incidents_map(
-        settings, city_name=frame.city_name, bounds=frame.bounds, catalog=deps.catalog(), sample=frame.sample
-    )
+    html = build_incidents_map(settings, city=frame.city, catalog=deps.catalog(), sample=frame.sample)
     return Response(html, mimetype="text/html")

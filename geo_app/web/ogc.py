@@ -139,7 +139,9 @@ def items(collection_id: str):
 @blueprint.get("/collections/<collection_id>/items/<feature_id>")
 @declare(
     FORMAT,
-    QueryParam("crs", "CRS of the answer (CRS84, EPSG:4326 latitude first, or EPSG:32748)"),
+    QueryParam(
+        "crs", "CRS of the answer (CRS84, EPSG:4326 latitude first, or a WGS 84 / UTM zone over Indonesia)"
+    ),
     per_collection=True,
 )
 def item(collection_id: str, feature_id: str):

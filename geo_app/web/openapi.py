@@ -36,13 +36,13 @@ ITEMS_PARAMS = (
     QueryParam("offset", "Features to skip (next links use cursor instead, which stays fast)", "integer"),
     QueryParam("cursor", "Opaque position from a next/prev link"),
     QueryParam("bbox", "minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat; EPSG:4326 is lat/lon)"),
-    QueryParam("bbox-crs", "CRS of bbox: CRS84, EPSG:4326 or EPSG:32748 URI"),
+    QueryParam("bbox-crs", "CRS of bbox: CRS84, EPSG:4326 or a WGS 84 / UTM zone URI"),
     QueryParam("datetime", "RFC 3339 instant or interval start/end with .. for an open end"),
     QueryParam("sortby", "Comma-separated properties, - in front for descending"),
     QueryParam("filter", "CQL2 text filter over the queryables"),
     QueryParam("filter-lang", "Filter language", enum=("cql2-text",)),
     QueryParam("filter-crs", "CRS of geometries in filter (default CRS84)"),
-    QueryParam("crs", "CRS of the answer: CRS84, EPSG:4326 (lat/lon) or EPSG:32748"),
+    QueryParam("crs", "CRS of the answer: CRS84, EPSG:4326 (lat/lon) or a WGS 84 / UTM zone over Indonesia"),
     QueryParam("f", "Response format", enum=("json", "html")),
 )
 

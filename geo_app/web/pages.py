@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, Response, render_template, request
 
 from geo_app.analysis import coverage
@@ -21,7 +19,6 @@ from geo_app.web.params import choice, reject_unknown
 
 blueprint = Blueprint("pages", __name__)
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 LAYER_LABELS = {
     "admin_areas": "Batas wilayah",
     "assets": "Aset infrastruktur",
@@ -91,9 +88,11 @@ def home():
 def _shown_load(load: dict) -> dict:
     """What a data-source row shows: to signed-in staff the source and time as recorded; to visitors the
     day only and no file names (an upload's name can name a person, a time can date a 112 import)."""
-    loaded_at = load["loaded_at"].astimezone(JAKARTA)
+    city = deps.city()
+    loaded_at = load["loaded_at"].astimezone(city.timezone)
     if current_identity().signed_in:
-        return {"source": load["source"], "loaded_at": loaded_at.strftime("%d-%m-%Y %H:%M WIB")}
+        shown = loaded_at.strftime("%d-%m-%Y %H:%M ") + city.timezone_label
+        return {"source": load["source"], "loaded_at": shown}
     source = load["source"] if load["is_sample"] else "data resmi (impor berkas)"
     return {"source": source, "loaded_at": loaded_at.strftime("%d-%m-%Y")}
 
@@ -108,8 +107,7 @@ def areas_map():
         kecamatan = area_store.list_areas(conn, city_code, "kecamatan")
     html = build_areas_map(
         deps.settings(),
-        city_name=frame.city_name,
-        bounds=frame.bounds,
+        city=frame.city,
         kelurahan=kelurahan,
         kecamatan=kecamatan,
         sample=frame.sample,
@@ -150,8 +148,7 @@ def coverage_map():
         result = coverage_api.run(conn, analysis)
     html = build_coverage_map(
         settings,
-        city_name=frame.city_name,
-        bounds=frame.bounds,
+        city=frame.city,
         asset_types=catalog.asset_types,
         result=result,
         show_sites=is_allowed(current_role(), "/api/analysis/siting", "GET"),

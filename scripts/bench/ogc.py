@@ -136,7 +136,8 @@ def load_incidents(url: str, count: int) -> None:
         conn.execute("SET LOCAL session_replication_role = replica")  # no audit rows for bench data
         conn.execute("DELETE FROM incidents WHERE city_code = %s", (CITY,))
         conn.execute(
-            "INSERT INTO cities (code, name) VALUES (%s, 'Kota Cilegon (bench)') ON CONFLICT DO NOTHING",
+            "INSERT INTO cities (code, name, timezone, metric_srid) VALUES (%s, 'Kota Cilegon (bench)',"
+            " 'Asia/Jakarta', 32748) ON CONFLICT DO NOTHING",
             (CITY,),
         )
         copy_sql = (

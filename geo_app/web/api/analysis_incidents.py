@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import Blueprint, request
-from pyproj import Transformer
 
 from geo_app.analysis import density, emerging, grids, hotspots, limits, response
 from geo_app.store import areas as area_store
@@ -25,8 +24,6 @@ from geo_app.web.params import choice, reject_unknown
 
 blueprint = Blueprint("incident_analysis_api", __name__, url_prefix="/api/analysis")
 
-TO_LONLAT = Transformer.from_crs(aggregates.METRIC_SRID, 4326, always_xy=True)
-TO_METRIC = Transformer.from_crs(4326, aggregates.METRIC_SRID, always_xy=True)
 GRID_PARAMS = {"grid", "size", "resolution", "band"}
 BIN_LABELS = {
     3: "Hotspot 99%",
@@ -114,9 +111,10 @@ def _h3_cells(conn, filters, extent: dict, resolution: int) -> list[dict]:
         counts[cell] = counts.get(cell, 0) + 1
     cells = grids.h3_cells_of_polygon(extent["geometry"], resolution) | set(counts)
     rows = []
+    to_metric = deps.city().to_metric
     for cell in sorted(cells):
         lon, lat = grids.h3_centre(cell)
-        x, y = TO_METRIC.transform(lon, lat)
+        x, y = to_metric.transform(lon, lat)
         geometry = json.dumps({"type": "Polygon", "coordinates": [grids.h3_boundary(cell)]})
         rows.append({"id": cell, "count": counts.get(cell, 0), "x": x, "y": y, "geometry": geometry})
     return rows
@@ -200,7 +198,7 @@ def density_surface():
     bounds = (extent["west"], extent["south"], extent["east"], extent["north"])
     nodes, values = density.surface(xy, weights, radius, cell, bounds)
     keep = values > 0
-    lon, lat = TO_LONLAT.transform(nodes[keep, 0], nodes[keep, 1])
+    lon, lat = deps.city().to_lonlat.transform(nodes[keep, 0], nodes[keep, 1])
     return {
         "radius_m": round(radius, 1),
         "cell_m": round(cell, 1),
@@ -216,7 +214,7 @@ def density_surface():
 
 @blueprint.get("/hotspots/clusters")
 def clusters():
-    """DBSCAN (ST_ClusterDBSCAN in EPSG:32748): one outline per cluster with its incident count."""
+    """DBSCAN (ST_ClusterDBSCAN in the city's metric CRS): one outline per cluster with its incident count."""
     reject_unknown(FILTER_PARAMS | {"eps", "min_points"})
     filters = incident_filters()
     eps = number("eps", 150, 1, 5000)
@@ -241,11 +239,12 @@ def clusters():
 
 @blueprint.get("/hotspots/temporal")
 def hour_weekday():
-    """Counts per hour of day (0-23) × ISO weekday (1 = Monday), per category and in total (Asia/Jakarta)."""
+    """Counts per hour of day (0-23) × ISO weekday (1 = Monday), per category and in total, in the city's
+    own time zone."""
     reject_unknown(FILTER_PARAMS)
     filters = incident_filters()
+    timezone = deps.city().timezone_name
     with deps.connection() as conn:
-        timezone = incident_store.city_timezone(conn, filters.city_code)
         rows = aggregates.hour_weekday_counts(conn, filters, timezone)
     total = np.zeros((7, 24), dtype=int)
     per_category: dict[str, np.ndarray] = {}
@@ -301,8 +300,8 @@ def emerging_hot_spots():
     step = choice("step", ("week", "month"), default="month")
     previous_steps = int(number("previous_steps", 1, 0, 12))
     band = number("band", None, 1, 100_000)
+    timezone = deps.city().timezone_name
     with deps.connection() as conn:
-        timezone = incident_store.city_timezone(conn, filters.city_code)
         extent = analysed_area(conn, filters)
         size = hexagon_size(extent)
         span = aggregates.period(conn, filters)
@@ -386,9 +385,7 @@ def response_times():
     targets = {code: entry.response_target_min for code, entry in catalog.incident_categories.items()}
     with deps.connection() as conn:
         rows = aggregates.response_rows(conn, filters)
-        monthly = aggregates.monthly_call_types(
-            conn, all_calls, incident_store.city_timezone(conn, filters.city_code)
-        )
+        monthly = aggregates.monthly_call_types(conn, all_calls, deps.city().timezone_name)
         names = aggregates.area_names(conn, filters.city_code)
 
     def named(groups: dict[str, dict]) -> dict[str, dict]:

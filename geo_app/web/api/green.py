@@ -41,12 +41,17 @@ def _no_kelurahan(exc: green_analysis.NoKelurahan):
 # --- parameters ----------------------------------------------------------------------------------------
 
 
+def _parse_instant(value: str, name: str, end_of_day: bool = False) -> datetime:
+    """A date in the city's own time zone, or a timestamp (GreenEditError names ``name``)."""
+    return green_ingest.parse_instant(value, zone=deps.city().timezone, end_of_day=end_of_day, what=name)
+
+
 def _instant(name: str, *, end_of_day: bool) -> datetime | None:
     value = request.args.get(name)
     if value is None:
         return None
     try:
-        return green_ingest.parse_instant(value, end_of_day=end_of_day, what=name)
+        return _parse_instant(value, name, end_of_day)
     except green_ingest.GreenEditError as exc:
         raise Problem(400, "Invalid parameter", str(exc)) from None
 
@@ -88,7 +93,7 @@ def _iso(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(green_ingest.CITY_TIMEZONE).isoformat()
+        return value.astimezone(deps.city().timezone).isoformat()
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
@@ -134,12 +139,6 @@ def _csv(frame: pd.DataFrame, filename: str) -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def _city(conn) -> dict:
-    """The city's name and metric SRID (the code stands in for a name not yet loaded)."""
-    code = deps.settings().city_code
-    return area_store.city(conn, code) or {"name": code, "metric_srid": 32748}
 
 
 # --- features ------------------------------------------------------------------------------------------
@@ -210,11 +209,7 @@ def _body() -> tuple[dict, object, datetime | None]:
     valid_from = properties.pop("valid_from", None)
     try:
         geom = shape(body["geometry"]) if body.get("geometry") else None
-        at = (
-            green_ingest.parse_instant(valid_from, end_of_day=False, what="valid_from")
-            if valid_from
-            else None
-        )
+        at = _parse_instant(valid_from, "valid_from") if valid_from else None
     except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException) as exc:
         raise Problem(400, "Invalid body", f"The geometry or valid_from cannot be read: {exc}") from None
     return properties, geom, at
@@ -323,7 +318,7 @@ def import_green_areas():
                 keep_valid=bool(_boolean("keep_valid")),
                 default_type=request.values.get("type"),
                 source=request.values.get("source"),
-                valid_from=green_ingest.parse_instant(valid_from, end_of_day=False) if valid_from else None,
+                valid_from=_parse_instant(valid_from, "valid_from") if valid_from else None,
             )
         except (ReadError, green_ingest.GreenEditError) as exc:
             raise Problem(422, "File not imported", str(exc)) from None
@@ -351,15 +346,15 @@ def green_changes():
             "Give from=DATE and to=DATE with from before to, e.g. from=2024-01-01&to=2025-01-01.",
         )
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
-    city_code = deps.settings().city_code
+    city = deps.city()
+    city_code = city.code
     with deps.connection() as conn:
-        city = _city(conn)
         table, shapes = green_analysis.load_change(
-            conn, city_code, city["name"], before, after, geometry=fmt == "geojson"
+            conn, city_code, city.name, before, after, geometry=fmt == "geojson"
         )
         polygons = green_store.changed_polygons(conn, city_code, before, after) if fmt == "json" else []
     if fmt == "geojson":
-        geometries = green_analysis.to_lonlat([shape["geometry"] for shape in shapes], city["metric_srid"])
+        geometries = green_analysis.to_lonlat([shape["geometry"] for shape in shapes], city.metric_srid)
         features = [
             {
                 "type": "Feature",
@@ -419,9 +414,9 @@ def green_statistics():
     reject_unknown({"as_of", "level", "format"})
     at = _instant("as_of", end_of_day=True)
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
-    city = deps.settings().city_code
+    city = deps.city()
     with deps.connection() as conn:
-        table = _level_filter(green_analysis.load_rth_statistics(conn, city, _city(conn)["name"], at))
+        table = _level_filter(green_analysis.load_rth_statistics(conn, city.code, city.name, at))
         if fmt == "geojson":
             return _geojson(_with_kelurahan_geometry(conn, _records(table)))
     if fmt == "csv":
@@ -443,19 +438,16 @@ def green_access():
     min_ha = number("min_ha", green_analysis.ACCESS_MIN_HA, 0, 1000)
     at = _instant("as_of", end_of_day=True)
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
-    city_code = deps.settings().city_code
+    city = deps.city()
     with deps.connection() as conn:
-        city = _city(conn)
-        table, gaps = green_analysis.load_access(conn, city_code, city["name"], radius, min_ha, at, _types())
+        table, gaps = green_analysis.load_access(conn, city.code, city.name, radius, min_ha, at, _types())
     if fmt == "geojson":
         records = [
             record
             for record in _records(table)
             if record["level"] == "kelurahan" and not gaps[record["code"]].is_empty
         ]
-        geometries = green_analysis.to_lonlat(
-            [gaps[record["code"]] for record in records], city["metric_srid"]
-        )
+        geometries = green_analysis.to_lonlat([gaps[record["code"]] for record in records], city.metric_srid)
         features = [
             {"type": "Feature", "id": record["code"], "geometry": mapping(geometry), "properties": record}
             for record, geometry in zip(records, geometries, strict=True)

@@ -15,7 +15,6 @@ from flask import Blueprint, request
 
 from geo_app.auth.privacy import can_see_exact_incidents, public_min_cell_count
 from geo_app.store import incident_counts
-from geo_app.store import incidents as incident_store
 from geo_app.store.incidents import IncidentFilter
 from geo_app.web import deps
 from geo_app.web.api.incidents import incident_filter
@@ -97,10 +96,10 @@ def incident_counts_by_area():
     """
     reject_unknown({"level", "start", "end", "category", "call_type"})
     level = choice("level", incident_counts.LEVELS, default="kelurahan")
-    city_code, minimum = deps.settings().city_code, public_min_cell_count()
+    city, minimum = deps.city(), public_min_cell_count()
+    city_code, zone = city.code, city.timezone
     with deps.connection() as conn:
-        zone = ZoneInfo(incident_store.city_timezone(conn, city_code))
-        requested = incident_filter(default_call_types=("darurat",), zone=zone)
+        requested = incident_filter(default_call_types=("darurat",))
         exact = can_see_exact_incidents()
         start, end = (requested.start, requested.end) if exact else _whole_months(requested, zone)
         filters = IncidentFilter(

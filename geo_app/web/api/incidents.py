@@ -26,7 +26,6 @@ blueprint = Blueprint("incidents_api", __name__, url_prefix="/api")
 
 FILTER_PARAMS = {"start", "end", "category", "call_type", "kecamatan", "kelurahan", "bbox"}
 MAX_LIMIT = 1000
-TIMEZONE = ZoneInfo("Asia/Jakarta")
 MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
@@ -87,17 +86,16 @@ def _bbox_param() -> tuple[float, float, float, float] | None:
     return west, south, east, north
 
 
-def incident_filter(
-    default_call_types: tuple[str, ...] = (), zone: ZoneInfo = TIMEZONE
-) -> store.IncidentFilter:
+def incident_filter(default_call_types: tuple[str, ...] = ()) -> store.IncidentFilter:
     """The shared filters of the incident list and every 112 analysis, from the query string; months and
-    dates are read in ``zone``."""
+    dates are read in the city's own time zone."""
     catalog = deps.catalog()
-    start, end = _time_param("start", False, zone), _time_param("end", True, zone)
+    city = deps.city()
+    start, end = _time_param("start", False, city.timezone), _time_param("end", True, city.timezone)
     if start and end and start >= end:
         raise Problem(400, "Invalid parameter", "start must be before end.")
     return store.IncidentFilter(
-        city_code=deps.settings().city_code,
+        city_code=city.code,
         start=start,
         end=end,
         categories=_list_param("category", list(catalog.incident_categories)),
@@ -109,7 +107,7 @@ def incident_filter(
 
 
 def _shown_time(value: datetime | None) -> str | None:
-    return value.astimezone(TIMEZONE).isoformat() if value else None
+    return value.astimezone(deps.city().timezone).isoformat() if value else None
 
 
 def incident_feature(row: dict) -> dict:
