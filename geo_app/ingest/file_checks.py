@@ -28,6 +28,9 @@ UTF8_BOM = b"\xef\xbb\xbf"
 # DOCTYPE, which could declare entities, is not let through).
 KML_ROOT = re.compile(rb"(?:\s|<\?.*?\?>|<!--.*?-->)*<(?:[\w.-]+:)?kml[\s/>]", re.DOTALL)
 KML_HEAD_BYTES = 64 * 1024
+NETWORK_LINK = re.compile(
+    rb"<(?:[\w.-]+:)?NetworkLink\b.*?<(?:[\w.-]+:)?href>\s*(.*?)\s*</(?:[\w.-]+:)?href>", re.DOTALL
+)
 
 # Vector files a .zip may carry, by the format GDAL reads them as.
 ZIP_MEMBER_FORMATS = {
@@ -72,12 +75,26 @@ def check_content(path: Path, fmt: str) -> None:
     elif fmt == "GeoJSON":
         _check_geojson(path.read_bytes())
     elif fmt == "KML":
-        with path.open("rb") as file:
-            head = file.read(KML_HEAD_BYTES)
-        if not KML_ROOT.match(head.removeprefix(UTF8_BOM)):
-            raise ContentError("not a KML document (XML whose root element is <kml>)")
+        _check_kml(path.read_bytes(), archive_members=set())
     else:
         raise ContentError(f"{fmt} is not read through GDAL")
+
+
+def _check_kml(document: bytes, archive_members: set[str]) -> None:
+    """KML, and no NetworkLink other than to a document inside the same .kmz: links are never fetched,
+    so what they point to would silently be missing."""
+    if not KML_ROOT.match(document[:KML_HEAD_BYTES].removeprefix(UTF8_BOM)):
+        raise ContentError("not a KML document (XML whose root element is <kml>)")
+    outside = [
+        href.decode("utf-8", errors="replace")
+        for href in NETWORK_LINK.findall(document)
+        if href.decode("utf-8", errors="replace") not in archive_members
+    ]
+    if outside:
+        raise ContentError(
+            f"not self-contained: it links {', '.join(outside[:3])} by NetworkLink, which is not fetched; "
+            "save the linked data into the file itself and upload that"
+        )
 
 
 def _check_magic(path: Path, magic: bytes, what: str) -> None:
@@ -180,10 +197,12 @@ def _check_kmz(path: Path, max_bytes: int) -> None:
             if not documents:
                 raise ContentError("the .kmz holds no .kml document")
             _check_sizes(members, max_bytes)
+            names = {member.filename for member in members}
             for member in documents:
-                with archive.open(member) as source:
-                    if not KML_ROOT.match(source.read(KML_HEAD_BYTES).removeprefix(UTF8_BOM)):
-                        raise ContentError(f"its {Path(member.filename).name} is not a KML document")
+                try:
+                    _check_kml(archive.read(member), names)
+                except ContentError as exc:
+                    raise ContentError(f"its {member.filename} is {exc}") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError):
         raise ContentError("not a readable .kmz (zip) archive") from None
     except RuntimeError:
