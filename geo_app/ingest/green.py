@@ -3,7 +3,8 @@
 Every geometry goes through the same checks, in this order:
 
 1. invalid rings are repaired with ST_MakeValid (a warning), unless the repair changes the area by more
-   than 1 % (a bow-tie, a ring drawn twice...): then the feature is rejected and must be redrawn;
+   than 1 % (a bow-tie, a ring drawn twice...): then the feature is rejected and must be redrawn. A
+   repair is not even tried when its work would be out of proportion (see :func:`repair_refusal`);
 2. the part outside the city is cut off (a warning); a polygon wholly outside the city is rejected;
 3. overlaps with current green areas (and earlier features of the same file) are reported with their
    size, then, by the ``overlap`` option: ``reject`` the feature, ``clip`` it to the land not yet
@@ -31,11 +32,16 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo_app.catalog import Catalog
+from geo_app.ingest import geometry_limits
 from geo_app.ingest.readers import read_vector, read_vector_bytes, source_info
 from geo_app.store import green as green_store
 
 OVERLAP_MODES = ("reject", "clip", "keep")
 MAX_REPAIR_AREA_CHANGE = 0.01
+MAX_REPAIR_CROSSINGS = 100
+"""Self-crossings an invalid polygon may have to be repaired; a digitising slip has one or two."""
+MAX_REPAIR_VERTICES = 20_000
+"""Vertices of an invalid polygon that is repaired (counting its crossings is bounded by this)."""
 SLIVER_M2 = 10.0
 CITY_TIMEZONE = ZoneInfo("Asia/Jakarta")
 
@@ -224,6 +230,30 @@ def _m2(value: float) -> str:
     return f"{value:,.1f} m²"
 
 
+def repair_refusal(geom: BaseGeometry) -> str | None:
+    """Why an invalid polygon is not handed to ST_MakeValid, or None when it may be.
+
+    The repair's work grows much faster than the self-crossings of the outline: a 301-point star (45,000
+    crossings) takes PostGIS minutes. Such a shape is never a digitising slip, and the repair would
+    change its area by far more than 1 % anyway, so it is refused before any SQL runs.
+    """
+    if shapely.is_valid(geom):
+        return None
+    reason = shapely.is_valid_reason(geom)
+    vertices = shapely.get_num_coordinates(geom)
+    if vertices > MAX_REPAIR_VERTICES:
+        return (
+            f"invalid geometry ({reason}) with {vertices:,} vertices; invalid polygons of more than "
+            f"{MAX_REPAIR_VERTICES:,} vertices are not repaired here: repair it (e.g. QGIS Fix geometries)"
+        )
+    if geometry_limits.self_crossings(geom, MAX_REPAIR_CROSSINGS + 1) > MAX_REPAIR_CROSSINGS:
+        return (
+            f"invalid geometry ({reason}): its outline crosses itself at more than {MAX_REPAIR_CROSSINGS} "
+            "points, far too many to repair; redraw the polygon"
+        )
+    return None
+
+
 def check_geometry(
     conn: psycopg.Connection,
     city_code: str,
@@ -238,6 +268,10 @@ def check_geometry(
         return None
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         result.reject(f"the geometry is a {geom.geom_type}; green areas must be polygons")
+        return None
+    refusal = repair_refusal(geom)
+    if refusal:
+        result.reject(refusal)
         return None
     checked = green_store.repair_and_clip(conn, city_code, shapely.to_wkb(geom))
     if not checked["has_boundary"]:
