@@ -317,10 +317,27 @@ def points_zip(tmp_path: Path, count: int) -> bytes:
 
 def test_an_upload_of_200000_features_is_refused_before_it_is_read(client, tmp_path):
     data = points_zip(tmp_path, 200_000)
-    for url, fields in ((ASSET_IMPORT, {}), (GREEN_IMPORT, {"dry_run": "true"})):
+    for url, fields, limit in ((ASSET_IMPORT, {}, "50,000"), (GREEN_IMPORT, {"dry_run": "true"}, "1,000")):
         body = assert_refused_cleanly(upload(client, url, "cctv.zip", data, **fields), "cctv.zip")
-        assert "200,000 features" in body["detail"] and "at most 50,000" in body["detail"]
+        assert "200,000 features" in body["detail"] and f"at most {limit}" in body["detail"]
         assert "command line" in body["detail"]
+
+
+def test_a_green_upload_is_bounded_by_its_vertices_in_all(client):
+    """Twenty circles of 30,000 vertices: few features, but 600,000 vertices of SQL work."""
+    circles = [CILEGON_POINT.buffer(0.001 + 0.0001 * i, quad_segs=7_500) for i in range(20)]
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"tipe": "taman_kota"}, "geometry": shapely.geometry.mapping(c)}
+            for c in circles
+        ],
+    }
+    data = json.dumps(collection).encode()
+    body = assert_refused_cleanly(
+        upload(client, GREEN_IMPORT, "rth.geojson", data, dry_run="true"), "rth.geojson"
+    )
+    assert "600,020 vertices in all" in body["detail"] and "at most 500,000" in body["detail"]
 
 
 def test_the_command_line_reader_takes_any_number_of_features(tmp_path):
