@@ -7,6 +7,10 @@ format, no CRS, several layers, no coordinates) raise :class:`ReadError` with a 
 What the reader learned about the file (format, layer, source CRS, whether the CRS was assumed, rows without
 a usable geometry and why) is in ``frame.attrs["source"]`` as a :class:`SourceInfo`; use :func:`source_info`.
 
+GDAL sees a file only after :mod:`geo_app.ingest.file_checks` found it to be the format its name claims,
+as a plain local file, with only the drivers of the accepted formats loaded (see :func:`_lock_down_gdal`).
+Uploads are held to :data:`UPLOAD_LIMITS` (features, unpacked size) before they are read.
+
 Examples
 --------
 >>> frame = read_vector("kelurahan.gpkg", layer="batas_kelurahan")          # doctest: +SKIP
