@@ -7,6 +7,10 @@ format, no CRS, several layers, no coordinates) raise :class:`ReadError` with a 
 What the reader learned about the file (format, layer, source CRS, whether the CRS was assumed, rows without
 a usable geometry and why) is in ``frame.attrs["source"]`` as a :class:`SourceInfo`; use :func:`source_info`.
 
+GDAL sees a file only after :mod:`geo_app.ingest.file_checks` found it to be the format its name claims,
+as a plain local file, with only the drivers of the accepted formats loaded (see :func:`_lock_down_gdal`).
+Uploads are held to :data:`UPLOAD_LIMITS` (features, unpacked size) before they are read.
+
 Examples
 --------
 >>> frame = read_vector("kelurahan.gpkg", layer="batas_kelurahan")          # doctest: +SKIP
@@ -22,7 +26,8 @@ import csv
 import io
 import re
 import tempfile
-import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,10 +36,11 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from pyogrio._ogr import _register_drivers
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from geo_app.ingest import geometry_limits
+from geo_app.ingest import file_checks, geometry_limits
 
 WGS84 = CRS.from_epsg(4326)
 
@@ -49,8 +55,11 @@ FORMAT_NAMES = {
     ".csv": "CSV",
 }
 SUPPORTED = "GeoJSON (.geojson/.json), GeoPackage (.gpkg), zipped Shapefile (.zip), KML (.kml/.kmz) or CSV"
-# Vector files a .zip may carry instead of a Shapefile.
-ZIP_MEMBER_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".kml")
+# The one GDAL driver that reads each format (a .zip or .kmz is unpacked first). LIBKML reads KML because
+# the plain KML driver drops ExtendedData attributes; it follows no NetworkLink, style or schema URL.
+GDAL_DRIVERS = {"GeoJSON": "GeoJSON", "GeoPackage": "GPKG", "Shapefile": "ESRI Shapefile", "KML": "LIBKML"}
+# A /vsicurl/ name no URL has: CPL_VSIL_CURL_ALLOWED_FILENAME set to it refuses every network file system.
+NO_NETWORK_FILENAME = "/vsicurl/network-access-is-off"
 
 # CSV headers, compared lower-case with spaces, dots and hyphens as underscores.
 LONGITUDE_HEADERS = ("lon", "lng", "long", "longitude", "bujur", "x_lon", "koordinat_x_lon")
@@ -60,8 +69,49 @@ Y_HEADERS = ("y", "northing", "koordinat_y", "y_coord", "coord_y")
 WKT_HEADERS = ("wkt", "geometry", "geom", "the_geom", "geometri")
 
 
+def _lock_down_gdal() -> None:
+    """Leave GDAL, for the whole process, only the drivers of GDAL_DRIVERS and no network file systems.
+
+    pyogrio cannot name the driver that opens a file, and GDAL tries every driver it has: the VRT driver
+    reads any path or URL written in a file, GDALG runs pipelines, WFS, HTTP and the like fetch. GDAL_SKIP
+    (comma-separated: some names hold spaces) unloads every other driver when the drivers are registered
+    again; KML stays to write the asset export, MEM because GDAL uses it inside. GDAL has no switch that
+    turns its network file systems (/vsicurl/, /vsis3/, /vsigs/, /vsiaz/...) off, but they all refuse a
+    name other than CPL_VSIL_CURL_ALLOWED_FILENAME. LIBKML's style fetching is off by default; kept so.
+    """
+    kept = {*GDAL_DRIVERS.values(), "KML", "MEM"}
+    skipped = [name for name in pyogrio.list_drivers() if name not in kept]
+    pyogrio.set_gdal_config_options(
+        {
+            "GDAL_SKIP": ",".join(skipped),
+            "CPL_VSIL_CURL_ALLOWED_FILENAME": NO_NETWORK_FILENAME,
+            "LIBKML_RESOLVE_STYLE": "NO",
+            "LIBKML_EXTERNAL_STYLE": "NO",
+        }
+    )
+    if skipped:
+        _register_drivers()
+
+
+_lock_down_gdal()
+
+
 class ReadError(ValueError):
     """The file cannot be read as features; ``str()`` tells the person what to change."""
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much a file may hold before it is read at all (the work of reading it grows with both)."""
+
+    max_features: int | None
+    max_unzipped_bytes: int
+
+
+UPLOAD_LIMITS = ReadLimits(max_features=50_000, max_unzipped_bytes=200 * 2**20)
+"""Web uploads: a request answers in seconds; larger files go through the geo-app command line."""
+FILE_LIMITS = ReadLimits(max_features=None, max_unzipped_bytes=4 * 2**30)
+"""Files named on the command line: any number of features, a .zip unpacked up to 4 GB."""
 
 
 @dataclass(frozen=True)
@@ -111,13 +161,20 @@ def file_format(filename: str) -> str:
 def list_layers(path: str | Path) -> list[str]:
     """The layer names a file offers (one for GeoJSON and CSV; GeoPackage and KML may hold several)."""
     path = Path(path)
-    if file_format(path.name) == "CSV":
+    fmt = file_format(path.name)
+    if fmt == "CSV":
         return [path.stem]
-    dataset = _dataset_path(path)
-    return [str(name) for name, _ in _layers(dataset, path.name)]
+    with _opened(path, path.name, fmt, FILE_LIMITS) as dataset:
+        return [str(name) for name, _ in _layers(dataset, path.name)]
 
 
-def read_vector(path: str | Path, *, layer: str | None = None, crs: str | int | CRS | None = None):
+def read_vector(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    crs: str | int | CRS | None = None,
+    limits: ReadLimits = FILE_LIMITS,
+):
     """Read a vector file into a GeoDataFrame in EPSG:4326.
 
     ``layer`` picks a layer of a GeoPackage, KML or multi-Shapefile zip (needed only when there are several).
@@ -128,72 +185,86 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | int | 
     fmt = file_format(path.name)
     if not path.is_file():
         raise ReadError(f"{path}: no such file")
-    given_crs = parse_crs(crs) if crs is not None else None
-    if fmt == "CSV":
-        return _read_csv(path.read_bytes(), path.name, given_crs)
-    return _read_ogr(path, fmt, layer, given_crs)
+    return _read(path, path.name, fmt, layer, crs, limits)
 
 
 def read_vector_bytes(
-    filename: str, data: bytes, *, layer: str | None = None, crs: str | int | CRS | None = None
+    filename: str,
+    data: bytes,
+    *,
+    layer: str | None = None,
+    crs: str | int | CRS | None = None,
+    limits: ReadLimits = UPLOAD_LIMITS,
 ):
-    """:func:`read_vector` for an uploaded file: its name (for the format) and its content."""
+    """:func:`read_vector` for an uploaded file: its name (for the format) and its content.
+
+    The content is written to a temporary file of a fixed name; messages name the file as uploaded.
+    """
     name = Path(filename or "").name
     fmt = file_format(name)
     if fmt == "Shapefile":
         raise ReadError(f"{name}: upload a Shapefile as one .zip holding its .shp, .shx, .dbf and .prj files")
     if not data:
         raise ReadError(f"{name}: the file is empty")
-    if fmt == "CSV":
-        return _read_csv(data, name, parse_crs(crs) if crs is not None else None)
     with tempfile.TemporaryDirectory(prefix="geo_app_upload_") as folder:
-        path = Path(folder) / name
+        path = Path(folder) / f"upload{Path(name).suffix.lower()}"
         path.write_bytes(data)
-        frame = read_vector(path, layer=layer, crs=crs)
-        frame.attrs["source"] = _renamed(source_info(frame), name)
+        return _read(path, name, fmt, layer, crs, limits)
+
+
+def _read(
+    path: Path, name: str, fmt: str, layer: str | None, crs: str | int | CRS | None, limits: ReadLimits
+) -> gpd.GeoDataFrame:
+    given_crs = parse_crs(crs) if crs is not None else None
+    if fmt == "CSV":
+        frame = _read_csv(path.read_bytes(), name, given_crs)
+        _check_feature_count(len(frame), name, limits)
         return frame
-
-
-def _renamed(info: SourceInfo, name: str) -> SourceInfo:
-    return SourceInfo(name, info.format, info.layer, info.crs, info.crs_assumed, info.row_problems)
+    with _opened(path, name, fmt, limits) as dataset:
+        return _read_ogr(dataset, name, fmt, layer, given_crs, limits)
 
 
 # --- GDAL formats --------------------------------------------------------------------------------------
 
 
-def _dataset_path(path: Path) -> str:
-    """What GDAL opens: the file itself, or the vector file inside a .zip through /vsizip/."""
-    if path.suffix.lower() != ".zip":
-        return str(path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = [
-                name
-                for name in archive.namelist()
-                if name.lower().endswith(ZIP_MEMBER_SUFFIXES) and not Path(name).name.startswith(".")
-            ]
-    except zipfile.BadZipFile:
-        raise ReadError(f"{path.name}: not a readable .zip archive") from None
-    if not members:
-        raise ReadError(f"{path.name}: the .zip holds no .shp (or .gpkg/.geojson/.kml) file")
-    if len(members) == 1:
-        return f"/vsizip/{path}/{members[0]}"
-    folders = {Path(name).parent.as_posix() for name in members}
-    if len(folders) == 1 and all(name.lower().endswith(".shp") for name in members):
-        # A folder of shapefiles opens as one dataset with a layer per file.
-        folder = folders.pop()
-        return f"/vsizip/{path}" if folder == "." else f"/vsizip/{path}/{folder}"
-    raise ReadError(
-        f"{path.name}: the .zip holds several datasets in different folders ({', '.join(members)}); "
-        "zip only the one to import"
-    )
+@contextmanager
+def _opened(path: Path, name: str, fmt: str, limits: ReadLimits) -> Iterator[_Dataset]:
+    """The checked plain local file (or folder of Shapefiles) that GDAL may open for ``path``.
+
+    A .zip or .kmz is unpacked into a temporary folder, removed when the block is left.
+    """
+    with tempfile.TemporaryDirectory(prefix="geo_app_read_") as folder:
+        try:
+            local, content_format = file_checks.local_dataset(
+                path.resolve(), fmt, Path(folder), limits.max_unzipped_bytes
+            )
+        except file_checks.ContentError as exc:
+            raise ReadError(f"{name}: {exc}") from None
+        yield _Dataset(str(local), GDAL_DRIVERS[content_format], name, (str(path.resolve()), folder))
 
 
-def _layers(dataset: str, name: str) -> list[tuple[str, str | None]]:
+@dataclass(frozen=True)
+class _Dataset:
+    """A path GDAL opens, the driver that must open it, and what messages show instead of server paths."""
+
+    path: str
+    driver: str
+    name: str
+    server_paths: tuple[str, ...]
+
+    def message(self, exc: Exception) -> str:
+        """GDAL's message without its advice, the file named as the person named it."""
+        text = str(exc).split("; It might help")[0].strip()
+        for server_path in (self.path, *self.server_paths):
+            text = text.replace(server_path, self.name)
+        return text
+
+
+def _layers(dataset: _Dataset, name: str) -> list[tuple[str, str | None]]:
     try:
-        return [(str(layer), geometry) for layer, geometry in pyogrio.list_layers(dataset)]
+        return [(str(layer), geometry) for layer, geometry in pyogrio.list_layers(dataset.path)]
     except (pyogrio.errors.DataSourceError, RuntimeError) as exc:
-        raise ReadError(f"{name}: cannot open the file ({_gdal_message(exc)})") from None
+        raise ReadError(f"{name}: cannot open the file ({dataset.message(exc)})") from None
 
 
 def _choose_layer(layers: list[tuple[str, str | None]], requested: str | None, name: str) -> str:
@@ -211,22 +282,36 @@ def _choose_layer(layers: list[tuple[str, str | None]], requested: str | None, n
     raise ReadError(f"{name} holds several layers; choose one with --layer (layers: {', '.join(names)})")
 
 
-def _read_ogr(path: Path, fmt: str, layer: str | None, given_crs: CRS | None) -> gpd.GeoDataFrame:
-    dataset = _dataset_path(path)
-    chosen = _choose_layer(_layers(dataset, path.name), layer, path.name)
+def _check_feature_count(count: int, name: str, limits: ReadLimits) -> None:
+    if limits.max_features is not None and count > limits.max_features:
+        raise ReadError(
+            f"{name} holds {count:,} features; an upload may hold at most {limits.max_features:,}. "
+            "Split the file, or import it with the geo-app command line (import-assets, import-green), "
+            "which has no such limit"
+        )
+
+
+def _read_ogr(
+    dataset: _Dataset, name: str, fmt: str, layer: str | None, given_crs: CRS | None, limits: ReadLimits
+) -> gpd.GeoDataFrame:
+    chosen = _choose_layer(_layers(dataset, name), layer, name)
     try:
-        frame = pyogrio.read_dataframe(dataset, layer=chosen)
+        info = pyogrio.read_info(dataset.path, layer=chosen, force_feature_count=True)
+        if info["driver"] != dataset.driver:
+            raise ReadError(f"{name}: cannot read it as {fmt} (GDAL took it for {info['driver']})")
+        _check_feature_count(int(info["features"]), name, limits)
+        frame = pyogrio.read_dataframe(dataset.path, layer=chosen)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, RuntimeError) as exc:
-        raise ReadError(f"{path.name}: cannot read it as {fmt} ({_gdal_message(exc)})") from None
+        raise ReadError(f"{name}: cannot read it as {fmt} ({dataset.message(exc)})") from None
     if not isinstance(frame, gpd.GeoDataFrame):
-        raise ReadError(f"{path.name}: layer {chosen!r} has no geometry (columns: {_columns(frame)})")
+        raise ReadError(f"{name}: layer {chosen!r} has no geometry (columns: {_columns(frame)})")
     frame = frame.reset_index(drop=True)
     problems = {
         int(i): "no geometry" for i in np.flatnonzero(frame.geometry.isna() | frame.geometry.is_empty)
     }
-    source_crs, assumed = _source_crs(frame, given_crs, path.name)
+    source_crs, assumed = _source_crs(frame, given_crs, name)
     frame = frame.set_crs(source_crs, allow_override=True)
-    return _finish(frame, SourceInfo(path.name, fmt, chosen, crs_label(source_crs), assumed, problems))
+    return _finish(frame, SourceInfo(name, fmt, chosen, crs_label(source_crs), assumed, problems))
 
 
 def _source_crs(frame: gpd.GeoDataFrame, given: CRS | None, name: str) -> tuple[CRS, bool]:
@@ -256,10 +341,6 @@ def _fits_lon_lat(geometry: gpd.GeoSeries) -> bool:
         return True
     xmin, ymin, xmax, ymax = present.total_bounds
     return xmin >= -180 and xmax <= 180 and ymin >= -90 and ymax <= 90
-
-
-def _gdal_message(exc: Exception) -> str:
-    return str(exc).split("; It might help")[0].strip()
 
 
 def _columns(frame: pd.DataFrame) -> str:

@@ -189,7 +189,7 @@ def import_assets():
     try:
         rows = asset_ingest.read_upload(filename, data, request.args.get("crs"))
     except ReadError as exc:
-        raise Problem(400, "Unreadable file", str(exc)) from None
+        raise Problem(422, "File not imported", str(exc)) from None
     city_code = deps.settings().city_code
     with deps.connection() as conn, conn.transaction():
         report = asset_ingest.import_rows(
