@@ -155,7 +155,7 @@ def import_incidents_command(path: Path, file_format: str | None, keep_good: boo
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--type", "asset_type", required=True, help="Asset type id from layers/assets.yaml.")
 @click.option(
-    "--crs", help="CRS of the coordinates when the file does not say (e.g. the UTM zone, EPSG:327NN)."
+    "--crs", help="CRS of the coordinates when the file does not say (e.g. a UTM zone, EPSG:32750)."
 )
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @click.option("--keep-good-rows", is_flag=True, help="Write the good rows even when some are rejected.")
@@ -204,11 +204,54 @@ def export_assets_command(out: Path, asset_types: tuple[str, ...], fmt: str | No
     click.echo(f"{count} assets written to {out}")
 
 
+@main.command("add-city")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--name", help="The city's name, e.g. 'Kota Makassar' (needed when the file has no city column)."
+)
+@click.option("--timezone", help="Override the time zone derived from the province (Asia/Makassar, ...).")
+@click.option("--metric-crs", type=int, help="Override the UTM zone derived from the outline (EPSG code).")
+@click.option("--layer", help="Layer to read from a GeoPackage, KML or zip holding several.")
+@click.option("--crs", help="CRS of the coordinates when the file does not say.")
+@click.option("--dry-run", is_flag=True, help="Report the city that would be created; write nothing.")
+def add_city_command(
+    file: Path,
+    name: str | None,
+    timezone: str | None,
+    metric_crs: int | None,
+    layer: str | None,
+    crs: str | None,
+    dry_run: bool,
+) -> None:
+    """Create a city from its official kelurahan boundaries (codes, names, kecamatan), in one transaction."""
+    from geo_app.db import connect
+    from geo_app.ingest.cities import CityImportRefused, add_city
+    from geo_app.ingest.readers import ReadError
+
+    settings = load_settings()
+    try:
+        with connect(settings.database_url) as conn:
+            report = add_city(
+                conn,
+                file,
+                name=name,
+                timezone=timezone,
+                metric_srid=metric_crs,
+                layer=layer,
+                crs=crs,
+                dry_run=dry_run,
+            )
+    except (ReadError, CityImportRefused) as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in report.lines():
+        click.echo(line)
+
+
 @main.command("import-areas")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--layer", help="Layer to read from a GeoPackage, KML or zip holding several.")
 @click.option(
-    "--crs", help="CRS of the coordinates when the file does not say (e.g. the UTM zone, EPSG:327NN)."
+    "--crs", help="CRS of the coordinates when the file does not say (e.g. a UTM zone, EPSG:32750)."
 )
 @click.option("--dry-run", is_flag=True, help="Match and report what would change; write nothing.")
 @click.option(
@@ -259,7 +302,7 @@ main.add_command(users_commands)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--layer", help="Layer of a GeoPackage or KML with several.")
 @click.option(
-    "--crs", help="CRS of the coordinates when the file does not say (e.g. the UTM zone, EPSG:327NN)."
+    "--crs", help="CRS of the coordinates when the file does not say (e.g. a UTM zone, EPSG:32750)."
 )
 @click.option(
     "--overlap",

@@ -432,16 +432,16 @@ def boundaries_for(
         geometry = frame.geometry.iloc[match.row]
         if not geometry.is_valid:
             before = shapely.area(geometry)
-            geometry = _polygons_only(shapely.make_valid(geometry))
+            geometry = polygons_only(shapely.make_valid(geometry))
             change = 100.0 * (geometry.area - before) / before if before else 0.0
             repairs.append(Repair(match.code, match.name, change))
-        parts.setdefault(match.code, []).append(_polygons_only(geometry))
-    boundaries = {code: _polygons_only(shapely.union_all(pieces)) for code, pieces in parts.items()}
+        parts.setdefault(match.code, []).append(polygons_only(geometry))
+    boundaries = {code: polygons_only(shapely.union_all(pieces)) for code, pieces in parts.items()}
     merged = {f"{code} {names[code]}": len(pieces) for code, pieces in parts.items() if len(pieces) > 1}
     return boundaries, repairs, merged
 
 
-def _polygons_only(geometry) -> MultiPolygon:
+def polygons_only(geometry) -> MultiPolygon:
     polygons = []
     for part in shapely.get_parts(geometry):
         if isinstance(part, Polygon):

@@ -2,7 +2,8 @@
 
 Every feature keeps its history: a change closes the current version (valid_to) and opens a new one with
 the same feature id. "At time t" means the version with valid_from <= t < valid_to; ``at=None`` means the
-current state. Areas are measured in the city's metric SRID (cities.metric_srid, geo_app.city).
+current state. Areas are measured in the city's metric SRID (cities.metric_srid, geo_app.city), ``area_ha``
+of each version too (a trigger, migration 0011).
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ def city() -> CityContext:
         raise Problem(
             404,
             "No such city",
-            f"City {code} is not in the database: run `geo-app load-sample` or `geo-app add-city FILE`.",
+            f"City {code} is not in the database: create it from its official kelurahan boundaries with "
+            "`geo-app add-city FILE` (or load the sample city with `geo-app load-sample`); "
+            "`geo-app import-areas FILE` then replaces boundaries.",
         )
     return g.city
 
