@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from flask import request
 
+from geo_app.ogc.crs import CRS84, OutsideCrs, check_box
 from geo_app.web.errors import Problem
 
 
@@ -56,10 +57,17 @@ def bbox() -> tuple[float, float, float, float] | None:
         values = tuple(float(part) for part in raw.split(","))
     except ValueError:
         values = ()
-    if len(values) != 4 or not (values[0] < values[2] and values[1] < values[3]):
+    problem = "" if len(values) == 4 else "four numbers are needed"
+    if not problem:
+        try:
+            check_box(values, CRS84)
+        except OutsideCrs as exc:
+            problem = str(exc)
+    if problem:
         raise Problem(
             400,
             "Invalid parameter",
-            f"bbox={raw!r}: give min_lon,min_lat,max_lon,max_lat in degrees (e.g. 105.9,-6.1,106.1,-5.9).",
+            f"bbox={raw!r}: {problem}; give min_lon,min_lat,max_lon,max_lat in degrees "
+            "(e.g. 105.9,-6.1,106.1,-5.9).",
         )
     return values

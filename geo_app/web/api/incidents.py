@@ -13,12 +13,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, request, url_for
 
+from geo_app.dates import DateOutOfRange, check_in_range
 from geo_app.ingest import incidents as ingest
 from geo_app.ingest.geocode import Geocoder
 from geo_app.store import incidents as store
 from geo_app.web import deps
 from geo_app.web.errors import Problem
-from geo_app.web.params import reject_unknown
+from geo_app.web.params import bbox, reject_unknown
 
 blueprint = Blueprint("incidents_api", __name__, url_prefix="/api")
 
@@ -46,30 +47,18 @@ def _time_param(name: str, end_of_day: bool) -> datetime | None:
     if not raw:
         return None
     try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw) + timedelta(days=1 if end_of_day else 0)
-            return datetime(day.year, day.month, day.day, tzinfo=TIMEZONE)
-        moment = datetime.fromisoformat(raw)
+        value = date.fromisoformat(raw) if len(raw) == 10 else datetime.fromisoformat(raw)
+        check_in_range(value, name)
+    except DateOutOfRange as exc:
+        raise Problem(400, "Invalid parameter", str(exc)) from None
     except ValueError:
         raise Problem(
             400, "Invalid parameter", f"{name}={raw!r}: use a date (2026-10-31) or an ISO date-time."
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=TIMEZONE)
-
-
-def _bbox_param() -> tuple[float, float, float, float] | None:
-    raw = request.args.get("bbox")
-    if not raw:
-        return None
-    try:
-        west, south, east, north = (float(part) for part in raw.split(","))
-    except ValueError:
-        raise Problem(
-            400, "Invalid parameter", "bbox: give four numbers west,south,east,north in degrees (lon/lat)."
-        ) from None
-    if not (west < east and south < north):
-        raise Problem(400, "Invalid parameter", "bbox: west must be below east and south below north.")
-    return west, south, east, north
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=TIMEZONE)
+    day = value + timedelta(days=1 if end_of_day else 0)
+    return datetime(day.year, day.month, day.day, tzinfo=TIMEZONE)
 
 
 def incident_filter(default_call_types: tuple[str, ...] = ()) -> store.IncidentFilter:
@@ -86,7 +75,7 @@ def incident_filter(default_call_types: tuple[str, ...] = ()) -> store.IncidentF
         call_types=_list_param("call_type", list(catalog.call_types)) or default_call_types,
         kecamatan=_list_param("kecamatan"),
         kelurahan=_list_param("kelurahan"),
-        bbox=_bbox_param(),
+        bbox=bbox(),
     )
 
 
