@@ -76,6 +76,26 @@ def test_bad_parameters_say_what_to_fix(api, query):
     assert response.mimetype == "application/problem+json" and response.get_json()["detail"]
 
 
+@pytest.mark.parametrize("properties", [[1], "Taman", 5])
+def test_properties_that_are_not_an_object_are_400(api, green_ids, properties):
+    body = {"type": "Feature", "geometry": None, "properties": properties}
+    for response in (
+        api.post("/api/green-areas", json=body),
+        api.patch(f"/api/green-areas/{green_ids['P2']}", json=body),
+    ):
+        assert response.status_code == 400 and response.mimetype == "application/problem+json"
+        assert "properties must be a JSON object" in response.get_json()["detail"]
+
+
+def test_a_polygon_outside_longitude_latitude_is_refused_not_a_server_error(api):
+    far = {"type": "Polygon", "coordinates": [[[500, 100], [501, 100], [501, 101], [500, 100]]]}
+    body = {"type": "Feature", "geometry": far, "properties": {"green_type": "taman_kota", "name": "Jauh"}}
+    response = api.post("/api/green-areas", json=body)
+    assert response.status_code == 422
+    assert "not in longitude/latitude" in response.get_json()["detail"]
+    assert "Jauh" not in api.get("/api/green-areas").get_data(as_text=True)
+
+
 def test_create_update_delete_keep_history(api):
     created = api.post(
         "/api/green-areas",

@@ -206,7 +206,10 @@ def _body() -> tuple[dict, object, datetime | None]:
             "Invalid body",
             'Send a GeoJSON Feature: {"type": "Feature", "geometry": ..., "properties": ...}.',
         )
-    properties = dict(body.get("properties") or {})
+    properties = body.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise Problem(400, "Invalid body", "properties must be a JSON object of name: value.")
+    properties = dict(properties)
     valid_from = properties.pop("valid_from", None)
     try:
         geom = shape(body["geometry"]) if body.get("geometry") else None
