@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from conftest import execute
 from green_city import GREEN_CITY, build_green_city, code, lonlat
 from shapely.geometry import box, mapping, shape
 
@@ -217,6 +218,19 @@ def test_statistics_json_and_csv(api):
     geojson = api.get(f"/api/analysis/green?as_of={AFTER_DAY}&format=geojson").get_json()
     assert len(geojson["features"]) == 4
     assert shape(geojson["features"][0]["geometry"]).is_valid
+
+
+def test_csv_cells_that_would_start_a_formula_are_quoted(api, database_url):
+    kelurahan = code("A1")
+    (original,) = execute(database_url, "SELECT name FROM admin_areas WHERE code = %s", (kelurahan,))[0]
+    execute(database_url, "UPDATE admin_areas SET name = '=HYPERLINK(\"x\")' WHERE code = %s", (kelurahan,))
+    try:
+        response = api.get(f"/api/analysis/green?as_of={AFTER_DAY}&level=kelurahan&format=csv")
+    finally:
+        execute(database_url, "UPDATE admin_areas SET name = %s WHERE code = %s", (original, kelurahan))
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True), newline="")))
+    assert rows[0]["code"] == kelurahan and rows[0]["name"] == '\'=HYPERLINK("x")'
+    assert all(not row["name"].startswith("=") for row in rows)
 
 
 def test_access_json_and_gaps(api):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 
+import pandas as pd
 import pytest
 
 from geo_app import create_app
+from geo_app.csv_cells import restore_formulas, to_csv
 from geo_app.ingest import geometry_limits
 from geo_app.settings import DEFAULT_SECRET_KEY, SettingsError
 
@@ -168,3 +172,33 @@ def test_the_policy_lets_map_tiles_come_from_the_basemap_only(basemap, origin):
 
     expected = "img-src 'self' data: blob:" + (f" {origin}" if origin else "")
     assert expected in content_security_policy(basemap).split("; ")
+
+
+def test_csv_cells_that_would_start_a_formula_are_quoted_and_numbers_are_not():
+    frame = pd.DataFrame(
+        {
+            "name": ["=1+2", "+62 812", "-minus", "@SUM(A1)", "\tTab", "\rCR", "Taman\r=cmd()", None],
+            "lat": [-6.01, -6.02, 1.5, -0.5, 0.0, -90.0, 6.0, -1.0],
+            "count": [-1, 2, 3, 4, 5, 6, 7, 8],
+        }
+    )
+    written = list(csv.DictReader(io.StringIO(to_csv(frame), newline="")))
+    assert [row["name"] for row in written] == [
+        "'=1+2", "'+62 812", "'-minus", "'@SUM(A1)", "'\tTab", "'\rCR", "Taman\r=cmd()", ""
+    ]  # fmt: skip
+    assert [row["lat"] for row in written][:2] == ["-6.01", "-6.02"] and written[0]["count"] == "-1"
+    read_back = restore_formulas(pd.read_csv(io.StringIO(to_csv(frame)), dtype=str, keep_default_na=False))
+    assert list(read_back["name"]) == [
+        "=1+2",
+        "+62 812",
+        "-minus",
+        "@SUM(A1)",
+        "\tTab",
+        "\rCR",
+        "Taman\r=cmd()",
+        "",
+    ]
+    assert restore_formulas(pd.DataFrame({"name": ["'quoted", "'=kept once"]}))["name"].tolist() == [
+        "'quoted",
+        "=kept once",
+    ]
