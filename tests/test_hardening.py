@@ -202,3 +202,42 @@ def test_csv_cells_that_would_start_a_formula_are_quoted_and_numbers_are_not():
         "'quoted",
         "=kept once",
     ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/geocode?address=Jl.%00Ahmad%20Yani",
+        "/api/assets?owner_opd=Diskominfo%00",
+        "/api/incidents?kecamatan=Cibeber%00",
+        "/api/green-areas?kelurahan=x%00",
+        "/api/audit?actor=admin%00",
+        "/ogc/collections/kelurahan/items/36.72.01.1001%00",
+    ],
+)
+def test_nul_characters_in_the_path_or_query_are_400(client, url):
+    response = client.get(url)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert "NUL character (%00)" in response.json["detail"]
+
+
+def test_nul_characters_in_bodies_and_files_are_400_and_write_nothing(sample_city, client, database_url):
+    from conftest import execute
+
+    def count() -> int:
+        return execute(database_url, "SELECT count(*) FROM assets")[0][0]
+
+    before = count()
+    asset = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.05, -6.0]},
+             "properties": {"asset_type": "cctv", "name": "CCTV\u0000"}}  # fmt: skip
+    response = client.post("/api/assets", json=asset)
+    assert response.status_code == 400 and "\\u0000" in response.json["detail"]
+    upload = {"file": (io.BytesIO(b"name,lon,lat\nCCTV\x00,106.05,-6.0\n"), "cctv.csv")}
+    response = client.post("/api/assets/import?type=cctv", data=upload, content_type="multipart/form-data")
+    assert response.status_code == 400 and "NUL characters" in response.json["detail"]
+    assert count() == before
+    calls = b"external_id,call_type,received_at\nNUL-1\x00,darurat,2026-01-01T10:00:00+07:00\n"
+    response = client.post("/api/incidents/import", data=calls, content_type="text/csv")
+    assert response.status_code == 400 and "remove NUL characters" in response.json["detail"]
+    assert "NUL-1" not in response.get_data(as_text=True)
+    assert execute(database_url, "SELECT count(*) FROM incidents WHERE external_id LIKE 'NUL-%%'")[0][0] == 0

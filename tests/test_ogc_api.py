@@ -114,6 +114,7 @@ def test_unknown_collection_and_feature_are_404_problems(client):
     assert "assets_cctv" in response.get_json()["detail"]
     get(client, ITEMS.format("assets_cctv") + "/999999999", 404)
     get(client, ITEMS.format("assets_cctv") + "/abc", 404)
+    get(client, ITEMS.format("green_areas") + "/%C2%B9", 404)  # a digit to isdigit(), not to int()
 
 
 # -- items: limit, paging, unknown parameters ---------------------------------------------------------

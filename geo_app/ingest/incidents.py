@@ -123,6 +123,22 @@ def stage_csv(conn: psycopg.Connection, stream: BinaryIO) -> None:
     store.copy_csv_into_staging(conn, columns, store.iter_chunks(stream))
 
 
+def stage_file(conn: psycopg.Connection, stream: BinaryIO, file_format: str) -> None:
+    """The file's rows into the staging table, as text; IncidentFileError when it cannot be read."""
+    if file_format == "csv":
+        stage_csv(conn, stream)
+    elif file_format == "json":
+        try:
+            document = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise IncidentFileError(f"not valid JSON: {exc}") from None
+        except RecursionError:
+            raise IncidentFileError("the JSON nests arrays or objects too deeply to read") from None
+        store.copy_rows_into_staging(conn, json_records(document))
+    else:
+        raise IncidentFileError(f"unknown format {file_format!r}: use csv or json")
+
+
 def import_incidents(
     conn: psycopg.Connection,
     settings: Settings,
@@ -138,18 +154,12 @@ def import_incidents(
     timezone = store.city_timezone(conn, city)
     progress("reading the file", 0)
     store.create_staging(conn)
-    if file_format == "csv":
-        stage_csv(conn, stream)
-    elif file_format == "json":
-        try:
-            document = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise IncidentFileError(f"not valid JSON: {exc}") from None
-        except RecursionError:
-            raise IncidentFileError("the JSON nests arrays or objects too deeply to read") from None
-        store.copy_rows_into_staging(conn, json_records(document))
-    else:
-        raise IncidentFileError(f"unknown format {file_format!r}: use csv or json")
+    try:
+        stage_file(conn, stream, file_format)
+    except psycopg.DataError as exc:
+        # Only the database's own words: its context would quote the row, which may name a caller.
+        reason = exc.diag.message_primary or str(exc).splitlines()[0]
+        raise IncidentFileError(f"a value cannot be stored ({reason}); remove NUL characters") from None
     progress("geocoding addresses", 0)
     geocode_staged(conn, settings, city)
     progress("checking rows", 0)

@@ -315,6 +315,10 @@ def _find(headers: dict[str, str], candidates: tuple[str, ...]) -> str | None:
 
 def _read_csv(data: bytes, name: str, given_crs: CRS | None) -> gpd.GeoDataFrame:
     text = _decode(data)
+    if "\x00" in text:
+        raise ReadError(
+            f"{name}: the file holds NUL characters, so it is not a text CSV; save it as CSV again"
+        )
     try:
         delimiter = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|").delimiter
     except csv.Error:

@@ -360,7 +360,7 @@ class OgcApi:
     def parse_feature_id(collection: Collection, feature_id: str) -> object | None:
         if collection.id_type == "string":
             return feature_id
-        if feature_id.isdigit() and int(feature_id) < 2**63:
+        if feature_id.isascii() and feature_id.isdigit() and int(feature_id) < 2**63:
             return int(feature_id)
         return None
 

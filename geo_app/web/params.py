@@ -9,6 +9,37 @@ from flask import request
 from geo_app.ogc.crs import CRS84, OutsideCrs, check_box
 from geo_app.web.errors import Problem
 
+NUL = "\x00"
+
+
+def reject_nul_characters() -> None:
+    """PostgreSQL text cannot hold NUL (U+0000): a path, query parameter or form field carrying one is
+    answered with 400 before any query is built from it."""
+    texts = [request.path, *(text for pair in request.args.items(multi=True) for text in pair)]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        texts += [text for pair in request.form.items(multi=True) for text in pair]
+    if any(NUL in text for text in texts):
+        raise Problem(
+            400,
+            "NUL character in the request",
+            "Remove the NUL character (%00) from the path, query parameters or form fields; text cannot "
+            "hold it.",
+        )
+
+
+def json_has_nul(document: object) -> bool:
+    """Whether a key or string anywhere in a parsed JSON document holds NUL (walked without recursion)."""
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and NUL in item:
+            return True
+        if isinstance(item, dict):
+            pending.extend([*item.keys(), *item.values()])
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
 
 def reject_unknown(allowed: Iterable[str]) -> None:
     """Unknown parameters are answered with 400, so a typo is never silently ignored."""
