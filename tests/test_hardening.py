@@ -238,6 +238,9 @@ def test_nul_characters_in_bodies_and_files_are_400_and_write_nothing(sample_cit
     assert count() == before
     calls = b"external_id,call_type,received_at\nNUL-1\x00,darurat,2026-01-01T10:00:00+07:00\n"
     response = client.post("/api/incidents/import", data=calls, content_type="text/csv")
-    assert response.status_code == 400 and "remove NUL characters" in response.json["detail"]
+    assert response.status_code == 400 and "without NUL characters" in response.json["detail"]
     assert "NUL-1" not in response.get_data(as_text=True)
+    latin1 = b"external_id,call_type,received_at\nNUL-2 Caf\xe9,darurat,2026-01-01T10:00:00+07:00\n"
+    response = client.post("/api/incidents/import", data=latin1, content_type="text/csv")
+    assert response.status_code == 400 and "save it as UTF-8" in response.json["detail"]
     assert execute(database_url, "SELECT count(*) FROM incidents WHERE external_id LIKE 'NUL-%%'")[0][0] == 0

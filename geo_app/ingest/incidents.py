@@ -159,7 +159,9 @@ def import_incidents(
     except psycopg.DataError as exc:
         # Only the database's own words: its context would quote the row, which may name a caller.
         reason = exc.diag.message_primary or str(exc).splitlines()[0]
-        raise IncidentFileError(f"a value cannot be stored ({reason}); remove NUL characters") from None
+        raise IncidentFileError(
+            f"the file cannot be read ({reason}); save it as UTF-8 text without NUL characters"
+        ) from None
     progress("geocoding addresses", 0)
     geocode_staged(conn, settings, city)
     progress("checking rows", 0)

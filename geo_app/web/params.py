@@ -1,4 +1,4 @@
-"""Query-string parsing shared by the API: strict, with problem+json messages that say what to fix."""
+"""Request parsing shared by the API: strict, with problem+json messages that say what to fix."""
 
 from __future__ import annotations
 
