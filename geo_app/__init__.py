@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from geo_app.web import BLUEPRINTS
     from geo_app.web.access import init_access
     from geo_app.web.errors import register_error_handlers
+    from geo_app.web.params import reject_nul_characters
 
     settings = settings or Settings.from_env()
     settings.check_secret_key()  # only the test suite signs sessions with its built-in secret
@@ -46,4 +47,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     init_access(app)
+    app.before_request(reject_nul_characters)
     return app

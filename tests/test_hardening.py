@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 
+import pandas as pd
 import pytest
 from conftest import execute
 
 from geo_app import create_app
+from geo_app.csv_cells import restore_formulas, to_csv
 from geo_app.ingest import geometry_limits
 from geo_app.settings import TEST_SECRET_KEY, SettingsError
 
@@ -195,3 +199,75 @@ def test_the_policy_lets_map_tiles_come_from_the_basemap_only(basemap, origin):
 
     expected = "img-src 'self' data: blob:" + (f" {origin}" if origin else "")
     assert expected in content_security_policy(basemap).split("; ")
+
+
+def test_csv_cells_that_would_start_a_formula_are_quoted_and_numbers_are_not():
+    frame = pd.DataFrame(
+        {
+            "name": ["=1+2", "+62 812", "-minus", "@SUM(A1)", "\tTab", "\rCR", "Taman\r=cmd()", None],
+            "lat": [-6.01, -6.02, 1.5, -0.5, 0.0, -90.0, 6.0, -1.0],
+            "count": [-1, 2, 3, 4, 5, 6, 7, 8],
+        }
+    )
+    written = list(csv.DictReader(io.StringIO(to_csv(frame), newline="")))
+    assert [row["name"] for row in written] == [
+        "'=1+2", "'+62 812", "'-minus", "'@SUM(A1)", "'\tTab", "'\rCR", "Taman\r=cmd()", ""
+    ]  # fmt: skip
+    assert [row["lat"] for row in written][:2] == ["-6.01", "-6.02"] and written[0]["count"] == "-1"
+    read_back = restore_formulas(pd.read_csv(io.StringIO(to_csv(frame)), dtype=str, keep_default_na=False))
+    assert list(read_back["name"]) == [
+        "=1+2",
+        "+62 812",
+        "-minus",
+        "@SUM(A1)",
+        "\tTab",
+        "\rCR",
+        "Taman\r=cmd()",
+        "",
+    ]
+    assert restore_formulas(pd.DataFrame({"name": ["'quoted", "'=kept once"]}))["name"].tolist() == [
+        "'quoted",
+        "=kept once",
+    ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/geocode?address=Jl.%00Ahmad%20Yani",
+        "/api/assets?owner_opd=Diskominfo%00",
+        "/api/incidents?kecamatan=Cibeber%00",
+        "/api/green-areas?kelurahan=x%00",
+        "/api/audit?actor=admin%00",
+        "/ogc/collections/kelurahan/items/36.72.01.1001%00",
+    ],
+)
+def test_nul_characters_in_the_path_or_query_are_400(client, url):
+    response = client.get(url)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert "NUL character (%00)" in response.json["detail"]
+
+
+def test_nul_characters_in_bodies_and_files_are_refused_and_write_nothing(sample_city, client, database_url):
+    from conftest import execute
+
+    def count() -> int:
+        return execute(database_url, "SELECT count(*) FROM assets")[0][0]
+
+    before = count()
+    asset = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.05, -6.0]},
+             "properties": {"asset_type": "cctv", "name": "CCTV\u0000"}}  # fmt: skip
+    response = client.post("/api/assets", json=asset)
+    assert response.status_code == 400 and "\\u0000" in response.json["detail"]
+    upload = {"file": (io.BytesIO(b"name,lon,lat\nCCTV\x00,106.05,-6.0\n"), "cctv.csv")}
+    response = client.post("/api/assets/import?type=cctv", data=upload, content_type="multipart/form-data")
+    assert response.status_code == 422 and "NUL characters" in response.json["detail"]  # a refused file
+    assert count() == before
+    calls = b"external_id,call_type,received_at\nNUL-1\x00,darurat,2026-01-01T10:00:00+07:00\n"
+    response = client.post("/api/incidents/import", data=calls, content_type="text/csv")
+    assert response.status_code == 400 and "without NUL characters" in response.json["detail"]
+    assert "NUL-1" not in response.get_data(as_text=True)
+    latin1 = b"external_id,call_type,received_at\nNUL-2 Caf\xe9,darurat,2026-01-01T10:00:00+07:00\n"
+    response = client.post("/api/incidents/import", data=latin1, content_type="text/csv")
+    assert response.status_code == 400 and "save it as UTF-8" in response.json["detail"]
+    assert execute(database_url, "SELECT count(*) FROM incidents WHERE external_id LIKE 'NUL-%%'")[0][0] == 0

@@ -269,12 +269,59 @@ def test_api_post_one_list_filters_and_pages(city_client, clean):
     october = city_client.get("/api/incidents?category=KEBAKARAN&start=2026-10&end=2026-10").json
     assert [f["properties"]["external_id"] for f in october["features"]] == ["P-1", "A-1"]
     beyond = city_client.get("/api/incidents?end=9999-12-31")
-    assert beyond.status_code == 400 and "9999-12-30" in beyond.json["detail"]
+    assert beyond.status_code == 400 and "2100-12-31" in beyond.json["detail"]
     inside = city_client.get("/api/incidents?bbox=106.05,-6.05,106.10,-6.00").json
     assert [f["properties"]["external_id"] for f in inside["features"]] == ["A-2"]
     assert city_client.get("/api/incidents?kelurahan=99.31.01.1001").json["numberReturned"] == 2
     assert city_client.get("/api/incidents?colour=red").status_code == 400
     assert city_client.get("/api/incidents?category=NOPE").status_code == 400
+
+
+@pytest.fixture
+def supervisor(city_app, tokens):
+    client = city_app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['supervisor_112']}"
+    return client
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ('{"type": "FeatureCollection", "features": [1]}', "feature 1: expected a Feature"),
+        ('{"type": "FeatureCollection", "features": {"a": 1}}', "must be a list of Features"),
+        ('{"type": "FeatureCollection", "features": [{"properties": [1]}]}', "feature 1: expected a Feature"),
+        ('{"type": "FeatureCollection", "features": [{"geometry": {"type": "Point", "coordinates": [1]}}]}',
+         "feature 1: geometry must be a Point with coordinates [lon, lat]"),
+        ('{"type": "FeatureCollection", "features": [{"geometry": "POINT (106 -6)"}]}',
+         "feature 1: geometry must be a Point"),
+    ],
+)  # fmt: skip
+def test_malformed_feature_collections_are_400_naming_the_feature(
+    supervisor, database_url, clean, body, detail
+):
+    for path in ("/api/incidents/import", "/api/incidents"):
+        response = supervisor.post(path, data=body, content_type="application/json")
+        assert response.status_code == 400 and response.mimetype == "application/problem+json"
+        assert detail in response.json["detail"]
+    assert stored(database_url, CITY) == {}
+
+
+def test_unreadable_json_bodies_and_files_are_400(supervisor, database_url, clean):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    file_upload = {"file": (io.BytesIO(deep), "incidents.json")}
+    for response in (
+        supervisor.post("/api/incidents/import", data=file_upload, content_type="multipart/form-data"),
+        supervisor.post("/api/incidents/import?format=json", data=deep, content_type="text/plain"),
+    ):
+        assert response.status_code == 400, response.json
+        assert "nests arrays or objects too deeply" in response.json["detail"]
+    for body, detail in (
+        (b'[{"external_id": "T-1", ', "not valid JSON"),
+        (b'"incidents"', "expected a JSON"),
+    ):
+        response = supervisor.post("/api/incidents/import", data=body, content_type="application/json")
+        assert response.status_code == 400 and detail in response.json["detail"]
+    assert stored(database_url, CITY) == {}
 
 
 def test_bulk_path_rebuilds_indexes_and_keys_and_stays_idempotent(

@@ -114,6 +114,7 @@ def test_unknown_collection_and_feature_are_404_problems(client):
     assert "assets_cctv" in response.get_json()["detail"]
     get(client, ITEMS.format("assets_cctv") + "/999999999", 404)
     get(client, ITEMS.format("assets_cctv") + "/abc", 404)
+    get(client, ITEMS.format("green_areas") + "/%C2%B9", 404)  # a digit to isdigit(), not to int()
 
 
 # -- items: limit, paging, unknown parameters ---------------------------------------------------------
@@ -320,6 +321,53 @@ def test_cql2_rejects_unknown_properties_and_wrong_types(client, auth):
     get(client, ITEMS.format("assets") + "?filter=name='x'&filter-lang=cql2-json", 400)
 
 
+def nested_400_deep() -> str:
+    """``(name = 'x' OR (name = 'x' AND (...)))``: 400 levels that each change the operator."""
+    expression = "name = 'x'"
+    for level in range(400):
+        expression = f"(name = 'x' {'AND' if level % 2 else 'OR'} {expression})"
+    return expression
+
+
+@pytest.mark.parametrize(
+    ("expression", "detail"),
+    [
+        ("S_DWITHIN(geometry, POINT(106.05 -6.0), 1e308, meters)", "from 0 to 100,000 metres"),
+        ("S_DWITHIN(geometry, POINT(106.05 -6.0), 1e300, km)", "from 0 to 100,000 metres"),
+        ("S_DWITHIN(geometry, POINT(106.05 -6.0), -5)", "from 0 to 100,000 metres"),
+        ("S_DWITHIN(geometry, POLYGON((-180 -90, 180 -90, 180 90, -180 90, -180 -90)), 10)",
+         "less than 180 degrees of longitude"),
+        ("S_INTERSECTS(geometry, BBOX(name, 1, 2, 3))", "BBOX takes 4 (or 6) numbers"),
+        ("S_INTERSECTS(geometry, POINT(1e308 1e308))", "longitude from -180 to 180"),
+        ("BBOX(geometry, 200, 100, 300, 120)", "longitude from -180 to 180"),
+        ("S_INTERSECTS(geometry, BBOX(106.1, -6, 106, -5.9))", "lower corner comes first"),
+        (nested_400_deep(), "nests more than 30 levels"),
+        ("coverage_radius_m > " + "(1 + " * 400 + "1" + ")" * 400, "nests more than 30 levels"),
+        (" AND ".join(["name = 'x'"] * 10_000), "at most 20,000 are accepted"),
+        ("name IN (" + ",".join(f"'{i}'" for i in range(1500)) + ")", "more than 1,000 terms"),
+    ],
+)  # fmt: skip
+def test_cql2_filters_past_the_limits_are_400_saying_what_to_fix(client, expression, detail):
+    assert detail in cql(client, "assets", expression, 400)["detail"]
+
+
+def test_cql2_limits_hold_for_incidents_and_other_filter_crs(client, auth):
+    far = "S_DWITHIN(geometry, POINT(106.05 -6.0), 1e308, meters)"
+    assert "100,000 metres" in cql(client, "incidents", far, 400, headers=auth)["detail"]
+    utm = {"filter-crs": EPSG_32748, "filter": "S_INTERSECTS(geometry, POINT(1e20 1e20))"}
+    detail = get(client, ITEMS.format("assets"), 400, query_string=utm).get_json()["detail"]
+    assert "easting from" in detail and "northing from" in detail
+    lat_lon = {"filter-crs": EPSG_4326, "filter": "BBOX(geometry, 106.03, -6.07, 106.07, -6.03)"}
+    assert "latitude from -90 to 90" in get(client, ITEMS.format("assets"), 400, query_string=lat_lon).text
+
+
+def test_a_long_chain_of_one_operator_is_one_level_of_nesting(client, assets):
+    names = [a["name"] for a in assets[:200]]
+    chain = " OR ".join(f"name = '{name}'" for name in names)
+    assert cql(client, "assets", chain) == cql(client, "assets", f"name IN ({', '.join(map(repr, names))})")
+    assert len(cql(client, "assets", chain)) == len(names)
+
+
 def test_queryables_list_the_published_properties(client, auth):
     schema = get(client, "/ogc/collections/incidents/queryables", headers=auth).get_json()
     assert schema["type"] == "object" and schema["$schema"].startswith("https://json-schema.org/")
@@ -363,6 +411,36 @@ def test_bbox_crs_axis_order(client, assets):
     assert expected and all_ids(
         client, "assets", f"?bbox={','.join(map(str, utm_box))}&bbox-crs={EPSG_32748}"
     ) == [i for i in expected]
+
+
+@pytest.mark.parametrize(
+    ("bbox", "crs", "detail"),
+    [
+        ("200,100,300,120", None, "longitude from -180 to 180 and latitude from -90 to 90"),
+        ("106.03,-6.07,106.07,-6.03", EPSG_4326, "latitude from -90 to 90 and longitude from -180 to 180"),
+        ("1e20,1e20,2e20,2e20", EPSG_32748, "easting from"),
+        ("620000,9329000,624000,10000001", EPSG_32748, "northing from"),
+        ("106.1,-6,106,-5.9", None, "lower corner comes first: min longitude, min latitude"),
+        ("-6,106.1,-5.9,106", EPSG_4326, "lower corner comes first: min latitude, min longitude"),
+    ],
+)
+def test_bbox_outside_its_crs_range_is_400(client, auth, bbox, crs, detail):
+    query = {"bbox": bbox} | ({"bbox-crs": crs} if crs else {})
+    for collection, headers in (("assets", {}), ("incidents", auth)):
+        response = get(client, ITEMS.format(collection), 400, query_string=query, headers=headers)
+        assert detail in response.get_json()["detail"]
+
+
+def test_datetime_outside_the_handled_years_is_400(client, auth):
+    for value in (
+        "9999-12-31T00:00:00Z/..",
+        "../0001-01-01T00:00:00Z",
+        "9999-12-31",
+        "0001-01-01/2025-01-01",
+    ):
+        response = get(client, ITEMS.format("incidents") + f"?datetime={value}", 400, headers=auth)
+        assert "from 1900-01-01 to 2100-12-31" in response.get_json()["detail"], value
+    get(client, ITEMS.format("green_areas") + "?datetime=9999-12-31T23:59:59Z", 400)
 
 
 # -- HTML ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from geo_app.csv_cells import to_csv
 from geo_app.db import connect
 from geo_app.store import assets as asset_store
 
@@ -94,7 +95,7 @@ def _csv(frame: gpd.GeoDataFrame) -> bytes:
         table["lon"], table["lat"] = frame.geometry.x.round(7), frame.geometry.y.round(7)
     else:
         table["wkt"] = frame.geometry.to_wkt()
-    return table.to_csv(index=False).encode()
+    return to_csv(table).encode()
 
 
 def _zip_folder(folder: Path) -> bytes:

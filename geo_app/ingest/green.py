@@ -32,8 +32,10 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo_app.catalog import Catalog
+from geo_app.dates import DateOutOfRange, check_in_range
 from geo_app.ingest import geometry_limits
 from geo_app.ingest.readers import UPLOAD_LIMITS, read_vector, read_vector_bytes, source_info
+from geo_app.ogc.crs import CRS84, OutsideCrs, check_box
 from geo_app.store import bulk
 from geo_app.store import green as green_store
 
@@ -141,9 +143,13 @@ def parse_instant(text: str, *, zone: ZoneInfo, end_of_day: bool, what: str = "d
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             day = date.fromisoformat(value)
+            check_in_range(day, what)
             moment = datetime.combine(day, time.min, zone)
             return moment + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else moment
         moment = datetime.fromisoformat(value)
+        check_in_range(moment, what)
+    except DateOutOfRange as exc:
+        raise GreenEditError(str(exc)) from None
     except ValueError:
         raise GreenEditError(f"{what}={value!r}: use a date like 2024-05-01 or a timestamp") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
@@ -273,6 +279,11 @@ def check_geometry(
         return None
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         result.reject(f"the geometry is a {geom.geom_type}; green areas must be polygons")
+        return None
+    try:
+        check_box(geom.bounds, CRS84)
+    except OutsideCrs as exc:
+        result.reject(f"the geometry is not in longitude/latitude: {exc}")
         return None
     refusal = repair_refusal(geom)
     if refusal:

@@ -68,16 +68,7 @@ def header_columns(header: list[str]) -> list[str]:
 def json_records(document: object) -> list[dict]:
     """Incident records from the accepted JSON shapes (points of a FeatureCollection become lat/lon)."""
     if isinstance(document, dict) and document.get("type") == "FeatureCollection":
-        records = []
-        for index, feature in enumerate(document.get("features") or [], start=1):
-            properties = dict(feature.get("properties") or {})
-            geometry = feature.get("geometry")
-            if geometry:
-                if geometry.get("type") != "Point":
-                    raise IncidentFileError(f"feature {index}: geometry must be a Point")
-                properties["lon"], properties["lat"] = geometry["coordinates"][:2]
-            records.append(properties)
-        return records
+        return [point_record(feature, index) for index, feature in enumerate(_features(document), start=1)]
     if isinstance(document, dict) and isinstance(document.get("incidents"), list):
         document = document["incidents"]
     if isinstance(document, dict):
@@ -98,12 +89,55 @@ def json_records(document: object) -> list[dict]:
     return records
 
 
+def _features(collection: dict) -> list:
+    features = collection.get("features") or []
+    if not isinstance(features, list):
+        raise IncidentFileError("features of the FeatureCollection must be a list of Features")
+    return features
+
+
+def point_record(feature: object, index: int) -> dict:
+    """The properties of one GeoJSON Feature with its Point as lon/lat; the message names the feature."""
+    properties = feature.get("properties") if isinstance(feature, dict) else None
+    if not isinstance(feature, dict) or not isinstance(properties, dict | None):
+        raise IncidentFileError(f"feature {index}: expected a Feature with an object of properties")
+    record = dict(properties or {})
+    geometry = feature.get("geometry")
+    if geometry:
+        point = geometry if isinstance(geometry, dict) and geometry.get("type") == "Point" else {}
+        lon_lat = point.get("coordinates")
+        if not (isinstance(lon_lat, list) and len(lon_lat) >= 2 and all(_is_number(n) for n in lon_lat[:2])):
+            raise IncidentFileError(f"feature {index}: geometry must be a Point with coordinates [lon, lat]")
+        record["lon"], record["lat"] = lon_lat[:2]
+    return record
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def stage_csv(conn: psycopg.Connection, stream: BinaryIO) -> None:
     header_line = stream.readline().decode("utf-8-sig")
     if not header_line.strip():
         raise IncidentFileError("the CSV file is empty; the first line must be a header")
     columns = header_columns(next(csv.reader([header_line])))
     store.copy_csv_into_staging(conn, columns, store.iter_chunks(stream))
+
+
+def stage_file(conn: psycopg.Connection, stream: BinaryIO, file_format: str) -> None:
+    """The file's rows into the staging table, as text; IncidentFileError when it cannot be read."""
+    if file_format == "csv":
+        stage_csv(conn, stream)
+    elif file_format == "json":
+        try:
+            document = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise IncidentFileError(f"not valid JSON: {exc}") from None
+        except RecursionError:
+            raise IncidentFileError("the JSON nests arrays or objects too deeply to read") from None
+        store.copy_rows_into_staging(conn, json_records(document))
+    else:
+        raise IncidentFileError(f"unknown format {file_format!r}: use csv or json")
 
 
 def import_incidents(
@@ -121,16 +155,14 @@ def import_incidents(
     timezone = store.city_timezone(conn, city)
     progress("reading the file", 0)
     store.create_staging(conn)
-    if file_format == "csv":
-        stage_csv(conn, stream)
-    elif file_format == "json":
-        try:
-            document = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise IncidentFileError(f"not valid JSON: {exc}") from None
-        store.copy_rows_into_staging(conn, json_records(document))
-    else:
-        raise IncidentFileError(f"unknown format {file_format!r}: use csv or json")
+    try:
+        stage_file(conn, stream, file_format)
+    except psycopg.DataError as exc:
+        # Only the database's own words: its context would quote the row, which may name a caller.
+        reason = exc.diag.message_primary or str(exc).splitlines()[0]
+        raise IncidentFileError(
+            f"the file cannot be read ({reason}); save it as UTF-8 text without NUL characters"
+        ) from None
     progress("geocoding addresses", 0)
     geocode_staged(conn, settings, city)
     progress("checking rows", 0)

@@ -40,6 +40,7 @@ from pyogrio._ogr import _register_drivers
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geo_app.csv_cells import restore_formulas
 from geo_app.ingest import file_checks, geometry_limits
 
 WGS84 = CRS.from_epsg(4326)
@@ -397,6 +398,10 @@ def _find(headers: dict[str, str], candidates: tuple[str, ...]) -> str | None:
 
 def _read_csv(data: bytes, name: str, given_crs: CRS | None) -> gpd.GeoDataFrame:
     text = _decode(data)
+    if "\x00" in text:
+        raise ReadError(
+            f"{name}: the file holds NUL characters, so it is not a text CSV; save it as CSV again"
+        )
     try:
         delimiter = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|").delimiter
     except csv.Error:
@@ -405,6 +410,7 @@ def _read_csv(data: bytes, name: str, given_crs: CRS | None) -> gpd.GeoDataFrame
         table = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ReadError(f"{name}: cannot read it as CSV ({exc})") from None
+    table = restore_formulas(table)
     headers = {_header_key(column): column for column in table.columns}
     lon, lat = _find(headers, LONGITUDE_HEADERS), _find(headers, LATITUDE_HEADERS)
     x, y = _find(headers, X_HEADERS), _find(headers, Y_HEADERS)

@@ -24,9 +24,10 @@ from urllib.parse import urlencode
 
 import psycopg
 
+from geo_app.dates import DateOutOfRange, check_in_range
 from geo_app.ogc import cql2
 from geo_app.ogc.collections import Collection
-from geo_app.ogc.crs import CRS84, SUPPORTED, Crs, parse_crs
+from geo_app.ogc.crs import CRS84, SUPPORTED, Crs, OutsideCrs, check_box, parse_crs
 from geo_app.store import cql2 as cql2_sql
 from geo_app.store import features as store
 from geo_app.store.features import ItemQuery, TimeFilter
@@ -359,7 +360,7 @@ class OgcApi:
     def parse_feature_id(collection: Collection, feature_id: str) -> object | None:
         if collection.id_type == "string":
             return feature_id
-        if feature_id.isdigit() and int(feature_id) < 2**63:
+        if feature_id.isascii() and feature_id.isdigit() and int(feature_id) < 2**63:
             return int(feature_id)
         return None
 
@@ -385,9 +386,10 @@ def parse_bbox(value: str, crs: Crs) -> tuple[float, float, float, float]:
     corners = numbers[:2] + numbers[3:5] if len(numbers) == 6 else numbers
     if crs.lat_first:
         corners = [corners[1], corners[0], corners[3], corners[2]]
-    if corners[0] > corners[2] or corners[1] > corners[3]:
-        order = "minlat,minlon,maxlat,maxlon" if crs.lat_first else "minx,miny,maxx,maxy"
-        raise bad_request(f"bbox={value!r}: the lower corner comes first ({order}).")
+    try:
+        check_box(corners, crs)
+    except OutsideCrs as exc:
+        raise bad_request(f"bbox={value!r}: {exc}.") from None
     return corners[0], corners[1], corners[2], corners[3]
 
 
@@ -395,9 +397,13 @@ def _parse_instant(value: str, end_of_day: bool) -> datetime:
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
+            check_in_range(day, "datetime")
             start = datetime(day.year, day.month, day.day, tzinfo=UTC)
             return start + timedelta(days=1, microseconds=-1) if end_of_day else start
         moment = datetime.fromisoformat(value)
+        check_in_range(moment, "datetime")
+    except DateOutOfRange as exc:
+        raise bad_request(f"{exc} (an open end is written ..).") from None
     except ValueError:
         raise bad_request(
             f"datetime: {value!r} is not an RFC 3339 date-time such as 2024-05-01T08:00:00Z."

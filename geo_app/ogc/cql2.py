@@ -2,6 +2,10 @@
 
 pygeofilter's CQL2 text grammar lacks ``S_DWITHIN(geometry, geometry, distance[, units])``; this module
 extends that grammar with it (distance in metres) and otherwise uses pygeofilter unchanged.
+
+A filter is at most MAX_FILTER_LENGTH characters, MAX_FILTER_TERMS terms (operators, properties and
+values; a geometry counts once) and MAX_FILTER_DEPTH levels of nesting (a chain of ANDs, or of ORs, is
+one level): the SQL it becomes stays small, and turning it into SQL never runs out of stack.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from pygeofilter import ast
 from pygeofilter.parsers import cql2_text
 from pygeofilter.parsers.cql2_text.parser import CQLTransformer
 
+MAX_FILTER_LENGTH = 20_000
+MAX_FILTER_TERMS = 1_000
+MAX_FILTER_DEPTH = 30
 DISTANCE_UNITS = {"meters": 1.0, "metres": 1.0, "kilometers": 1000.0, "kilometres": 1000.0, "km": 1000.0}
 
 _DWITHIN_RULE = """
@@ -24,6 +31,10 @@ _DWITHIN_RULE = """
 
 class FilterSyntaxError(ValueError):
     """The filter is not CQL2 text this service understands; the message says where."""
+
+
+class FilterTooLarge(FilterSyntaxError):
+    """The filter is longer, has more terms or nests deeper than the service evaluates; says which."""
 
 
 @lark.v_args(inline=True)
@@ -50,8 +61,13 @@ def _parser() -> lark.Lark:
 
 def parse(text: str) -> ast.Node:
     """The AST of a CQL2 text filter; FilterSyntaxError with the position of the first problem."""
+    if len(text) > MAX_FILTER_LENGTH:
+        raise FilterTooLarge(
+            f"the filter has {len(text):,} characters; at most {MAX_FILTER_LENGTH:,} are accepted "
+            "(use IN (...) for a list of values, or split the question into several requests)"
+        )
     try:
-        return _parser().parse(text)
+        node = _parser().parse(text)
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, FilterSyntaxError):
             raise exc.orig_exc from None
@@ -61,3 +77,28 @@ def parse(text: str) -> ast.Node:
         raise FilterSyntaxError(f"CQL2 syntax error at character {exc.column}: {rest!r}") from None
     except lark.exceptions.LarkError as exc:
         raise FilterSyntaxError(f"cannot read the filter: {exc}") from None
+    check_size(node)
+    return node
+
+
+def check_size(root: ast.Node) -> None:
+    """FilterTooLarge when the tree has more than MAX_FILTER_TERMS terms or is nested deeper than
+    MAX_FILTER_DEPTH; walked without recursion, so any tree the parser built can be measured."""
+    terms, pending = 0, [(root, 1)]
+    while pending:
+        node, depth = pending.pop()
+        terms += 1
+        if terms > MAX_FILTER_TERMS:
+            raise FilterTooLarge(
+                f"the filter has more than {MAX_FILTER_TERMS:,} terms; split the question into several "
+                "requests"
+            )
+        if depth > MAX_FILTER_DEPTH:
+            raise FilterTooLarge(
+                f"the filter nests more than {MAX_FILTER_DEPTH} levels deep; write it with fewer "
+                "NOT, parentheses and nested functions"
+            )
+        children = node.get_sub_nodes() if isinstance(node, ast.Node) else []
+        for child in children:
+            same_chain = isinstance(node, ast.And | ast.Or) and type(child) is type(node)
+            pending.append((child, depth if same_chain else depth + 1))

@@ -4,22 +4,28 @@ Property names resolve only to the collection's published properties (its querya
 every literal becomes a bound parameter cast to the type of the property it is compared with, so a value
 can never change the statement. Supported: comparisons, LIKE, BETWEEN, IN, IS NULL, AND/OR/NOT, CASEI,
 arithmetic, and the spatial functions S_INTERSECTS, S_DISJOINT, S_CONTAINS, S_WITHIN, S_TOUCHES,
-S_CROSSES, S_OVERLAPS, S_EQUALS and S_DWITHIN (metres, on the spheroid).
+S_CROSSES, S_OVERLAPS, S_EQUALS and S_DWITHIN (metres, on the spheroid, up to MAX_DISTANCE_METRES).
+Boxes and geometry literals follow the filter CRS's axis order and must lie within its valid range.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from psycopg import sql
 from pygeofilter import ast, values
 
 from geo_app.ogc.collections import Collection
-from geo_app.ogc.crs import CRS84, Crs
+from geo_app.ogc.crs import CRS84, Crs, OutsideCrs, check_box
 from geo_app.store.features import Fragment, column, envelope
 
 GEOMETRY_NAMES = ("geometry", "geom")
+# S_DWITHIN reaches at most this far: enough for any question within a city and its surroundings, and
+# the buffer that lets the index help stays inside the planar projection PostGIS picks for it.
+MAX_DISTANCE_METRES = 100_000
 
 SPATIAL_FUNCTIONS = {
     ast.GeometryIntersects: "ST_Intersects",
@@ -54,8 +60,8 @@ class _Translator:
     # -- conditions -------------------------------------------------------------------------------
     def condition(self, node) -> Fragment:
         if isinstance(node, ast.And | ast.Or):
-            joined = Fragment.join([self.condition(node.lhs), self.condition(node.rhs)], f" {node.op.value} ")
-            return joined.wrap("({})")
+            operands = [self.condition(operand) for operand in chained_operands(node)]
+            return Fragment.join(operands, f" {node.op.value} ").wrap("({})")
         if isinstance(node, ast.Not):
             return self.condition(node.sub_node).wrap("(NOT {})")
         if isinstance(node, ast.Include):
@@ -88,14 +94,21 @@ class _Translator:
         if isinstance(node, ast.DistanceWithin):
             return self.distance_within(node)
         if isinstance(node, ast.BBox):
-            box = envelope((node.minx, node.miny, node.maxx, node.maxy), self.filter_crs)
+            box = self.box([node.minx, node.miny, node.maxx, node.maxy])
             return Fragment.join([self.spatial(node.lhs), box], ", ").wrap("ST_Intersects({})")
         raise UnsupportedFilter(f"{type(node).__name__} is not supported in filters here")
 
     def distance_within(self, node: ast.DistanceWithin) -> Fragment:
         """Within a distance in metres: a bounding-box test the index can use, then the exact test."""
+        self.check_spans_less_than_half_the_globe(node.lhs)
+        self.check_spans_less_than_half_the_globe(node.rhs)
         lhs, rhs = self.spatial(node.lhs), self.spatial(node.rhs)
         distance = float(node.distance)
+        if not (math.isfinite(distance) and 0 <= distance <= MAX_DISTANCE_METRES):
+            raise UnsupportedFilter(
+                f"S_DWITHIN: the distance must be from 0 to {MAX_DISTANCE_METRES:,} metres "
+                f"({MAX_DISTANCE_METRES // 1000} km); it was {node.distance:g} metres"
+            )
         near = Fragment.join([rhs.wrap("({})::geography"), Fragment(sql.SQL("%s"), (distance * 1.01,))], ", ")
         box = near.wrap("ST_Envelope(ST_Buffer({})::geometry)")
         exact = Fragment.join(
@@ -103,6 +116,16 @@ class _Translator:
             ", ",
         ).wrap("ST_DWithin({})")
         return Fragment.join([Fragment.join([lhs, box], " && "), exact], " AND ").wrap("({})")
+
+    def check_spans_less_than_half_the_globe(self, node) -> None:
+        """On the spheroid an edge of 180 degrees of longitude has no one shortest path and PostGIS
+        refuses it, so distances are measured from geometries narrower than that."""
+        bounds = coordinate_bounds(node.geometry) if isinstance(node, values.Geometry) else None
+        if bounds is None or self.filter_crs.srid != 4326:
+            return
+        min_lon, _, max_lon, _ = self.as_xy(bounds)
+        if max_lon - min_lon >= 180:
+            raise UnsupportedFilter("S_DWITHIN: the geometry must span less than 180 degrees of longitude")
 
     # -- expressions ------------------------------------------------------------------------------
     def pg_type_of(self, node) -> str | None:
@@ -150,17 +173,38 @@ class _Translator:
                 raise UnsupportedFilter(f"spatial functions take the geometry, not {node.name!r}")
             return Fragment(sql.SQL("t.geom"))
         if isinstance(node, values.Geometry):
+            bounds = coordinate_bounds(node.geometry)
+            if bounds is not None:
+                self.check_range(self.as_xy(bounds), f"the {node.geometry['type']}")
             geometry = Fragment(sql.SQL("ST_GeomFromGeoJSON(%s)"), (json.dumps(node.geometry),))
             return self.to_storage(geometry)
         if isinstance(node, values.Envelope):
-            return envelope((node.x1, node.y1, node.x2, node.y2), self.filter_crs)
-        if isinstance(node, ast.Function) and node.name == "bbox" and len(node.arguments) in (4, 6):
-            numbers = [float(n) for n in node.arguments]
-            corners = numbers[:2] + numbers[3:5] if len(numbers) == 6 else numbers
-            if self.filter_crs.lat_first:
-                corners = [corners[1], corners[0], corners[3], corners[2]]
-            return envelope(corners, self.filter_crs)
+            return self.box([node.x1, node.y1, node.x2, node.y2])
+        if isinstance(node, ast.Function) and node.name == "bbox":
+            numbers = node.arguments
+            if len(numbers) not in (4, 6) or not all(type(n) in (int, float) for n in numbers):
+                raise UnsupportedFilter("BBOX takes 4 (or 6) numbers: minx, miny, maxx, maxy")
+            return self.box(numbers[:2] + numbers[3:5] if len(numbers) == 6 else numbers)
         raise UnsupportedFilter(f"{node!r} is not a geometry")
+
+    def box(self, corners: Sequence[float]) -> Fragment:
+        """A box given in the filter CRS's axis order, checked and as an EPSG:4326 polygon."""
+        corners = self.as_xy([float(n) for n in corners])
+        self.check_range(corners, "the box")
+        return envelope(corners, self.filter_crs)
+
+    def as_xy(self, box: Sequence[float]) -> list[float]:
+        """A box written in the filter CRS's axis order, with x (longitude, easting) first."""
+        if self.filter_crs.lat_first:
+            return [box[1], box[0], box[3], box[2]]
+        return list(box)
+
+    def check_range(self, box: Sequence[float], what: str) -> None:
+        """Coordinates past the filter CRS's range would fail its reprojection (or mean nothing)."""
+        try:
+            check_box(box, self.filter_crs)
+        except OutsideCrs as exc:
+            raise UnsupportedFilter(f"{what}: {exc}") from None
 
     def to_storage(self, geometry: Fragment) -> Fragment:
         """A geometry literal in the filter CRS as EPSG:4326 lon/lat, like the stored data."""
@@ -170,6 +214,34 @@ class _Translator:
             )
         flipped = geometry.wrap("ST_FlipCoordinates({})") if self.filter_crs.lat_first else geometry
         return flipped.wrap("ST_SetSRID({}, 4326)")
+
+
+def chained_operands(node: ast.And | ast.Or) -> list:
+    """The operands of a chain of one operator (``a AND b AND c``), gathered without recursion, so a
+    long chain is one level of nesting rather than one per term."""
+    operands, pending = [], [node]
+    while pending:
+        current = pending.pop()
+        if type(current) is type(node):
+            pending.extend([current.rhs, current.lhs])
+        else:
+            operands.append(current)
+    return operands
+
+
+def coordinate_bounds(geometry: dict) -> tuple[float, float, float, float] | None:
+    """(min x, min y, max x, max y) of a GeoJSON geometry's positions, in the order they were written."""
+    xs, ys, pending = [], [], [geometry]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend([*item.get("geometries", ()), item.get("coordinates", ())])
+        elif item and isinstance(item[0], int | float):
+            xs.append(item[0])
+            ys.append(item[1])
+        else:
+            pending.extend(item)
+    return (min(xs), min(ys), max(xs), max(ys)) if xs else None
 
 
 def to_sql(node: ast.Node, collection: Collection, filter_crs: Crs = CRS84) -> Fragment:

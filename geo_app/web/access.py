@@ -26,6 +26,7 @@ from geo_app.ingest import geometry_limits
 from geo_app.store import users as user_store
 from geo_app.web import deps
 from geo_app.web.errors import Problem, problem_response
+from geo_app.web.params import json_has_nul
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,10 @@ def check_json_body() -> None:
         raise Problem(
             400, "JSON nested too deeply", "The request body nests arrays or objects too deeply to read."
         ) from None
+    if json_has_nul(document):
+        raise Problem(
+            400, "NUL character in the body", "Remove \\u0000 from the JSON body; text cannot hold it."
+        )
     for where, geometry in geometry_limits.iter_geometries(document):
         try:
             geometry_limits.check_geojson(geometry, where)

@@ -1,4 +1,4 @@
-"""Query-string parsing shared by the API: strict, with problem+json messages that say what to fix."""
+"""Request parsing shared by the API: strict, with problem+json messages that say what to fix."""
 
 from __future__ import annotations
 
@@ -6,7 +6,39 @@ from collections.abc import Iterable
 
 from flask import request
 
+from geo_app.ogc.crs import CRS84, OutsideCrs, check_box
 from geo_app.web.errors import Problem
+
+NUL = "\x00"
+
+
+def reject_nul_characters() -> None:
+    """PostgreSQL text cannot hold NUL (U+0000): a path, query parameter or form field carrying one is
+    answered with 400 before any query is built from it."""
+    texts = [request.path, *(text for pair in request.args.items(multi=True) for text in pair)]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        texts += [text for pair in request.form.items(multi=True) for text in pair]
+    if any(NUL in text for text in texts):
+        raise Problem(
+            400,
+            "NUL character in the request",
+            "Remove the NUL character (%00) from the path, query parameters or form fields; text cannot "
+            "hold it.",
+        )
+
+
+def json_has_nul(document: object) -> bool:
+    """Whether a key or string anywhere in a parsed JSON document holds NUL (walked without recursion)."""
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and NUL in item:
+            return True
+        if isinstance(item, dict):
+            pending.extend([*item.keys(), *item.values()])
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def reject_unknown(allowed: Iterable[str]) -> None:
@@ -56,10 +88,17 @@ def bbox() -> tuple[float, float, float, float] | None:
         values = tuple(float(part) for part in raw.split(","))
     except ValueError:
         values = ()
-    if len(values) != 4 or not (values[0] < values[2] and values[1] < values[3]):
+    problem = "" if len(values) == 4 else "four numbers are needed"
+    if not problem:
+        try:
+            check_box(values, CRS84)
+        except OutsideCrs as exc:
+            problem = str(exc)
+    if problem:
         raise Problem(
             400,
             "Invalid parameter",
-            f"bbox={raw!r}: give min_lon,min_lat,max_lon,max_lat in degrees (e.g. 105.9,-6.1,106.1,-5.9).",
+            f"bbox={raw!r}: {problem}; give min_lon,min_lat,max_lon,max_lat in degrees "
+            "(e.g. 105.9,-6.1,106.1,-5.9).",
         )
     return values

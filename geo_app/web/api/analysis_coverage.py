@@ -14,6 +14,7 @@ from flask import Blueprint, Response, request
 
 from geo_app.analysis import coverage
 from geo_app.analysis import siting as siting_analysis
+from geo_app.csv_cells import to_csv
 from geo_app.web import deps
 from geo_app.web.errors import Problem
 from geo_app.web.params import choice, number, reject_unknown
@@ -131,7 +132,7 @@ def result_csv(result: coverage.CoverageResult) -> str:
     table = pd.concat([city, kecamatan, kelurahan], ignore_index=True)
     columns = ["level", "code", "name", "kecamatan_code", "area_ha", "covered_ha", "covered_pct"]
     columns += ["population", "population_covered", "population_covered_pct"]
-    return table[columns].round(4).to_csv(index=False)
+    return to_csv(table[columns].round(4))
 
 
 RESULTS = coverage.ResultCache()

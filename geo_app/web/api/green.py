@@ -6,7 +6,6 @@ earlier state stays readable with ``?as_of=DATE``.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import asdict
 from datetime import date, datetime
@@ -17,6 +16,7 @@ from flask import Blueprint, Response, request, url_for
 from shapely.geometry import mapping, shape
 
 from geo_app.analysis import green as green_analysis
+from geo_app.csv_cells import to_csv
 from geo_app.ingest import green as green_ingest
 from geo_app.ingest.readers import ReadError
 from geo_app.store import areas as area_store
@@ -132,10 +132,8 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def _csv(frame: pd.DataFrame, filename: str) -> Response:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, float_format="%.6g")
     return Response(
-        buffer.getvalue(),
+        to_csv(frame, float_format="%.6g"),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -205,7 +203,10 @@ def _body() -> tuple[dict, object, datetime | None]:
             "Invalid body",
             'Send a GeoJSON Feature: {"type": "Feature", "geometry": ..., "properties": ...}.',
         )
-    properties = dict(body.get("properties") or {})
+    properties = body.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise Problem(400, "Invalid body", "properties must be a JSON object of name: value.")
+    properties = dict(properties)
     valid_from = properties.pop("valid_from", None)
     try:
         geom = shape(body["geometry"]) if body.get("geometry") else None

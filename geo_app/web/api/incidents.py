@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, request, url_for
 
 from geo_app.auth.privacy import incident_fields, note_incident_rows
+from geo_app.dates import DateOutOfRange, check_in_range
 from geo_app.ingest import incidents as ingest
 from geo_app.ingest.geocode import Geocoder
 from geo_app.store import incidents as store
 from geo_app.web import deps
 from geo_app.web.errors import Problem
-from geo_app.web.params import reject_unknown
+from geo_app.web.params import bbox, reject_unknown
 
 blueprint = Blueprint("incidents_api", __name__, url_prefix="/api")
 
@@ -44,46 +45,29 @@ def _list_param(name: str, allowed: list[str] | None = None) -> tuple[str, ...]:
 
 def _time_param(name: str, end_of_day: bool, zone: ZoneInfo) -> datetime | None:
     """A month (2026-10) or a date (2026-10-31), whole in ``zone`` (``end`` includes it), or an ISO
-    date-time; a bound the calendar cannot hold (the day after 9999-12-31) is a 400, not an overflow."""
+    date-time; dates outside the span the service handles (geo_app.dates) are a 400."""
     raw = request.args.get(name)
     if not raw:
         return None
     try:
         if MONTH.fullmatch(raw):
             first = datetime(int(raw[:4]), int(raw[5:]), 1, tzinfo=zone)
+            check_in_range(first, name)
             return (first + timedelta(days=31)).replace(day=1) if end_of_day else first
-        if len(raw) == 10:
-            day = date.fromisoformat(raw) + timedelta(days=1 if end_of_day else 0)
-            return datetime(day.year, day.month, day.day, tzinfo=zone)
-        moment = datetime.fromisoformat(raw)
-        return moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
+        value = date.fromisoformat(raw) if len(raw) == 10 else datetime.fromisoformat(raw)
+        check_in_range(value, name)
+    except DateOutOfRange as exc:
+        raise Problem(400, "Invalid parameter", str(exc)) from None
     except ValueError:
         raise Problem(
             400,
             "Invalid parameter",
             f"{name}={raw!r}: use a month (2026-10), a date (2026-10-31) or an ISO date-time.",
         ) from None
-    except OverflowError:
-        raise Problem(
-            400,
-            "Invalid parameter",
-            f"{name}={raw!r} is out of range: give a date from 0001-01-02 to 9999-12-30.",
-        ) from None
-
-
-def _bbox_param() -> tuple[float, float, float, float] | None:
-    raw = request.args.get("bbox")
-    if not raw:
-        return None
-    try:
-        west, south, east, north = (float(part) for part in raw.split(","))
-    except ValueError:
-        raise Problem(
-            400, "Invalid parameter", "bbox: give four numbers west,south,east,north in degrees (lon/lat)."
-        ) from None
-    if not (west < east and south < north):
-        raise Problem(400, "Invalid parameter", "bbox: west must be below east and south below north.")
-    return west, south, east, north
+    if isinstance(value, datetime):
+        return value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
+    day = value + timedelta(days=1 if end_of_day else 0)
+    return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
 def incident_filter(default_call_types: tuple[str, ...] = ()) -> store.IncidentFilter:
@@ -102,7 +86,7 @@ def incident_filter(default_call_types: tuple[str, ...] = ()) -> store.IncidentF
         call_types=_list_param("call_type", list(catalog.call_types)) or default_call_types,
         kecamatan=_list_param("kecamatan"),
         kelurahan=_list_param("kelurahan"),
-        bbox=_bbox_param(),
+        bbox=bbox(),
     )
 
 
