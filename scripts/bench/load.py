@@ -20,6 +20,7 @@ import contextlib
 import math
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -120,7 +121,9 @@ def free_port() -> int:
 
 def start_gunicorn(url: str, port: int, workers: int, timeout: int = 60) -> subprocess.Popen:
     say(f"gunicorn with {workers} workers on 127.0.0.1:{port}, worker timeout {timeout} s")
-    env = {**os.environ, "DATABASE_URL": url, "GEO_APP_ENV": "development"}
+    # a deployment's own signing secret, as scripts/run makes one (the app refuses to start without it)
+    secret = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48)
+    env = {**os.environ, "DATABASE_URL": url, "GEO_APP_ENV": "development", "SECRET_KEY": secret}
     process = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),

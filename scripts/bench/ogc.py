@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import re
 import shutil
 import socket
@@ -403,6 +404,7 @@ def main() -> None:
     ours = free_port()
     ours_url = f"http://127.0.0.1:{ours}"
     env = {"DATABASE_URL": url, "CITY_CODE": CITY, "GEO_APP_ENV": "development", "DB_POOL_SIZE": "4"}
+    env["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48)  # the app's own secret
     gunicorn = [str(REPO_DIR / ".venv" / "bin" / "gunicorn"), "--workers", str(args.workers),
                 "--bind", f"127.0.0.1:{ours}", "geo_app.wsgi:app"]  # fmt: skip
     items = f"{ours_url}/ogc/collections/incidents/items"
