@@ -22,8 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import re
+import secrets
 import shutil
 import socket
 import subprocess
