@@ -236,6 +236,33 @@ def import_areas_command(
     click.echo("\n".join(report.lines()))
 
 
+@main.command("import-osm")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Build everything and report; write nothing.")
+def import_osm_command(file: Path, dry_run: bool) -> None:
+    """Replace the city's road network and gazetteer with an OpenStreetMap extract (.osm or .osm.pbf)."""
+    import time
+
+    from geo_app.db import connect
+    from geo_app.ingest.osm import OsmImportError, import_osm
+    from geo_app.ingest.osm_read import OsmReadError
+
+    settings = load_settings()
+    catalog = load_catalog(settings.layers_dir)
+    started = time.monotonic()
+
+    def progress(step: str) -> None:
+        click.echo(f"[{time.monotonic() - started:5.1f} s] {step}", err=True)
+
+    try:
+        with connect(settings.database_url) as conn:
+            report = import_osm(conn, settings.city_code, catalog, file, dry_run=dry_run, progress=progress)
+    except (OsmReadError, OsmImportError) as exc:
+        raise click.ClickException(str(exc)) from None
+    progress("done")
+    click.echo("\n".join(report.lines()))
+
+
 main.add_command(users_commands)
 
 
