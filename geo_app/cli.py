@@ -101,10 +101,10 @@ def load_sample_command(if_empty: bool) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("data/sample"),
     show_default=True,
-    help="Folder for sample_city.gpkg and incidents.csv.",
+    help="Folder for sample_city.gpkg, incidents.csv and sample_city.osm.",
 )
 def make_sample_data_command(out_dir: Path) -> None:
-    """Write the generated sample city as files (GeoPackage layers and a CSV of 112 calls)."""
+    """Write the generated sample city as files (GeoPackage layers, a CSV of 112 calls, an OSM file)."""
     from geo_app.sample.export import write_sample_files
 
     counts = write_sample_files(out_dir)

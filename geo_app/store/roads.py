@@ -87,10 +87,13 @@ def replace_gazetteer(
     conn.execute("ANALYZE osm_streets")
     conn.execute(
         """
-        WITH pieces AS (
+        WITH kelurahan AS (  -- small pieces of the kelurahan: each cut of a street against one is cheap
+            SELECT code, ST_Subdivide(geom, 64) AS geom FROM admin_areas
+            WHERE city_code = %(city)s AND level = 'kelurahan'
+        ), pieces AS (
             SELECT s.id, s.name, k.code, part.geom
             FROM osm_streets s
-            JOIN admin_areas k ON k.city_code = %(city)s AND k.level = 'kelurahan' AND s.geom && k.geom
+            JOIN kelurahan k ON s.geom && k.geom
             CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(CASE WHEN ST_CoveredBy(s.geom, k.geom) THEN s.geom
                                                                  ELSE ST_Intersection(s.geom, k.geom) END, 2)
             ) AS part

@@ -18,6 +18,9 @@ ALTER TABLE roads DROP CONSTRAINT roads_road_class_check;
 ALTER TABLE roads ADD CONSTRAINT roads_road_class_check
     CHECK (road_class IN ('tol', 'arteri', 'kolektor', 'lokal', 'lingkungan', 'penyeberangan'));
 CREATE INDEX roads_city_idx ON roads (city_code);
+-- Deleting a city's nodes checks that no road still uses them: without these, once per node over all roads.
+CREATE INDEX roads_source_idx ON roads (source);
+CREATE INDEX roads_target_idx ON roads (target);
 
 ALTER TABLE gazetteer DROP CONSTRAINT gazetteer_kind_check;
 ALTER TABLE gazetteer ADD CONSTRAINT gazetteer_kind_check CHECK (kind IN ('street', 'landmark', 'place'));
@@ -34,7 +37,7 @@ ALTER TABLE gazetteer DROP COLUMN category;
 ALTER TABLE gazetteer DROP CONSTRAINT gazetteer_kind_check;
 ALTER TABLE gazetteer ADD CONSTRAINT gazetteer_kind_check CHECK (kind IN ('street', 'landmark'));
 
-DROP INDEX roads_city_idx;
+DROP INDEX roads_city_idx, roads_source_idx, roads_target_idx;
 DELETE FROM roads WHERE road_class NOT IN ('arteri', 'kolektor', 'lokal');
 DELETE FROM road_nodes n WHERE NOT EXISTS (SELECT 1 FROM roads r WHERE n.id IN (r.source, r.target));
 ALTER TABLE roads DROP CONSTRAINT roads_road_class_check;
