@@ -69,7 +69,8 @@ def check_catalog_command() -> None:
         sys.exit(1)
     click.echo(
         f"{len(catalog.asset_types)} asset types, {len(catalog.incident_categories)} incident "
-        f"categories, {len(catalog.call_types)} call types, {len(catalog.green_types)} green types"
+        f"categories, {len(catalog.call_types)} call types, {len(catalog.green_types)} green types, "
+        f"{len(catalog.road_types)} road types"
     )
 
 

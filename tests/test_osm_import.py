@@ -40,10 +40,6 @@ def osm_file(tmp_path):
     return city_osm().write(tmp_path / "kota.osm")
 
 
-def imported(conn, city, catalog, path, **options):
-    return import_osm(conn, city, catalog, path, **options)
-
-
 def edge(conn, x1, y1, x2, y2):
     """The road from node (x1, y1) to node (x2, y2) (metres from the origin), in either direction."""
     return conn.execute(
@@ -85,7 +81,7 @@ def route_seconds(conn, from_xy, to_xy) -> float | None:
 
 
 def test_network_counts_lengths_and_report(conn, city, catalog, osm_file):
-    report = imported(conn, city, catalog, osm_file)
+    report = import_osm(conn, city, catalog, osm_file)
     assert report.written and not report.dry_run
     assert (report.nodes, report.edges, report.one_way_edges) == (19, 19, 4)
     totals = conn.execute(
@@ -106,7 +102,7 @@ def test_network_counts_lengths_and_report(conn, city, catalog, osm_file):
 
 
 def test_ways_split_only_where_drivable_ways_meet(conn, city, catalog, osm_file):
-    imported(conn, city, catalog, osm_file)
+    import_osm(conn, city, catalog, osm_file)
     # Jl. Melati is cut where other drivable roads join it, not at x=3400 (only the private road meets it).
     (melati,) = edge(conn, 3000, 1000, 3800, 1000)
     # (OSM keeps 7 decimals of a degree: lengths are exact to a centimetre)
@@ -121,7 +117,7 @@ def test_ways_split_only_where_drivable_ways_meet(conn, city, catalog, osm_file)
 
 
 def test_one_way_streets_and_roundabout(conn, city, catalog, osm_file):
-    imported(conn, city, catalog, osm_file)
+    import_osm(conn, city, catalog, osm_file)
     (searah,) = edge(conn, 1000, 1000, 1000, 1600)
     assert (
         searah["forward"]
@@ -148,7 +144,7 @@ def test_one_way_streets_and_roundabout(conn, city, catalog, osm_file):
 
 
 def test_ferry_service_and_private_roads(conn, city, catalog, osm_file):
-    imported(conn, city, catalog, osm_file)
+    import_osm(conn, city, catalog, osm_file)
     (ferry,) = edge(conn, 3800, 1000, 3800, 1700)
     # 700 m at 15 km/h plus 30 minutes of waiting and boarding, both ways
     assert ferry["road_class"] == "penyeberangan"
@@ -167,7 +163,7 @@ def test_ferry_service_and_private_roads(conn, city, catalog, osm_file):
 
 
 def test_gazetteer_streets_per_kelurahan(conn, city, catalog, osm_file):
-    report = imported(conn, city, catalog, osm_file)
+    report = import_osm(conn, city, catalog, osm_file)
     streets = conn.execute(
         "SELECT name, kelurahan_code, round(ST_Length(geom::geography)) AS metres FROM gazetteer "
         "WHERE city_code = %s AND kind = 'street' ORDER BY name, kelurahan_code",
@@ -190,7 +186,7 @@ def test_gazetteer_streets_per_kelurahan(conn, city, catalog, osm_file):
 
 
 def test_gazetteer_landmarks_places_and_variants(conn, city, catalog, osm_file):
-    imported(conn, city, catalog, osm_file)
+    import_osm(conn, city, catalog, osm_file)
     rows = conn.execute(
         "SELECT kind, name, category, name_variants, kelurahan_code FROM gazetteer "
         "WHERE city_code = %s AND kind <> 'street' ORDER BY kind, name",
@@ -213,8 +209,8 @@ def test_gazetteer_landmarks_places_and_variants(conn, city, catalog, osm_file):
 
 
 def test_pbf_reads_like_xml(conn, city, catalog, tmp_path):
-    xml = imported(conn, city, catalog, city_osm().write(tmp_path / "kota.osm"), dry_run=True)
-    pbf = imported(conn, city, catalog, city_osm().write(tmp_path / "kota.osm.pbf"), dry_run=True)
+    xml = import_osm(conn, city, catalog, city_osm().write(tmp_path / "kota.osm"), dry_run=True)
+    pbf = import_osm(conn, city, catalog, city_osm().write(tmp_path / "kota.osm.pbf"), dry_run=True)
     assert xml.lines() == [line.replace("kota.osm.pbf", "kota.osm") for line in pbf.lines()]
 
 
@@ -222,13 +218,13 @@ def test_ways_cut_where_the_extract_lost_their_nodes(conn, city, catalog, tmp_pa
     osm = OsmBuilder()
     # the node in the middle of the way is not in the file (clipped away): two runs of 1.5 km each
     osm.way([(100, 500), (1600, 500), (1800, 800), (1800, 1900)], {"highway": "primary"}, missing_node=999)
-    report = imported(conn, city, catalog, osm.write(tmp_path / "clipped.osm"))
+    report = import_osm(conn, city, catalog, osm.write(tmp_path / "clipped.osm"))
     assert report.edges == 2 and report.parts_kept == 2
 
 
 def test_dry_run_writes_nothing(conn, city, catalog, osm_file):
     before = _network_state(conn)
-    report = imported(conn, city, catalog, osm_file, dry_run=True)
+    report = import_osm(conn, city, catalog, osm_file, dry_run=True)
     assert report.dry_run and not report.written and report.edges == 19
     assert _network_state(conn) == before
     assert "dry run: nothing written" in report.lines()
@@ -258,33 +254,33 @@ def _network_state(conn) -> tuple:
 def test_bad_files_are_refused_and_nothing_written(
     conn, city, catalog, osm_file, tmp_path, content, name, message
 ):
-    imported(conn, city, catalog, osm_file)
+    import_osm(conn, city, catalog, osm_file)
     before = _network_state(conn)
     path = tmp_path / name
     path.write_text(content)
     with pytest.raises(OsmReadError, match=message):
-        imported(conn, city, catalog, path)
+        import_osm(conn, city, catalog, path)
     assert _network_state(conn) == before
 
 
 def test_no_drivable_road_in_the_city_is_refused(conn, city, catalog, osm_file, tmp_path):
-    imported(conn, city, catalog, osm_file)
+    import_osm(conn, city, catalog, osm_file)
     before = _network_state(conn)
     elsewhere = OsmBuilder()
     elsewhere.way([(20000, 0), (21000, 0)], {"highway": "primary", "name": "Jl. Kota Lain"})
     elsewhere.node(20500, 100, {"amenity": "school", "name": "SD Negeri 9 Lain"})
     with pytest.raises(OsmImportError, match="no drivable road of elsewhere.osm lies within city 99.16"):
-        imported(conn, city, catalog, elsewhere.write(tmp_path / "elsewhere.osm"))
+        import_osm(conn, city, catalog, elsewhere.write(tmp_path / "elsewhere.osm"))
     footpaths = OsmBuilder()
     footpaths.way([(100, 100), (900, 100)], {"highway": "footway", "name": "Gang Sempit"})
     with pytest.raises(OsmImportError, match="holds no drivable road"):
-        imported(conn, city, catalog, footpaths.write(tmp_path / "footpaths.osm"))
+        import_osm(conn, city, catalog, footpaths.write(tmp_path / "footpaths.osm"))
     assert _network_state(conn) == before
 
 
 def test_city_without_areas_is_refused(conn, catalog, osm_file):
     with pytest.raises(OsmImportError, match="has no administrative areas"):
-        imported(conn, "99.17", catalog, osm_file)
+        import_osm(conn, "99.17", catalog, osm_file)
 
 
 def test_cli_dry_run(database_url, city, osm_file, monkeypatch):
