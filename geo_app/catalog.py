@@ -1,7 +1,7 @@
 """The layer catalog: what each layer is, read from ``layers/*.yaml`` and validated at start-up.
 
-Adding an asset type, incident category or green-area type is one YAML entry. A mistake in the files
-stops the service with a message naming the file, the entry and the field, e.g.
+Adding an asset type, incident category, green-area type or driven OSM road type is one YAML entry. A mistake
+in the files stops the service with a message naming the file, the entry and the field, e.g.
 ``layers/assets.yaml: asset_types[3] (id=pju): coverage_radius_m: Input should be greater than 0``.
 """
 
@@ -67,6 +67,28 @@ class GreenType(_Entry):
     colour: str = Field(pattern=COLOUR)
 
 
+RoadClass = Literal["tol", "arteri", "kolektor", "lokal", "lingkungan", "penyeberangan"]
+"""Road classes of the network (the CHECK of roads.road_class, migration 0011_osm)."""
+
+
+class RoadType(_Entry):
+    """OSM ways of one tag value: their road class, default speed, implied one-way, fixed waiting time."""
+
+    osm: str = Field(pattern=r"^(highway|route)=[a-z_]+$")
+    road_class: RoadClass
+    speed_kmh: float = Field(gt=0, le=130)
+    oneway: bool = False
+    wait_minutes: float = Field(default=0, ge=0)
+
+    @property
+    def key(self) -> str:
+        return self.osm.split("=", 1)[0]
+
+    @property
+    def value(self) -> str:
+        return self.osm.split("=", 1)[1]
+
+
 class AdminLevel(_Entry):
     id: Literal["kota", "kecamatan", "kelurahan"]
     label: str
@@ -91,6 +113,7 @@ SECTIONS: dict[str, dict[str, tuple[type[_Entry], str]]] = {
     },
     "green_areas.yaml": {"green_types": (GreenType, "id")},
     "admin_areas.yaml": {"levels": (AdminLevel, "id")},
+    "roads.yaml": {"road_types": (RoadType, "osm")},
 }
 
 
@@ -103,6 +126,7 @@ class Catalog:
         self.call_types: dict[str, CallType] = sections["call_types"]
         self.green_types: dict[str, GreenType] = sections["green_types"]
         self.admin_levels: dict[str, AdminLevel] = sections["levels"]
+        self.road_types: dict[str, RoadType] = sections["road_types"]
 
     @cached_property
     def incident_call_types(self) -> list[str]:

@@ -81,7 +81,8 @@ def check_catalog_command() -> None:
         sys.exit(1)
     click.echo(
         f"{len(catalog.asset_types)} asset types, {len(catalog.incident_categories)} incident "
-        f"categories, {len(catalog.call_types)} call types, {len(catalog.green_types)} green types"
+        f"categories, {len(catalog.call_types)} call types, {len(catalog.green_types)} green types, "
+        f"{len(catalog.road_types)} road types"
     )
 
 
@@ -113,10 +114,10 @@ def load_sample_command(if_empty: bool) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("data/sample"),
     show_default=True,
-    help="Folder for sample_city.gpkg and incidents.csv.",
+    help="Folder for sample_city.gpkg, incidents.csv and sample_city.osm.",
 )
 def make_sample_data_command(out_dir: Path) -> None:
-    """Write the generated sample city as files (GeoPackage layers and a CSV of 112 calls)."""
+    """Write the generated sample city as files (GeoPackage layers, a CSV of 112 calls, an OSM file)."""
     from geo_app.sample.export import write_sample_files
 
     counts = write_sample_files(out_dir)
@@ -290,6 +291,33 @@ def import_areas_command(
     except AreaImportRefused as exc:
         if exc.report:
             click.echo("\n".join(exc.report.lines()))
+        raise click.ClickException(str(exc)) from None
+    progress("done")
+    click.echo("\n".join(report.lines()))
+
+
+@main.command("import-osm")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Build everything and report; write nothing.")
+def import_osm_command(file: Path, dry_run: bool) -> None:
+    """Replace the city's road network and gazetteer with an OpenStreetMap extract (.osm or .osm.pbf)."""
+    import time
+
+    from geo_app.db import connect
+    from geo_app.ingest.osm import OsmImportError, import_osm
+    from geo_app.ingest.osm_read import OsmReadError
+
+    settings = load_settings()
+    catalog = load_catalog(settings.layers_dir)
+    started = time.monotonic()
+
+    def progress(step: str) -> None:
+        click.echo(f"[{time.monotonic() - started:5.1f} s] {step}", err=True)
+
+    try:
+        with connect(settings.database_url) as conn:
+            report = import_osm(conn, settings.city_code, catalog, file, dry_run=dry_run, progress=progress)
+    except (OsmReadError, OsmImportError) as exc:
         raise click.ClickException(str(exc)) from None
     progress("done")
     click.echo("\n".join(report.lines()))

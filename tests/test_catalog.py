@@ -84,3 +84,14 @@ def test_every_fact_category_is_in_the_catalog():
     with reference.open(encoding="utf-8") as handle:
         codes = {row["kode"] for row in csv.DictReader(handle)}
     assert codes == set(load_catalog(LAYERS).incident_categories)
+
+
+def test_a_road_type_of_an_unknown_class_or_speed_is_named(tmp_path):
+    def two_mistakes(doc):
+        doc["road_types"][0]["road_class"] = "jalan_raya"
+        doc["road_types"][1]["speed_kmh"] = 0
+
+    problems = problems_of(broken_copy(tmp_path, "roads.yaml", two_mistakes))
+    first, second = "road_types[0] (osm=highway=motorway)", "road_types[1] (osm=highway=motorway_link)"
+    assert any(p.startswith(f"layers/roads.yaml: {first}: road_class:") for p in problems)
+    assert any(f"{second}: speed_kmh: Input should be greater than 0" in p for p in problems)

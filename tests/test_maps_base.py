@@ -182,7 +182,11 @@ def plugin_server():
         "tile",
         lambda **_: (ONE_PIXEL_PNG, 200, {"Content-Type": "image/png"}),
     )
-    app.add_url_rule("/empty.geojson", "empty", lambda: {"type": "FeatureCollection", "features": []})
+    empty = {"type": "FeatureCollection", "features": []}
+    app.add_url_rule("/empty.geojson", "empty", lambda: empty)
+    # the streets basemap of every page without BASEMAP_URL: no roads, no places
+    app.add_url_rule("/tiles/roads/<int:z>/<int:x>/<int:y>.mvt", "roads", lambda **_: b"")
+    app.add_url_rule("/ogc/collections/places/items", "places", lambda: empty)
     server = LiveServer(app)
     yield server
     server.close()

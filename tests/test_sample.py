@@ -19,8 +19,10 @@ from pyproj import Geod
 
 from geo_app.cli import main
 from geo_app.ingest.incidents import header_columns
+from geo_app.ingest.osm_read import read_osm
 from geo_app.sample import generate_sample_city, is_city_loaded
-from geo_app.sample.export import GEOPACKAGE, INCIDENTS_CSV, write_sample_files
+from geo_app.sample.city import default_catalog
+from geo_app.sample.export import GEOPACKAGE, INCIDENTS_CSV, OSM_XML, write_sample_files
 from geo_app.sample.population import largest_remainder
 from geo_app.sample.reference import SAMPLE_SOURCE, to_geographic
 
@@ -202,6 +204,12 @@ def test_export_files(city, tmp_path):
     located = table.dropna(subset=["lon"])
     points = gpd.GeoSeries(gpd.points_from_xy(located["lon"], located["lat"]), crs=4326)
     assert points.within(kelurahan.union_all()).all()
+    # the OpenStreetMap file geo-app import-osm reads: every named street and landmark, kelurahan as places
+    osm = read_osm(tmp_path / OSM_XML, default_catalog().road_types)
+    assert {way.name for way in osm.ways} == set(city.network.roads["name"])
+    landmarks = city.gazetteer[city.gazetteer["kind"] == "landmark"]
+    assert sorted(f.name for f in osm.features if f.kind == "landmark") == sorted(landmarks["name"])
+    assert {f.name for f in osm.features if f.category == "village"} == set(city.kelurahan["name"])
 
 
 # --- the loaded database -------------------------------------------------------------------------------
@@ -234,6 +242,28 @@ def test_loaded_rows(conn, sample_city):
     )
     assert recent >= 20
     assert is_city_loaded(conn, sample_city) and not is_city_loaded(conn, "98.76")
+
+
+def test_loaded_network_is_the_generated_one(conn, sample_city, city):
+    """The sample's roads reach the database through the OpenStreetMap importer: written as OSM ways that run
+    through junctions, split again at the shared nodes, into the same graph."""
+    roads = city.network.roads
+    loaded = conn.execute(
+        "SELECT count(*) AS edges, sum(length_m) AS metres, sum(cost_s) AS seconds,"
+        " (SELECT count(*) FROM road_nodes WHERE city_code = %(c)s) AS nodes,"
+        " (SELECT source FROM dataset_loads WHERE city_code = %(c)s AND layer = 'roads'"
+        "  ORDER BY id DESC LIMIT 1) AS source"
+        " FROM roads WHERE city_code = %(c)s",
+        {"c": sample_city},
+    ).fetchone()
+    assert (loaded["edges"], loaded["nodes"]) == (len(roads), len(city.network.nodes))
+    assert loaded["metres"] == pytest.approx(roads["length_m"].sum(), rel=1e-4)
+    assert loaded["seconds"] == pytest.approx(roads["cost_s"].sum(), rel=1e-4)
+    assert loaded["source"] == SAMPLE_SOURCE
+    streets = conn.execute(
+        "SELECT DISTINCT name FROM gazetteer WHERE city_code = %s AND kind = 'street'", (sample_city,)
+    ).fetchall()
+    assert {row["name"] for row in streets} == set(roads["name"])
 
 
 def test_loaded_road_graph_is_connected(conn, sample_city):

@@ -9,7 +9,8 @@ A page is built as::
     html = render(m)
 
 Every script and style sheet is served by the app (geo_app.maps.vendor), so pages work on a closed network;
-the only outside URL a page may hold is the basemap tile URL of the BASEMAP_URL setting.
+the only outside URL a page may hold is the basemap tile URL of the BASEMAP_URL setting. Without it the
+background is the app's own streets basemap (roads by class and place names, geo_app.maps.tiles).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from folium.template import Template
 from markupsafe import Markup, escape
 
 from geo_app.city import CityContext
+from geo_app.maps.tiles import add_streets_basemap
 from geo_app.maps.vendor import local_url
 from geo_app.settings import Settings
 
@@ -79,7 +81,8 @@ def make_map(
 ) -> folium.Map:
     """A full-page map: header bar with title (and the sample-data notice), basemap per settings, fitted
     to the city's bounds, scale bar, our CSS/JS, and the city's time zone for the page scripts (dates and
-    times are shown in it, labelled WIB, WITA or WIT). Add layers, legend, panel, then ``render``."""
+    times are shown in it, labelled WIB, WITA or WIT). Add layers, legend, panel, then ``render``.
+    The basemap is the BASEMAP_URL tile server, else the app's own streets (roads and place names)."""
     figure = OfflineFigure(title=str(escape(title)))
     bounds = city.bounds
     centre = None if bounds is None else list(city.center)
@@ -106,7 +109,9 @@ def make_map(
     figure.header.add_child(CssLink("/static/maps.css"), name="geo_app_css")
     figure.header.add_child(JavascriptLink("/static/maps.js"), name="geo_app_js")
     figure.html.add_child(Element(_header_bar(title, subtitle, sample)), name="geo_app_header")
-    if settings.basemap_url:
+    if not settings.basemap_url:
+        add_streets_basemap(m, sample)
+    else:
         folium.TileLayer(
             tiles=settings.basemap_url,
             attr=settings.basemap_attribution or "Peta dasar",

@@ -16,11 +16,11 @@ and the call-centre number links back to the caller's record.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from geo_app.auth.privacy import incident_fields_for_all
 from geo_app.auth.roles import INCIDENT_READERS
-from geo_app.catalog import Catalog
+from geo_app.catalog import Catalog, RoadClass
 
 PropertyType = Literal["string", "integer", "number", "boolean", "date-time", "date"]
 
@@ -61,6 +61,8 @@ class Collection:
     ``restrictions`` are ``(column, allowed values)`` pairs always applied. ``temporal`` is the column of
     an event time (``datetime`` selects by it); ``validity`` the ``(valid_from, valid_to)`` columns of a
     versioned table, whose current rows have ``valid_to`` NULL and whose past state ``datetime`` selects.
+    ``tile_zoom_by`` is ``(column, ((value, zoom), ...))``: tiles hold rows of a listed value from that zoom
+    on only (side streets appear when zoomed in, as on any street map).
     """
 
     id: str
@@ -76,6 +78,7 @@ class Collection:
     validity: tuple[str, str] | None = None
     keywords: tuple[str, ...] = ()
     tile_min_zoom: int = 0
+    tile_zoom_by: tuple[str, tuple[tuple[str, int], ...]] | None = None
     cluster_below_zoom: int | None = None
     cache_seconds: int = 300
     property_by_name: dict[str, Property] = field(init=False, repr=False, compare=False)
@@ -175,6 +178,30 @@ def _green_properties(catalog: Catalog) -> tuple[Property, ...]:
     )
 
 
+ROAD_CLASSES = get_args(RoadClass)
+# Zoom from which each road class is in the tiles (a whole city is about zoom 11-12 on a screen).
+ROAD_TILE_ZOOMS = (("kolektor", 10), ("lokal", 12), ("lingkungan", 14))
+
+
+def _road_properties() -> tuple[Property, ...]:
+    return (
+        Property("name", "name", "string", "Street name (empty: unnamed road)", in_tiles=True),
+        Property("road_class", "road_class", "string", "Road class", ROAD_CLASSES, in_tiles=True),
+        Property("speed_kmh", "speed_kmh", "number", "Travel speed in km/h (maxspeed or the class default)"),
+        Property("length_m", "length_m", "number", "Length in metres (EPSG:32748)"),
+        Property("cost_s", "cost_s", "number", "Seconds from source to target (negative: not allowed)"),
+        Property("reverse_cost_s", "reverse_cost_s", "number", "Seconds back (negative: one-way)"),
+    )
+
+
+def _place_properties() -> tuple[Property, ...]:
+    return (
+        Property("name", "name", "string", "Name", in_tiles=True),
+        Property("category", "category", "string", "OSM place: suburb, village, hamlet ...", in_tiles=True),
+        Property("kelurahan_code", "kelurahan_code", "string", "Kelurahan the place lies in"),
+    )
+
+
 def build_collections(catalog: Catalog) -> dict[str, Collection]:
     """Every published collection, keyed by id, in the order the landing page lists them."""
     collections = [
@@ -242,6 +269,32 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
             properties=_green_properties(catalog),
             validity=("valid_from", "valid_to"),
             keywords=("RTH", "green open space"),
+        )
+    )
+    collections.append(
+        Collection(
+            id="roads",
+            title="Road network",
+            description="Roads of the travel-time network (from OpenStreetMap, or the sample city's) with "
+            "class, speed and costs both ways; side streets are in the tiles from zoom 12 and 14 on.",
+            table="roads",
+            properties=_road_properties(),
+            keywords=("roads", "OpenStreetMap"),
+            tile_zoom_by=("road_class", ROAD_TILE_ZOOMS),
+            cache_seconds=3600,
+        )
+    )
+    collections.append(
+        Collection(
+            id="places",
+            title="Places",
+            description="Named places (OpenStreetMap place=*): kecamatan and kelurahan names, kampung, "
+            "dusun, neighbourhoods.",
+            table="gazetteer",
+            properties=_place_properties(),
+            restrictions=(("kind", ("place",)),),
+            keywords=("places", "gazetteer", "OpenStreetMap"),
+            cache_seconds=3600,
         )
     )
     for collection in collections:

@@ -60,7 +60,7 @@ def generate_sample_city(catalog: Catalog | None = None, seed: int = SEED) -> Sa
     facts = load_facts()
     areas = build_areas(facts)
     kelurahan = areas[areas["level"] == "kelurahan"].reset_index(drop=True)
-    network = build_roads(facts, kelurahan)
+    network = build_roads(facts, kelurahan, catalog.road_types)
     gazetteer = build_gazetteer(facts, kelurahan, network.roads, streams[0])
     landmarks = gazetteer[gazetteer["kind"] == "landmark"]
     assets = build_assets(facts, catalog, kelurahan, network, landmarks, streams[1])

@@ -1,6 +1,7 @@
 """Write the sample city as files people can open or import elsewhere: one GeoPackage with every layer
-(lon/lat, EPSG:4326) and the 112 calls as CSV in the layout ``geo-app import-incidents`` reads. Callers'
-names and phone numbers are not written."""
+(lon/lat, EPSG:4326), the 112 calls as CSV in the layout ``geo-app import-incidents`` reads, and the roads,
+landmarks and places as the OpenStreetMap file ``geo-app import-osm`` reads. Callers' names and phone
+numbers are not written."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import shapely
 from tqdm import tqdm
 
 from geo_app.sample.city import SampleCity, generate_sample_city
+from geo_app.sample.osm import write_sample_osm
 from geo_app.sample.reference import GEOGRAPHIC_SRID, to_geographic
 
 GEOPACKAGE = "sample_city.gpkg"
 INCIDENTS_CSV = "incidents.csv"
+OSM_XML = "sample_city.osm"
 
 
 def _geographic(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -76,4 +79,6 @@ def write_sample_files(
         table[column] = _iso_local(table[column])
     table.to_csv(out_dir / INCIDENTS_CSV, index=False)
     counts["incidents.csv"] = len(table)
+    write_sample_osm(city, out_dir / OSM_XML)
+    counts[OSM_XML] = len(city.network.roads)
     return counts

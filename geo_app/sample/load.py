@@ -1,10 +1,13 @@
 """Load the sample city into PostGIS: one transaction, COPY for the big tables, every layer recorded in
-dataset_loads as sample data."""
+dataset_loads as sample data. Roads, street names, landmarks and places go through the OpenStreetMap
+importer (written as an OSM file first), the path a real city's data takes."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,9 +19,11 @@ from tqdm import tqdm
 from geo_app.catalog import Catalog
 from geo_app.city import timezone_for_code
 from geo_app.db import connect
+from geo_app.ingest.osm import import_osm
 from geo_app.sample.city import SampleCity, default_catalog, generate_sample_city
 from geo_app.sample.incidents import COLUMNS as incident_columns
 from geo_app.sample.incidents import build_recent_incidents
+from geo_app.sample.osm import OSM_FILE, write_sample_osm
 from geo_app.sample.reference import GEOGRAPHIC_SRID, METRIC_SRID, SAMPLE_SOURCE, to_geographic
 from geo_app.store import bulk
 from geo_app.store.areas import AdminArea, record_load, upsert_areas, upsert_city
@@ -117,7 +122,7 @@ def load_sample_city(
     current time); everything else is the same on every run.
     """
     catalog = catalog or default_catalog()
-    steps = tqdm(total=10, desc="sample city", unit="step", disable=not progress)
+    steps = tqdm(total=8, desc="sample city", unit="step", disable=not progress)
     steps.set_postfix_str("generating")
     city = generate_sample_city(catalog)
     recent, recent_callers = build_recent_incidents(city.places(), catalog, now or datetime.now(UTC))
@@ -143,50 +148,12 @@ def load_sample_city(
         )
         bulk.delete_city_layers(conn, code)
         step("admin_areas", SAMPLE_SOURCE, lambda: upsert_areas(conn, code, _admin_areas(city)))
-        nodes = city.network.nodes
-        step(
-            "road_nodes",
-            SAMPLE_SOURCE,
-            lambda: bulk.copy_rows(
-                conn,
-                "road_nodes",
-                ("id", "city_code", "geom"),
-                (
-                    (int(node_id), code, geom)
-                    for node_id, geom in zip(nodes["id"], ewkb(nodes.geometry), strict=True)
-                ),
-            ),
-        )
-        road_columns = (
-            "name",
-            "road_class",
-            "speed_kmh",
-            "source",
-            "target",
-            "length_m",
-            "cost_s",
-            "reverse_cost_s",
-        )
-        step(
-            "roads",
-            SAMPLE_SOURCE,
-            lambda: bulk.copy_rows(
-                conn,
-                "roads",
-                ("city_code", *road_columns, "geom"),
-                _rows(city.network.roads, road_columns, code),
-            ),
-        )
-        step(
-            "gazetteer",
-            SAMPLE_SOURCE,
-            lambda: bulk.copy_rows(
-                conn,
-                "gazetteer",
-                ("city_code", "kind", "name", "kelurahan_code", "geom"),
-                _rows(city.gazetteer, ("kind", "name", "kelurahan_code"), code),
-            ),
-        )
+        steps.set_postfix_str("roads and gazetteer (OpenStreetMap)")
+        with tempfile.TemporaryDirectory() as folder:
+            osm_file = write_sample_osm(city, Path(folder) / OSM_FILE)
+            report = import_osm(conn, code, catalog, osm_file, source=SAMPLE_SOURCE, is_sample=True)
+        counts.update(road_nodes=report.nodes, roads=report.edges, gazetteer=sum(report.gazetteer.values()))
+        steps.update()
         asset_columns = (
             "asset_type",
             "name",

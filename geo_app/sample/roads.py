@@ -18,10 +18,13 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import Delaunay
 from shapely import LineString
 
+from geo_app.catalog import RoadType
 from geo_app.sample.boundaries import locate
 from geo_app.sample.reference import METRIC_SRID, CityFacts
+from geo_app.store.roads import node_id_base
 
-SPEED_KMH = {"arteri": 40.0, "kolektor": 30.0, "lokal": 20.0}
+# The OSM highway value each class is written as (geo_app.sample.osm); speeds come from layers/roads.yaml.
+SAMPLE_HIGHWAYS = {"arteri": "primary", "kolektor": "secondary", "lokal": "unclassified"}
 GRID_SPACING_M = 450.0
 COLLECTOR_MAX_LENGTH_M = 3_000.0
 
@@ -100,10 +103,6 @@ class RoadNetwork:
     arterial_routes: gpd.GeoDataFrame  # name, geometry (one polyline per route)
 
 
-def node_id_base(city_code: str) -> int:
-    return int(city_code.replace(".", "")) * 1_000_000
-
-
 def _arterial_lines(facts: CityFacts) -> list[tuple[str, str, LineString]]:
     position = {name: (x, y) for name, x, y in facts.kelurahan[["name", "x", "y"]].itertuples(index=False)}
     return [
@@ -149,8 +148,11 @@ def _grid_lines(facts: CityFacts) -> list[LineString]:
     return lines
 
 
-def build_roads(facts: CityFacts, kelurahan: gpd.GeoDataFrame) -> RoadNetwork:
-    """Node every road line together, keep the largest connected part, name local streets per kelurahan."""
+def build_roads(
+    facts: CityFacts, kelurahan: gpd.GeoDataFrame, road_types: dict[str, RoadType]
+) -> RoadNetwork:
+    """Node every road line together, keep the largest connected part, name local streets per kelurahan.
+    Speeds are the defaults of each class's highway value in ``road_types`` (the layer catalog)."""
     named = _arterial_lines(facts) + _collector_lines(facts)
     grid = _grid_lines(facts)
     originals = [line for _, _, line in named] + grid
@@ -211,7 +213,8 @@ def build_roads(facts: CityFacts, kelurahan: gpd.GeoDataFrame) -> RoadNetwork:
         geometry=pieces,
         crs=METRIC_SRID,
     )
-    roads["speed_kmh"] = roads["road_class"].map(SPEED_KMH)
+    speeds = {name: road_types[f"highway={highway}"].speed_kmh for name, highway in SAMPLE_HIGHWAYS.items()}
+    roads["speed_kmh"] = roads["road_class"].map(speeds)
     roads["length_m"] = roads.geometry.length
     roads["cost_s"] = roads["length_m"] / (roads["speed_kmh"] / 3.6)
     roads["reverse_cost_s"] = roads["cost_s"]

@@ -193,6 +193,71 @@
       });
     },
 
+    /* Place names from a GeoJSON URL as text labels in options.pane. Each kind of place (properties.category)
+     * is named from its own zoom on (options.min_zoom, else options.default_zoom); where two names would
+     * overlap, the higher kind (earlier in options.min_zoom) is shown, so names never cover each other. */
+    placeLabels: function (map, url, options) {
+      var layer = L.layerGroup().addTo(map);
+      var kinds = Object.keys(options.min_zoom);
+      var labels = [];
+      function box(label, zoom) {
+        var point = map.project(label.latlng, zoom);
+        return [point.x - label.width / 2 - 3, point.y - 9, point.x + label.width / 2 + 3, point.y + 9];
+      }
+      function overlaps(a, b) {
+        return a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+      }
+      function update() {
+        var zoom = map.getZoom();
+        var taken = [];
+        labels.forEach(function (label) {
+          var area = zoom >= label.minZoom ? box(label, zoom) : null;
+          var shown = area !== null && !taken.some(function (other) { return overlaps(area, other); });
+          if (shown) {
+            taken.push(area);
+          }
+          if (shown !== layer.hasLayer(label.marker)) {
+            if (shown) {
+              layer.addLayer(label.marker);
+            } else {
+              layer.removeLayer(label.marker);
+            }
+          }
+        });
+      }
+      GeoApp.fetchJson(map, url, options.name).then(function (data) {
+        (data.features || []).forEach(function (feature) {
+          var properties = feature.properties || {};
+          var geometry = feature.geometry;
+          if (!geometry || !properties.name) {
+            return;
+          }
+          var latlng = geometry.type === "Point"
+            ? L.latLng(geometry.coordinates[1], geometry.coordinates[0])
+            : L.geoJSON(geometry).getBounds().getCenter();
+          var category = String(properties.category || "");
+          var rank = kinds.indexOf(category);
+          var icon = L.divIcon({
+            className: "geo-place-label geo-place-" + category.replace(/[^a-z_]/g, ""),
+            html: "<span>" + escapeHtml(properties.name) + "</span>",
+            iconSize: null,
+          });
+          labels.push({
+            latlng: latlng,
+            rank: rank < 0 ? kinds.length : rank,
+            width: properties.name.length * (rank === 0 ? 9.5 : 6.8),
+            minZoom: rank < 0 ? options.default_zoom : options.min_zoom[category],
+            marker: L.marker(latlng, { icon: icon, pane: options.pane, interactive: false, keyboard: false }),
+          });
+        });
+        labels.sort(function (a, b) { return a.rank - b.rank; });
+        map.on("zoomend", update);
+        update();
+        layer.fire("geoapp:loaded", { count: labels.length });
+      });
+      return layer;
+    },
+
     geoJsonLayer: function (map, url, options) {
       var style = featureStyle(options);
       var layer = L.geoJSON(null, {

@@ -301,7 +301,13 @@ def tile(conn: psycopg.Connection, collection: Collection, city_code: str, z: in
     """
     if collection.cluster_below_zoom is not None and z < collection.cluster_below_zoom:
         return _cluster_tile(conn, collection, city_code, z, x, y)
-    where = Fragment.join(base_conditions(collection, city_code))
+    conditions = base_conditions(collection, city_code)
+    if collection.tile_zoom_by is not None:
+        name, zooms = collection.tile_zoom_by
+        hidden = [value for value, zoom in zooms if z < zoom]
+        if hidden:
+            conditions.append(Fragment(sql.SQL("NOT ({} = ANY(%s))").format(column(name)), (hidden,)))
+    where = Fragment.join(conditions)
     integer_ids = collection.id_type == "integer"
     id_column = column(collection.id_column)
     attributes = [
