@@ -24,9 +24,9 @@ def node_id_base(city_code: str) -> int:
     return int(city_code.replace(".", "")) * 1_000_000
 
 
-def city_outline(conn: psycopg.Connection, city_code: str) -> tuple[bytes | None, int]:
+def city_outline(conn: psycopg.Connection, city_code: str) -> tuple[bytes | None, int | None]:
     """The city's outline (the kota area, else the union of its kelurahan) as WKB in lon/lat, and the
-    city's metric SRID; the outline is None when the city has no areas."""
+    city's metric SRID; both None when the city is not in the database, the outline None without areas."""
     row = conn.execute(
         """
         SELECT ST_AsBinary(coalesce(
@@ -39,7 +39,7 @@ def city_outline(conn: psycopg.Connection, city_code: str) -> tuple[bytes | None
         (city_code,),
     ).fetchone()
     if row is None:
-        return None, 32748
+        return None, None
     return (bytes(row["wkb"]) if row["wkb"] is not None else None), row["metric_srid"]
 
 
