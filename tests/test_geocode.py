@@ -7,7 +7,16 @@ from incident_city import create_city, drop_city
 
 from geo_app import create_app
 from geo_app.db import connect, transaction
-from geo_app.ingest.geocode import Geocoder, external_geocoder, parse_address, typo_distance
+from geo_app.ingest.geocode import (
+    AreaNames,
+    Geocoder,
+    Mention,
+    external_geocoder,
+    parse_address,
+    stated_area,
+    street_names_agree,
+    typo_distance,
+)
 from geo_app.settings import Settings, SettingsError
 
 CODE = "99.34"
@@ -53,6 +62,45 @@ def test_landmark_names_and_run_together_markers_are_read_as_such():
 )
 def test_typo_distance_counts_insertions_deletions_replacements_and_swaps(a, b, distance):
     assert typo_distance(a, b, limit=2) == distance
+
+
+def test_a_name_as_near_to_two_kelurahan_names_names_neither():
+    def row(code, level, name, parent):
+        return {
+            "code": code,
+            "level": level,
+            "name": name,
+            "name_variants": [],
+            "parent_code": parent,
+            "lon": 0.0,
+            "lat": 0.0,
+        }
+
+    names = AreaNames(
+        [
+            row("k", "kecamatan", "Cilegon", None),
+            row("k.1", "kelurahan", "Ciwaduk", "k"),
+            row("k.2", "kelurahan", "Ciwedus", "k"),
+        ]
+    )
+    area = stated_area([Mention("DesaCiweduk", ("kelurahan", "kecamatan", "kota"))], names)
+    assert (area.kelurahan, area.kecamatan.code) == (None, "k")
+    assert area.notes == ["'DesaCiweduk' could be Ciwaduk or Ciwedus"]
+    assert stated_area([Mention("Ciwaduk", ("kelurahan",))], names).kelurahan.code == "k.1"
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "agree"),
+    [
+        ("Sudirman", "Jl. Jenderal Sudirman", True),
+        ("Jati", "Jl. Sunan Gunung Jati", False),
+        ("Dringo–Samangraya", "Jl. Raya Warnasari–Samangraya", False),
+        ("Kambja", "Jl. Lingkungan Kamboja", True),
+        ("KiMasJong", "Jl. Ki Mas Jong", True),
+    ],
+)
+def test_a_street_name_must_name_the_words_of_the_street(query, name, agree):
+    assert street_names_agree(query, name, common={"lingkungan", "raya"}) is agree
 
 
 # Added to the module's city: a lane name twice in one kelurahan, far apart; a road cut by a boundary.
@@ -157,6 +205,10 @@ def test_several_places_of_one_name_lower_the_precision_and_are_listed(city_sett
     anywhere = geocode(database_url, city_settings, "Jl. Melati No. 3")
     assert (anywhere.precision, anywhere.lat, anywhere.kelurahan_code) == ("none", None, None)
     assert sorted(c["kelurahan_code"] for c in anywhere.candidates) == [f"{CODE}.01.1002", f"{CODE}.02.1001"]
+    # "Citangkil" alone names the kelurahan and its kecamatan: the lanes are looked for in both
+    unmarked = geocode(database_url, city_settings, "Gg Mawar, Citangkil")
+    assert (unmarked.precision, unmarked.kelurahan_code) == ("kelurahan", f"{CODE}.02.1002")
+    assert geocode(database_url, city_settings, "Citangkil").kelurahan_code == f"{CODE}.02.1001"
     # one road cut by a kelurahan boundary is one place: a street answer on its longer part
     road = geocode(database_url, city_settings, "Jl. Raya Merak, Kec. Pulomerak")
     assert (road.precision, road.matched, road.candidates) == ("street", "Jl. Raya Merak", [])

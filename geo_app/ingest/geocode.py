@@ -21,8 +21,11 @@ import psycopg
 from geo_app.settings import Settings
 from geo_app.store import geocode as store
 
-# A street or landmark name is taken when its trigram score reaches this ("Sudirmn" scores ~0.5).
-MIN_SCORE = 0.45
+# A street or landmark name is taken when its trigram score reaches this ("Sudirmn" scores ~0.75, the
+# wrong street "Raya Kotasari–Grogol" for "Raya Kotasari–Ramanuju" ~0.55); inside a stated area, where
+# few names compete, a lower score is enough.
+MIN_SCORE = 0.6
+MIN_SCORE_IN_AREA = 0.45
 AREA_MARKERS = {
     "kelurahan": "kelurahan", "kel": "kelurahan", "desa": "kelurahan", "ds": "kelurahan",
     "kampung": "kelurahan", "kp": "kelurahan",
@@ -144,6 +147,32 @@ def typos_allowed(name: str) -> int:
     return 0 if len(name) <= 3 else 1 if len(name) <= 6 else 2
 
 
+def _words(text: str) -> list[str]:
+    return [compact(word) for word in re.split(r"[^A-Za-z0-9]+", text) if word]
+
+
+def _spells(word: str, candidates: set[str]) -> bool:
+    return any(typo_distance(word, c, typos_allowed(c)) <= typos_allowed(c) for c in candidates)
+
+
+def street_names_agree(query: str, name: str, common: set[str]) -> bool:
+    """Whether the street name the caller wrote can be that name, beyond a good trigram score.
+
+    Each query word of four letters or more is a word of the name (or two or three of its words written
+    together), up to the typos allowed: "Dringo–Samangraya" is not "Warnasari–Samangraya". And the query
+    names at least half of the name's long words (five letters or more, leaving out words most street
+    names share): "Sudirman" is "Jenderal Sudirman", "Gg. Jati" is not "Sunan Gunung Jati".
+    """
+    words = _words(name)
+    joined = {"".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
+    asked = [word for word in _words(query) if len(word) >= 4]
+    if not all(_spells(word, joined) for word in asked):
+        return False
+    long_words = [word for word in words if len(word) >= 5 and word not in common]
+    named = sum(_spells(word, set(asked)) for word in long_words)
+    return 2 * named >= len(long_words)
+
+
 @dataclass(frozen=True)
 class Area:
     code: str
@@ -188,21 +217,29 @@ class AreaNames:
         name is also recognised without its "Kota".
         """
         key = compact(text)
-        keys = {key} | {key[len(m) :] for m in AREA_MARKERS if key.startswith(m) and len(key) > len(m) + 3}
+        # text as written (any of the levels), or without a marker written onto it (that marker's level)
+        keys = {key: levels} | {
+            key[len(marker) :]: (level,)
+            for marker, level in AREA_MARKERS.items()
+            if key.startswith(marker) and len(key) > len(marker) + 3 and level in levels
+        }
         found = []
         for area in self.areas:
-            if area.level not in levels:
-                continue
             names = set(area.keys)
             if area.level == "kota":
                 names |= {name.removeprefix("kota") for name in area.keys}
-            wrong = min(
-                typo_distance(k, name, typos_allowed(name)) - typos_allowed(name)
-                for k in keys
-                for name in names
+            tried = [k for k, allowed in keys.items() if area.level in allowed]
+            wrong = (
+                min(
+                    (typo_distance(k, name, typos_allowed(name)) - typos_allowed(name), typos_allowed(name))
+                    for k in tried
+                    for name in names
+                )
+                if tried
+                else (1, 0)
             )
-            if wrong <= 0:
-                found.append((min(typo_distance(k, n, 2) for k in keys for n in names), area))
+            if wrong[0] <= 0:  # within the name's allowance
+                found.append((wrong[0] + wrong[1], area))
         return sorted(found, key=lambda pair: (pair[0], pair[1].code))
 
     def kelurahan_of(self, kecamatan_code: str) -> list[str]:
@@ -216,9 +253,14 @@ class StatedArea:
     kelurahan: Area | None = None
     kecamatan: Area | None = None
     notes: list[str] = field(default_factory=list)
+    # An unmarked name of both a kelurahan and its kecamatan ("Citangkil"): streets and landmarks are
+    # looked for in the whole kecamatan; an answer without them is the kelurahan.
+    wider: Area | None = None
 
     def codes(self, names: AreaNames) -> list[str] | None:
         """The kelurahan a street or landmark must lie in; None when the caller named no area."""
+        if self.wider is not None:
+            return names.kelurahan_of(self.wider.code)
         if self.kelurahan is not None:
             return [self.kelurahan.code]
         if self.kecamatan is not None:
@@ -226,6 +268,8 @@ class StatedArea:
         return None
 
     def label(self) -> str:
+        if self.wider is not None:
+            return f"kecamatan {self.wider.name}"
         if self.kelurahan is not None:
             return f"kelurahan {self.kelurahan.name}"
         return f"kecamatan {self.kecamatan.name}" if self.kecamatan else "the city"
@@ -250,6 +294,18 @@ def stated_area(mentions: list[Mention], names: AreaNames) -> StatedArea:
             best, best_rank = (kel, kec), rank
     kel, kec = best
     result = StatedArea(kel and kel[2], kec and kec[2])
+    if kel and kec is None:
+        result.wider = next((a for _, a in options[kel[0]] if a.code == kel[2].parent_code), None)
+    alike = kel and [
+        area
+        for wrong, area in options[kel[0]]
+        if area.level == "kelurahan" and wrong == kel[1] and (kec is None or area.parent_code == kec[2].code)
+    ]
+    if alike and len(alike) > 1:  # "Ciweduk" is as near to Ciwaduk as to Ciwedus: no kelurahan is known
+        result.notes.append(f"{mentions[kel[0]].text!r} could be {' or '.join(a.name for a in alike)}")
+        parents = {area.parent_code for area in alike}
+        result.kelurahan, result.wider = None, None
+        result.kecamatan = result.kecamatan or (names.by_code[parents.pop()] if len(parents) == 1 else None)
     used = {c[0] for c in best if c}
     for index, (mention, found) in enumerate(zip(mentions, options, strict=True)):
         if index in used or any(area.level == "kota" for _, area in found):
@@ -315,6 +371,7 @@ class Geocoder:
         self.city_code = city_code or settings.city_code
         self.external = external_geocoder(settings)
         self._names: AreaNames | None = None
+        self._common_words: set[str] | None = None
 
     @property
     def names(self) -> AreaNames:
@@ -347,31 +404,47 @@ class Geocoder:
 
     def _builtin(self, parsed: ParsedAddress, area: StatedArea) -> GeocodeResult:
         notes = list(area.notes)
-        codes = area.codes(self.names)
         wanted = [(parsed.landmark, (LANDMARK,))] if parsed.landmark else []
         wanted += [(text, (STREET,)) for text in (parsed.gang, parsed.street) if text]
         wanted += [(part, (LANDMARK, STREET)) for part in parsed.rest]
+        codes = area.codes(self.names)
         for text, kinds in wanted:
-            for kind, precision in kinds:
-                places = store.named_places(self.conn, self.city_code, kind, text, codes, MIN_SCORE)
-                if places:
-                    return self._placed(places, precision, area, notes)
+            found = self._named(text, kinds, codes)
+            if found:
+                return self._placed(*found, area, notes)
             notes.append(self._missing(text, kinds, area, codes))
         return self._area_answer(area, notes)
+
+    def _named(self, text: str, kinds: tuple, codes: list[str] | None) -> tuple[list[dict], str] | None:
+        """The places named by the text in the area and their precision; an unmarked part is the
+        landmark or the street whose name it matches better. Street names are compared without the
+        words most of the city's street names share ("Lingkungan", "Raya")."""
+        found = []
+        for kind, precision in kinds:
+            query = self._distinctive(text) if kind == "street" else text
+            least = MIN_SCORE if codes is None else MIN_SCORE_IN_AREA
+            places = store.named_places(self.conn, self.city_code, kind, query, codes, least)
+            if places and (kind != "street" or street_names_agree(query, places[0]["name"], self._common)):
+                found.append((places, precision))
+        return max(found, key=lambda pair: pair[0][0]["score"]) if found else None
+
+    @property
+    def _common(self) -> set[str]:
+        if self._common_words is None:
+            self._common_words = store.common_street_words(self.conn, self.city_code)
+        return self._common_words
+
+    def _distinctive(self, text: str) -> str:
+        kept = [word for word in re.split(r"[^a-z0-9]+", text.lower()) if word and word not in self._common]
+        return " ".join(kept) if kept else text
 
     def _missing(self, text: str, kinds: tuple, area: StatedArea, codes: list[str] | None) -> str:
         """Why a named street or landmark was not used: not known at all, or known only outside the area."""
         what = " or ".join("street" if kind == "street" else "landmark" for kind, _ in kinds)
-        elsewhere = codes is not None and next(
-            (
-                found
-                for kind, _ in kinds
-                if (found := store.named_places(self.conn, self.city_code, kind, text, None, MIN_SCORE))
-            ),
-            None,
-        )
+        elsewhere = codes is not None and self._named(text, kinds, None)
         if not elsewhere:
             return f"no {what} named {text!r} is known"
+        elsewhere = elsewhere[0]
         where = sorted(
             {self.names.by_code[p["kelurahan_code"]].name for p in elsewhere if p["kelurahan_code"]}
         )
@@ -428,7 +501,7 @@ class Geocoder:
                 notes,
                 candidates,
             )
-        result = self._area_answer(StatedArea(None, area.kecamatan), notes)
+        result = self._area_answer(StatedArea(None, area.wider or area.kecamatan), notes)
         result.candidates = candidates
         return result
 

@@ -33,6 +33,22 @@ def area_names(conn: psycopg.Connection, city_code: str) -> list[dict]:
     ).fetchall()
 
 
+def common_street_words(conn: psycopg.Connection, city_code: str) -> set[str]:
+    """Words that at least 5 % of the city's street names (and 3 or more) share, such as "raya"."""
+    rows = conn.execute(
+        """
+        WITH names AS (
+            SELECT DISTINCT geocode_normalise(name) AS name FROM gazetteer
+            WHERE city_code = %(city)s AND kind = 'street'
+        )
+        SELECT word FROM names CROSS JOIN LATERAL regexp_split_to_table(names.name, ' ') AS word
+        GROUP BY word HAVING count(*) >= greatest(3, 0.05 * (SELECT count(*) FROM names))
+        """,
+        {"city": city_code},
+    ).fetchall()
+    return {row["word"] for row in rows}
+
+
 def named_places(
     conn: psycopg.Connection,
     city_code: str,
@@ -43,10 +59,11 @@ def named_places(
 ) -> list[dict]:
     """The places bearing the best-matching street or landmark name, inside the given kelurahan only.
 
-    Gazetteer rows of that name (after ``geocode_normalise``) that touch or lie within ``PLACE_GAP_M``
-    of each other are one place (one street cut by kelurahan boundaries); each place is answered by the
-    point of its longest row nearest that row's centre, with that row's kelurahan. Empty when no name
-    in the area scores ``min_score``.
+    Streets share a name when their normalised names are equal ("Jalan Melati", "Jl. Melati"), landmarks
+    only when spelt alike ("Kantor Kelurahan X" and "Kantor Kecamatan X" normalise alike). Rows of one
+    name that touch or lie within ``PLACE_GAP_M`` of each other are one place (one street cut by
+    kelurahan boundaries); each place is answered by the point of its longest row nearest that row's
+    centre, with that row's kelurahan. Empty when no name in the area scores ``min_score``.
     """
     return conn.execute(
         f"""
@@ -56,11 +73,12 @@ def named_places(
             WHERE g.city_code = %(city)s AND g.kind = %(kind)s
               AND (%(codes)s::text[] IS NULL OR g.kelurahan_code = ANY(%(codes)s::text[]))
         ), best AS (
-            SELECT geocode_normalise(name) AS key, score FROM scored WHERE score >= %(min_score)s
+            SELECT geocode_normalise(name) AS key, name, score FROM scored WHERE score >= %(min_score)s
             ORDER BY score DESC, similarity(lower(name), lower(%(q)s)) DESC, name LIMIT 1
         ), same AS (
             SELECT s.*, ST_ClusterDBSCAN(ST_Transform(s.geom, c.metric_srid), %(gap)s, 1) OVER () AS place
             FROM scored s JOIN best b ON geocode_normalise(s.name) = b.key
+                 AND (s.name = b.name OR %(kind)s = 'street')
             JOIN cities c ON c.code = %(city)s
         )
         SELECT DISTINCT ON (place) place, name, score, kelurahan_code,
