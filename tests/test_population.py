@@ -3,6 +3,8 @@ and coverage with the population grid against a hand computation."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 import rasterio
@@ -10,11 +12,16 @@ from click.testing import CliRunner
 from conftest import execute
 from coverage_city import CITY as SQUARE_CITY
 from coverage_city import ORIGIN, ensure_city, lonlat
+from green_city import BEFORE, GREEN_CITY, build_green_city
+from green_city import X0 as GREEN_X0
+from green_city import Y0 as GREEN_Y0
+from green_city import code as green_code
 from incident_city import create_city, drop_city
 from pyproj import Transformer
 from rasterio.transform import from_origin
 
 from geo_app.analysis import coverage
+from geo_app.analysis import green as green_analysis
 from geo_app.catalog import load_catalog
 from geo_app.cli import main
 from geo_app.db import connect, transaction
@@ -263,3 +270,69 @@ def test_coverage_with_the_grid_matches_a_hand_computation(database_url, square_
     assert rows["99.04.01.1002"]["population_covered"] == pytest.approx(160)
     assert rows["99.04.02.1001"]["population_covered"] == 0
     assert result.areas.population_model == "square_2024 (2024)"
+
+
+def test_the_sample_city_loads_its_raster_through_the_importer(database_url, sample_city):
+    """load-sample writes a WorldPop-like raster and imports it: kelurahan sums are the official totals,
+    and people per cell are few in city forest and in the industrial kelurahan."""
+    with connect(database_url) as conn:
+        grid = conn.execute("SELECT * FROM population_grids WHERE city_code = %s", (sample_city,)).fetchone()
+        sums = conn.execute(
+            """
+            SELECT k.code, k.population, sum(c.population) AS cells FROM admin_areas k
+            JOIN population_cells c ON c.kelurahan_code = k.code
+            WHERE k.city_code = %s AND k.level = 'kelurahan' GROUP BY k.code, k.population
+            """,
+            (sample_city,),
+        ).fetchall()
+        forest, city_mean = (
+            conn.execute(
+                """
+            SELECT avg(c.population) FILTER (WHERE EXISTS (
+                       SELECT 1 FROM green_areas g WHERE g.city_code = c.city_code
+                       AND g.green_type = 'hutan_kota'
+                       AND ST_Contains(g.geom, ST_Centroid(c.geom)))) AS forest,
+                   avg(c.population) AS city_mean
+            FROM population_cells c WHERE c.city_code = %s
+            """,
+                (sample_city,),
+            )
+            .fetchone()
+            .values()
+        )
+    assert (grid["model"], grid["cell_size_m"], grid["raster_crs"]) == (
+        "sample_worldpop_like",
+        100,
+        "EPSG:4326",
+    )
+    assert grid["year"] is not None and grid["even_spread_kelurahan"] == []
+    assert len(sums) == 43
+    for row in sums:
+        assert row["cells"] == pytest.approx(row["population"], abs=1e-6)
+    assert forest < city_mean / 5
+
+
+def test_park_access_with_the_grid_matches_a_hand_computation(database_url, tmp_path):
+    """On the green city (tests/green_city.py) park S fills (450..550)² of A1 and U the corner (0..100,
+    1900..2000) of B1; 300 m reach. A1's 10,000 people live half in the cell (0..100)² (566 m from S:
+    beyond reach), half in (600..700, 400..500) (100 m from S): 5,000 within reach. B1's raster is empty,
+    so its 2,000 people are spread evenly over its 100 cells; 15 cell centres lie within 300 m of U
+    (offsets 0, 50, 150, 250 m each way, but not 250 and 250): 300 people."""
+    values = np.zeros((20, 20))
+    values[19, 0] = values[15, 6] = 7.0  # rows from the north (y 2000): row 19 is y 0..100, row 15 y 400..500
+    path = tmp_path / "green_city_2022.tif"
+    write_raster(path, values, from_origin(GREEN_X0, GREEN_Y0 + 2000, 100, 100), "EPSG:32748")
+    build_green_city(database_url)
+    try:
+        with transaction(database_url) as conn:
+            population.import_raster(conn, GREEN_CITY, path)
+        with connect(database_url) as conn:
+            stats, _ = green_analysis.load_access(
+                conn, GREEN_CITY, "Kota Uji Hijau", 300, 0.5, BEFORE + timedelta(days=1)
+            )
+    finally:
+        execute(database_url, "DELETE FROM population_grids WHERE city_code = %s", (GREEN_CITY,))
+    stats = stats.set_index("code")
+    assert stats.loc[green_code("A1"), "residents_covered"] == pytest.approx(5000)
+    assert stats.loc[green_code("B1"), "residents_covered"] == pytest.approx(300)
+    assert stats.loc[green_code("A2"), "residents_covered"] == 0

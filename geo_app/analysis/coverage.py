@@ -29,6 +29,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo_app.analysis import limits
+from geo_app.analysis.population import PopulationCells, load_cells
 from geo_app.catalog import Catalog
 from geo_app.store import coverage as coverage_store
 from geo_app.store import population as population_store
@@ -38,30 +39,6 @@ DISC_SIDES = 4 * QUAD_SEGS
 AREA_PRESERVING_SCALE = 1 / math.sqrt(DISC_SIDES / (2 * math.pi) * math.sin(2 * math.pi / DISC_SIDES))
 GEOMETRY_THREADS = min(4, os.cpu_count() or 1)
 SQUARE_METRES_PER_HA = 10_000.0
-
-
-@dataclass(frozen=True)
-class PopulationCells:
-    """The population grid's cells: centres (metres), people, and the index of their kelurahan in Areas."""
-
-    x: np.ndarray
-    y: np.ndarray
-    people: np.ndarray
-    area_index: np.ndarray
-
-    def per_area(self, count: int) -> list[np.ndarray]:
-        """Indices of each area's cells."""
-        order = np.argsort(self.area_index, kind="stable")
-        return np.split(order, np.searchsorted(self.area_index[order], np.arange(1, count)))
-
-    def share_in(self, members: np.ndarray, shape: BaseGeometry) -> float | None:
-        """Share of these cells' people whose centre lies in the shape (None: they hold nobody)."""
-        total = self.people[members].sum()
-        if total <= 0:
-            return None
-        shapely.prepare(shape)
-        inside = shapely.contains_xy(shape, self.x[members], self.y[members])
-        return float(self.people[members][inside].sum() / total)
 
 
 @dataclass(frozen=True)
@@ -82,11 +59,10 @@ class Areas:
         """Per area, the share of its people in its covered part: by grid cells, else by area."""
         area = shapely.area(self.geoms)
         share = np.divide(shapely.area(covered), area, out=np.zeros(len(area)), where=area > 0)
-        if self.cells is not None:
-            for index, members in enumerate(self.cells.per_area(len(self.codes))):
-                by_cells = self.cells.share_in(members, covered[index])
-                share[index] = share[index] if by_cells is None else by_cells
-        return share
+        if self.cells is None:
+            return share
+        by_cells = self.cells.shares_in(covered)
+        return np.where(np.isnan(by_cells), share, by_cells)
 
 
 def discs(geoms: Sequence[BaseGeometry], radii: Sequence[float] | float) -> np.ndarray:
@@ -279,20 +255,6 @@ def load_areas(conn, city_code: str) -> Areas:
         geoms=shapely.from_wkb([row["wkb"] for row in rows]),
         cells=load_cells(conn, city_code, codes),
         population_model=population_store.model_name(conn, city_code),
-    )
-
-
-def load_cells(conn, city_code: str, codes: Sequence[str]) -> PopulationCells | None:
-    rows = population_store.cells(conn, city_code)
-    if not rows:
-        return None
-    index = {code: position for position, code in enumerate(codes)}
-    rows = [row for row in rows if row["kelurahan_code"] in index]
-    return PopulationCells(
-        x=np.array([row["x"] for row in rows], dtype=float),
-        y=np.array([row["y"] for row in rows], dtype=float),
-        people=np.array([row["population"] for row in rows], dtype=float),
-        area_index=np.array([index[row["kelurahan_code"]] for row in rows], dtype=np.int64),
     )
 
 
