@@ -20,7 +20,7 @@ from incident_city import create_city, drop_city
 from pyproj import Transformer
 from rasterio.transform import from_origin
 
-from geo_app.analysis import coverage
+from geo_app.analysis import coverage, siting
 from geo_app.analysis import green as green_analysis
 from geo_app.catalog import load_catalog
 from geo_app.cli import main
@@ -270,6 +270,22 @@ def test_coverage_with_the_grid_matches_a_hand_computation(database_url, square_
     assert rows["99.04.01.1002"]["population_covered"] == pytest.approx(160)
     assert rows["99.04.02.1001"]["population_covered"] == 0
     assert result.areas.population_model == "square_2024 (2024)"
+    # siting: a site in the empty middle of A1 reaches nobody on the grid (by area it would reach 283
+    # people), a site at (3000, 1000) reaches A2's 160, so that one is chosen
+    with connect(database_url) as conn:
+        execute(database_url, "DELETE FROM assets WHERE city_code = %s", (square_city,))
+        sites = siting.suggest_sites(
+            conn,
+            square_city,
+            load_catalog(settings.layers_dir),
+            "cctv",
+            1,
+            radius_m=300,
+            candidate_lonlat=np.array([lonlat(1500, 1500), lonlat(3000, 1000)]),
+        )
+    assert sites["population_model"] == "square_2024 (2024)"
+    assert sites["sites"][0]["population_gain"] == pytest.approx(160)
+    assert sites["sites"][0]["kelurahan_code"] == "99.04.01.1002"
 
 
 def test_the_sample_city_loads_its_raster_through_the_importer(database_url, sample_city):
