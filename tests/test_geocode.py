@@ -256,6 +256,10 @@ def test_geocode_api(city_settings, tokens):
     try:
         body = client.get("/api/geocode?address=Jln Sudirmn, Kel. Lebak Gede").json
         assert body["precision"] == "street" and body["lat"] == pytest.approx(-6.07, abs=0.001)
+        elsewhere = client.get("/api/geocode?address=Gg. Melati, Lebak Gedee, Pulomerak").json
+        assert (elsewhere["precision"], elsewhere["kecamatan_code"]) == ("kelurahan", f"{CODE}.01")
+        assert "not in kelurahan Lebak Gede" in elsewhere["note"] and elsewhere["candidates"] == []
+        assert len(client.get("/api/geocode?address=Jl. Melati").json["candidates"]) == 2
         assert client.get("/api/geocode").status_code == 400
         reverse = client.get("/api/geocode/reverse?lat=-6.02&lon=106.07").json
         assert reverse["kelurahan_name"] == "Karang Asem"

@@ -157,7 +157,7 @@ class Grid:
     raster_count_kept: list[str]
 
 
-def scale_to_official(kelurahan: list[dict], raster: Raster, cell_size_m: float) -> Grid:
+def scale_to_official(kelurahan: list[dict], raster: Raster) -> Grid:
     """Cells of each kelurahan (by centre) with its official population split by the raster's people.
 
     A kelurahan holding no cell centre (smaller than a cell) gets one cell at a point inside it.
@@ -231,7 +231,7 @@ def import_raster(
     bounds, srid = city_bounds(conn, city_code)
     raster = read_raster(path, bounds, srid, cell_size_m)
     kelurahan = store.kelurahan_for_grid(conn, city_code)
-    grid = scale_to_official(kelurahan, raster, cell_size_m)
+    grid = scale_to_official(kelurahan, raster)
     year = year if year is not None else year_in_name(path.name)
     model = model or path.stem
     names = {area["code"]: area["name"] for area in kelurahan}
