@@ -386,3 +386,30 @@ def import_green_command(
     click.echo("\n".join(report.lines()))
     if report.count("rejected") and not keep_valid:
         sys.exit(1)
+
+
+@main.command("import-population")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", help="Name of the population model in answers (default: the file name).")
+@click.option("--year", type=click.IntRange(1900, 2200), help="Year of the raster (default: from its name).")
+@click.option("--source", help="Where the raster comes from (default: the file name).")
+@click.option(
+    "--cell-size", "cell_size_m", type=float, default=100.0, show_default=True, help="Grid cell (m)."
+)
+@click.option("--dry-run", is_flag=True, help="Read, check and report; write nothing.")
+def import_population_command(file: Path, model, year, source, cell_size_m, dry_run):
+    """Import a population raster (WorldPop/GHSL GeoTIFF, any CRS) as the city's population grid, scaled
+    to the official kelurahan totals; or a CSV kelurahan table (code, population, year, source)."""
+    from geo_app.db import transaction
+    from geo_app.ingest import population
+
+    settings = load_settings()
+    options = {"dry_run": dry_run}
+    if file.suffix.lower() != ".csv":
+        options.update(model=model, year=year, source=source, cell_size_m=cell_size_m)
+    try:
+        with transaction(settings.database_url) as conn:
+            report = population.import_file(conn, settings.city_code, file, **options)
+    except population.PopulationFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("\n".join(report.lines()))

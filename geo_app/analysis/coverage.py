@@ -4,8 +4,9 @@ Straight-line coverage is the union of a disc of the service radius around each 
 coverage is the road network reached within the time budget (``geo_app.store.coverage``), widened by an
 access distance to the buildings along it. Both are cut per kelurahan: each kelurahan's covered part is
 the union of the shapes that touch it, intersected with the kelurahan, so no global union of thousands of
-discs is needed. Population is spread evenly over each kelurahan's area (no population grid is loaded),
-so covered people = population × covered area / area.
+discs is needed. Where the city has a population grid (``geo-app import-population``), a kelurahan's
+covered people = its population × the share of its grid people whose cell centre is covered; without
+one, people are spread evenly over the area (model ``even_by_area``): population × covered area / area.
 
 Service discs are 32-gons drawn on a slightly larger radius so that each has exactly the area πr² (an
 inscribed n-gon has n/2·r²·sin(2π/n)); fewer vertices keep the union of thousands of discs fast. Road
@@ -28,8 +29,10 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo_app.analysis import limits
+from geo_app.analysis.population import PopulationCells, load_cells
 from geo_app.catalog import Catalog
 from geo_app.store import coverage as coverage_store
+from geo_app.store import population as population_store
 
 QUAD_SEGS = 8
 DISC_SIDES = 4 * QUAD_SEGS
@@ -40,7 +43,8 @@ SQUARE_METRES_PER_HA = 10_000.0
 
 @dataclass(frozen=True)
 class Areas:
-    """Kelurahan in metres: parallel arrays (codes, names, their kecamatan, population, geometry)."""
+    """Kelurahan in metres: parallel arrays (codes, names, their kecamatan, population, geometry), the
+    population grid's cells when the city has one, and the name of the population model used."""
 
     codes: Sequence[str]
     names: Sequence[str]
@@ -48,6 +52,17 @@ class Areas:
     kecamatan_names: Sequence[str]
     population: np.ndarray
     geoms: np.ndarray
+    cells: PopulationCells | None = None
+    population_model: str = population_store.EVEN_BY_AREA
+
+    def people_share(self, covered: np.ndarray) -> np.ndarray:
+        """Per area, the share of its people in its covered part: by grid cells, else by area."""
+        area = shapely.area(self.geoms)
+        share = np.divide(shapely.area(covered), area, out=np.zeros(len(area)), where=area > 0)
+        if self.cells is None:
+            return share
+        by_cells = self.cells.shares_in(covered)
+        return np.where(np.isnan(by_cells), share, by_cells)
 
 
 def discs(geoms: Sequence[BaseGeometry], radii: Sequence[float] | float) -> np.ndarray:
@@ -123,7 +138,7 @@ def coverage_table(areas: Areas, covered: np.ndarray) -> pd.DataFrame:
     area_ha = shapely.area(areas.geoms) / SQUARE_METRES_PER_HA
     covered_ha = shapely.area(covered) / SQUARE_METRES_PER_HA
     population = np.asarray(areas.population, dtype=float)
-    share = np.divide(covered_ha, area_ha, out=np.zeros_like(area_ha), where=area_ha > 0)
+    share = areas.people_share(covered)
     table = pd.DataFrame(
         {
             "code": list(areas.codes),
@@ -169,17 +184,21 @@ def gaps(areas: Areas, covered: np.ndarray, min_area_ha: float) -> pd.DataFrame:
     """
     rows = []
     area_m2 = shapely.area(areas.geoms)
+    members = areas.cells.per_area(len(areas.codes)) if areas.cells is not None else None
     for index, (area, part) in enumerate(zip(areas.geoms, covered, strict=True)):
         density = areas.population[index] / area_m2[index] if area_m2[index] > 0 else 0.0
         for piece in shapely.get_parts(shapely.difference(area, part)):
             if piece.geom_type != "Polygon" or piece.area < min_area_ha * SQUARE_METRES_PER_HA:
                 continue
+            by_cells = areas.cells.share_in(members[index], piece) if members is not None else None
             rows.append(
                 {
                     "kelurahan_code": areas.codes[index],
                     "kelurahan": areas.names[index],
                     "area_ha": piece.area / SQUARE_METRES_PER_HA,
-                    "population": density * piece.area,
+                    "population": density * piece.area
+                    if by_cells is None
+                    else areas.population[index] * by_cells,
                     "geometry": piece,
                 }
             )
@@ -224,14 +243,18 @@ class CoverageResult:
 
 
 def load_areas(conn, city_code: str) -> Areas:
+    """The kelurahan, with the population grid's cells when the city has one."""
     rows = coverage_store.kelurahan_metric(conn, city_code)
+    codes = [row["code"] for row in rows]
     return Areas(
-        codes=[row["code"] for row in rows],
+        codes=codes,
         names=[row["name"] for row in rows],
         kecamatan_codes=[row["kecamatan_code"] for row in rows],
         kecamatan_names=[row["kecamatan"] for row in rows],
         population=np.array([row["population"] for row in rows], dtype=float),
         geoms=shapely.from_wkb([row["wkb"] for row in rows]),
+        cells=load_cells(conn, city_code, codes),
+        population_model=population_store.model_name(conn, city_code),
     )
 
 
@@ -338,6 +361,7 @@ def fire_service_view(
     population = by_radius.city["population"]
     return {
         "asset_type": FIRE_ASSET_TYPE,
+        "population_model": by_radius.areas.population_model,
         "fire_posts": by_radius.asset_count,
         "population": population,
         "within_radius": {

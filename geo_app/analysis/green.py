@@ -22,6 +22,7 @@ from pyproj import Transformer
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from geo_app.analysis.population import load_cells
 from geo_app.store import green as green_store
 
 LEVELS = ("kelurahan", "kecamatan", "kota")
@@ -213,13 +214,16 @@ def reach_by_kelurahan(kelurahan: pd.DataFrame, parks: np.ndarray, radius_m: flo
 def access_statistics(kelurahan: pd.DataFrame, city_code: str, city_name: str) -> pd.DataFrame:
     """Share of residents within reach of a qualifying park, per kelurahan, kecamatan and city.
 
-    Residents are spread evenly over each kelurahan's area (no finer population data), so the share of
-    residents covered in a kelurahan equals the share of its area covered. ``kelurahan`` has code, name,
-    kecamatan_code, kecamatan_name, population, area_ha and covered_ha.
+    ``kelurahan`` has code, name, kecamatan_code, kecamatan_name, population, area_ha and covered_ha, and
+    may have people_share_covered: the share of its residents within reach by the population grid. Where
+    that is missing (no grid, or a kelurahan whose cells hold nobody) residents are spread evenly over the
+    area, so the share covered is the share of the area covered.
     """
     frame = kelurahan.copy()
     frame["population"] = pd.to_numeric(frame["population"], errors="coerce")
-    frame["residents_covered"] = frame["population"] * frame["covered_ha"] / frame["area_ha"]
+    by_area = frame["covered_ha"] / frame["area_ha"]
+    share = frame.pop("people_share_covered").fillna(by_area) if "people_share_covered" in frame else by_area
+    frame["residents_covered"] = frame["population"] * share
     out = _roll_up(frame, ["area_ha", "covered_ha", "population", "residents_covered"], city_code, city_name)
     out["area_share_covered"] = out["covered_ha"] / out["area_ha"]
     out["residents_beyond"] = out["population"] - out["residents_covered"]
@@ -243,6 +247,10 @@ def load_access(
     parks = shapely.from_wkb(green_store.public_green_areas(conn, city_code, min_ha, at, types))
     reach = reach_by_kelurahan(_kelurahan(conn, city_code, geometry=True), np.asarray(parks), radius_m)
     gaps = dict(zip(reach["code"], reach["gap"], strict=True))
+    cells = load_cells(conn, city_code, list(reach["code"]))
+    if cells is not None:  # the share of people beyond reach, by the population grid
+        outside = cells.shares_in(list(reach["gap"]))
+        reach = reach.assign(people_share_covered=np.where(np.isnan(outside), np.nan, 1.0 - outside))
     return access_statistics(reach.drop(columns="gap"), city_code, city_name), gaps
 
 

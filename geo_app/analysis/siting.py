@@ -1,7 +1,8 @@
 """Where to build next: greedy Maximal Covering Location (Church & ReVelle 1974; analysis spec §4).
 
-Demand is the population spread evenly over each kelurahan, sampled on a square grid (each cell's share
-of its kelurahan's people sits at a point inside the cell). Existing assets already cover the demand
+Demand is the population grid's cells where the city has one (``geo-app import-population``), else the
+population spread evenly over each kelurahan, sampled on a square grid (each cell's share of its
+kelurahan's people sits at a point inside the cell). Existing assets already cover the demand
 within their radius. Each step adds the candidate with the largest still-uncovered population within
 the radius; coverage is monotone and submodular, so the greedy picks reach at least (1 − 1/e) of the
 optimum with the same number of sites (checked against spopt's exact MCLP in tests/test_siting.py).
@@ -91,6 +92,14 @@ def demand_grid(areas: Areas, cell_m: float) -> tuple[np.ndarray, np.ndarray, np
     )
 
 
+def demand_points(areas: Areas, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The population grid's cells (people scaled to the kelurahan totals), else :func:`demand_grid`."""
+    if areas.cells is None:
+        return demand_grid(areas, cell_m)
+    cells = areas.cells
+    return np.column_stack([cells.x, cells.y]), cells.scaled_to(areas.population), cells.area_index
+
+
 def candidate_grid(areas: Areas, spacing_m: float) -> np.ndarray:
     """Candidate sites: a square grid (cell centres) over the city, kept where inside a kelurahan."""
     city = shapely.union_all(areas.geoms)
@@ -122,7 +131,7 @@ def suggest_sites(
     """
     areas = load_areas(conn, city_code)
     radius = radius_m or catalog.asset_types[asset_type].coverage_radius_m
-    demand_xy, weights, owners = demand_grid(areas, demand_cell_m)
+    demand_xy, weights, owners = demand_points(areas, demand_cell_m)
     existing = coverage_store.assets_metric(conn, city_code, [asset_type])
     covered = np.zeros(len(weights), dtype=bool)
     if existing and len(weights):
@@ -163,6 +172,7 @@ def suggest_sites(
         )
     return {
         "asset_type": asset_type,
+        "population_model": areas.population_model,
         "radius_m": radius,
         "existing_assets": len(existing),
         "candidates": len(candidates),

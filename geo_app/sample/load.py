@@ -24,6 +24,7 @@ from geo_app.sample.city import SampleCity, default_catalog, generate_sample_cit
 from geo_app.sample.incidents import COLUMNS as incident_columns
 from geo_app.sample.incidents import build_recent_incidents
 from geo_app.sample.osm import OSM_FILE, write_sample_osm
+from geo_app.sample.population_raster import load_population_grid
 from geo_app.sample.reference import GEOGRAPHIC_SRID, METRIC_SRID, SAMPLE_SOURCE, to_geographic
 from geo_app.store import bulk
 from geo_app.store.areas import AdminArea, record_load, upsert_areas, upsert_city
@@ -122,7 +123,7 @@ def load_sample_city(
     current time); everything else is the same on every run.
     """
     catalog = catalog or default_catalog()
-    steps = tqdm(total=8, desc="sample city", unit="step", disable=not progress)
+    steps = tqdm(total=9, desc="sample city", unit="step", disable=not progress)
     steps.set_postfix_str("generating")
     city = generate_sample_city(catalog)
     recent, recent_callers = build_recent_incidents(city.places(), catalog, now or datetime.now(UTC))
@@ -184,6 +185,8 @@ def load_sample_city(
                 conn, "green_areas", ("city_code", *GREEN_COLUMNS, "geom"), _rows(green, GREEN_COLUMNS, code)
             ),
         )
+        # the generated population raster goes through geo-app import-population's importer
+        step("population_grid", SAMPLE_SOURCE, lambda: load_population_grid(conn, city, SAMPLE_SOURCE))
         steps.set_postfix_str("analysing")
         bulk.analyze_loaded(
             conn, ("admin_areas", *bulk.CITY_LAYER_TABLES, "incident_callers"), sum(counts.values())

@@ -164,7 +164,8 @@ def reached_road_pieces(
 
 def data_version(conn: psycopg.Connection, city_code: str) -> tuple:
     """A cheap fingerprint of what coverage reads (assets, roads, kelurahan populations and geometry
-    sizes): equal fingerprints give equal results, so results can be reused between requests."""
+    sizes, the population grid): equal fingerprints give equal results, so results can be reused between
+    requests."""
     row = conn.execute(
         """
         SELECT (SELECT row(count(*), max(id), max(updated_at))::text FROM assets WHERE city_code = %(city)s)
@@ -172,8 +173,11 @@ def data_version(conn: psycopg.Connection, city_code: str) -> tuple:
                (SELECT row(count(*), max(id), sum(cost_s), sum(reverse_cost_s))::text
                 FROM roads WHERE city_code = %(city)s) AS roads,
                (SELECT row(count(*), sum(population), sum(ST_NPoints(geom)))::text
-                FROM admin_areas WHERE city_code = %(city)s AND level = 'kelurahan') AS areas
+                FROM admin_areas WHERE city_code = %(city)s AND level = 'kelurahan') AS areas,
+               (SELECT row(g.imported_at, g.model, g.year, (SELECT sum(population) FROM population_cells
+                                                             WHERE city_code = %(city)s))::text
+                FROM population_grids g WHERE g.city_code = %(city)s) AS population
         """,
         {"city": city_code},
     ).fetchone()
-    return row["assets"], row["roads"], row["areas"]
+    return row["assets"], row["roads"], row["areas"], row["population"]

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import psycopg
 
+# Rows of one name closer than this are one place (a street cut at a kelurahan boundary, a building's
+# two entrances); farther apart they are different places that share a name.
+PLACE_GAP_M = 60.0
+
 # Similarity of the whole name, or of the query as a word run inside a longer name ("sudirman" in
 # "jenderal sudirman"), whichever is higher.
 NAME_SCORE = (
@@ -16,53 +20,81 @@ NAME_SCORE = (
 )
 
 
-def match_area(
-    conn: psycopg.Connection, city_code: str, level: str, text: str, parent_code: str | None = None
-) -> dict | None:
-    """The best-matching kecamatan or kelurahan by name or spelling variant, with its score."""
+def area_names(conn: psycopg.Connection, city_code: str) -> list[dict]:
+    """Every area of the city with its name variants and a point inside it (for answers at area level)."""
     return conn.execute(
-        f"""
-        SELECT a.code, a.name, a.parent_code, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat,
-               greatest({NAME_SCORE.format(name="a.name")},
-                        (SELECT max({NAME_SCORE.format(name="v")}) FROM unnest(a.name_variants) v)) AS score
+        """
+        SELECT a.code, a.level, a.name, a.name_variants, a.parent_code,
+               ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat
         FROM admin_areas a CROSS JOIN LATERAL (SELECT ST_PointOnSurface(a.geom) AS geom) p
-        WHERE a.city_code = %(city)s AND a.level = %(level)s
-          AND (%(parent)s::text IS NULL OR a.parent_code = %(parent)s)
-        ORDER BY score DESC, a.code LIMIT 1
+        WHERE a.city_code = %s ORDER BY a.code
         """,
-        {"q": text, "city": city_code, "level": level, "parent": parent_code},
-    ).fetchone()
+        (city_code,),
+    ).fetchall()
 
 
-def match_gazetteer(
-    conn: psycopg.Connection, city_code: str, kind: str, text: str, kelurahan_code: str | None = None
-) -> dict | None:
-    """The best street or landmark by name; within a kelurahan when one is known.
+def common_street_words(conn: psycopg.Connection, city_code: str) -> set[str]:
+    """Words that at least 5 % of the city's street names (and 3 or more) share, such as "raya"."""
+    rows = conn.execute(
+        """
+        WITH names AS (
+            SELECT DISTINCT geocode_normalise(name) AS name FROM gazetteer
+            WHERE city_code = %(city)s AND kind = 'street'
+        )
+        SELECT word FROM names CROSS JOIN LATERAL regexp_split_to_table(names.name, ' ') AS word
+        GROUP BY word HAVING count(*) >= greatest(3, 0.05 * (SELECT count(*) FROM names))
+        """,
+        {"city": city_code},
+    ).fetchall()
+    return {row["word"] for row in rows}
 
-    A street's point is a point on the part of the street inside that kelurahan (or on the street).
+
+def named_places(
+    conn: psycopg.Connection,
+    city_code: str,
+    kind: str,
+    text: str,
+    kelurahan_codes: list[str] | None,
+    min_score: float,
+) -> list[dict]:
+    """The places bearing the best-matching street or landmark name, inside the given kelurahan only.
+
+    Streets share a name when their normalised names are equal ("Jalan Melati", "Jl. Melati"), landmarks
+    only when spelt alike ("Kantor Kelurahan X" and "Kantor Kecamatan X" normalise alike). Rows of one
+    name that touch or lie within ``PLACE_GAP_M`` of each other are one place (one street cut by
+    kelurahan boundaries); each place is answered by the point of its longest row nearest that row's
+    centre, with that row's kelurahan. Empty when no name in the area scores ``min_score``.
     """
     return conn.execute(
         f"""
-        WITH best AS (
+        WITH scored AS (
             SELECT g.id, g.name, g.kelurahan_code, g.geom, {NAME_SCORE.format(name="g.name")} AS score
             FROM gazetteer g
             WHERE g.city_code = %(city)s AND g.kind = %(kind)s
-              AND (%(kelurahan)s::text IS NULL OR g.kelurahan_code = %(kelurahan)s
-                   OR ST_Intersects(g.geom, (SELECT geom FROM admin_areas WHERE code = %(kelurahan)s)))
-            ORDER BY score DESC, g.id LIMIT 1
+              AND (%(codes)s::text[] IS NULL OR g.kelurahan_code = ANY(%(codes)s::text[]))
+        ), best AS (
+            SELECT geocode_normalise(name) AS key, name, score FROM scored WHERE score >= %(min_score)s
+            ORDER BY score DESC, similarity(lower(name), lower(%(q)s)) DESC, name LIMIT 1
+        ), same AS (
+            SELECT s.*, ST_ClusterDBSCAN(ST_Transform(s.geom, c.metric_srid), %(gap)s, 1) OVER () AS place
+            FROM scored s JOIN best b ON geocode_normalise(s.name) = b.key
+                 AND (s.name = b.name OR %(kind)s = 'street')
+            JOIN cities c ON c.code = %(city)s
         )
-        SELECT b.id, b.name, b.score,
-               CASE WHEN ST_Intersects(b.geom, k.geom) THEN k.code ELSE b.kelurahan_code END
-                   AS kelurahan_code,
+        SELECT DISTINCT ON (place) place, name, score, kelurahan_code,
                ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat
-        FROM best b
-        LEFT JOIN admin_areas k ON k.code = %(kelurahan)s
-        CROSS JOIN LATERAL (SELECT ST_PointOnSurface(CASE
-            WHEN k.geom IS NOT NULL AND ST_Intersects(b.geom, k.geom)
-            THEN ST_Intersection(b.geom, k.geom) ELSE b.geom END) AS geom) p
+        FROM same CROSS JOIN LATERAL (SELECT ST_ClosestPoint(same.geom, ST_Centroid(same.geom)) AS geom) p
+        ORDER BY place, ST_Length(same.geom::geography) DESC, id
         """,
-        {"q": text, "city": city_code, "kind": kind, "kelurahan": kelurahan_code},
-    ).fetchone()
+        {
+            "q": text,
+            "city": city_code,
+            "kind": kind,
+            "codes": kelurahan_codes,
+            "min_score": min_score,
+            "gap": PLACE_GAP_M,
+        },
+    ).fetchall()
 
 
 def reverse(conn: psycopg.Connection, city_code: str, lon: float, lat: float) -> dict:

@@ -58,13 +58,45 @@ def _area_clause(filters: IncidentFilter) -> tuple[str, dict]:
     return " AND ".join(clauses), params
 
 
+# Incidents that are truly a point: a call geocoded to a kelurahan stands at the kelurahan's centre, which
+# would make a false hot spot there, so the point analyses (hexagons, H3, density, DBSCAN) leave it out.
+POINT_PRECISION = "i.geocode_precision IN ('exact', 'street')"
+
+
 def _points(filters: IncidentFilter, extra: str = "") -> tuple[str, dict]:
     where, params = filters.where()
     sql = (
         f"SELECT i.metric_x AS x, i.metric_y AS y{extra} FROM incidents i "
-        f"WHERE {where} AND i.metric_x IS NOT NULL"
+        f"WHERE {where} AND i.metric_x IS NOT NULL AND {POINT_PRECISION}"
     )
     return sql, params
+
+
+def left_out(conn: psycopg.Connection, filters: IncidentFilter, points_only: bool) -> dict:
+    """How many filtered incidents an analysis leaves out, and why: those without a location always;
+    with ``points_only`` also those located only to a kelurahan."""
+    where, params = filters.where()
+    row = conn.execute(
+        f"""
+        SELECT count(*) FILTER (WHERE i.geom IS NULL) AS not_located,
+               count(*) FILTER (WHERE i.geocode_precision = 'kelurahan') AS kelurahan_only
+        FROM incidents i WHERE {where}
+        """,
+        params,
+    ).fetchone()
+    kelurahan_only = row["kelurahan_only"] if points_only else 0
+    reasons = [f"{row['not_located']} have no location (geocode precision none)"]
+    if points_only:
+        reasons.append(
+            f"{kelurahan_only} are located only to a kelurahan (their point is the kelurahan's centre, "
+            "not where the incident was)"
+        )
+    return {
+        "count": row["not_located"] + kelurahan_only,
+        "not_located": row["not_located"],
+        "kelurahan_only": kelurahan_only,
+        "why": "; ".join(reasons),
+    }
 
 
 def area_extent(conn: psycopg.Connection, filters: IncidentFilter) -> dict:
@@ -135,12 +167,12 @@ def kelurahan_counts(conn: psycopg.Connection, filters: IncidentFilter) -> list[
 
 
 def located_points(conn: psycopg.Connection, filters: IncidentFilter) -> list[tuple]:
-    """(id, lon, lat, x, y) of each filtered incident with a location (for H3 and tests)."""
+    """(id, lon, lat, x, y) of each filtered incident that is a point (exact or street; for H3 and tests)."""
     where, params = filters.where()
     with conn.cursor(row_factory=psycopg.rows.tuple_row) as cursor:
         return cursor.execute(
             f"SELECT i.id, ST_X(i.geom), ST_Y(i.geom), i.metric_x, i.metric_y FROM incidents i "
-            f"WHERE {where} AND i.geom IS NOT NULL ORDER BY i.id",
+            f"WHERE {where} AND i.geom IS NOT NULL AND {POINT_PRECISION} ORDER BY i.id",
             params,
         ).fetchall()
 

@@ -84,6 +84,7 @@ def result_summary(result: coverage.CoverageResult) -> dict:
         "max_speed_kmh": result.max_speed_kmh,
         "straight_line_radius_m": result.straight_line_radius_m,
         "assets": result.asset_count,
+        "population_model": result.areas.population_model,
         "city": result.city,
         "kecamatan": result.kecamatan.to_dict("records"),
         "kelurahan": result.kelurahan.to_dict("records"),

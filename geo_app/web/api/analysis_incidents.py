@@ -135,8 +135,10 @@ def hot_spots():
         description, cells = aggregate_cells(conn, filters)
         if band is not None and cell_area(description) is not None:
             limits.check_band(len(cells), cell_area(description), band)
-        # grid cells hold every located incident; kelurahan only those placed in one
-        incidents = aggregates.count_located(conn, filters) if description["grid"] == "kelurahan" else None
+        # hexagons and H3 cells hold the incidents that are points; kelurahan every incident placed in one
+        by_kelurahan = description["grid"] == "kelurahan"
+        incidents = aggregates.count_located(conn, filters) if by_kelurahan else None
+        left_out = aggregates.left_out(conn, filters, points_only=not by_kelurahan)
     counts = np.array([row["count"] for row in cells], dtype=float)
     incidents = int(counts.sum()) if incidents is None else incidents
     xy = np.array([(row["x"], row["y"]) for row in cells], dtype=float).reshape(-1, 2)
@@ -169,6 +171,7 @@ def hot_spots():
         "cells": len(cells),
         "incidents": incidents,
         "incidents_in_cells": int(counts.sum()),
+        "left_out": left_out,
         "fdr": fdr,
         "features": features,
     }
@@ -182,10 +185,12 @@ def density_surface():
     with deps.connection() as conn:
         binned = np.array(aggregates.binned_points(conn, filters, 25.0), dtype=float).reshape(-1, 3)
         extent = aggregates.area_extent(conn, filters)
+        left_out = aggregates.left_out(conn, filters, points_only=True)
     incidents = int(binned[:, 2].sum()) if len(binned) else 0
     if incidents < hotspots.MIN_INCIDENTS:
         raise _not_enough(
-            f"only {incidents} located incidents match; a density surface needs {hotspots.MIN_INCIDENTS}."
+            f"only {incidents} incidents located to a street or better match ({left_out['why']}); "
+            f"a density surface needs {hotspots.MIN_INCIDENTS}."
         )
     xy, weights = binned[:, :2], binned[:, 2]
     radius = number("radius", None, 50, 20_000) or density.default_radius(xy, weights)
@@ -203,6 +208,7 @@ def density_surface():
         "radius_m": round(radius, 1),
         "cell_m": round(cell, 1),
         "incidents": incidents,
+        "left_out": left_out,
         "max_per_km2": round(float(values.max()), 3) if len(values) else 0,
         "unit": "incidents per km²",
         "points": [
@@ -221,10 +227,12 @@ def clusters():
     min_points = int(number("min_points", 10, 2, 10_000))
     with deps.connection() as conn:
         rows = aggregates.dbscan_clusters(conn, filters, eps, min_points)
+        left_out = aggregates.left_out(conn, filters, points_only=True)
     return {
         "type": "FeatureCollection",
         "eps_m": eps,
         "min_points": min_points,
+        "left_out": left_out,
         "features": [
             {
                 "type": "Feature",
@@ -311,8 +319,11 @@ def emerging_hot_spots():
             limits.check_band(limits.hexagon_cells(extent["area_m2"], size), grids.hexagon_area(size), band)
         cells = aggregates.hexagon_counts(conn, filters, size)
         binned = aggregates.hexagon_step_counts(conn, filters, size, step, timezone)
+        left_out = aggregates.left_out(conn, filters, points_only=True)
     if not binned:
-        raise _not_enough("no located incidents match the filters.")
+        raise _not_enough(
+            f"no incidents located to a street or better match the filters ({left_out['why']})."
+        )
     now = datetime.now(ZoneInfo(timezone)).replace(tzinfo=None)  # periods are local times
     periods, unfinished = _steps(
         min(r["period"] for r in binned), max(r["period"] for r in binned), step, now
@@ -368,6 +379,7 @@ def emerging_hot_spots():
         "cell_size_m": size,
         "band_m": band,
         "cells": len(cells),
+        "left_out": left_out,
         "summary": summary,
         "features": features,
     }

@@ -21,6 +21,7 @@ from geo_app.ingest import green as green_ingest
 from geo_app.ingest.readers import ReadError
 from geo_app.store import areas as area_store
 from geo_app.store import green as green_store
+from geo_app.store import population as population_store
 from geo_app.web import deps
 from geo_app.web.errors import Problem, problem_response
 from geo_app.web.params import bbox, choice, number, reject_unknown
@@ -442,6 +443,7 @@ def green_access():
     city = deps.city()
     with deps.connection() as conn:
         table, gaps = green_analysis.load_access(conn, city.code, city.name, radius, min_ha, at, _types())
+        population_model = population_store.model_name(conn, city.code)
     if fmt == "geojson":
         records = [
             record
@@ -457,4 +459,10 @@ def green_access():
     table = _level_filter(table)
     if fmt == "csv":
         return _csv(table, "rth_akses.csv")
-    return {"as_of": _iso(at), "radius_m": radius, "min_ha": min_ha, "areas": _records(table)}
+    return {
+        "as_of": _iso(at),
+        "radius_m": radius,
+        "min_ha": min_ha,
+        "population_model": population_model,
+        "areas": _records(table),
+    }

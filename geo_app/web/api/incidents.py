@@ -227,7 +227,9 @@ def import_incidents():
 
 @blueprint.get("/geocode")
 def geocode():
-    """Offline geocoding of one address: point, precision (exact/street/kelurahan/none) and score."""
+    """Offline geocoding of one address: point, precision (exact/street/kelurahan/none), score, the
+    kelurahan and kecamatan, candidates when several places bear the name, and a note saying why the
+    answer is less precise than the address looked."""
     reject_unknown({"address"})
     address = request.args.get("address", "").strip()
     if not address:
