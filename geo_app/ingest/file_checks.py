@@ -116,7 +116,7 @@ def _check_geojson(data: bytes) -> None:
         if isinstance(crs, dict) and str(crs.get("type", "")).lower() == "link":
             raise ContentError(
                 'its "crs" is a link to fetch, which is not followed; give the CRS by name '
-                '("crs": {"type": "name", "properties": {"name": "EPSG:32748"}}) or use longitude/latitude'
+                '("crs": {"type": "name", "properties": {"name": "EPSG:32750"}}) or use longitude/latitude'
             )
 
 

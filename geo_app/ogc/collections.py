@@ -188,7 +188,7 @@ def _road_properties() -> tuple[Property, ...]:
         Property("name", "name", "string", "Street name (empty: unnamed road)", in_tiles=True),
         Property("road_class", "road_class", "string", "Road class", ROAD_CLASSES, in_tiles=True),
         Property("speed_kmh", "speed_kmh", "number", "Travel speed in km/h (maxspeed or the class default)"),
-        Property("length_m", "length_m", "number", "Length in metres (EPSG:32748)"),
+        Property("length_m", "length_m", "number", "Length in metres (in the city's UTM zone)"),
         Property("cost_s", "cost_s", "number", "Seconds from source to target (negative: not allowed)"),
         Property("reverse_cost_s", "reverse_cost_s", "number", "Seconds back (negative: one-way)"),
     )
