@@ -266,3 +266,23 @@ def test_geocode_api(city_settings, tokens):
         assert client.get("/api/geocode/reverse?lat=x").status_code == 400
     finally:
         app.extensions["db_pool"].close()
+
+
+def test_a_landmark_is_found_by_the_other_names_people_use(city_settings, database_url):
+    """Callers say "SDN 2", the map says "SD Negeri 2" (name variants from the OSM importer)."""
+    with transaction(database_url) as conn:
+        conn.execute(
+            "INSERT INTO gazetteer (city_code, kind, name, name_variants, kelurahan_code, geom)"
+            " VALUES (%s, 'landmark', 'SD Negeri 2 Deringo', '{SDN 2 Deringo}', %s,"
+            " ST_SetSRID(ST_MakePoint(106.03, -6.04), 4326))",
+            (CODE, f"{CODE}.01.1002"),
+        )
+    try:
+        found = geocode(database_url, city_settings, "depan SDN 2 Deringo, Kel. Deringo")
+        assert (found.precision, found.matched) == ("exact", "SD Negeri 2 Deringo")
+        assert (round(found.lon, 3), round(found.lat, 3)) == (106.03, -6.04)
+    finally:
+        with transaction(database_url) as conn:
+            conn.execute(
+                "DELETE FROM gazetteer WHERE city_code = %s AND name = 'SD Negeri 2 Deringo'", (CODE,)
+            )
