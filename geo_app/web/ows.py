@@ -1,0 +1,54 @@
+"""/ows: WMS 1.3.0 and WFS 2.0 (``/ows?SERVICE=WMS&REQUEST=GetCapabilities``), answered by MapServer.
+
+The same access rules as /ogc: everyone gets the public map; the roles that may read the OGC ``incidents``
+collection also get its points as the WMS/WFS layer ``insiden_112``. HTTP Basic with the user name and an
+API token works here as everywhere (QGIS and GDAL cannot send a Bearer header).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from geo_app.auth.identity import current_role
+from geo_app.auth.permissions import is_allowed
+from geo_app.ows.service import OwsService
+from geo_app.web import deps
+from geo_app.web.apidoc import QueryParam, declare
+from geo_app.web.ogc import COLLECTION_RULE, ogc_api
+
+blueprint = Blueprint("ows", __name__)
+
+
+def ows_service() -> OwsService:
+    service = current_app.extensions.get("ows")
+    if service is None:
+        settings = deps.settings()
+        service = OwsService(
+            deps.catalog(),
+            ogc_api().collections,
+            settings.city_code,
+            settings.database_url,
+            settings.public_min_cell_count,
+        )
+        current_app.extensions["ows"] = service
+    return service
+
+
+@blueprint.get("/ows")
+@declare(
+    QueryParam("SERVICE", "WMS or WFS", enum=("WMS", "WFS")),
+    QueryParam(
+        "REQUEST",
+        "GetCapabilities, GetMap, GetFeatureInfo, GetLegendGraphic, DescribeFeatureType, GetFeature",
+    ),  # fmt: skip
+    media_type="text/xml",
+)
+def ows():
+    """WMS 1.3.0 and WFS 2.0 of every published layer (MapServer; parameters as the OGC standards say)."""
+    with_points = is_allowed(current_role(), COLLECTION_RULE, "GET", {"collection_id": "incidents"})
+    online_resource = request.base_url + "?"
+    with deps.connection() as conn:
+        answer = ows_service().dispatch(
+            request.query_string.decode("latin-1"), online_resource, with_points, conn
+        )
+    return Response(answer.body, status=answer.status, content_type=answer.content_type)
