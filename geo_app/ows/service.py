@@ -117,7 +117,12 @@ class OwsService:
             request.setParameter(name, value)
         mapscript.msIO_installStdoutToBuffer()
         try:
-            map_object.OWSDispatch(request)
+            try:
+                map_object.OWSDispatch(request)
+            except mapscript.MapServerError:
+                pass  # the OGC exception report is in the buffer; the error stack stays in the process
+            finally:
+                mapscript.msResetErrorList()
             output = bytes(mapscript.msIO_getStdoutBufferBytes())
         finally:
             mapscript.msIO_resetHandlers()

@@ -14,6 +14,7 @@ from geo_app.auth.permissions import is_allowed
 from geo_app.ows.service import OwsService
 from geo_app.web import deps
 from geo_app.web.apidoc import QueryParam, declare
+from geo_app.web.errors import Problem
 from geo_app.web.ogc import COLLECTION_RULE, ogc_api
 
 blueprint = Blueprint("ows", __name__)
@@ -50,5 +51,11 @@ def ows():
     with deps.connection() as conn:
         answer = ows_service().dispatch(
             request.query_string.decode("latin-1"), online_resource, with_points, conn
+        )
+    if not answer.body:  # MapServer answers only requests of a service it offers
+        raise Problem(
+            400,
+            "Not a WMS or WFS request",
+            "Give SERVICE=WMS or SERVICE=WFS and a REQUEST, e.g. /ows?SERVICE=WMS&REQUEST=GetCapabilities.",
         )
     return Response(answer.body, status=answer.status, content_type=answer.content_type)
