@@ -110,6 +110,7 @@ PERMISSIONS: tuple[Rule, ...] = (
     # WMS/WFS: the public map for everyone; the incident points only in the map of INCIDENT_READERS
     # (decided in geo_app.web.ows by the OGC rule of the incidents collection above).
     Rule("/ows", READ, READERS),
+    Rule("/metadata*", READ, READERS),
     # Administration.
     Rule("/api/audit", READ, ADMINS),
     Rule("/api/users*", ANY, ADMINS),

@@ -22,7 +22,7 @@ from psycopg import sql
 
 from geo_app.catalog import Catalog
 from geo_app.ogc.collections import Collection
-from geo_app.ows import mapfile
+from geo_app.ows import mapfile, metadata
 from geo_app.store import incidents as incident_store
 from geo_app.store.features import Fragment
 
@@ -51,6 +51,7 @@ class OwsService:
     database_url: str
     min_cell_count: int
     _maps: dict[bool, tuple[float, str, list[mapfile.MapLayer]]] = field(default_factory=dict)
+    _facts: tuple[float, list[tuple[mapfile.MapLayer, metadata.LayerFacts]]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def facts(self, conn: psycopg.Connection) -> mapfile.CityFacts:
@@ -99,6 +100,19 @@ class OwsService:
             self._maps[with_incident_points] = (time.monotonic() + MAP_MAX_AGE_SECONDS, text, layers)
             return text, layers
 
+    def described_layers(
+        self, conn: psycopg.Connection
+    ) -> list[tuple[mapfile.MapLayer, metadata.LayerFacts]]:
+        """The public layers with what their data says (extent, update, sources), for their metadata."""
+        _, layers = self.map_for(False, conn)
+        with self._lock:
+            if self._facts is None or self._facts[0] <= time.monotonic():
+                described = [
+                    (layer, metadata.layer_facts(conn, layer, metadata.NODE_OPD)) for layer in layers
+                ]
+                self._facts = (time.monotonic() + MAP_MAX_AGE_SECONDS, described)
+            return self._facts[1]
+
     def dispatch(
         self, query: str, online_resource: str, with_incident_points: bool, conn: psycopg.Connection
     ) -> Answer:
@@ -106,6 +120,15 @@ class OwsService:
         text, layers = self.map_for(with_incident_points, conn)
         map_object = mapscript.msLoadMapFromString(text, None)
         map_object.web.metadata.set("ows_onlineresource", online_resource)
+        site = online_resource.rsplit("/", 1)[0]
+        for layer in layers:
+            described = map_object.getLayerByName(layer.name).metadata
+            described.set(
+                "ows_metadataurl_href",
+                f"{site}/metadata/{metadata.file_identifier(self.city_code, layer)}.xml",
+            )
+            described.set("ows_metadataurl_format", "text/xml")
+            described.set("ows_metadataurl_type", "ISO19115:2003")
         params = latitude_first_bbox(parse_qsl(query, keep_blank_values=True))
         as_of = _versioned_instant(params)
         if as_of is not None:

@@ -169,7 +169,7 @@ def check_json_body() -> None:
             raise Problem(422, "Geometry over the limits", str(exc)) from None
 
 
-MACHINE_PATHS = ("/api/", "/tiles/", "/ogc/", "/openapi.json", "/ows", "/csw")
+MACHINE_PATHS = ("/api/", "/tiles/", "/ogc/", "/openapi.json", "/ows", "/metadata")
 """Paths that GIS tools and scripts read: they get a 401 problem they can show, never the sign-in page."""
 
 

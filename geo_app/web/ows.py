@@ -8,14 +8,17 @@ API token works here as everywhere (QGIS and GDAL cannot send a Bearer header).
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
+from lxml import etree
 
 from geo_app.auth.identity import current_role
 from geo_app.auth.permissions import is_allowed
+from geo_app.ows import metadata
 from geo_app.ows.service import OwsService
 from geo_app.web import deps
 from geo_app.web.apidoc import QueryParam, declare
 from geo_app.web.errors import Problem
 from geo_app.web.ogc import COLLECTION_RULE, ogc_api
+from geo_app.web.params import reject_unknown
 
 blueprint = Blueprint("ows", __name__)
 
@@ -59,3 +62,42 @@ def ows():
             "Give SERVICE=WMS or SERVICE=WFS and a REQUEST, e.g. /ows?SERVICE=WMS&REQUEST=GetCapabilities.",
         )
     return Response(answer.body, status=answer.status, content_type=answer.content_type)
+
+
+@blueprint.get("/metadata")
+def metadata_index():
+    """The ISO 19139 metadata records of the published layers (id, title, link), for harvesters."""
+    reject_unknown(set())
+    site = request.url_root.rstrip("/")
+    service = ows_service()
+    with deps.connection() as conn:
+        described = service.described_layers(conn)
+    return {
+        "records": [
+            {
+                "id": metadata.file_identifier(service.city_code, layer),
+                "title": layer.title,
+                "updated": facts.updated.isoformat(),
+                "href": f"{site}/metadata/{metadata.file_identifier(service.city_code, layer)}.xml",
+                "type": "application/xml",
+            }
+            for layer, facts in described
+        ]
+    }
+
+
+@blueprint.get("/metadata/<record_id>.xml")
+def metadata_record(record_id: str):
+    """One layer's ISO 19139 record (gmd:MD_Metadata): title, abstract, keywords, extent, contact, links."""
+    reject_unknown(set())
+    service = ows_service()
+    with deps.connection() as conn:
+        described = service.described_layers(conn)
+    for layer, facts in described:
+        if metadata.file_identifier(service.city_code, layer) == record_id:
+            record = metadata.iso_record(layer, facts, service.city_code, request.url_root.rstrip("/"))
+            xml = etree.tostring(record, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+            return Response(xml, content_type="application/xml")
+    raise Problem(
+        404, "No such metadata record", f"No record {record_id!r}; the records are listed at /metadata."
+    )
