@@ -181,6 +181,20 @@ def test_public_incident_counts_obey_the_counts_rules(server, anonymous_client, 
     }
     assert served == expected
     assert set(features[0]["properties"]) == {"fid", "code", "name", "month", "count"}
+    code = max(expected, key=expected.get)
+    point = db_rows(
+        database_url,
+        "SELECT ST_X(p) AS x, ST_Y(p) AS y FROM admin_areas, LATERAL ST_PointOnSurface(geom) p"
+        " WHERE code = %s",
+        (code,),
+    )[0]
+    bbox = (point["x"] - 0.001, point["y"] - 0.001, point["x"] + 0.001, point["y"] + 0.001)
+    wms = WebMapService(server, version="1.3.0", timeout=120)
+    layer = ["insiden_bulanan_kelurahan"]
+    info = wms.getfeatureinfo(layers=layer, query_layers=layer, srs="EPSG:4326", bbox=bbox, size=(101, 101),
+                              format="image/png", xy=(50, 50), info_format="application/vnd.ogc.gml",
+                              time=month).read().decode()  # fmt: skip
+    assert f"<month>{month}</month>" in info and f"<count>{expected[code]}</count>" in info
 
 
 def test_wfs_getfeature_with_bbox_filter_paging_and_geojson(wfs, server, database_url):

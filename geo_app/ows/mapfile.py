@@ -130,7 +130,7 @@ def incident_counts_subquery(city_code: str, min_count: int, timezone: str) -> s
     return (
         "SELECT replace(a.code, '.', '')::bigint * 1000000 + to_char(c.month, 'YYYYMM')::bigint AS fid, "
         "a.code, a.name, to_char(c.month, 'YYYY-MM') AS month, "
-        f"(c.month AT TIME ZONE {literal['zone']}) AS month_start, c.count::integer AS count, a.geom "
+        "c.month AS month_start, c.count::integer AS count, a.geom "
         "FROM (SELECT kelurahan_code, month, sum(n) AS count FROM ("
         " SELECT i.kelurahan_code,"
         f" date_trunc('month', i.received_at AT TIME ZONE {literal['zone']}) AS month,"
