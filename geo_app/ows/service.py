@@ -121,7 +121,7 @@ class OwsService:
         map_object = mapscript.msLoadMapFromString(text, None)
         map_object.web.metadata.set("ows_onlineresource", online_resource)
         site = online_resource.rsplit("/", 1)[0]
-        for layer in layers:
+        for layer in (layer for layer in layers if not layer.restricted):  # records describe public layers
             described = map_object.getLayerByName(layer.name).metadata
             described.set(
                 "ows_metadataurl_href",
@@ -143,7 +143,7 @@ class OwsService:
             try:
                 map_object.OWSDispatch(request)
             except mapscript.MapServerError:
-                pass  # the OGC exception report is in the buffer; the error stack stays in the process
+                pass  # MapServer has written the OGC exception report into the buffer already
             finally:
                 mapscript.msResetErrorList()
             output = bytes(mapscript.msIO_getStdoutBufferBytes())
