@@ -7,6 +7,8 @@ API token works here as everywhere (QGIS and GDAL cannot send a Bearer header).
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, Response, current_app, request
 from lxml import etree
 
@@ -31,11 +33,19 @@ def ows_service() -> OwsService:
             deps.catalog(),
             ogc_api().collections,
             settings.city_code,
-            settings.database_url,
+            mapserver_connection(settings.database_url, settings.statement_timeout_ms),
             settings.public_min_cell_count,
         )
         current_app.extensions["ows"] = service
     return service
+
+
+def mapserver_connection(database_url: str, statement_timeout_ms: int) -> str:
+    """The web app's database URL for MapServer, with the same statement timeout as the app's own pool."""
+    if not statement_timeout_ms:
+        return database_url
+    separator = "&" if "?" in database_url else "?"
+    return f"{database_url}{separator}options={quote(f'-c statement_timeout={statement_timeout_ms}')}"
 
 
 @blueprint.get("/ows")
