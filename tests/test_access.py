@@ -116,7 +116,10 @@ def test_the_openapi_document_says_who_may_call_what(anonymous_client):
     assert audit["x-roles"] == ["admin"] and {} not in audit["security"]
     areas = document["paths"]["/api/areas"]["get"]
     assert "public" in areas["x-roles"] and {} in areas["security"]
-    assert set(document["components"]["securitySchemes"]) == {"apiToken", "session"}
+    assert set(document["components"]["securitySchemes"]) == {"apiToken", "session", "apiTokenBasic"}
+    assert {"apiTokenBasic": []} in audit["security"]  # reading with HTTP Basic and an API token
+    writes = document["paths"]["/api/assets"]["post"]["security"]
+    assert {"apiTokenBasic": []} not in writes  # Basic is never accepted for writes
 
 
 def test_the_home_page_tells_visitors_no_file_names_and_nothing_of_112_loads(

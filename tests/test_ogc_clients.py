@@ -152,7 +152,7 @@ def test_a_feature_fetched_by_id_equals_its_database_row(ogc_server, database_ur
     feature_id = cctv_rows[123]["id"]
     row = db_rows(
         database_url,
-        "SELECT name, asset_type, status, owner_opd, dimension, roadmap_phase, kelurahan_code,"
+        "SELECT id, name, asset_type, status, owner_opd, dimension, roadmap_phase, kelurahan_code,"
         " coverage_radius_m, source, updated_at, ST_AsText(geom) AS wkt FROM assets WHERE id = %s",
         (feature_id,),
     )[0]

@@ -6,6 +6,7 @@ import pytest
 from ogc_city import ogc_app  # noqa: F401 (fixture app)
 from openapi_spec_validator import validate
 
+from geo_app.ogc.core import MAX_LIMIT
 from geo_app.web.openapi import RULE_ARGUMENT
 
 
@@ -38,9 +39,15 @@ def test_every_route_is_documented(app, document):
     assert {path: set(operations) for path, operations in document["paths"].items()} == expected
 
 
+def resolve(document: dict, parameter: dict) -> dict:
+    """A parameter, or the component its ``$ref`` names."""
+    reference = parameter.get("$ref")
+    return document["components"]["parameters"][reference.rsplit("/", 1)[1]] if reference else parameter
+
+
 def test_operations_carry_summaries_parameters_and_problem_errors(document):
     items = document["paths"]["/ogc/collections/incidents/items"]["get"]
-    names = {p["name"] for p in items["parameters"]}
+    names = {resolve(document, p)["name"] for p in items["parameters"]}
     assert {"limit", "bbox", "datetime", "filter", "crs", "bbox-crs", "category", "received_at"} <= names
     assert not {"description", "address", "caller_name"} & names
     assert items["summary"].startswith("Features of a collection")
@@ -55,6 +62,18 @@ def test_operations_carry_summaries_parameters_and_problem_errors(document):
     }
     areas = document["paths"]["/api/areas"]["get"]
     assert [p["name"] for p in areas["parameters"]] == ["level"]  # read from its reject_unknown call
+
+
+def test_items_take_limit_from_components_with_its_maximum(document):
+    """QGIS reads limit's maximum only from components/parameters/limit; inline it pages by 10 (or 100)."""
+    limit = document["components"]["parameters"]["limit"]
+    assert limit["name"] == "limit" and limit["in"] == "query"
+    assert limit["schema"] == {"type": "integer", "default": 10, "minimum": 1, "maximum": MAX_LIMIT}
+    for path, operations in document["paths"].items():
+        if path.startswith("/ogc/collections/") and path.endswith("/items"):
+            parameters = operations["get"]["parameters"]
+            assert {"$ref": "#/components/parameters/limit"} in parameters, path
+            assert not [p for p in parameters if p.get("name") == "limit"], path
 
 
 def test_the_documentation_page_is_served_by_the_app(app, document):

@@ -19,7 +19,8 @@ class Identity:
     opd: str | None = None
     user_id: int | None = None
     via: str = "anonymous"
-    """How the request proved it: ``session`` (cookie, CSRF applies), ``token`` (Bearer) or ``anonymous``."""
+    """How the request proved it: ``session`` (cookie, CSRF applies), ``token`` (Bearer), ``basic``
+    (HTTP Basic with an API token, reading only) or ``anonymous``."""
 
     @property
     def signed_in(self) -> bool:

@@ -107,6 +107,10 @@ PERMISSIONS: tuple[Rule, ...] = (
     Rule("/ogc", READ, READERS),
     Rule("/ogc/*", READ, READERS),
     Rule("/tiles/*", READ, READERS),
+    # WMS/WFS: the public map for everyone; the incident points only in the map of INCIDENT_READERS
+    # (decided in geo_app.web.ows by the OGC rule of the incidents collection above).
+    Rule("/ows", READ, READERS),
+    Rule("/metadata*", READ, READERS),
     # Administration.
     Rule("/api/audit", READ, ADMINS),
     Rule("/api/users*", ANY, ADMINS),

@@ -97,8 +97,17 @@ class Collection:
         return self.temporal or (self.validity[0] if self.validity else None)
 
 
+ID_DESCRIPTION = "Feature id (also the feature's id member, so clients that renumber features keep it)"
+
+
+def _id_property(name: str, value_type: PropertyType) -> Property:
+    """The id as a property too: QGIS numbers features 1..N by itself and shows only properties."""
+    return Property(name, name, value_type, ID_DESCRIPTION)
+
+
 def _area_properties() -> tuple[Property, ...]:
     return (
+        _id_property("code", "string"),
         Property("name", "name", "string", "Official name", in_tiles=True),
         Property("level", "level", "string", "kecamatan or kelurahan"),
         Property("parent_code", "parent_code", "string", "Kemendagri code of the parent area"),
@@ -113,6 +122,7 @@ def _area_properties() -> tuple[Property, ...]:
 
 def _asset_properties(catalog: Catalog) -> tuple[Property, ...]:
     return (
+        _id_property("id", "integer"),
         Property("name", "name", "string", "Asset name", in_tiles=True),
         Property(
             "asset_type",
@@ -135,6 +145,7 @@ def _asset_properties(catalog: Catalog) -> tuple[Property, ...]:
 
 def _incident_properties(catalog: Catalog) -> tuple[Property, ...]:
     return (
+        _id_property("id", "integer"),
         Property(
             "category",
             "category",
@@ -159,6 +170,7 @@ def _incident_properties(catalog: Catalog) -> tuple[Property, ...]:
 
 def _green_properties(catalog: Catalog) -> tuple[Property, ...]:
     return (
+        _id_property("id", "integer"),
         Property("name", "name", "string", "Name", in_tiles=True),
         Property(
             "green_type",

@@ -66,6 +66,11 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
 ]
 
+SIGN_IN_HINT = (
+    "Sign in to read this collection: an API token (geo-app users token USERNAME) as "
+    "'Authorization: Bearer <token>', or HTTP Basic with the user name and the token as password."
+)
+
 PAGING_PARAMETERS = {"limit", "offset", "cursor"}
 ITEMS_PARAMETERS = PAGING_PARAMETERS | {
     "bbox", "bbox-crs", "datetime", "sortby", "filter", "filter-lang", "filter-crs", "crs", "f",
@@ -108,9 +113,15 @@ def with_query(url: str, args: list[tuple[str, str]]) -> str:
 class OgcApi:
     """The API over one city's collections; ``base`` arguments are absolute URLs without a slash."""
 
-    def __init__(self, collections: dict[str, Collection], city_code: str):
+    def __init__(
+        self,
+        collections: dict[str, Collection],
+        city_code: str,
+        is_public: Callable[[str], bool] = lambda collection_id: True,
+    ):
         self.collections = collections
         self.city_code = city_code
+        self.is_public = is_public
         self._extents: dict[str, tuple[float, dict]] = {}
 
     # -- resources --------------------------------------------------------------------------------
@@ -135,25 +146,73 @@ class OgcApi:
         return Answer({"conformsTo": CONFORMANCE})
 
     def collection_list(self, base: str, conn: psycopg.Connection, visible: Callable[[str], bool]) -> Answer:
-        """The collections ``visible(id)`` lets the caller read (clients then open only layers they may)."""
-        return Answer(
-            {
-                "links": [
-                    link(f"{base}/collections", "self", JSON, "Collections"),
-                    link(f"{base}/collections?f=html", "alternate", HTML, "Collections as HTML"),
-                ],
-                "collections": [
-                    self._describe(base, c, conn) for c in self.collections.values() if visible(c.id)
-                ],
-                "crs": [crs.uri for crs in SUPPORTED],
-            }
-        )
+        """The collections ``visible(id)`` lets the caller read (clients then open only layers they may),
+        and under ``restrictedCollections`` the others, so a client can tell the caller to sign in."""
+        shown = [c for c in self.collections.values() if visible(c.id)]
+        hidden = [c for c in self.collections.values() if not visible(c.id)]
+        body = {
+            "links": [
+                link(f"{base}/collections", "self", JSON, "Collections"),
+                link(f"{base}/collections?f=html", "alternate", HTML, "Collections as HTML"),
+            ],
+            "collections": [self._describe(base, c, conn) for c in shown],
+            "crs": [crs.uri for crs in SUPPORTED],
+        }
+        if hidden:
+            body["restrictedCollections"] = [
+                {"id": c.id, "title": c.title, "signInRequired": True, "description": SIGN_IN_HINT}
+                for c in hidden
+            ]
+        return Answer(body)
 
     def collection(self, base: str, collection_id: str, conn: psycopg.Connection) -> Answer:
         return Answer(self._describe(base, self.find(collection_id), conn))
 
     def queryables(self, base: str, collection_id: str) -> Answer:
+        """Properties usable in filters (Part 3), as JSON Schema."""
         collection = self.find(collection_id)
+        return Answer(
+            self._json_schema(collection, f"{base}/collections/{collection.id}/queryables"), SCHEMA_JSON
+        )
+
+    def schema(self, base: str, collection_id: str) -> Answer:
+        """The features' schema (Part 5): every property with its type, the id and the geometry marked,
+        so clients type columns that are empty in the first features (GDAL reads it as ``describedby``)."""
+        collection = self.find(collection_id)
+        schema = self._json_schema(collection, f"{base}/collections/{collection.id}/schema")
+        schema["properties"][collection.id_column]["x-ogc-role"] = "id"
+        return Answer(schema, SCHEMA_JSON)
+
+    def feature_schema(self, base: str, collection_id: str) -> Answer:
+        """JSON Schema of one GeoJSON feature of the collection, its attributes under ``properties``: the
+        shape GDAL's OAPIF driver reads from the collection's ``describedby`` link to type its fields.
+
+        A property named ``id`` is left out of the attributes there: GDAL makes that field from the
+        features' own ``id`` member and would list it twice."""
+        collection = self.find(collection_id)
+        attributes = self.schema(base, collection_id).body
+        geometry = attributes["properties"].pop("geometry")
+        feature_id = attributes["properties"][collection.id_column]
+        attributes["properties"].pop("id", None)
+        return Answer(
+            {
+                "$schema": attributes["$schema"],
+                "$id": f"{base}/collections/{collection.id}/feature-schema",
+                "title": f"{collection.title} (GeoJSON feature)",
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string", "enum": ["Feature"]},
+                    "id": feature_id,
+                    "geometry": geometry,
+                    "properties": {key: value for key, value in attributes.items() if key != "$schema"},
+                },
+                "required": ["type", "geometry", "properties"],
+            },
+            SCHEMA_JSON,
+        )
+
+    @staticmethod
+    def _json_schema(collection: Collection, schema_id: str) -> dict:
         properties = {
             "geometry": {"title": "Geometry", "format": "geometry-any", "x-ogc-role": "primary-geometry"}
         }
@@ -166,17 +225,14 @@ class OgcApi:
             if prop.enum:
                 schema["enum"] = list(prop.enum)
             properties[prop.name] = schema
-        return Answer(
-            {
-                "$schema": "https://json-schema.org/draft/2020-12/schema",
-                "$id": f"{base}/collections/{collection.id}/queryables",
-                "type": "object",
-                "title": collection.title,
-                "properties": properties,
-                "additionalProperties": False,
-            },
-            SCHEMA_JSON,
-        )
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": schema_id,
+            "type": "object",
+            "title": collection.title,
+            "properties": properties,
+            "additionalProperties": False,
+        }
 
     def items(
         self, base: str, collection_id: str, args: Mapping[str, str], conn: psycopg.Connection
@@ -288,6 +344,7 @@ class OgcApi:
             "itemType": "feature",
             "crs": [crs.uri for crs in SUPPORTED],
             "storageCrs": CRS84.uri,
+            "signInRequired": not self.is_public(collection.id),
         }
         extent = self.extent(collection, conn)
         if extent["bbox"] is not None:
@@ -304,6 +361,9 @@ class OgcApi:
             link(f"{url}/items?f=html", "items", HTML, "Features as HTML"),
             link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables", SCHEMA_JSON,
                  "Queryable properties"),
+            link(f"{url}/schema", "http://www.opengis.net/def/rel/ogc/1.0/schema", SCHEMA_JSON,
+                 "Schema of the features"),
+            link(f"{url}/feature-schema", "describedby", SCHEMA_JSON, "Schema of a GeoJSON feature"),
             link(f"{site}/tiles/{collection.id}/{{z}}/{{x}}/{{y}}.mvt", "item", MVT, "Vector tiles",
                  templated=True),
         ]  # fmt: skip

@@ -1,6 +1,6 @@
 """HTTP layer: blueprints parse requests and shape responses; SQL lives in geo_app.store."""
 
-from geo_app.web import auth, health, ogc, openapi, pages, tiles
+from geo_app.web import auth, health, ogc, openapi, ows, pages, tiles
 from geo_app.web.api import (
     analysis_coverage,
     analysis_incidents,
@@ -26,5 +26,6 @@ BLUEPRINTS = [
     audit.blueprint,
     ogc.blueprint,
     tiles.blueprint,
+    ows.blueprint,
     openapi.blueprint,
 ]

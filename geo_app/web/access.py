@@ -1,13 +1,16 @@
 """The one place where access is decided, for every request, before any view runs.
 
-``before_request``: who is asking (Bearer token, else session cookie, else anonymous), then the permission
-table (geo_app.auth.permissions) says yes or no, then CSRF for cookie-authenticated writes.
+``before_request``: who is asking (API token as Bearer or HTTP Basic, else session cookie, else
+anonymous), then the permission table (geo_app.auth.permissions) says yes or no, then CSRF for
+cookie-authenticated writes.
 ``after_request``: security headers, private caching for restricted answers, and a last check that no
 caller field, nor an incident field the role may not see, leaves the service (geo_app.auth.privacy).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import secrets
@@ -80,20 +83,19 @@ def content_security_policy(basemap_url: str) -> str:
 
 
 def identify() -> Identity:
-    """The caller: a Bearer token wins over the session cookie; a bad token is refused, not ignored."""
+    """The caller: an API token (Bearer, or HTTP Basic with the user name and the token as password) wins
+    over the session cookie; a bad token is refused, not ignored."""
     header = request.headers.get("Authorization")
     if header is not None:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise _unauthorized("Send the API token as 'Authorization: Bearer <token>'.")
-        with deps.raw_connection() as conn:
-            user = user_store.user_for_token(conn, credentials.token_digest(token.strip()))
-        if not user:
+        scheme, _, credential = header.partition(" ")
+        if scheme.lower() == "basic":
+            return _basic_identity(credential.strip())
+        if scheme.lower() != "bearer" or not credential.strip():
             raise _unauthorized(
-                "The API token is unknown, expired or revoked. Ask an administrator for a new one "
-                "(geo-app users token USERNAME)."
+                "Send the API token as 'Authorization: Bearer <token>', or as the password of HTTP Basic "
+                "with your user name."
             )
-        return Identity(user["username"], user["role"], user["opd"], user["id"], via="token")
+        return _token_identity(credential.strip(), via="token")
     session_secret = session.get(SESSION_SECRET)
     if isinstance(session_secret, str):
         with deps.raw_connection() as conn:
@@ -102,6 +104,32 @@ def identify() -> Identity:
             return Identity(user["username"], user["role"], user["opd"], user["id"], via="session")
         session.clear()  # signed out, expired, revoked or the user disabled: nothing of it is kept
     return anonymous(public_view=deps.settings().anonymous_access)
+
+
+def _token_identity(token: str, via: str, username: str | None = None) -> Identity:
+    with deps.raw_connection() as conn:
+        user = user_store.user_for_token(conn, credentials.token_digest(token))
+    if not user or (username is not None and user["username"] != username):
+        raise _unauthorized(
+            "The API token is unknown, expired, revoked or not this user's. Ask an administrator for a new "
+            "one (geo-app users token USERNAME)."
+        )
+    return Identity(user["username"], user["role"], user["opd"], user["id"], via=via)
+
+
+def _basic_identity(credential: str) -> Identity:
+    """HTTP Basic for GIS clients that cannot send a Bearer header (QGIS, GDAL): the password is an API
+    token of that user, never the sign-in password, and it is good for reading only (browsers resend
+    Basic credentials on their own, so a write with them could be forged by another site)."""
+    try:
+        username, colon, token = base64.b64decode(credential, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        colon = ""
+    if not colon or not username or not token:
+        raise _unauthorized("HTTP Basic needs 'user name:API token', base64-encoded.")
+    if request.method in WRITE:
+        raise _unauthorized("HTTP Basic is for reading; send writes with 'Authorization: Bearer <token>'.")
+    return _token_identity(token, via="basic", username=username)
 
 
 def enforce_permissions():
@@ -146,7 +174,7 @@ def check_json_body() -> None:
             raise Problem(422, "Geometry over the limits", str(exc)) from None
 
 
-MACHINE_PATHS = ("/api/", "/tiles/", "/ogc/", "/openapi.json")
+MACHINE_PATHS = ("/api/", "/tiles/", "/ogc/", "/openapi.json", "/ows", "/metadata")
 """Paths that GIS tools and scripts read: they get a 401 problem they can show, never the sign-in page."""
 
 
@@ -177,7 +205,7 @@ def check_csrf() -> None:
 
 def _unauthorized(detail: str) -> Problem:
     problem = Problem(401, "Sign-in required", detail)
-    problem.headers["WWW-Authenticate"] = 'Bearer realm="geo_app"'
+    problem.headers["WWW-Authenticate"] = 'Bearer realm="geo_app", Basic realm="geo_app"'
     return problem
 
 
@@ -261,6 +289,11 @@ def _refused_by_database(exc: psycopg.errors.InsufficientPrivilege):
 SECURITY_SCHEMES = {
     "apiToken": {"type": "http", "scheme": "bearer", "description": "geo-app users token USERNAME"},
     "session": {"type": "apiKey", "in": "cookie", "name": "geo_app_session", "description": "from /login"},
+    "apiTokenBasic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "user name, and an API token as password (reading only; for QGIS and GDAL)",
+    },
 }
 
 
@@ -268,6 +301,8 @@ def openapi_access(rule: str, method: str, view_args: dict) -> dict:
     """What /openapi.json says about an operation's callers, read from the permission table."""
     roles = allowed_roles(rule, method, view_args)
     signed_in = [{"apiToken": []}, {"session": []}]
+    if method not in WRITE:
+        signed_in.append({"apiTokenBasic": []})
     return {
         "x-roles": [role for role in USER_ROLES if role in roles],
         "security": [{}, *signed_in] if roles >= READERS else signed_in,

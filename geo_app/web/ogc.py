@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from geo_app.auth.identity import current_role
 from geo_app.auth.permissions import is_allowed
+from geo_app.auth.roles import PUBLIC
 from geo_app.ogc.collections import build_collections
 from geo_app.ogc.core import GEOJSON, HTML, JSON, Answer, OgcApi, OgcError, with_query
 from geo_app.web import deps
@@ -30,9 +31,14 @@ def ogc_api() -> OgcApi:
     """The OGC API core of this application, built once from the layer catalog."""
     api = current_app.extensions.get("ogc_api")
     if api is None:
-        api = OgcApi(build_collections(deps.catalog()), deps.settings().city_code)
+        api = OgcApi(build_collections(deps.catalog()), deps.settings().city_code, is_public_collection)
         current_app.extensions["ogc_api"] = api
     return api
+
+
+def is_public_collection(collection_id: str) -> bool:
+    """Whether the public view may read the collection (else its descriptions say sign-in is needed)."""
+    return is_allowed(PUBLIC, COLLECTION_RULE, "GET", {"collection_id": collection_id})
 
 
 def site_url() -> str:
@@ -125,6 +131,22 @@ def queryables(collection_id: str):
     """Properties usable in filter, property filters and sortby, as JSON Schema."""
     reject_unknown({"f"})
     return respond(ogc_api().queryables(base_url(), collection_id), "queryables")
+
+
+@blueprint.get("/collections/<collection_id>/schema")
+@declare(FORMAT, per_collection=True)
+def schema(collection_id: str):
+    """The features' schema (OGC API – Features Part 5): each property's type; id and geometry marked."""
+    reject_unknown({"f"})
+    return respond(ogc_api().schema(base_url(), collection_id), "queryables")
+
+
+@blueprint.get("/collections/<collection_id>/feature-schema")
+@declare(FORMAT, per_collection=True)
+def feature_schema(collection_id: str):
+    """JSON Schema of one GeoJSON feature (the collection's describedby link; GDAL types fields by it)."""
+    reject_unknown({"f"})
+    return respond(ogc_api().feature_schema(base_url(), collection_id), "queryables")
 
 
 @blueprint.get("/collections/<collection_id>/items")

@@ -17,7 +17,7 @@ from functools import cache
 from flask import Blueprint, Flask, current_app, render_template, request
 
 from geo_app.ogc.collections import Collection
-from geo_app.ogc.core import GEOJSON, OPENAPI
+from geo_app.ogc.core import DEFAULT_LIMIT, GEOJSON, MAX_LIMIT, OPENAPI
 from geo_app.web.access import SECURITY_SCHEMES, openapi_access
 from geo_app.web.apidoc import ApiDeclaration, QueryParam, declare
 from geo_app.web.errors import PROBLEM_JSON
@@ -29,10 +29,17 @@ HIDDEN_ENDPOINTS = {"static"}
 CONVERTER_TYPES = {"int": "integer", "float": "number"}
 RULE_ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
+LIMIT_PARAM = QueryParam(
+    "limit",
+    f"Features per page (default {DEFAULT_LIMIT}; larger than {MAX_LIMIT:,} is clamped)",
+    "integer",
+    default=DEFAULT_LIMIT,
+)
+LIMIT_REF = {"$ref": "#/components/parameters/limit"}
+"""Items operations refer to ``limit`` here: QGIS reads its maximum from components/parameters/limit and
+then pages by 1,000 instead of 10."""
+
 ITEMS_PARAMS = (
-    QueryParam(
-        "limit", "Features per page (default 10; larger than 10,000 is clamped)", "integer", default=10
-    ),
     QueryParam("offset", "Features to skip (next links use cursor instead, which stays fast)", "integer"),
     QueryParam("cursor", "Opaque position from a next/prev link"),
     QueryParam("bbox", "minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat; EPSG:4326 is lat/lon)"),
@@ -100,6 +107,13 @@ def _parameter(param: QueryParam) -> dict:
     }
 
 
+def _limit_parameter() -> dict:
+    parameter = _parameter(LIMIT_PARAM)
+    parameter["schema"].update(minimum=1, maximum=MAX_LIMIT)
+    parameter["style"], parameter["explode"] = "form", False
+    return parameter
+
+
 def _queryable_params(collection: Collection) -> list[QueryParam]:
     return [
         QueryParam(p.name, f"Only features whose {p.name} equals this value ({p.description})",
@@ -117,8 +131,10 @@ def _operation(
     params = list(declaration.params) or [
         QueryParam(n, "Checked by the view; not described yet") for n in parameter_names
     ]
+    references = []
     if declaration.items and collection is not None:
         params = [*ITEMS_PARAMS, *_queryable_params(collection)]
+        references = [LIMIT_REF]
     path_params = [
         {"name": name, "in": "path", "required": True,
          "schema": {"type": CONVERTER_TYPES.get(converter or "", "string")}}
@@ -130,7 +146,7 @@ def _operation(
         "summary": summary,
         "operationId": operation_id,
         "tags": [endpoint.split(".")[0]],
-        "parameters": path_params + [_parameter(p) for p in params],
+        "parameters": path_params + references + [_parameter(p) for p in params],
         "responses": {
             "200": {"description": "Success", "content": {media_type: {}}},
             "400": {"$ref": "#/components/responses/Problem"},
@@ -181,6 +197,7 @@ def build_document(app: Flask, site: str) -> dict:
         "paths": paths,
         "components": {
             "schemas": {"Problem": PROBLEM_SCHEMA},
+            "parameters": {"limit": _limit_parameter()},
             "securitySchemes": SECURITY_SCHEMES,
             "responses": {
                 "Problem": {

@@ -114,6 +114,19 @@ ensure_venv() {
         "$VENV/bin/pip" install -q --no-deps -e "$REPO_DIR"
         printf '%s' "$want" > "$stamp"
     fi
+    link_debian_mapscript
+}
+
+# MapServer's Python binding (WMS/WFS at /ows) comes from Debian (python3-mapscript), built for CPython 3.11
+# with the same ABI tag as the venv's. The venv sees only that one package: a directory holding a link to
+# it, named in a .pth file, never the whole of Debian's dist-packages.
+link_debian_mapscript() {
+    local source=/usr/lib/python3/dist-packages/mapscript dir="$VENV/debian-mapscript" site
+    [ -d "$source" ] || return 0
+    site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    mkdir -p "$dir"
+    ln -sfn "$source" "$dir/mapscript"
+    printf '%s\n' "$dir" > "$site/debian_mapscript.pth"
 }
 
 # Leaflet and plugin JS/CSS from the npm registry, served by the app (maps work on a closed network).
