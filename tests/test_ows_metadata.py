@@ -1,10 +1,12 @@
 """ISO 19139 metadata of every published layer: linked from the WMS capabilities (MetadataURL), listed at
-/metadata, valid against the ISO 19139 schemas (a copy packaged in pycsw 2.6.2, tests/schemas), and true to
+/metadata, valid against the ISO 19139 schemas (as packaged in the pycsw 2.6.2 wheel, unpacked into
+.local/iso19139 by scripts/test), and true to
 the data: extents from the database, links that answer.
 """
 
 from __future__ import annotations
 
+import os
 import urllib.request
 from pathlib import Path
 
@@ -15,8 +17,8 @@ from ogc_city import db_rows
 from owslib.wms import WebMapService
 
 SCHEMA = (
-    Path(__file__).parent
-    / "schemas/pycsw-2.6.2/pycsw/plugins/profiles/apiso/schemas/ogc/iso/19139/20060504/gmd/gmd.xsd"
+    Path(os.environ.get("GEO_APP_STATE_DIR") or Path(__file__).resolve().parent.parent / ".local")
+    / "iso19139/pycsw/plugins/profiles/apiso/schemas/ogc/iso/19139/20060504/gmd/gmd.xsd"
 )
 NS = {"gmd": "http://www.isotc211.org/2005/gmd", "gco": "http://www.isotc211.org/2005/gco"}
 

@@ -151,6 +151,25 @@ ensure_secret_key() {
     export SECRET_KEY
 }
 
+# The ISO 19139 XML schemas the metadata tests validate against, offline: taken from the pycsw wheel on
+# PyPI (which packages them with the W3C schemas they import), unpacked into .local/iso19139.
+ensure_iso_schemas() {
+    local target="$STATE_DIR/iso19139" wheel_dir
+    [ -f "$target/pycsw/plugins/profiles/apiso/schemas/ogc/iso/19139/20060504/gmd/gmd.xsd" ] && return 0
+    say "fetching the ISO 19139 schemas (pycsw 2.6.2 wheel) into .local/iso19139"
+    wheel_dir="$(mktemp -d)"
+    "$VENV/bin/pip" download -q --no-deps --only-binary :all: -d "$wheel_dir" pycsw==2.6.2
+    rm -rf "$target" && mkdir -p "$target"
+    "$VENV/bin/python" - "$wheel_dir"/pycsw-*.whl "$target" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    for name in wheel.namelist():
+        if name.startswith(("pycsw/plugins/profiles/apiso/schemas/", "pycsw/core/schemas/")) or name.endswith("LICENSE.txt"):
+            wheel.extract(name, sys.argv[2])
+PY
+    rm -rf "$wheel_dir"
+}
+
 ensure_schema() {
     "$VENV/bin/geo-app" migrate
 }
