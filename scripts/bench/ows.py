@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-import secrets
 import statistics
 import threading
 import time
@@ -98,7 +97,6 @@ def main() -> None:
     add_user(url, username, "perencana", password=None)
     token, _ = issue_token(url, username, days=1, label="bench")
     headers = {"Authorization": "Basic " + base64.b64encode(f"{username}:{token}".encode()).decode()}
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))  # the bench's own gunicorn only
     port = free_port()
     server = start_gunicorn(url, port, args.workers)
     try:
