@@ -197,6 +197,7 @@ ROAD_TILE_ZOOMS = (("kolektor", 10), ("lokal", 12), ("lingkungan", 14))
 
 def _road_properties() -> tuple[Property, ...]:
     return (
+        _id_property("id", "integer"),
         Property("name", "name", "string", "Street name (empty: unnamed road)", in_tiles=True),
         Property("road_class", "road_class", "string", "Road class", ROAD_CLASSES, in_tiles=True),
         Property("speed_kmh", "speed_kmh", "number", "Travel speed in km/h (maxspeed or the class default)"),
@@ -208,6 +209,7 @@ def _road_properties() -> tuple[Property, ...]:
 
 def _place_properties() -> tuple[Property, ...]:
     return (
+        _id_property("id", "integer"),
         Property("name", "name", "string", "Name", in_tiles=True),
         Property("category", "category", "string", "OSM place: suburb, village, hamlet ...", in_tiles=True),
         Property("kelurahan_code", "kelurahan_code", "string", "Kelurahan the place lies in"),
@@ -312,6 +314,8 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
     for collection in collections:
         if collection.table == "incidents":
             check_incident_properties(collection)
+        if not any(p.column == collection.id_column for p in collection.properties):
+            raise ValueError(f"collection {collection.id} does not publish its id {collection.id_column!r}")
     return {collection.id: collection for collection in collections}
 
 
