@@ -67,7 +67,8 @@ def build_areas_map(
         m,
         DENSITY_LEGEND,
         classes.legend_items(no_data=any(row["density_per_km2"] is None for row in kelurahan)),
-        note="Kelas: Fisher-Jenks. " + ("Penduduk kelurahan adalah perkiraan." if estimated else ""),
+        note="Kelas: kuantil (jumlah kelurahan kira-kira sama per kelas). "
+        + ("Penduduk kelurahan adalah perkiraan." if estimated else ""),
     )
     tiles.add_vector_tiles(m, "assets", "Aset kota (ubin vektor)", colour=base.KECAMATAN_OUTLINE)
     base.add_layer_control(m)

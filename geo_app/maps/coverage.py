@@ -197,7 +197,7 @@ def build_coverage_map(
         m,
         "Penduduk terjangkau (%)",
         classes.legend_items(no_data=any(value != value for value in shares)),
-        note="Kelas: Fisher-Jenks. Penduduk kelurahan disebar merata di wilayahnya.",
+        note="Kelas tetap per 20 %, sama di setiap tampilan.",
     )
     key_items = [
         (COVERED_COLOUR, "Area terjangkau"),
