@@ -232,15 +232,14 @@ def build_roads(
 
 
 def _local_names(grid_lines: np.ndarray, kelurahan_codes: np.ndarray) -> dict[tuple[int, str], str]:
-    """Local street names: one name per grid line along its whole length, unique in the city, as a real
-    street keeps its name across kelurahan (a name repeated on another line of a neighbouring kelurahan
-    would make two streets of one name wherever a line crosses the boundary)."""
+    """Local street names: each grid line keeps one name within a kelurahan, unique in that kelurahan."""
     names = {}
-    for k, line in enumerate(sorted({int(line) for line in grid_lines if line >= 0})):
-        suffix = "" if k < len(LOCAL_NAMES) else f" {k // len(LOCAL_NAMES) + 1}"
-        name = f"Jl. Lingkungan {LOCAL_NAMES[k % len(LOCAL_NAMES)]}{suffix}"
-        for code in sorted(set(kelurahan_codes[grid_lines == line])):
-            names[line, code] = name
+    for code in sorted(set(kelurahan_codes)):
+        lines = sorted({int(line) for line in grid_lines[kelurahan_codes == code] if line >= 0})
+        offset = int(code.replace(".", "")) % len(LOCAL_NAMES)
+        for k, line in enumerate(lines):
+            suffix = "" if k < len(LOCAL_NAMES) else f" {k // len(LOCAL_NAMES) + 1}"
+            names[line, code] = f"Jl. Lingkungan {LOCAL_NAMES[(offset + k) % len(LOCAL_NAMES)]}{suffix}"
     return names
 
 

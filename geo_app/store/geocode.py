@@ -62,10 +62,9 @@ def named_places(
 
     Streets share a name when their normalised names are equal ("Jalan Melati", "Jl. Melati"), landmarks
     only when spelt alike ("Kantor Kelurahan X" and "Kantor Kecamatan X" normalise alike). Rows of one
-    name that touch or lie within ``PLACE_GAP_M`` of each other, anywhere in the city, are one place (one
-    street cut by kelurahan boundaries, also where it leaves the area and comes back); each place is
-    answered by the point of its longest row in the area nearest that row's centre, with that row's
-    kelurahan. Empty when no name in the area scores ``min_score``.
+    name that touch or lie within ``PLACE_GAP_M`` of each other are one place (one street cut by
+    kelurahan boundaries); each place is answered by the point of its longest row nearest that row's
+    centre, with that row's kelurahan. Empty when no name in the area scores ``min_score``.
     """
     return conn.execute(
         f"""
@@ -80,21 +79,15 @@ def named_places(
         ), best AS (
             SELECT geocode_normalise(name) AS key, name, score FROM scored WHERE score >= %(min_score)s
             ORDER BY score DESC, similarity(lower(name), lower(%(q)s)) DESC, name LIMIT 1
-        ), named AS (
-            -- every row of that name in the city: a street that leaves the area and comes back is one place
-            SELECT g.id, g.name, g.kelurahan_code, g.geom, s.score
-            FROM gazetteer g JOIN best b ON geocode_normalise(g.name) = b.key
-                 AND (g.name = b.name OR %(kind)s = 'street')
-            LEFT JOIN scored s ON s.id = g.id
-            WHERE g.city_code = %(city)s AND g.kind = %(kind)s
         ), same AS (
-            SELECT n.*, ST_ClusterDBSCAN(ST_Transform(n.geom, c.metric_srid), %(gap)s, 1) OVER () AS place
-            FROM named n JOIN cities c ON c.code = %(city)s
+            SELECT s.*, ST_ClusterDBSCAN(ST_Transform(s.geom, c.metric_srid), %(gap)s, 1) OVER () AS place
+            FROM scored s JOIN best b ON geocode_normalise(s.name) = b.key
+                 AND (s.name = b.name OR %(kind)s = 'street')
+            JOIN cities c ON c.code = %(city)s
         )
         SELECT DISTINCT ON (place) place, name, score, kelurahan_code,
                ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat
         FROM same CROSS JOIN LATERAL (SELECT ST_ClosestPoint(same.geom, ST_Centroid(same.geom)) AS geom) p
-        WHERE same.score IS NOT NULL
         ORDER BY place, ST_Length(same.geom::geography) DESC, id
         """,
         {
