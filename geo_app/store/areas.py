@@ -10,6 +10,12 @@ from shapely import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 LEVELS = ("kota", "kecamatan", "kelurahan")
+# How far outside the kelurahan boundaries a point may lie and still count as in the city, for every
+# import (incidents, assets, areas): official boundaries leave slivers between them, are simplified
+# (~150 m on the coast), and piers, jetties, border posts and GPS fixes sit on the edge. Such a point
+# gets the nearest kelurahan (metres in the city's metric CRS; the lowest code on a tie); a point
+# farther out is outside the city.
+CITY_TOLERANCE_M = 200.0
 
 
 @dataclass

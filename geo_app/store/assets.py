@@ -8,15 +8,13 @@ from dataclasses import dataclass, field
 import psycopg
 from shapely.geometry.base import BaseGeometry
 
+from geo_app.store.areas import CITY_TOLERANCE_M
+
 # Mirrors the CHECK constraints of the assets table (0001); the API validates against these first so a
 # caller gets a sentence, not a constraint name.
 STATUSES = ("planned", "active", "maintenance", "inactive")
 ROADMAP_PHASES = ("quick_win", "short", "medium", "long")
 DIMENSIONS = ("governance", "economy", "society", "living", "environment", "branding")
-
-# How far outside the kelurahan boundaries an asset may lie and still count as in the city: the
-# boundaries are simplified (~150 m on the coast), and piers, jetties and border posts sit on the edge.
-CITY_TOLERANCE_M = 200.0
 
 
 @dataclass
