@@ -461,4 +461,4 @@ def test_callers_of_a_fast_path_import_are_stored_audited_and_kept_apart_as_on_t
         trail = conn.execute(
             "SELECT string_agg(coalesce(after::text, ''), ' ') AS text FROM audit_log"
         ).fetchone()
-    assert not any(secret in trail["text"] for secret in ("Budi", "Siti", "0812", "0813"))
+    assert not any(secret in trail["text"] for secret in ("Budi", "Siti", "1111 2222", "3333 4444"))

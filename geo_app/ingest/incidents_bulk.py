@@ -148,46 +148,72 @@ def _not_before(later: pa.Array, earlier: pa.Array) -> np.ndarray:
     return pc.fill_null(pc.greater_equal(later, earlier), True).to_numpy(zero_copy_only=False)
 
 
-def id_keys(external_ids: pa.Array) -> np.ndarray:
-    """Each external id (not NULL) as 16 bytes of hash, comparable and sortable as numpy bytes."""
+def id_keys(external_ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Each external id (not NULL) as two 64-bit hashes: its key."""
     values = external_ids.to_numpy(zero_copy_only=False)
-    halves = [pd.util.hash_array(values, hash_key=key) for key in ID_HASH_KEYS]
-    return np.column_stack(halves).view("S16").ravel()
+    first, second = (pd.util.hash_array(values, hash_key=key, categorize=False) for key in ID_HASH_KEYS)
+    return first, second
 
 
-class StoredIds:
-    """The external ids stored for the city, as sorted keys (16 bytes each)."""
+class SortedKeys:
+    """Keys of external ids (``id_keys``) kept sorted, each with a number (the row of the file an id
+    came first in)."""
 
-    def __init__(self, batches: Iterable[list[str]]):
-        keys = [id_keys(pa.array(batch, pa.string())) for batch in batches]
-        self.keys = np.sort(np.concatenate(keys)) if keys else np.empty(0, "S16")
+    def __init__(self, first: np.ndarray | None = None, second: np.ndarray | None = None):
+        first = np.empty(0, np.uint64) if first is None else first
+        second = np.empty(0, np.uint64) if second is None else second
+        order = np.lexsort((second, first))
+        self.first, self.second = first[order], second[order]
+        self.numbers = np.zeros(len(first), np.int64)
 
-    def contain(self, keys: np.ndarray) -> np.ndarray:
-        place = np.searchsorted(self.keys, keys)
-        found = place < len(self.keys)
-        found[found] = self.keys[place[found]] == keys[found]
+    def find(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """The position of each key, -1 where it is not there (searched in sorted order: fast)."""
+        order = np.argsort(first)
+        left = np.searchsorted(self.first, first[order], "left")
+        right = np.searchsorted(self.first, first[order], "right")
+        found = np.full(len(first), -1)
+        single = np.flatnonzero(right - left == 1)
+        match = single[self.second[left[single]] == second[order][single]]
+        found[order[match]] = left[match]
+        for index in np.flatnonzero(right - left > 1):  # equal first hashes: next to never
+            same = np.flatnonzero(self.second[left[index] : right[index]] == second[order][index])
+            found[order[index]] = left[index] + same[0] if len(same) else -1
         return found
 
+    def add(self, first: np.ndarray, second: np.ndarray, numbers: np.ndarray) -> None:
+        """Keys that are not there yet, with their numbers."""
+        place = np.searchsorted(self.first, first)
+        self.first = np.insert(self.first, place, first)
+        self.second = np.insert(self.second, place, second)
+        self.numbers = np.insert(self.numbers, place, numbers)
 
-class FileIds:
-    """The external ids read so far and the row of the file each came first in: 24 bytes a row,
-    kept sorted by key."""
 
-    def __init__(self):
-        self.keys, self.rows = np.empty(0, "S16"), np.empty(0, np.int64)
+def stored_ids(batches: Iterable[list[str]]) -> SortedKeys:
+    """The external ids stored for the city."""
+    keys = [id_keys(pa.array(batch, pa.string())) for batch in batches]
+    if not keys:
+        return SortedKeys()
+    return SortedKeys(*(np.concatenate(halves) for halves in zip(*keys, strict=True)))
 
-    def repeated_rows(self, keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """For each row of a batch in file order (its key and row number) the earlier row of the file
-        with the same external id, 0 for a first one; the batch's first ones are remembered."""
-        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        place = np.searchsorted(self.keys, unique)
-        known = place < len(self.keys)
-        known[known] = self.keys[place[known]] == unique[known]
-        first_rows = rows[first]
-        first_rows[known] = self.rows[place[known]]
-        self.keys = np.insert(self.keys, place[~known], unique[~known])
-        self.rows = np.insert(self.rows, place[~known], first_rows[~known])
-        earlier = first_rows[inverse.ravel()]
+
+class FileIds(SortedKeys):
+    """The external ids read so far and the row of the file each came first in: 24 bytes a row."""
+
+    def repeated_rows(self, first: np.ndarray, second: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """For each row of a batch (its key and row number) the earlier row of the file with the same
+        external id, 0 for a first one; the batch's first ones are remembered."""
+        order = np.lexsort((rows, second, first))  # by key, then by row
+        first, second, rows_by_key = first[order], second[order], rows[order]
+        starts = np.ones(len(order), bool)
+        starts[1:] = (first[1:] != first[:-1]) | (second[1:] != second[:-1])
+        group = np.cumsum(starts) - 1
+        first_rows = rows_by_key[starts]
+        place = self.find(first[starts], second[starts])
+        known = place >= 0
+        first_rows[known] = self.numbers[place[known]]
+        self.add(first[starts][~known], second[starts][~known], first_rows[~known])
+        earlier = np.empty(len(order), np.int64)
+        earlier[order] = first_rows[group]
         return np.where(earlier < rows, earlier, 0)
 
 
@@ -290,7 +316,7 @@ class BatchEncoder:
         columns: list[str],
         catalog: Catalog,
         places: Kelurahan,
-        stored_ids: StoredIds,
+        stored_ids: SortedKeys,
         progress: Progress,
     ):
         self.city_code, self.columns, self.catalog, self.places = city_code, columns, catalog, places
@@ -329,8 +355,8 @@ class BatchEncoder:
         has_id = _true(pc.is_valid(external_id))
         keys = id_keys(external_id.filter(has_id))
         repeats, stored = np.zeros(count, np.int64), np.zeros(count, bool)
-        repeats[has_id] = self.file_ids.repeated_rows(keys, rows[has_id])  # in file order
-        stored[has_id] = self.stored_ids.contain(keys)
+        repeats[has_id] = self.file_ids.repeated_rows(*keys, rows[has_id])
+        stored[has_id] = self.stored_ids.find(*keys) >= 0
 
         lon, lat = degrees(table, "lon"), degrees(table, "lat")
         order = tile_order(lon, lat)
@@ -495,11 +521,11 @@ def write_batches(
     return tally
 
 
-def mostly_new(leading: list[pa.Table], stored_ids: StoredIds) -> bool:
+def mostly_new(leading: list[pa.Table], stored_ids: SortedKeys) -> bool:
     """Whether most rows of the file's first batches bring external ids not stored yet: the import then
     rebuilds the indexes after its COPYs rather than keep them up row by row."""
     ids = pa.concat_arrays([_text(table, "external_id") for table in leading]).drop_null()
-    new = int((~stored_ids.contain(id_keys(ids))).sum())
+    new = int((stored_ids.find(*id_keys(ids)) < 0).sum())
     return 2 * new >= sum(table.num_rows for table in leading)
 
 
@@ -536,12 +562,12 @@ def import_csv(
     except DoubtfulRow:
         return None
     places = Kelurahan(store.kelurahan_shapes(conn, city_code), store.city_metric_srid(conn, city_code))
-    stored_ids = StoredIds(store.external_ids(conn, city_code))
-    rebuild_indexes = mostly_new(leading, stored_ids)
+    known_ids = stored_ids(store.external_ids(conn, city_code))
+    rebuild_indexes = mostly_new(leading, known_ids)
     # where the role may, the foreign keys are checked here (the codes come from the locked rows) and
     # stay in place; elsewhere they are dropped and checked again as a whole afterwards
     keys_checked_here = store.may_skip_foreign_key_checks(conn)
-    encoder = BatchEncoder(city_code, columns, catalog, places, stored_ids, progress)
+    encoder = BatchEncoder(city_code, columns, catalog, places, known_ids, progress)
     try:
         with conn.transaction():
             store.use_city_time_zone(conn, city_code)  # as the SQL path: the audit shows local times

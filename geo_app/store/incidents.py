@@ -411,10 +411,11 @@ def indexes_rebuilt_after(conn: psycopg.Connection, foreign_keys: bool = True) -
     yield
     for index in indexes:
         conn.execute(index["ddl"])  # DDL text from pg_get_indexdef, not from input
-    # the planner's row counts (and expression-index statistics) of the new rows: the analyses' plans
-    # need them, and so does the validation of each foreign key below (with the counts of before the
-    # import it probes the referenced key row by row)
-    conn.execute("ANALYZE incidents")
+    # the planner's row counts of the new rows: the validation of each foreign key below needs them
+    # (with the counts of before the import it probes the referenced key row by row); the import
+    # analyses the table once it is written in any case (geo_app.store.bulk.analyze_loaded)
+    if foreign_keys:
+        conn.execute("ANALYZE incidents")
     for key in keys:
         conn.execute(
             sql.SQL("ALTER TABLE incidents ADD CONSTRAINT {} {}").format(
