@@ -6,6 +6,7 @@ path, within the same import."""
 from __future__ import annotations
 
 import json
+import math
 
 import psycopg
 import pytest
@@ -462,3 +463,63 @@ def test_callers_of_a_fast_path_import_are_stored_audited_and_kept_apart_as_on_t
             "SELECT string_agg(coalesce(after::text, ''), ' ') AS text FROM audit_log"
         ).fetchone()
     assert not any(secret in trail["text"] for secret in ("Budi", "Siti", "1111 2222", "3333 4444"))
+
+
+GAP_CITY = "99.33"
+# 150 m and 5 km west of the city's western edge (lon 106.00) at lat -6.07, in degrees of longitude
+METRES_WEST = 1 / (111_320 * math.cos(math.radians(6.07)))
+
+
+@pytest.fixture(scope="module")
+def gap_city_settings(database_url):
+    """The hand-made city with a gap of about 220 m between Lebak Gede (up to lat -6.05) and Deringo
+    (moved up to start at lat -6.048), as official boundaries leave slivers between kelurahan."""
+    create_city(database_url, GAP_CITY)
+    with connect(database_url) as conn:
+        conn.execute(
+            "UPDATE admin_areas SET geom = ST_Multi(ST_MakeEnvelope(106.00, -6.048, 106.05, -6.00, 4326)) "
+            "WHERE code = %s",
+            (f"{GAP_CITY}.01.1002",),
+        )
+        conn.commit()
+    yield Settings.from_env(database_url=database_url, env="test", city_code=GAP_CITY)
+    drop_city(database_url, GAP_CITY)
+
+
+@pytest.mark.parametrize("bulk_rows", [1, 10**9], ids=["fast path", "SQL path"])
+def test_points_within_the_tolerance_get_the_nearest_kelurahan_farther_ones_are_rejected(
+    gap_city_settings, database_url, tmp_path, monkeypatch, bulk_rows
+):
+    points = {
+        "on a boundary": (-6.07, 106.05),  # between Lebak Gede and Citangkil: the lower code
+        "in the gap": (-6.0484, 106.02),  # 44 m below Deringo, 156 m above Lebak Gede
+        "150 m out at sea": (-6.07, 106.00 - 150 * METRES_WEST),
+        "5 km out at sea": (-6.07, 106.00 - 5000 * METRES_WEST),
+        "inside": (-6.02, 106.07),
+    }
+    rows = [
+        f"{name},darurat,BANJIR,,,{lat:.7f},{lon:.7f},2026-10-01T04:00:00Z,,,,"
+        for name, (lat, lon) in points.items()
+    ]
+    result = run_import(
+        gap_city_settings, tmp_path, HEADER + "\n".join(rows) + "\n", bulk_rows, monkeypatch, keep_good=True
+    )
+    with connect(database_url) as conn:
+        placed = {
+            row["external_id"]: row["kelurahan_code"]
+            for row in conn.execute(
+                "SELECT external_id, kelurahan_code FROM incidents WHERE city_code = %s", (GAP_CITY,)
+            ).fetchall()
+        }
+        conn.execute("DELETE FROM incidents WHERE city_code = %s", (GAP_CITY,))
+        conn.commit()
+    assert placed == {
+        "on a boundary": f"{GAP_CITY}.01.1001",
+        "in the gap": f"{GAP_CITY}.01.1002",
+        "150 m out at sea": f"{GAP_CITY}.01.1001",
+        "inside": f"{GAP_CITY}.02.1002",
+    }
+    assert result.near_city == 2 and result.inserted == 4
+    assert [(row["row"], row["external_id"]) for row in result.rejected] == [(4, "5 km out at sea")]
+    assert "point outside the city" in result.rejected[0]["reasons"][0]
+    assert (result.columnar_rows, result.sql_rows) == ((4, 1) if bulk_rows == 1 else (0, 5))

@@ -46,7 +46,7 @@ from geo_app.catalog import Catalog
 from geo_app.db.copy_binary import SIGNATURE, binary_copy_rows, binary_values
 from geo_app.store import audit
 from geo_app.store import incidents as store
-from geo_app.store.areas import CITY_TOLERANCE_M
+from geo_app.store.areas import CITY_TOLERANCE_M, NEAR_DEGREES
 from geo_app.store.features import TILE_KEY_ZOOM
 from geo_app.store.incident_aggregates import METRIC_SRID
 
@@ -228,8 +228,8 @@ class Kelurahan:
         self.bounds = shapely.bounds(self.polygons)
         self.to_metric = Transformer.from_crs(4326, metric_srid, always_xy=True)
         self.metric_polygons = shapely.transform(self.polygons, self._metric)
-        west, south = self.bounds[:, :2].min(axis=0) - store.NEAR_DEGREES
-        east, north = self.bounds[:, 2:].max(axis=0) + store.NEAR_DEGREES
+        west, south = self.bounds[:, :2].min(axis=0) - NEAR_DEGREES
+        east, north = self.bounds[:, 2:].max(axis=0) + NEAR_DEGREES
         self.near = (west, south, east, north)
 
     def _metric(self, coordinates: np.ndarray) -> np.ndarray:

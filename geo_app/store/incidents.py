@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from geo_app.store.areas import CITY_TOLERANCE_M
+from geo_app.store.areas import CITY_TOLERANCE_M, NEAR_DEGREES
 
 TIME_FIELDS = ("received_at", "dispatched_at", "arrived_at", "closed_at")
 # Columns an import file may carry (CSV header or JSON keys), all read as text first.
@@ -41,9 +41,6 @@ IMPORT_FIELDS = (
 STATUSES = ("received", "dispatched", "on_scene", "closed", "cancelled")
 PRECISIONS = ("exact", "street", "kelurahan", "none")
 NUMBER = r"^\s*[-+]?[0-9]+(\.[0-9]+)?\s*$"
-# Points farther than this from the city's bounding box (in degrees: more than the tolerance in metres
-# anywhere a city is) are outside it without being projected to metres.
-NEAR_DEGREES = 0.05
 
 # Columns of incidents that an import sets (and compares, to tell "updated" from "unchanged").
 STORED_FIELDS = (

@@ -45,7 +45,11 @@ TOKEN_USER = "bench-incidents"
 REPO = Path(__file__).resolve().parents[2]
 
 
-OFFICIAL_KELURAHAN = Path(__file__).resolve().parents[3] / "shared" / "data" / "cilegon_kelurahan.geojson"
+# The official boundaries, beside the repository where the project's shared data lives (the project
+# itself never needs them: without them the bench runs on the sample city's boundaries)
+OFFICIAL_KELURAHAN = Path(
+    os.environ.get("OFFICIAL_KELURAHAN") or REPO.parent / "shared" / "data" / "cilegon_kelurahan.geojson"
+)
 NON_EMERGENCY = ("informasi", "prank", "ghost", "dropped")
 
 
