@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
-import pandas as pd
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -70,9 +69,9 @@ CALLER_COLUMNS = ["incident_id", *CALLER_FIELDS]
 UPDATE_COLUMNS = ["external_id", *WRITTEN_FIELDS, *CALLER_FIELDS]
 # PROJ's transformation, the same ST_Transform applies (tests compare the stored values with it)
 TO_METRIC = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
-# Two keys of pandas' 64-bit SipHash: an external id is known by 128 bits, 16 bytes a row, however
-# long it is (a collision among ten million ids has a chance of about 1e-25).
-ID_HASH_KEYS = ("geo-app-112-id-a", "geo-app-112-id-b")
+# An external id is known by two 64-bit hashes, of itself and of itself with this suffix: 16 bytes a row,
+# however long it is (a collision among ten million ids has a chance of about 1e-25).
+ID_SUFFIX = "\x1f112"
 
 T = TypeVar("T")
 # Where an import is, for the command line: the step it is in and how many more rows it has finished.
@@ -148,10 +147,12 @@ def _not_before(later: pa.Array, earlier: pa.Array) -> np.ndarray:
     return pc.fill_null(pc.greater_equal(later, earlier), True).to_numpy(zero_copy_only=False)
 
 
-def id_keys(external_ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Each external id (not NULL) as two 64-bit hashes: its key."""
-    values = external_ids.to_numpy(zero_copy_only=False)
-    first, second = (pd.util.hash_array(values, hash_key=key, categorize=False) for key in ID_HASH_KEYS)
+def id_keys(external_ids: pa.Array | list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each external id (not NULL) as two 64-bit hashes: its key. Python's own string hash is SipHash,
+    keyed per process: the stored and the read ids are hashed in the same process."""
+    values = external_ids.to_pylist() if isinstance(external_ids, pa.Array) else external_ids
+    first = np.fromiter(map(hash, values), np.int64, len(values))
+    second = np.fromiter((hash(value + ID_SUFFIX) for value in values), np.int64, len(values))
     return first, second
 
 
@@ -160,8 +161,8 @@ class SortedKeys:
     came first in)."""
 
     def __init__(self, first: np.ndarray | None = None, second: np.ndarray | None = None):
-        first = np.empty(0, np.uint64) if first is None else first
-        second = np.empty(0, np.uint64) if second is None else second
+        first = np.empty(0, np.int64) if first is None else first
+        second = np.empty(0, np.int64) if second is None else second
         order = np.lexsort((second, first))
         self.first, self.second = first[order], second[order]
         self.numbers = np.zeros(len(first), np.int64)
@@ -190,7 +191,7 @@ class SortedKeys:
 
 def stored_ids(batches: Iterable[list[str]]) -> SortedKeys:
     """The external ids stored for the city."""
-    keys = [id_keys(pa.array(batch, pa.string())) for batch in batches]
+    keys = [id_keys(batch) for batch in batches]
     if not keys:
         return SortedKeys()
     return SortedKeys(*(np.concatenate(halves) for halves in zip(*keys, strict=True)))
