@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import psycopg
+import pyarrow as pa
 import pytest
 from incident_city import CITY, create_city, drop_city
 
@@ -523,3 +525,30 @@ def test_points_within_the_tolerance_get_the_nearest_kelurahan_farther_ones_are_
     assert [(row["row"], row["external_id"]) for row in result.rejected] == [(4, "5 km out at sea")]
     assert "point outside the city" in result.rejected[0]["reasons"][0]
     assert (result.columnar_rows, result.sql_rows) == ((4, 1) if bulk_rows == 1 else (0, 5))
+
+
+def test_external_id_keys_with_equal_first_hashes_are_told_apart_by_the_second():
+    keys = incidents_bulk.SortedKeys(np.array([5, 7, 5]), np.array([2, 3, 1]))
+    found = keys.find(np.array([5, 5, 5, 7, 8]), np.array([2, 1, 9, 3, 3]))
+    assert [(int(keys.first[i]), int(keys.second[i])) if i >= 0 else None for i in found] == [
+        (5, 2),
+        (5, 1),
+        None,
+        (7, 3),
+        None,
+    ]
+    seen = incidents_bulk.FileIds()
+    assert seen.repeated_rows(np.array([5, 5, 5]), np.array([1, 2, 1]), np.array([1, 2, 3])).tolist() == [
+        0,
+        0,
+        1,
+    ]
+    assert seen.repeated_rows(np.array([5, 5]), np.array([2, 4]), np.array([4, 5])).tolist() == [2, 0]
+
+
+def test_external_ids_are_keyed_by_their_text_wherever_they_come_from():
+    ids = pa.array(["B0000001", "B0000002", "", "ünïcode-7", "B0000001"])
+    first, second = incidents_bulk.id_keys(ids)
+    again = incidents_bulk.id_keys(pa.array(["x", *ids.to_pylist()]).slice(1))  # an offset into the buffer
+    assert (first == again[0]).all() and (second == again[1]).all()
+    assert len(set(zip(first.tolist(), second.tolist(), strict=True))) == 4  # the repeated id alone collides

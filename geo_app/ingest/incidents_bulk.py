@@ -69,9 +69,6 @@ CALLER_COLUMNS = ["incident_id", *CALLER_FIELDS]
 UPDATE_COLUMNS = ["external_id", *WRITTEN_FIELDS, *CALLER_FIELDS]
 # PROJ's transformation, the same ST_Transform applies (tests compare the stored values with it)
 TO_METRIC = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
-# An external id is known by two 64-bit hashes, of itself and of itself with this suffix: 16 bytes a row,
-# however long it is (a collision among ten million ids has a chance of about 1e-25).
-ID_SUFFIX = "\x1f112"
 
 T = TypeVar("T")
 # Where an import is, for the command line: the step it is in and how many more rows it has finished.
@@ -147,13 +144,29 @@ def _not_before(later: pa.Array, earlier: pa.Array) -> np.ndarray:
     return pc.fill_null(pc.greater_equal(later, earlier), True).to_numpy(zero_copy_only=False)
 
 
-def id_keys(external_ids: pa.Array | list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Each external id (not NULL) as two 64-bit hashes: its key. Python's own string hash is SipHash,
-    keyed per process: the stored and the read ids are hashed in the same process."""
-    values = external_ids.to_pylist() if isinstance(external_ids, pa.Array) else external_ids
-    first = np.fromiter(map(hash, values), np.int64, len(values))
-    second = np.fromiter((hash(value + ID_SUFFIX) for value in values), np.int64, len(values))
-    return first, second
+def id_keys(external_ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Each external id (a string array without NULLs) as two 64-bit hashes, its key: Python's own
+    string hash (SipHash, keyed per process: stored and read ids are hashed in the same process) and
+    FNV-1a over its bytes, computed in arrays."""
+    first = np.fromiter(map(hash, external_ids.to_pylist()), np.int64, len(external_ids))
+    return first, fnv1a(external_ids)
+
+
+def fnv1a(strings: pa.Array) -> np.ndarray:
+    """The 64-bit FNV-1a hash of the bytes of each string (no NULLs), with a final avalanche, one byte
+    position at a time for every string at once."""
+    count = len(strings)
+    starts = np.frombuffer(strings.buffers()[1], np.int32, count + 1, strings.offset * 4).astype(np.int64)
+    data = np.frombuffer(strings.buffers()[2], np.uint8) if count else np.empty(0, np.uint8)
+    lengths = np.diff(starts)
+    hashes = np.full(count, 0xCBF29CE484222325, np.uint64) ^ lengths.astype(np.uint64)
+    for position in range(int(lengths.max(initial=0))):
+        longer = np.flatnonzero(lengths > position)
+        hashes[longer] = (hashes[longer] ^ data[starts[longer] + position]) * np.uint64(0x100000001B3)
+    hashes ^= hashes >> np.uint64(33)  # murmur3's finaliser: every bit of the hash depends on every byte
+    hashes *= np.uint64(0xFF51AFD7ED558CCD)
+    hashes ^= hashes >> np.uint64(33)
+    return hashes.view(np.int64)
 
 
 class SortedKeys:
@@ -191,7 +204,7 @@ class SortedKeys:
 
 def stored_ids(batches: Iterable[list[str]]) -> SortedKeys:
     """The external ids stored for the city."""
-    keys = [id_keys(batch) for batch in batches]
+    keys = [id_keys(pa.array(batch, pa.string())) for batch in batches]
     if not keys:
         return SortedKeys()
     return SortedKeys(*(np.concatenate(halves) for halves in zip(*keys, strict=True)))
@@ -329,11 +342,9 @@ class BatchEncoder:
     def start(self, import_id: int, first_id: int) -> None:
         self.import_id, self.next_id = import_id, first_id
 
-    def known_values(self, table: pa.Table, area: np.ndarray) -> np.ndarray:
+    def known_values(self, values: pa.Table, table: pa.Table, area: np.ndarray) -> np.ndarray:
         """Rows whose codes are known, without geocoding columns, placed in a kelurahan."""
-        call_type = pc.utf8_lower(_text(table, "call_type"))
-        category = pc.utf8_upper(_text(table, "category"))
-        status = pc.fill_null(pc.utf8_lower(_text(table, "status")), "received")
+        call_type, category, status = values["call_type"], values["category"], values["status"]
         known = (
             _true(pc.is_in(call_type, pa.array(list(self.catalog.call_types))))
             & _true(
@@ -371,13 +382,15 @@ class BatchEncoder:
         has_id, repeats, stored = has_id[order], repeats[order], stored[order]
 
         area, by_tolerance = self.places.place(lon, lat)
-        times = {name: _instants(_text(table, name)) for name in store.TIME_FIELDS}
+        time_texts = {name: _text(table, name) for name in store.TIME_FIELDS}
+        times = {name: _instants(text) for name, text in time_texts.items()}
         received, dispatched, arrived, closed = times.values()
         readable_times = _true(pc.is_valid(received))
-        for name in store.TIME_FIELDS:
-            readable_times &= _true(pc.or_kleene(pc.is_null(_text(table, name)), pc.is_valid(times[name])))
+        for name, text in time_texts.items():
+            readable_times &= _true(pc.or_kleene(pc.is_null(text), pc.is_valid(times[name])))
+        values = self._stored_values(table, external_id, lon, lat, area, times)
         fast = (
-            self.known_values(table, area)
+            self.known_values(values, table, area)
             & has_id
             & (repeats == 0)
             & readable_times
@@ -386,7 +399,6 @@ class BatchEncoder:
             & _not_before(closed, received)
         )
         new, known = fast & ~stored, fast & stored
-        values = self._stored_values(table, external_id, lon, lat, area, times)
         encoded = EncodedBatch(
             *self._new_rows(values.filter(new)),
             stored=self._with_signature(values.filter(known).select(UPDATE_COLUMNS)),
