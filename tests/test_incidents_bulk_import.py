@@ -552,3 +552,15 @@ def test_external_ids_are_keyed_by_their_text_wherever_they_come_from():
     again = incidents_bulk.id_keys(pa.array(["x", *ids.to_pylist()]).slice(1))  # an offset into the buffer
     assert (first == again[0]).all() and (second == again[1]).all()
     assert len(set(zip(first.tolist(), second.tolist(), strict=True))) == 4  # the repeated id alone collides
+
+
+def test_words_that_csv_readers_take_for_missing_values_are_kept_as_the_sql_path_keeps_them(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
+):
+    text = HEADER + ROWS[1].replace("BANJIR,,,", "BANJIR,NA,NULL,") + "\n"
+    run_import(city_settings, tmp_path, text, 1, monkeypatch)
+    fast_rows = stored_rows(database_url)
+    delete_incidents(database_url)
+    run_import(city_settings, tmp_path, text, 10**9, monkeypatch)
+    assert fast_path_answers == [True, False] and fast_rows == stored_rows(database_url)
+    assert (fast_rows[0]["description"], fast_rows[0]["address"]) == ("NA", "NULL")
