@@ -643,6 +643,7 @@ def update_changed(conn: psycopg.Connection, city_code: str, import_id: int, row
     """Update the stored incidents that a row of the table ``rows`` (create_fast_updates) changes, and
     store the callers that are new or differ; how many incidents changed."""
     conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(rows)))  # a hash join over the whole file
+    conn.execute("SELECT set_config('work_mem', '256MB', true)")  # its hash table in memory, as check_staged
     columns = ", ".join(STORED_FIELDS)
     updated = conn.execute(
         f"""
