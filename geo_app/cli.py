@@ -10,7 +10,7 @@ import click
 from geo_app.auth.commands import users as users_commands
 from geo_app.catalog import CatalogError, load_catalog
 from geo_app.city import CityContext, load_city
-from geo_app.db import bootstrap, migrate, roles
+from geo_app.db import bootstrap, roles
 from geo_app.settings import Settings, SettingsError
 
 
@@ -40,6 +40,8 @@ def main() -> None:
 @main.command("migrate")
 def migrate_command() -> None:
     """Create the database and extensions if missing, then apply every migration."""
+    from geo_app.db import migrate  # alembic: only this command needs it
+
     settings = load_settings()
     try:
         created = bootstrap.ensure_database(settings.database_url)

@@ -1,9 +1,16 @@
-"""The columnar fast path of big CSV imports stores exactly what the set-based SQL path stores, and
-leaves every file it cannot vouch for (a bad row, a stored external id) to the SQL path."""
+"""The columnar fast path of big CSV imports stores exactly what the set-based SQL path stores: the rows
+it vouches for go straight into incidents, rows whose external id is stored are compared in one
+statement, and every other row (a bad one, a repeated external id) is checked and reported on the SQL
+path, within the same import."""
 
 from __future__ import annotations
 
+import json
+import math
+
+import numpy as np
 import psycopg
+import pyarrow as pa
 import pytest
 from incident_city import CITY, create_city, drop_city
 
@@ -66,11 +73,11 @@ def fast_path_answers(monkeypatch):
     return answers
 
 
-def run_import(settings, tmp_path, text, bulk_rows, monkeypatch):
+def run_import(settings, tmp_path, text, bulk_rows, monkeypatch, keep_good=False):
     monkeypatch.setattr(ingest, "BULK_ROWS", bulk_rows)
     path = tmp_path / "incidents.csv"
     path.write_text(text, encoding="utf-8")
-    return import_file(settings, load_catalog(settings.layers_dir), path)
+    return import_file(settings, load_catalog(settings.layers_dir), path, keep_good=keep_good)
 
 
 def stored_rows(database_url):
@@ -110,19 +117,44 @@ def test_fast_path_stores_what_the_sql_path_stores(
         ("F-9,darurat,,,,-6.07,106.02,2026-10-01T04:00:00Z,,,,", "category is missing"),
         ("F-9,darurat,BANJIR,,,-6.07,106.02,2026-10-01T04:00:00Z,2026-10-01T03:00:00Z,,,", "time order"),
         ("F-1,darurat,BANJIR,,,-6.07,106.02,2026-10-01T04:00:00Z,,,,", "repeats row 1"),
+        ("F-9,darurat,BANJIR,,,-6.07,105.95,2026-10-01T04:00:00Z,,,,", "point outside the city"),  # 5.5 km
     ],
 )
-def test_a_bad_row_sends_the_file_to_the_sql_path_with_its_reason(
+def test_a_bad_row_is_reported_from_the_sql_path_and_nothing_is_written(
     city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers, row, reason
 ):
     result = run_import(city_settings, tmp_path, HEADER + "\n".join([*ROWS, row]) + "\n", 1, monkeypatch)
-    assert fast_path_answers == [False]
+    assert fast_path_answers == [True]  # the file stays on the fast path
+    assert (result.columnar_rows, result.sql_rows) == (len(ROWS), 1)
     assert not result.written and stored_rows(database_url) == []
     assert [row["row"] for row in result.rejected] == [len(ROWS) + 1]
     assert any(reason in text for text in result.rejected[0]["reasons"]), result.rejected
 
 
-def test_stored_external_ids_go_the_sql_path_and_update(
+def test_with_keep_good_the_fast_path_writes_the_good_rows_as_the_sql_path_does(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
+):
+    bad = [
+        "F-9,darurat,BANJIR,,,106.02,-6.07,2026-10-01T04:00:00Z,,,,",  # lat/lon swapped
+        "F-1,darurat,BANJIR,,,-6.07,106.02,2026-10-01T04:00:00Z,,,,",  # repeats row 1
+        "F-10,darurat,,,Jl. Melati,,,2026-10-01T04:00:00Z,,,,",  # category missing (and geocoded)
+    ]
+    good_on_sql_path = "F-11,informasi,,,Pasar Kranggot,,,2026-10-01 11:00:00,,,,"  # geocoder, local time
+    text = HEADER + "\n".join([*ROWS[:2], *bad, *ROWS[2:], good_on_sql_path]) + "\n"
+    fast = run_import(city_settings, tmp_path, text, 1, monkeypatch, keep_good=True)
+    fast_rows = stored_rows(database_url)
+    delete_incidents(database_url)
+    careful = run_import(city_settings, tmp_path, text, 10**9, monkeypatch, keep_good=True)
+    assert fast_path_answers == [True, False]
+    assert (fast.columnar_rows, fast.sql_rows) == (len(ROWS), len(bad) + 1)
+    assert (careful.columnar_rows, careful.sql_rows) == (0, len(ROWS) + len(bad) + 1)
+    assert fast.written and (fast.inserted, fast.updated, fast.unchanged) == (len(ROWS) + 1, 0, 0)
+    assert fast.rejected == careful.rejected and [row["row"] for row in fast.rejected] == [3, 4, 5]
+    assert fast_rows == stored_rows(database_url)
+    assert {row["external_id"]: row["geocode_precision"] for row in fast_rows}["F-11"] == "exact"
+
+
+def test_stored_external_ids_are_compared_and_only_changed_rows_update(
     city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
 ):
     text = HEADER + "\n".join(ROWS) + "\n"
@@ -130,9 +162,14 @@ def test_stored_external_ids_go_the_sql_path_and_update(
     again = run_import(
         city_settings, tmp_path, text.replace("BANJIR,,,-6.02", "KEBAKARAN,,,-6.02"), 1, monkeypatch
     )
-    assert fast_path_answers == [True, False]
+    assert fast_path_answers == [True, True] and again.sql_rows == 0
     assert (again.inserted, again.updated, again.unchanged) == (0, 1, 3)
     assert {row["external_id"]: row["category"] for row in stored_rows(database_url)}["F-2"] == "KEBAKARAN"
+    with connect(database_url) as conn:
+        changed = conn.execute(
+            "SELECT external_id FROM incidents WHERE import_id = %s", (again.import_id,)
+        ).fetchall()
+    assert changed == [{"external_id": "F-2"}]
 
 
 def incidents_machinery(database_url):
@@ -158,19 +195,36 @@ def incidents_machinery(database_url):
 def test_a_bad_row_after_the_copy_began_rolls_it_back(
     city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers, bad
 ):
-    """Batches of two rows: the first two are on the wire when the last one turns out bad."""
+    """Batches of two rows: the first two are stored when the last one turns out bad."""
     monkeypatch.setattr(incidents_bulk, "FIRST_BATCH_ROWS", 2)
     monkeypatch.setattr(incidents_bulk, "BATCH_ROWS", 2)
     before = incidents_machinery(database_url)
     rows = [*ROWS, ROWS[0].replace("F-1", "F-5").replace("-6.07,106.02", "-6.01,106.09"), bad]
     result = run_import(city_settings, tmp_path, HEADER + "\n".join(rows) + "\n", 1, monkeypatch)
-    assert fast_path_answers == [False]
+    assert fast_path_answers == [True]
     assert not result.written and stored_rows(database_url) == []
     assert [row["row"] for row in result.rejected] == [len(rows)]
     assert incidents_machinery(database_url) == before
 
 
-def test_fast_path_keeps_the_table_machinery_and_writes_one_audit_summary(
+def audit_entries(database_url, import_id, entities=("incidents", "incident_callers")):
+    """The audit entries written since the import began, without the ids and times of the rows."""
+    volatile = {"id", "incident_id", "import_id", "created_at", "updated_at"}
+    with connect(database_url) as conn:
+        entries = conn.execute(
+            "SELECT action, entity, entity_id IS NOT NULL AS per_row, after FROM audit_log "
+            "WHERE entity = ANY(%s) AND at >= (SELECT imported_at FROM incident_imports WHERE id = %s) "
+            "ORDER BY id",
+            (list(entities), import_id),
+        ).fetchall()
+    entries = [
+        {**entry, "after": {key: value for key, value in entry["after"].items() if key not in volatile}}
+        for entry in entries
+    ]
+    return sorted(entries, key=lambda entry: json.dumps(entry, sort_keys=True))  # ids differ in order
+
+
+def test_fast_path_keeps_the_table_machinery_and_audits_as_the_trigger_does(
     city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
 ):
     monkeypatch.setattr(incidents_bulk, "FIRST_BATCH_ROWS", 3)
@@ -178,25 +232,30 @@ def test_fast_path_keeps_the_table_machinery_and_writes_one_audit_summary(
     before = incidents_machinery(database_url)
     assert {"index", "constraint", "trigger"} == {row["kind"] for row in before}
     assert any("incidents_metric_point" in row["ddl"] for row in before)
-    result = run_import(city_settings, tmp_path, HEADER + "\n".join(ROWS) + "\n", 1, monkeypatch)
+    text = HEADER + "\n".join(ROWS) + "\n"
+    result = run_import(city_settings, tmp_path, text, 1, monkeypatch)
     assert fast_path_answers == [True] and result.inserted == len(ROWS)
     assert incidents_machinery(database_url) == before
+    fast_entries = audit_entries(database_url, result.import_id)
+    delete_incidents(database_url)
+    careful = run_import(city_settings, tmp_path, text, 10**9, monkeypatch)
+    assert fast_entries == audit_entries(database_url, careful.import_id)  # one entry per row
+    assert len(fast_entries) == len(ROWS) and all(entry["per_row"] for entry in fast_entries)
+    delete_incidents(database_url)
+
+    monkeypatch.setenv("PGOPTIONS", "-c geo_app.audit_full_rows=3")  # past 3 rows: one summary
+    result = run_import(city_settings, tmp_path, text, 1, monkeypatch)
     with connect(database_url) as conn:
         ids = conn.execute(
             "SELECT min(id) AS low, max(id) AS high, count(*) AS n FROM incidents WHERE import_id = %s",
             (result.import_id,),
         ).fetchone()
-        entries = conn.execute(
-            "SELECT action, entity, entity_id, after FROM audit_log WHERE entity = 'incidents' "
-            "AND at >= (SELECT imported_at FROM incident_imports WHERE id = %s)",
-            (result.import_id,),
-        ).fetchall()
     assert ids["high"] - ids["low"] + 1 == ids["n"] == len(ROWS)  # one block of ids
-    assert entries == [
+    assert audit_entries(database_url, result.import_id) == [
         {
             "action": "insert",
             "entity": "incidents",
-            "entity_id": None,
+            "per_row": False,
             "after": {"rows": len(ROWS), "lowest_id": str(ids["low"]), "highest_id": str(ids["high"])},
         }
     ]
@@ -343,3 +402,165 @@ def test_an_import_reports_its_steps_and_every_row(
     )
     assert [step for step, _ in reports] == steps
     assert sum(rows for _, rows in reports) == len(ROWS)
+
+
+CALLER_HEADER = HEADER.replace(",status\n", ",status,caller_name,caller_phone\n")
+CALLER_ROWS = [
+    ROWS[0] + ",Budi Santoso,0812 1111 2222",
+    ROWS[1] + ",, 0813 3333 4444 ",  # a phone only
+    ROWS[2] + ",,",  # an information call: no caller
+    ROWS[3] + ",Siti Aminah,",
+]
+
+
+def stored_callers(database_url):
+    with connect(database_url) as conn:
+        return conn.execute(
+            "SELECT i.external_id, c.caller_name, c.caller_phone FROM incident_callers c "
+            "JOIN incidents i ON i.id = c.incident_id WHERE i.city_code = %s ORDER BY 1",
+            (CITY,),
+        ).fetchall()
+
+
+def test_callers_of_a_fast_path_import_are_stored_audited_and_kept_apart_as_on_the_sql_path(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
+):
+    text = CALLER_HEADER + "\n".join(CALLER_ROWS) + "\n"
+    imported = {}
+    for path, bulk_rows in (("fast", 1), ("sql", 10**9)):
+        delete_incidents(database_url)
+        first = run_import(city_settings, tmp_path, text, bulk_rows, monkeypatch)
+        again = run_import(city_settings, tmp_path, text, bulk_rows, monkeypatch)  # nothing changes
+        imported[path] = {
+            "incidents": stored_rows(database_url),
+            "callers": stored_callers(database_url),
+            "audit": audit_entries(database_url, first.import_id),
+            "audit of the same file again": audit_entries(database_url, again.import_id),
+            "counts": [(r.inserted, r.updated, r.unchanged, r.sql_rows) for r in (first, again)],
+        }
+    assert fast_path_answers == [True, True, False, False]
+    fast, sql = imported["fast"], imported["sql"]
+    assert fast["counts"] == [(4, 0, 0, 0), (0, 0, 4, 0)] and sql["counts"] == [(4, 0, 0, 4), (0, 0, 4, 4)]
+    assert fast["incidents"] == sql["incidents"]
+    assert (
+        fast["callers"]
+        == sql["callers"]
+        == [
+            {"external_id": "F-1", "caller_name": "Budi Santoso", "caller_phone": "0812 1111 2222"},
+            {"external_id": "F-2", "caller_name": None, "caller_phone": "0813 3333 4444"},
+            {"external_id": "F-4", "caller_name": "Siti Aminah", "caller_phone": None},
+        ]
+    )
+    assert fast["audit"] == sql["audit"]
+    callers_audited = [entry["after"] for entry in fast["audit"] if entry["entity"] == "incident_callers"]
+    assert sorted(sorted(after) for after in callers_audited) == [
+        ["caller_name"],
+        ["caller_name", "caller_phone"],
+        ["caller_phone"],
+    ]  # only whether a value is there
+    assert {value for after in callers_audited for value in after.values()} == {"[personal data]"}
+    assert fast["audit of the same file again"] == sql["audit of the same file again"] == []
+    with connect(database_url) as conn:
+        trail = conn.execute(
+            "SELECT string_agg(coalesce(after::text, ''), ' ') AS text FROM audit_log"
+        ).fetchone()
+    assert not any(secret in trail["text"] for secret in ("Budi", "Siti", "1111 2222", "3333 4444"))
+
+
+GAP_CITY = "99.33"
+# 150 m and 5 km west of the city's western edge (lon 106.00) at lat -6.07, in degrees of longitude
+METRES_WEST = 1 / (111_320 * math.cos(math.radians(6.07)))
+
+
+@pytest.fixture(scope="module")
+def gap_city_settings(database_url):
+    """The hand-made city with a gap of about 220 m between Lebak Gede (up to lat -6.05) and Deringo
+    (moved up to start at lat -6.048), as official boundaries leave slivers between kelurahan."""
+    create_city(database_url, GAP_CITY)
+    with connect(database_url) as conn:
+        conn.execute(
+            "UPDATE admin_areas SET geom = ST_Multi(ST_MakeEnvelope(106.00, -6.048, 106.05, -6.00, 4326)) "
+            "WHERE code = %s",
+            (f"{GAP_CITY}.01.1002",),
+        )
+        conn.commit()
+    yield Settings.from_env(database_url=database_url, env="test", city_code=GAP_CITY)
+    drop_city(database_url, GAP_CITY)
+
+
+@pytest.mark.parametrize("bulk_rows", [1, 10**9], ids=["fast path", "SQL path"])
+def test_points_within_the_tolerance_get_the_nearest_kelurahan_farther_ones_are_rejected(
+    gap_city_settings, database_url, tmp_path, monkeypatch, bulk_rows
+):
+    points = {
+        "on a boundary": (-6.07, 106.05),  # between Lebak Gede and Citangkil: the lower code
+        "in the gap": (-6.0484, 106.02),  # 44 m below Deringo, 156 m above Lebak Gede
+        "150 m out at sea": (-6.07, 106.00 - 150 * METRES_WEST),
+        "5 km out at sea": (-6.07, 106.00 - 5000 * METRES_WEST),
+        "inside": (-6.02, 106.07),
+    }
+    rows = [
+        f"{name},darurat,BANJIR,,,{lat:.7f},{lon:.7f},2026-10-01T04:00:00Z,,,,"
+        for name, (lat, lon) in points.items()
+    ]
+    result = run_import(
+        gap_city_settings, tmp_path, HEADER + "\n".join(rows) + "\n", bulk_rows, monkeypatch, keep_good=True
+    )
+    with connect(database_url) as conn:
+        placed = {
+            row["external_id"]: row["kelurahan_code"]
+            for row in conn.execute(
+                "SELECT external_id, kelurahan_code FROM incidents WHERE city_code = %s", (GAP_CITY,)
+            ).fetchall()
+        }
+        conn.execute("DELETE FROM incidents WHERE city_code = %s", (GAP_CITY,))
+        conn.commit()
+    assert placed == {
+        "on a boundary": f"{GAP_CITY}.01.1001",
+        "in the gap": f"{GAP_CITY}.01.1002",
+        "150 m out at sea": f"{GAP_CITY}.01.1001",
+        "inside": f"{GAP_CITY}.02.1002",
+    }
+    assert result.near_city == 2 and result.inserted == 4
+    assert [(row["row"], row["external_id"]) for row in result.rejected] == [(4, "5 km out at sea")]
+    assert "point outside the city" in result.rejected[0]["reasons"][0]
+    assert (result.columnar_rows, result.sql_rows) == ((4, 1) if bulk_rows == 1 else (0, 5))
+
+
+def test_external_id_keys_with_equal_first_hashes_are_told_apart_by_the_second():
+    keys = incidents_bulk.SortedKeys(np.array([5, 7, 5]), np.array([2, 3, 1]))
+    found = keys.find(np.array([5, 5, 5, 7, 8]), np.array([2, 1, 9, 3, 3]))
+    assert [(int(keys.first[i]), int(keys.second[i])) if i >= 0 else None for i in found] == [
+        (5, 2),
+        (5, 1),
+        None,
+        (7, 3),
+        None,
+    ]
+    seen = incidents_bulk.FileIds()
+    assert seen.repeated_rows(np.array([5, 5, 5]), np.array([1, 2, 1]), np.array([1, 2, 3])).tolist() == [
+        0,
+        0,
+        1,
+    ]
+    assert seen.repeated_rows(np.array([5, 5]), np.array([2, 4]), np.array([4, 5])).tolist() == [2, 0]
+
+
+def test_external_ids_are_keyed_by_their_text_wherever_they_come_from():
+    ids = pa.array(["B0000001", "B0000002", "", "ünïcode-7", "B0000001"])
+    first, second = incidents_bulk.id_keys(ids)
+    again = incidents_bulk.id_keys(pa.array(["x", *ids.to_pylist()]).slice(1))  # an offset into the buffer
+    assert (first == again[0]).all() and (second == again[1]).all()
+    assert len(set(zip(first.tolist(), second.tolist(), strict=True))) == 4  # the repeated id alone collides
+
+
+def test_words_that_csv_readers_take_for_missing_values_are_kept_as_the_sql_path_keeps_them(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
+):
+    text = HEADER + ROWS[1].replace("BANJIR,,,", "BANJIR,NA,NULL,") + "\n"
+    run_import(city_settings, tmp_path, text, 1, monkeypatch)
+    fast_rows = stored_rows(database_url)
+    delete_incidents(database_url)
+    run_import(city_settings, tmp_path, text, 10**9, monkeypatch)
+    assert fast_path_answers == [True, False] and fast_rows == stored_rows(database_url)
+    assert (fast_rows[0]["description"], fast_rows[0]["address"]) == ("NA", "NULL")

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("timing equaliser for unknown users")
 TOKEN_PREFIX = "gat_"
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify unknown users against; made on first use (a command line that checks no
+    password does not pay for it)."""
+    return _hasher.hash("timing equaliser for unknown users")
 
 
 def hash_password(password: str) -> str:
@@ -24,7 +31,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; an unknown user costs the same time as a wrong password."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

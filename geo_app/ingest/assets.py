@@ -285,7 +285,7 @@ def location_problem(geom: BaseGeometry, location: asset_store.Location, city_na
             f"({y:g}, {x:g}) is inside; give longitude as x and latitude as y"
         )
     return (
-        f"({x:g}, {y:g}) is outside {city_name} (more than {asset_store.CITY_TOLERANCE_M:g} m from its "
+        f"({x:g}, {y:g}) is outside {city_name} (more than {area_store.CITY_TOLERANCE_M:g} m from its "
         "boundary)"
     )
 

@@ -1,10 +1,12 @@
 """Import 112 incidents from CSV or JSON: one transaction, idempotent by external id, a per-row report.
 
-A big CSV whose every row passes goes the columnar fast path (incidents_bulk: checked in arrays, COPied
-straight into incidents); any other CSV is streamed into a staging table with COPY (only the header is
-read in Python) and checked set-based; JSON (a list of objects, ``{"incidents": [...]}`` or a GeoJSON
-FeatureCollection of points) is parsed here and COPied the same way. Rows without coordinates but with
-an address are geocoded offline. A file with any rejected row writes nothing unless ``keep_good`` is set.
+The rows of a big CSV that pass every check go the columnar fast path (incidents_bulk: checked in
+arrays, COPied straight into incidents), its other rows the set-based SQL path; any other CSV is
+streamed into a staging table with COPY (only the header is read in Python) and checked set-based;
+JSON (a list of objects, ``{"incidents": [...]}`` or a GeoJSON FeatureCollection of points) is parsed
+here and COPied the same way. Rows without coordinates but with an address are geocoded offline.
+Points outside every kelurahan but within CITY_TOLERANCE_M of one get the nearest. A file with any
+rejected row writes nothing unless ``keep_good`` is set.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from geo_app.settings import Settings
 from geo_app.store import areas as area_store
 from geo_app.store import bulk
 from geo_app.store import incidents as store
+from geo_app.store.areas import CITY_TOLERANCE_M
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +154,6 @@ def import_incidents(
     progress: Progress = no_progress,
 ) -> store.ImportResult:
     """Stage, geocode, check and upsert in the caller's transaction (rolled back when rows are rejected)."""
-    city = settings.city_code
-    timezone = store.city_timezone(conn, city)
     progress("reading the file", 0)
     store.create_staging(conn)
     try:
@@ -163,33 +164,46 @@ def import_incidents(
         raise IncidentFileError(
             f"the file cannot be read ({reason}); save it as UTF-8 text without NUL characters"
         ) from None
+    result = check_staged_rows(conn, settings, catalog, progress)
+    if result.rejected and not keep_good:
+        log.info("incident import from %s rejected: %d bad row(s)", source, len(result.rejected))
+        return result
+    progress("writing rows", 0)
+    result.import_id = store.start_import_record(conn, settings.city_code, source)
+    write_staged_rows(conn, settings.city_code, result)
+    progress("rows written", result.rows_read)
+    return finish_import(conn, settings.city_code, source, result)
+
+
+def check_staged_rows(
+    conn: psycopg.Connection, settings: Settings, catalog: Catalog, progress: Progress
+) -> store.ImportResult:
+    """Geocode and check the staged rows: their counts and the rejected ones with their reasons."""
+    city = settings.city_code
+    timezone = store.city_timezone(conn, city)
     progress("geocoding addresses", 0)
     geocode_staged(conn, settings, city)
     progress("checking rows", 0)
     store.check_staged(conn, city, list(catalog.incident_categories), list(catalog.call_types), timezone)
     counts = store.count_staged(conn)
-    result = store.ImportResult(
+    return store.ImportResult(
         rows_read=counts["rows_read"],
         not_geocoded=counts["not_geocoded"],
+        near_city=counts["near_city"],
         rejected=store.rejected_rows(conn),
+        sql_rows=counts["rows_read"],
     )
-    if result.rejected and not keep_good:
-        log.info("incident import from %s rejected: %d bad row(s)", source, len(result.rejected))
-        return result
-    progress("writing rows", 0)
+
+
+def write_staged_rows(conn: psycopg.Connection, city: str, result: store.ImportResult) -> None:
+    """Upsert the checked rows without reasons into ``result``'s import, adding to its counts."""
     if store.count_new(conn, city) >= BULK_ROWS and store.may_rebuild_indexes(conn):
         with store.indexes_rebuilt_after(conn):
-            written = store.upsert_checked(conn, city, source, bulk=True)
+            written = store.upsert_checked(conn, city, result.import_id, bulk=True)
     else:
-        written = store.upsert_checked(conn, city, source)
-    result.inserted, result.updated, result.import_id = (
-        written["inserted"],
-        written["updated"],
-        written["import_id"],
-    )
-    result.unchanged = result.rows_read - len(result.rejected) - result.inserted - result.updated
-    progress("rows written", result.rows_read)
-    return finish_import(conn, city, source, result)
+        written = store.upsert_checked(conn, city, result.import_id)
+    result.inserted += written["inserted"]
+    result.updated += written["updated"]
 
 
 def finish_import(
@@ -197,6 +211,7 @@ def finish_import(
 ) -> store.ImportResult:
     """Counts into the import record and the dataset load log, once the rows are written."""
     result.written = True
+    result.unchanged = result.rows_read - len(result.rejected) - result.inserted - result.updated
     store.finish_import_record(
         conn,
         result.import_id,
@@ -257,12 +272,15 @@ def import_file(
     keep_good: bool = False,
     progress: Progress = no_progress,
 ) -> store.ImportResult:
-    """The CLI entry: one transaction over the whole file; nothing is written when rows are rejected."""
+    """The CLI entry: one transaction over the whole file; nothing is written when rows are rejected
+    (unless ``keep_good``)."""
     from geo_app.db import connect
 
     chosen = detect_format(path, file_format)
     with connect(settings.database_url) as conn, path.open("rb") as stream, conn.transaction():
-        result = bulk_csv_import(conn, settings, catalog, path, progress) if chosen == "csv" else None
+        result = None
+        if chosen == "csv":
+            result = bulk_csv_import(conn, settings, catalog, path, keep_good, progress)
         if result is None:
             result = import_incidents(conn, settings, catalog, stream, chosen, path.name, keep_good, progress)
         if not result.written:
@@ -271,20 +289,41 @@ def import_file(
 
 
 def bulk_csv_import(
-    conn: psycopg.Connection, settings: Settings, catalog: Catalog, path: Path, progress: Progress
+    conn: psycopg.Connection,
+    settings: Settings,
+    catalog: Catalog,
+    path: Path,
+    keep_good: bool,
+    progress: Progress,
 ) -> store.ImportResult | None:
-    """A big CSV whose every row passes is COPied straight into incidents (incidents_bulk); None leaves
-    the file to the set-based SQL path, which also reports rejected rows and unreadable headers."""
+    """A big CSV: the rows the fast path vouches for are COPied straight into incidents
+    (incidents_bulk), the others checked and written on the SQL path; None leaves the whole file to
+    the SQL path, which also reports unreadable headers and lines."""
     with path.open("rb") as stream:
         header_line = stream.readline().decode("utf-8-sig", errors="replace")
     try:
         columns = header_columns(next(csv.reader([header_line]), []))
     except IncidentFileError:
         return None
-    result = incidents_bulk.import_csv(
-        conn, settings.city_code, catalog, path, columns, path.name, BULK_ROWS, progress
-    )
-    return None if result is None else finish_import(conn, settings.city_code, path.name, result)
+    city = settings.city_code
+    result = incidents_bulk.import_csv(conn, city, catalog, path, columns, path.name, BULK_ROWS, progress)
+    if result is None or not result.sql_rows:
+        return None if result is None else finish_import(conn, city, path.name, result)
+    staged = check_staged_rows(conn, settings, catalog, progress)
+    result.rejected, result.not_geocoded = staged.rejected, staged.not_geocoded
+    result.near_city += staged.near_city
+    if result.rejected and not keep_good:
+        log.info("incident import from %s rejected: %d bad row(s)", path.name, len(result.rejected))
+        return store.ImportResult(
+            rows_read=result.rows_read,
+            rejected=result.rejected,
+            not_geocoded=result.not_geocoded,
+            near_city=result.near_city,
+            columnar_rows=result.columnar_rows,
+            sql_rows=result.sql_rows,
+        )
+    write_staged_rows(conn, city, result)
+    return finish_import(conn, city, path.name, result)
 
 
 def import_records(
@@ -301,6 +340,11 @@ def print_report(result: store.ImportResult, echo, shown: int = 50) -> None:
         f"{result.rows_read} rows read: {result.inserted} inserted, {result.updated} updated, "
         f"{result.unchanged} unchanged, {len(result.rejected)} rejected, {result.not_geocoded} without "
         "location (precision none)"
+    )
+    echo(
+        f"{result.columnar_rows} rows checked in columns (fast path), {result.sql_rows} row by row in SQL; "
+        f"{result.near_city} points within {CITY_TOLERANCE_M:g} m outside the kelurahan boundaries "
+        "given the nearest kelurahan"
     )
     for row in result.rejected[:shown]:
         echo(f"  row {row['row']} ({row['external_id'] or 'no external_id'}): {'; '.join(row['reasons'])}")

@@ -1,12 +1,21 @@
-"""The fast path of a big CSV import: every row checked in columns, placed in its kelurahan and COPied
-straight into ``incidents``, without the staging and checked tables of the set-based SQL path.
+"""The fast path of a big CSV import: rows checked in columns, placed in their kelurahan and COPied
+straight into ``incidents`` (their callers into ``incident_callers``), without the staging and checked
+tables of the set-based SQL path.
 
-It only takes files it can vouch for completely: big ones (``min_rows``), every row with coordinates
-inside a kelurahan, times with an offset, known codes, times in order, external ids new and unique, no
-caller or geocoding columns. Anything else (a single doubtful row is enough) returns ``None`` with
-nothing written (a doubtful row found once the COPY has begun rolls it back) and the SQL path runs,
-which names every rejected row with its reasons. So the checks here may be stricter than the SQL
-path's, never looser.
+Each batch of the file is split three ways:
+
+- new rows that pass every check here: binary COPY into incidents, their callers into incident_callers;
+- rows that pass every check and whose external id is stored already: binary COPY into a temporary
+  table, from which one set-based UPDATE changes the stored rows that differ (so an import of the same
+  file again changes nothing);
+- every other row (a check it fails, an external id repeating an earlier row, an address without
+  coordinates for the geocoder, geocoding columns, a point farther out than the city's tolerance): with
+  its row number into the SQL path's staging table, where it is checked row by row, geocoded, reported
+  with its reasons and written as the SQL path writes. So the checks here may be stricter than the
+  SQL path's, never looser.
+
+Only files it can read completely (else ``None``, nothing written, and the SQL path takes the file):
+big ones (``min_rows``), known columns with lat and lon among them, lines pyarrow reads as COPY does.
 
 The file is read in batches: a helper thread reads, checks and encodes the next batch while
 PostgreSQL stores the one before, so reading the file costs no time of its own.
@@ -14,11 +23,13 @@ PostgreSQL stores the one before, so reading the file costs no time of its own.
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,36 +46,27 @@ from geo_app.city import load_city
 from geo_app.db.copy_binary import SIGNATURE, binary_copy_rows, binary_values
 from geo_app.store import audit
 from geo_app.store import incidents as store
+from geo_app.store.areas import CITY_TOLERANCE_M, NEAR_DEGREES
 from geo_app.store.features import TILE_KEY_ZOOM
 
-# Columns the fast path understands: every import column except the caller's and the geocoder's, which
-# only the SQL path handles; a file with any other column goes the SQL path.
-FAST_FIELDS = set(store.IMPORT_FIELDS) - {
-    "caller_name",
-    "caller_phone",
-    "geocode_precision",
-    "geocode_source",
-    "geocode_score",
-}
+# Geocoding columns: rows that carry them go the SQL path (which checks them); the others are empty.
+GEOCODE_FIELDS = ("geocode_precision", "geocode_source", "geocode_score")
+CALLER_FIELDS = ("caller_name", "caller_phone")
 # Decimal degrees as the SQL path's NUMBER (after trimming), and ISO 8601 times that carry an offset
 # (times without one are read in the city's zone by the SQL path), to the microsecond as stored.
 DEGREES = r"^[-+]?[0-9]+(\.[0-9]+)?$"
 ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+INSTANT = pa.timestamp("us", tz="UTC")
 BATCH_ROWS = 100_000  # rows read, checked and sent at a time (each batch lands in tile order)
 FIRST_BATCH_ROWS = 10_000  # a small first batch: the server starts storing rows sooner
 READ_BLOCK_BYTES = 1 << 20  # pyarrow's reading unit, gathered into batches
-# The columns the fast path writes, in COPY order: the stored ones (no geocoder score: the fast path
-# takes no geocoding columns), the metric point the trigger would compute, and the keys (the rest take
-# their defaults).
-COPY_COLUMNS = [
-    "id",
-    "city_code",
-    "import_id",
-    "external_id",
-    *(name for name in store.STORED_FIELDS if name != "geocode_score"),
-    "metric_x",
-    "metric_y",
-]
+# The stored columns the fast path writes (no geocoder score: rows with geocoding columns go the SQL
+# path), with the metric point the trigger would compute and the keys for new rows (the rest take
+# their defaults), and with the external id and the caller for rows to compare with the stored ones.
+WRITTEN_FIELDS = [name for name in store.STORED_FIELDS if name != "geocode_score"]
+COPY_COLUMNS = ["id", "city_code", "import_id", "external_id", *WRITTEN_FIELDS, "metric_x", "metric_y"]
+CALLER_COLUMNS = ["incident_id", *CALLER_FIELDS]
+UPDATE_COLUMNS = ["external_id", *WRITTEN_FIELDS, *CALLER_FIELDS]
 
 T = TypeVar("T")
 # Where an import is, for the command line: the step it is in and how many more rows it has finished.
@@ -76,21 +78,21 @@ def no_progress(step: str, rows: int) -> None:
 
 
 class DoubtfulRow(Exception):
-    """A row of the file (or an area it would refer to) that the fast path cannot vouch for: the SQL
-    path takes the whole file."""
+    """A line of the file that pyarrow cannot read as COPY would, or an area the rows would refer to
+    that is gone: the SQL path takes the whole file."""
 
 
 def read_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
     """The data lines as text columns (header already mapped by the caller): ``FIRST_BATCH_ROWS``,
     then ``BATCH_ROWS`` at a time; DoubtfulRow where pyarrow cannot read them exactly as COPY would
-    (the SQL path then reports what is wrong)."""
+    (the SQL path then reports what is wrong). Only empty fields are NULL, as in COPY."""
     try:
         reader = pa_csv.open_csv(
             path,
             read_options=pa_csv.ReadOptions(column_names=columns, skip_rows=1, block_size=READ_BLOCK_BYTES),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=True
+                column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=True, null_values=[""]
             ),
         )
         pending, size = pa.Table.from_batches([], reader.schema), FIRST_BATCH_ROWS
@@ -113,107 +115,118 @@ def _text(table: pa.Table, name: str) -> pa.Array:
     return pc.if_else(pc.equal(pc.binary_length(trimmed), 0), None, trimmed)  # lengths: 7x faster
 
 
-def _all(mask: pa.Array) -> bool:
-    """True when every value is true (a NULL counts as false)."""
-    return pc.all(pc.fill_null(mask, False)).as_py()
+def _true(mask: pa.Array) -> np.ndarray:
+    """A boolean column as numbers, NULL as false."""
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
 
-def _times(values: pa.Array, required: bool) -> pa.Array | None:
-    """The instants of a time column, or None if one value is missing (when required) or doubtful."""
-    present = pc.is_valid(values)
-    if required and not _all(present):
-        return None
-    if not _all(pc.or_kleene(pc.invert(present), pc.match_substring_regex(values, ISO_TIME))):
-        return None
+def _instants(values: pa.Array) -> pa.Array:
+    """The instants of a column of times; NULL where a value is empty or doubtful (not ISO 8601 with an
+    offset, or a day that does not exist)."""
+    readable = pc.if_else(pc.match_substring_regex(values, ISO_TIME), values, None)
     try:
-        return pc.cast(values, pa.timestamp("us", tz="UTC"))
-    except pa.ArrowInvalid:  # a day that does not exist, an hour 24, ...
-        return None
+        return pc.cast(readable, INSTANT)
+    except pa.ArrowInvalid:  # a day that does not exist, an hour 24, ...: the batch value by value
+        return pa.concat_arrays([_instant_or_null(value) for value in readable.to_pylist()] or [readable])
 
 
-def _not_before(later: pa.Array, earlier: pa.Array) -> bool:
-    """The time order holds in every row where both times are given."""
-    return pc.all(pc.fill_null(pc.greater_equal(later, earlier), True)).as_py()
+def _instant_or_null(value: str | None) -> pa.Array:
+    try:
+        return pc.cast(pa.array([value], pa.string()), INSTANT)
+    except pa.ArrowInvalid:
+        return pa.nulls(1, INSTANT)
 
 
-class ExternalIds:
-    """The external ids of the city, stored and read so far, to tell that each batch brings new ones
-    only (not stored, not twice in the file). A file imported again stops at its first batch."""
-
-    def __init__(self, stored: list[str]):
-        self.taken = set(stored)
-
-    def new_ones(self, table: pa.Table) -> pa.Array | None:
-        """The batch's external ids, if every row has one and none is taken yet (they are then)."""
-        external_id = _text(table, "external_id")
-        if external_id.null_count:
-            return None
-        count = len(self.taken)
-        self.taken.update(external_id.to_pylist())
-        return external_id if len(self.taken) == count + len(external_id) else None
+def _not_before(later: pa.Array, earlier: pa.Array) -> np.ndarray:
+    """Rows where the time order holds (or one of the times is not given)."""
+    return pc.fill_null(pc.greater_equal(later, earlier), True).to_numpy(zero_copy_only=False)
 
 
-def checked_rows(
-    table: pa.Table,
-    external_id: pa.Array,
-    lon: np.ndarray,
-    lat: np.ndarray,
-    catalog: Catalog,
-    places: Kelurahan,
-) -> pa.Table | None:
-    """The stored columns of every row (coordinates already read as numbers by ``coordinates``), or
-    None as soon as one row would not pass every check."""
-    call_type = pc.utf8_lower(_text(table, "call_type"))
-    category = pc.utf8_upper(_text(table, "category"))
-    status = pc.fill_null(pc.utf8_lower(_text(table, "status")), "received")
-    if not (
-        _all(pc.is_in(call_type, pa.array(list(catalog.call_types))))
-        and _all(
-            pc.or_kleene(
-                pc.is_null(category), pc.is_in(category, pa.array(list(catalog.incident_categories)))
-            )
-        )
-        and _all(pc.or_kleene(pc.is_valid(category), pc.not_equal(call_type, "darurat")))
-        and _all(pc.is_in(status, pa.array(list(store.STATUSES))))
-    ):
-        return None
-    if not (
-        _all(pc.match_substring_regex(_text(table, "lat"), DEGREES))
-        and _all(pc.match_substring_regex(_text(table, "lon"), DEGREES))
-    ):
-        return None
-    received, dispatched, arrived, closed = times = [
-        _times(_text(table, name), required=name == "received_at") for name in store.TIME_FIELDS
-    ]
-    if any(values is None for values in times):
-        return None
-    if not (
-        _not_before(dispatched, received)
-        and _not_before(arrived, pc.coalesce(dispatched, received))
-        and _not_before(closed, received)
-    ):
-        return None
-    area = places.containing(lon, lat)
-    if area is None:
-        return None
-    return pa.table(
-        {
-            "external_id": external_id,
-            "call_type": call_type,
-            "category": category,
-            "description": _text(table, "description"),
-            "address": _text(table, "address"),
-            "geom": ewkb_points(lon, lat),
-            **dict(zip(("metric_x", "metric_y"), places.to_metric.transform(lon, lat), strict=True)),
-            "geocode_precision": pa.repeat(pa.scalar("exact"), len(lat)),
-            "geocode_source": pa.repeat(pa.scalar("source"), len(lat)),
-            "kelurahan_code": places.codes.take(area),
-            "kecamatan_code": places.parent_codes.take(area),
-            **dict(zip(store.TIME_FIELDS, times, strict=True)),
-            "status": status,
-            "responding_opd": _text(table, "responding_opd"),
-        }
-    )
+def id_keys(external_ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Each external id (a string array without NULLs) as two 64-bit hashes, its key: Python's own
+    string hash (SipHash, keyed per process: stored and read ids are hashed in the same process) and
+    FNV-1a over its bytes, computed in arrays."""
+    first = np.fromiter(map(hash, external_ids.to_pylist()), np.int64, len(external_ids))
+    return first, fnv1a(external_ids)
+
+
+def fnv1a(strings: pa.Array) -> np.ndarray:
+    """The 64-bit FNV-1a hash of the bytes of each string (no NULLs), with a final avalanche, one byte
+    position at a time for every string at once."""
+    count = len(strings)
+    starts = np.frombuffer(strings.buffers()[1], np.int32, count + 1, strings.offset * 4).astype(np.int64)
+    data = np.frombuffer(strings.buffers()[2], np.uint8) if count else np.empty(0, np.uint8)
+    lengths = np.diff(starts)
+    hashes = np.full(count, 0xCBF29CE484222325, np.uint64) ^ lengths.astype(np.uint64)
+    for position in range(int(lengths.max(initial=0))):
+        longer = np.flatnonzero(lengths > position)
+        hashes[longer] = (hashes[longer] ^ data[starts[longer] + position]) * np.uint64(0x100000001B3)
+    hashes ^= hashes >> np.uint64(33)  # murmur3's finaliser: every bit of the hash depends on every byte
+    hashes *= np.uint64(0xFF51AFD7ED558CCD)
+    hashes ^= hashes >> np.uint64(33)
+    return hashes.view(np.int64)
+
+
+class SortedKeys:
+    """Keys of external ids (``id_keys``) kept sorted, each with a number (the row of the file an id
+    came first in)."""
+
+    def __init__(self, first: np.ndarray | None = None, second: np.ndarray | None = None):
+        first = np.empty(0, np.int64) if first is None else first
+        second = np.empty(0, np.int64) if second is None else second
+        order = np.lexsort((second, first))
+        self.first, self.second = first[order], second[order]
+        self.numbers = np.zeros(len(first), np.int64)
+
+    def find(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """The position of each key, -1 where it is not there (searched in sorted order: fast)."""
+        order = np.argsort(first)
+        left = np.searchsorted(self.first, first[order], "left")
+        right = np.searchsorted(self.first, first[order], "right")
+        found = np.full(len(first), -1)
+        single = np.flatnonzero(right - left == 1)
+        match = single[self.second[left[single]] == second[order][single]]
+        found[order[match]] = left[match]
+        for index in np.flatnonzero(right - left > 1):  # equal first hashes: next to never
+            same = np.flatnonzero(self.second[left[index] : right[index]] == second[order][index])
+            found[order[index]] = left[index] + same[0] if len(same) else -1
+        return found
+
+    def add(self, first: np.ndarray, second: np.ndarray, numbers: np.ndarray) -> None:
+        """Keys that are not there yet, with their numbers."""
+        place = np.searchsorted(self.first, first)
+        self.first = np.insert(self.first, place, first)
+        self.second = np.insert(self.second, place, second)
+        self.numbers = np.insert(self.numbers, place, numbers)
+
+
+def stored_ids(batches: Iterable[list[str]]) -> SortedKeys:
+    """The external ids stored for the city."""
+    keys = [id_keys(pa.array(batch, pa.string())) for batch in batches]
+    if not keys:
+        return SortedKeys()
+    return SortedKeys(*(np.concatenate(halves) for halves in zip(*keys, strict=True)))
+
+
+class FileIds(SortedKeys):
+    """The external ids read so far and the row of the file each came first in: 24 bytes a row."""
+
+    def repeated_rows(self, first: np.ndarray, second: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """For each row of a batch (its key and row number) the earlier row of the file with the same
+        external id, 0 for a first one; the batch's first ones are remembered."""
+        order = np.lexsort((rows, second, first))  # by key, then by row
+        first, second, rows_by_key = first[order], second[order], rows[order]
+        starts = np.ones(len(order), bool)
+        starts[1:] = (first[1:] != first[:-1]) | (second[1:] != second[:-1])
+        group = np.cumsum(starts) - 1
+        first_rows = rows_by_key[starts]
+        place = self.find(first[starts], second[starts])
+        known = place >= 0
+        first_rows[known] = self.numbers[place[known]]
+        self.add(first[starts][~known], second[starts][~known], first_rows[~known])
+        earlier = np.empty(len(order), np.int64)
+        earlier[order] = first_rows[group]
+        return np.where(earlier < rows, earlier, 0)
 
 
 class Kelurahan:
@@ -221,16 +234,25 @@ class Kelurahan:
     city's metric CRS (PROJ's transformation, the same ST_Transform applies in the database trigger)."""
 
     def __init__(self, rows: list[dict], to_metric: Transformer):
-        self.to_metric = to_metric
         self.codes = pa.array([row["code"] for row in rows])  # ordered by code
         self.parent_codes = pa.array([row["parent_code"] for row in rows])
         self.polygons = shapely.from_wkb([row["wkb"] for row in rows])
         shapely.prepare(self.polygons)
         self.bounds = shapely.bounds(self.polygons)
+        self.to_metric = to_metric
+        self.metric_polygons = shapely.transform(self.polygons, self._metric)
+        west, south = self.bounds[:, :2].min(axis=0) - NEAR_DEGREES
+        east, north = self.bounds[:, 2:].max(axis=0) + NEAR_DEGREES
+        self.near = (west, south, east, north)
 
-    def containing(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray | None:
-        """Index of the lowest-coded kelurahan each point lies in or on, as the SQL path's
-        ST_Intersects ... ORDER BY code LIMIT 1; None if a point is in none.
+    def _metric(self, coordinates: np.ndarray) -> np.ndarray:
+        return np.column_stack(self.to_metric.transform(coordinates[:, 0], coordinates[:, 1]))
+
+    def place(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each point the index of its kelurahan, ``len(codes)`` for none, and whether it was placed
+        by the tolerance rule, as the SQL path places them: the lowest-coded kelurahan the point lies in
+        or on (ST_Intersects ... ORDER BY code LIMIT 1); for a point in none, the nearest within
+        CITY_TOLERANCE_M metres (the lowest code on a tie).
 
         Each polygon tests only the points in its bounding box, straight from the coordinate arrays
         (no point objects), highest code first so the lowest one is written last."""
@@ -239,7 +261,19 @@ class Kelurahan:
             west, south, east, north = self.bounds[index]
             near = np.flatnonzero((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north))
             first[near[shapely.intersects_xy(self.polygons[index], lon[near], lat[near])]] = index
-        return None if (first == len(self.codes)).any() else first
+        west, south, east, north = self.near
+        outside = np.flatnonzero(
+            (first == len(self.codes)) & (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+        )
+        by_tolerance = np.zeros(len(lon), bool)
+        if len(outside):
+            points = shapely.points(self._metric(np.column_stack([lon[outside], lat[outside]])))
+            distances = shapely.distance(self.metric_polygons[:, np.newaxis], points[np.newaxis, :])
+            nearest = distances.argmin(axis=0)  # the first, lowest code, of equal ones
+            within = distances[nearest, np.arange(len(outside))] <= CITY_TOLERANCE_M
+            first[outside[within]] = nearest[within]
+            by_tolerance[outside[within]] = True
+        return first, by_tolerance
 
 
 def ewkb_points(lon: np.ndarray, lat: np.ndarray, srid: int = 4326) -> pa.Array:
@@ -251,17 +285,11 @@ def ewkb_points(lon: np.ndarray, lat: np.ndarray, srid: int = 4326) -> pa.Array:
     return binary_values(points.view(np.uint8).reshape(len(lon), record.itemsize))
 
 
-def coordinates(table: pa.Table) -> tuple[np.ndarray, np.ndarray] | None:
-    """Longitude and latitude of every row as numbers; None if one is missing or not a number (how
-    each is written is checked with the other columns)."""
-    try:
-        lon = pc.cast(_text(table, "lon"), pa.float64())
-        lat = pc.cast(_text(table, "lat"), pa.float64())
-    except pa.ArrowInvalid:
-        return None
-    if lon.null_count or lat.null_count:
-        return None
-    return lon.to_numpy(), lat.to_numpy()
+def degrees(table: pa.Table, name: str) -> np.ndarray:
+    """A coordinate column as numbers, NaN where it is missing or not written as decimal degrees."""
+    text = _text(table, name)
+    readable = pc.if_else(pc.match_substring_regex(text, DEGREES), text, None)
+    return pc.fill_null(pc.cast(readable, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
 
 
 def tile_order(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -276,46 +304,174 @@ def tile_order(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return np.lexsort((row, column))
 
 
+@dataclass
+class EncodedBatch:
+    """One batch of the file, split and encoded for its COPYs (binary ones with their signature)."""
+
+    new: bytes  # into incidents
+    new_rows: int
+    callers: bytes  # the callers of the new rows, into incident_callers
+    caller_ids: np.ndarray  # their incident ids
+    stored: bytes  # rows whose external id is stored, into the updates table
+    stored_rows: int
+    to_sql: bytes  # CSV of row_no, repeats_row and the file's columns, into the staging table
+    to_sql_rows: int
+    near_city: int  # rows placed by the tolerance rule
+
+
 class BatchEncoder:
-    """Checks one batch of the file and encodes it as binary COPY rows in tile order, numbering the rows
-    on from ``first_id``; DoubtfulRow as soon as one row would not pass every check."""
+    """Checks each batch of the file in columns, splits it and encodes the parts, numbering new rows on
+    from ``first_id`` (in tile order)."""
 
     def __init__(
         self,
         city_code: str,
-        import_id: int,
-        first_id: int,
-        external_ids: ExternalIds,
+        columns: list[str],
         catalog: Catalog,
         places: Kelurahan,
+        stored_ids: SortedKeys,
         progress: Progress,
     ):
-        self.city_code, self.import_id, self.next_id = city_code, import_id, first_id
-        self.external_ids, self.catalog, self.places = external_ids, catalog, places
+        self.city_code, self.columns, self.catalog, self.places = city_code, columns, catalog, places
+        self.stored_ids, self.file_ids = stored_ids, FileIds()
         self.progress = progress
+        self.rows_read = 0
+        self.import_id = self.next_id = 0  # set by start() once the import record exists
 
-    def encoded(self, table: pa.Table) -> bytes:
-        external_id = self.external_ids.new_ones(table)
-        located = coordinates(table)
-        if external_id is None or located is None:
-            raise DoubtfulRow
-        lon, lat = located
-        order = tile_order(lon, lat)
-        rows = checked_rows(
-            table.take(order), external_id.take(order), lon[order], lat[order], self.catalog, self.places
+    def start(self, import_id: int, first_id: int) -> None:
+        self.import_id, self.next_id = import_id, first_id
+
+    def known_values(self, values: pa.Table, table: pa.Table, area: np.ndarray) -> np.ndarray:
+        """Rows whose codes are known, without geocoding columns, placed in a kelurahan."""
+        call_type, category, status = values["call_type"], values["category"], values["status"]
+        known = (
+            _true(pc.is_in(call_type, pa.array(list(self.catalog.call_types))))
+            & _true(
+                pc.or_kleene(
+                    pc.is_null(category), pc.is_in(category, pa.array(list(self.catalog.incident_categories)))
+                )
+            )
+            & _true(pc.or_kleene(pc.is_valid(category), pc.not_equal(call_type, "darurat")))
+            & _true(pc.is_in(status, pa.array(list(store.STATUSES))))
         )
-        if rows is None:
-            raise DoubtfulRow
-        count = rows.num_rows
-        rows = (
-            rows.append_column("id", pa.array(np.arange(self.next_id, self.next_id + count)))
+        for name in GEOCODE_FIELDS:
+            known &= _true(pc.is_null(_text(table, name)))
+        return known & (area < len(self.places.codes))
+
+    def encoded(self, table: pa.Table) -> EncodedBatch:
+        count = table.num_rows
+        rows = np.arange(self.rows_read + 1, self.rows_read + count + 1)
+        self.rows_read += count
+        external_id = _text(table, "external_id")
+        has_id = _true(pc.is_valid(external_id))
+        keys = id_keys(external_id.filter(has_id))
+        repeats, stored = np.zeros(count, np.int64), np.zeros(count, bool)
+        repeats[has_id] = self.file_ids.repeated_rows(*keys, rows[has_id])
+        stored[has_id] = self.stored_ids.find(*keys) >= 0
+
+        lon, lat = degrees(table, "lon"), degrees(table, "lat")
+        order = tile_order(lon, lat)
+        table, external_id, rows, lon, lat = (
+            table.take(order),
+            external_id.take(order),
+            rows[order],
+            lon[order],
+            lat[order],
+        )
+        has_id, repeats, stored = has_id[order], repeats[order], stored[order]
+
+        area, by_tolerance = self.places.place(lon, lat)
+        time_texts = {name: _text(table, name) for name in store.TIME_FIELDS}
+        times = {name: _instants(text) for name, text in time_texts.items()}
+        received, dispatched, arrived, closed = times.values()
+        readable_times = _true(pc.is_valid(received))
+        for name, text in time_texts.items():
+            readable_times &= _true(pc.or_kleene(pc.is_null(text), pc.is_valid(times[name])))
+        values = self._stored_values(table, external_id, lon, lat, area, times)
+        fast = (
+            self.known_values(values, table, area)
+            & has_id
+            & (repeats == 0)
+            & readable_times
+            & _not_before(dispatched, received)
+            & _not_before(arrived, pc.coalesce(dispatched, received))
+            & _not_before(closed, received)
+        )
+        new, known = fast & ~stored, fast & stored
+        encoded = EncodedBatch(
+            *self._new_rows(values.filter(new)),
+            stored=self._with_signature(values.filter(known).select(UPDATE_COLUMNS)),
+            stored_rows=int(known.sum()),
+            to_sql=self._to_sql(table.filter(~fast), rows[~fast], repeats[~fast]),
+            to_sql_rows=int((~fast).sum()),
+            near_city=int((by_tolerance & fast).sum()),
+        )
+        self.progress("checking and storing rows", count)
+        return encoded
+
+    def _stored_values(self, table, external_id, lon, lat, area, times) -> pa.Table:
+        """Every column the fast path writes, for every row of the batch (only passing rows are kept)."""
+        placed = np.minimum(area, len(self.places.codes) - 1)  # rows in no kelurahan are dropped later
+        metric_x, metric_y = self.places.to_metric.transform(lon, lat)
+        return pa.table(
+            {
+                "external_id": external_id,
+                "call_type": pc.utf8_lower(_text(table, "call_type")),
+                "category": pc.utf8_upper(_text(table, "category")),
+                "description": _text(table, "description"),
+                "address": _text(table, "address"),
+                "geom": ewkb_points(lon, lat),
+                "geocode_precision": pa.repeat(pa.scalar("exact"), len(lat)),
+                "geocode_source": pa.repeat(pa.scalar("source"), len(lat)),
+                "kelurahan_code": self.places.codes.take(placed),
+                "kecamatan_code": self.places.parent_codes.take(placed),
+                **times,
+                "status": pc.fill_null(pc.utf8_lower(_text(table, "status")), "received"),
+                "responding_opd": _text(table, "responding_opd"),
+                "metric_x": metric_x,
+                "metric_y": metric_y,
+                **{name: _text(table, name) for name in CALLER_FIELDS},
+            }
+        )
+
+    def _new_rows(self, values: pa.Table) -> tuple[bytes, int, bytes, np.ndarray]:
+        count = values.num_rows
+        ids = np.arange(self.next_id, self.next_id + count)
+        self.next_id += count
+        values = (
+            values.append_column("id", pa.array(ids))
             .append_column("city_code", pa.repeat(pa.scalar(self.city_code), count))
             .append_column("import_id", pa.repeat(pa.scalar(self.import_id), count))
         )
-        self.next_id += count
-        encoded = binary_copy_rows(rows.select(COPY_COLUMNS))
-        self.progress("checking and storing rows", count)
-        return encoded
+        with_caller = _true(
+            pc.or_kleene(pc.is_valid(values["caller_name"]), pc.is_valid(values["caller_phone"]))
+        )
+        return (
+            self._with_signature(values.select(COPY_COLUMNS)),
+            count,
+            self._with_signature(values.filter(with_caller).select(["id", *CALLER_FIELDS])),
+            ids[with_caller],
+        )
+
+    @staticmethod
+    def _with_signature(values: pa.Table) -> bytes:
+        return SIGNATURE + binary_copy_rows(values) if values.num_rows else b""
+
+    def _to_sql(self, table: pa.Table, rows: np.ndarray, repeats: np.ndarray) -> bytes:
+        """The rows as the file gave them, for the SQL path's staging table (numbers of the file's rows,
+        and of the earlier row a repeated external id came first in)."""
+        if not table.num_rows:
+            return b""
+        staged = pa.table(
+            {
+                "row_no": rows,
+                "repeats_row": pa.array(repeats, mask=repeats == 0),
+                **{name: table[name] for name in self.columns},
+            }
+        )
+        sink = io.BytesIO()
+        pa_csv.write_csv(staged, sink, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+        return sink.getvalue()
 
 
 def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
@@ -334,6 +490,57 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
                 future.cancel()
 
 
+@dataclass
+class Tally:
+    """What the batches sent where."""
+
+    inserted: int = 0
+    callers: int = 0
+    lowest_caller: int = 0
+    highest_caller: int = 0
+    stored: int = 0
+    to_sql: int = 0
+    near_city: int = 0
+
+    def add(self, batch: EncodedBatch) -> None:
+        if len(batch.caller_ids):  # ids grow from batch to batch
+            if not self.callers:
+                self.lowest_caller = int(batch.caller_ids.min())
+            self.highest_caller = int(batch.caller_ids.max())
+        self.inserted += batch.new_rows
+        self.callers += len(batch.caller_ids)
+        self.stored += batch.stored_rows
+        self.to_sql += batch.to_sql_rows
+        self.near_city += batch.near_city
+
+
+def write_batches(
+    conn: psycopg.Connection, batches: Iterable[EncodedBatch], columns: list[str], updates: str
+) -> Tally:
+    """Each batch's parts to their tables: new rows and their callers, rows to compare with the stored
+    ones (the table ``updates``), rows for the SQL path (the staging table, ``columns`` of the file)."""
+    tally = Tally()
+    for batch in batches:
+        if batch.new:
+            store.copy_binary(conn, "incidents", COPY_COLUMNS, batch.new)
+        if batch.callers:
+            store.copy_binary(conn, "incident_callers", CALLER_COLUMNS, batch.callers)
+        if batch.stored:
+            store.copy_binary(conn, updates, UPDATE_COLUMNS, batch.stored)
+        if batch.to_sql:
+            store.copy_csv_into_staging(conn, ["row_no", "repeats_row", *columns], [batch.to_sql])
+        tally.add(batch)
+    return tally
+
+
+def mostly_new(leading: list[pa.Table], stored_ids: SortedKeys) -> bool:
+    """Whether most rows of the file's first batches bring external ids not stored yet: the import then
+    rebuilds the indexes after its COPYs rather than keep them up row by row."""
+    ids = pa.concat_arrays([_text(table, "external_id") for table in leading]).drop_null()
+    new = int((stored_ids.find(*id_keys(ids)) < 0).sum())
+    return 2 * new >= sum(table.num_rows for table in leading)
+
+
 def import_csv(
     conn: psycopg.Connection,
     city_code: str,
@@ -344,13 +551,16 @@ def import_csv(
     min_rows: int,
     progress: Progress = no_progress,
 ) -> store.ImportResult | None:
-    """Import a big clean CSV in the caller's transaction; None (nothing written) to leave it to the
-    SQL path.
+    """Write the rows this path vouches for, in the caller's transaction, and stage every other row
+    (``sql_rows`` of them) for the caller to check and write on the SQL path; None (nothing written)
+    to leave the whole file to the SQL path.
 
-    The first batches are read before anything is written, to know the file is big enough; then each
-    batch is checked and encoded in a helper thread while the server stores the one before. A doubtful
-    row in a later batch cancels the COPY and rolls back to the savepoint taken before it."""
-    if not set(columns) <= FAST_FIELDS or not {"lat", "lon"} <= set(columns):
+    The first batches are read before anything is written, to know that the file is big enough and
+    whether it is mostly new (else the indexes stay: the same file again updates nothing). Then each
+    batch is checked and encoded in a helper thread while the server stores the one before. A line
+    pyarrow cannot read, found once the COPYs have begun, rolls them back to the savepoint taken
+    before them."""
+    if not set(columns) <= set(store.IMPORT_FIELDS) or not {"lat", "lon"} <= set(columns):
         return None
     batches = read_batches(path, columns)
     try:
@@ -364,30 +574,61 @@ def import_csv(
     except DoubtfulRow:
         return None
     places = Kelurahan(store.kelurahan_shapes(conn, city_code), load_city(conn, city_code).to_metric)
-    external_ids = ExternalIds(store.external_ids(conn, city_code))
+    known_ids = stored_ids(store.external_ids(conn, city_code))
+    rebuild_indexes = mostly_new(leading, known_ids)
     # where the role may, the foreign keys are checked here (the codes come from the locked rows) and
     # stay in place; elsewhere they are dropped and checked again as a whole afterwards
     keys_checked_here = store.may_skip_foreign_key_checks(conn)
+    encoder = BatchEncoder(city_code, columns, catalog, places, known_ids, progress)
     try:
-        with (
-            conn.transaction(),
-            store.indexes_rebuilt_after(conn, foreign_keys=not keys_checked_here),
-            store.triggers_dropped(conn),
-        ):
-            if keys_checked_here and not store.lock_references(
-                conn, city_code, [*places.codes.to_pylist(), *places.parent_codes.to_pylist()]
+        with conn.transaction():
+            store.use_city_time_zone(conn, city_code)  # as the SQL path: the audit shows local times
+            store.create_staging(conn)
+            updates = store.create_fast_updates(conn)
+            with (
+                store.indexes_rebuilt_after(conn, foreign_keys=not keys_checked_here)
+                if rebuild_indexes
+                else nullcontext(),
+                store.triggers_dropped(conn),
             ):
-                raise DoubtfulRow
-            import_id = store.start_import_record(conn, city_code, source)
-            first_id = store.next_incident_id(conn)
-            encoder = BatchEncoder(city_code, import_id, first_id, external_ids, catalog, places, progress)
-            chunks = prefetched(map(encoder.encoded, itertools.chain(leading, batches)))
-            with store.foreign_key_checks_skipped(conn) if keys_checked_here else nullcontext():
-                store.copy_into_incidents(conn, COPY_COLUMNS, itertools.chain([SIGNATURE], chunks))
-            progress("rebuilding indexes and keys", 0)
-            rows = encoder.next_id - first_id
-            store.incident_ids_used_up_to(conn, encoder.next_id - 1)
-            audit.record_bulk_insert(conn, "incidents", rows, first_id, encoder.next_id - 1)
+                if keys_checked_here and not store.lock_references(
+                    conn, city_code, [*places.codes.to_pylist(), *places.parent_codes.to_pylist()]
+                ):
+                    raise DoubtfulRow
+                import_id = store.start_import_record(conn, city_code, source)
+                first_id = store.next_incident_id(conn)
+                encoder.start(import_id, first_id)
+                with store.foreign_key_checks_skipped(conn) if keys_checked_here else nullcontext():
+                    tally = write_batches(
+                        conn,
+                        prefetched(map(encoder.encoded, itertools.chain(leading, batches))),
+                        columns,
+                        updates,
+                    )
+                if tally.inserted:
+                    store.incident_ids_used_up_to(conn, encoder.next_id - 1)
+                if rebuild_indexes:
+                    progress("rebuilding indexes and keys", 0)
+            audit.record_copied_inserts(
+                conn, "incidents", "id", tally.inserted, first_id, encoder.next_id - 1
+            )
+            audit.record_copied_inserts(
+                conn,
+                "incident_callers",
+                "incident_id",
+                tally.callers,
+                tally.lowest_caller,
+                tally.highest_caller,
+            )
+            updated = store.update_changed(conn, city_code, import_id, updates) if tally.stored else 0
     except DoubtfulRow:
         return None
-    return store.ImportResult(rows_read=rows, inserted=rows, import_id=import_id)
+    return store.ImportResult(
+        rows_read=encoder.rows_read,
+        inserted=tally.inserted,
+        updated=updated,
+        near_city=tally.near_city,
+        import_id=import_id,
+        columnar_rows=encoder.rows_read - tally.to_sql,
+        sql_rows=tally.to_sql,
+    )

@@ -10,6 +10,15 @@ from shapely import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 LEVELS = ("kota", "kecamatan", "kelurahan")
+# How far outside the kelurahan boundaries a point may lie and still count as in the city, for every
+# import (incidents, assets, areas): official boundaries leave slivers between them, are simplified
+# (~150 m on the coast), and piers, jetties, border posts and GPS fixes sit on the edge. Such a point
+# gets the nearest kelurahan (metres in the city's metric CRS; the lowest code on a tie); a point
+# farther out is outside the city.
+CITY_TOLERANCE_M = 200.0
+# Points farther than this from a kelurahan's bounding box (in degrees: more than the tolerance in
+# metres anywhere a city is) are not within the tolerance, without being projected to metres.
+NEAR_DEGREES = 0.05
 
 
 @dataclass
@@ -316,10 +325,12 @@ _LOCATED_TABLES = {"assets": False, "incidents": True, "gazetteer": False}
 
 
 def reassign_to_kelurahan(conn: psycopg.Connection, city_code: str) -> dict[str, int]:
-    """Give every located row the kelurahan its geometry now falls in (a point outside every kelurahan the
-    nearest one); returns how many rows changed per table. Incidents geocoded only to a kelurahan keep it,
-    and their stand-in point is moved inside the new boundary."""
+    """Give every located row the kelurahan its geometry now falls in (a point outside every kelurahan
+    the nearest one within CITY_TOLERANCE_M, none farther out); returns how many rows changed per table,
+    and how many of them are now outside the city (when any are). Incidents geocoded only to a kelurahan
+    keep it, and their stand-in point is moved inside the new boundary."""
     changed = {}
+    outside = 0
     for table, has_kecamatan in _LOCATED_TABLES.items():
         rows_filter = (
             psycopg.sql.SQL("AND geocode_precision <> 'kelurahan'")
@@ -348,16 +359,23 @@ def reassign_to_kelurahan(conn: psycopg.Connection, city_code: str) -> dict[str,
                 SELECT id, code AS kelurahan_code, parent_code AS kecamatan_code FROM inside
                 UNION ALL
                 SELECT p.id, n.code, n.parent_code
-                FROM point p CROSS JOIN LATERAL (
-                    SELECT a.code, a.parent_code FROM admin_areas a
+                FROM point p LEFT JOIN LATERAL (
+                    SELECT a.code, a.parent_code
+                    FROM admin_areas a JOIN cities c ON c.code = a.city_code
                     WHERE a.city_code = %(city)s AND a.level = 'kelurahan'
-                    ORDER BY a.geom <-> p.geom, a.code LIMIT 1
-                ) n
+                      AND a.geom && ST_Expand(p.geom, %(near_degrees)s)
+                      AND ST_DWithin(ST_Transform(a.geom, c.metric_srid), ST_Transform(p.geom, c.metric_srid),
+                                     %(tolerance)s)
+                    ORDER BY ST_Distance(ST_Transform(a.geom, c.metric_srid),
+                                         ST_Transform(p.geom, c.metric_srid)), a.code
+                    LIMIT 1
+                ) n ON true
                 WHERE NOT EXISTS (SELECT 1 FROM inside i WHERE i.id = p.id)
             )
             UPDATE {table} t SET kelurahan_code = l.kelurahan_code {kecamatan}
             FROM located l
             WHERE t.id = l.id AND (t.kelurahan_code IS DISTINCT FROM l.kelurahan_code {kecamatan_differs})
+            RETURNING l.kelurahan_code IS NULL AS outside
             """
         ).format(
             table=psycopg.sql.Identifier(table),
@@ -365,7 +383,11 @@ def reassign_to_kelurahan(conn: psycopg.Connection, city_code: str) -> dict[str,
             kecamatan=kecamatan,
             kecamatan_differs=kecamatan_differs,
         )
-        changed[table] = conn.execute(statement, {"city": city_code}).rowcount
+        rows = conn.execute(
+            statement, {"city": city_code, "tolerance": CITY_TOLERANCE_M, "near_degrees": NEAR_DEGREES}
+        ).fetchall()
+        changed[table] = len(rows)
+        outside += sum(row["outside"] for row in rows)
     changed["incident points moved into their kelurahan"] = conn.execute(
         """
         UPDATE incidents i SET geom = ST_PointOnSurface(a.geom)
@@ -375,6 +397,10 @@ def reassign_to_kelurahan(conn: psycopg.Connection, city_code: str) -> dict[str,
         """,
         (city_code,),
     ).rowcount
+    if outside:
+        changed[f"of them now more than {CITY_TOLERANCE_M:g} m outside every kelurahan (none given)"] = (
+            outside
+        )
     return changed
 
 

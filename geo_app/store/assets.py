@@ -8,15 +8,13 @@ from dataclasses import dataclass, field
 import psycopg
 from shapely.geometry.base import BaseGeometry
 
+from geo_app.store.areas import CITY_TOLERANCE_M, NEAR_DEGREES
+
 # Mirrors the CHECK constraints of the assets table (0001); the API validates against these first so a
 # caller gets a sentence, not a constraint name.
 STATUSES = ("planned", "active", "maintenance", "inactive")
 ROADMAP_PHASES = ("quick_win", "short", "medium", "long")
 DIMENSIONS = ("governance", "economy", "society", "living", "environment", "branding")
-
-# How far outside the kelurahan boundaries an asset may lie and still count as in the city: the
-# boundaries are simplified (~150 m on the coast), and piers, jetties and border posts sit on the edge.
-CITY_TOLERANCE_M = 200.0
 
 
 @dataclass
@@ -93,8 +91,8 @@ def locate(conn: psycopg.Connection, city_code: str, geoms: Sequence[BaseGeometr
             WHERE a.city_code = %(city)s AND a.level = 'kelurahan'
             GROUP BY c.metric_srid
         ), city_metric AS (
-            SELECT geom, ST_Transform(geom, srid) AS metric, ST_Expand(ST_Envelope(geom), 0.05) AS near,
-                   srid
+            SELECT geom, ST_Transform(geom, srid) AS metric,
+                   ST_Expand(ST_Envelope(geom), %(near_degrees)s) AS near, srid
             FROM city
         ), input AS (
             SELECT ord, ST_GeomFromWKB(wkb, 4326) AS geom
@@ -117,6 +115,7 @@ def locate(conn: psycopg.Connection, city_code: str, geoms: Sequence[BaseGeometr
             "city": city_code,
             "wkbs": [geom.wkb for geom in geoms],
             "tolerance": CITY_TOLERANCE_M,
+            "near_degrees": NEAR_DEGREES,
         },
     ).fetchall()
     return [

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 
@@ -53,6 +54,46 @@ def record_bulk_insert(
         " SELECT audit_actor(), nullif(current_setting('geo_app.actor_role', true), ''), 'insert', %s,"
         " jsonb_build_object('rows', %s::bigint, 'lowest_id', %s::text, 'highest_id', %s::text)",
         (entity, rows, lowest_id, highest_id),
+    )
+
+
+def record_copied_inserts(
+    conn: psycopg.Connection, table: str, id_column: str, rows: int, lowest_id: int, highest_id: int
+) -> None:
+    """The entries the ``audit_insert`` trigger of ``table`` (migration 0007) writes for a statement
+    inserting ``rows`` rows, for COPYs that ran without it (geo_app.store.incidents.triggers_dropped)
+    and inserted every row of ``table`` with an id from ``lowest_id`` to ``highest_id``: past
+    ``geo_app.audit_full_rows`` rows one summary entry, else one entry per row, built by the
+    trigger's own ``audit_row_sql`` with the columns its arguments redact (callers' names and
+    phones). ``table`` and ``id_column`` are named by code, not input."""
+    if rows == 0:
+        return
+    full_rows = conn.execute(
+        "SELECT coalesce(nullif(current_setting('geo_app.audit_full_rows', true), '')::bigint, 10000) AS n"
+    ).fetchone()["n"]  # as audit_statement() reads it
+    if rows > full_rows:
+        record_bulk_insert(conn, table, rows, lowest_id, highest_id)
+        return
+    row_json = conn.execute(
+        "SELECT audit_row_sql('n', EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tgrelid"
+        "        AND attname = 'geom' AND NOT attisdropped),"
+        "    coalesce((string_to_array(encode(tgargs, 'escape'), '\\000'))[2], '{}')::text[]) AS sql"
+        " FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = 'audit_insert'",
+        (table,),
+    ).fetchone()["sql"]  # SQL text made by the database's own function from the trigger's arguments
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, after)"
+            " SELECT audit_actor(), nullif(current_setting('geo_app.actor_role', true), ''), 'insert',"
+            " {entity}, n.{id}::text, {row_json} FROM {table} AS n WHERE n.{id} BETWEEN %s AND %s"
+            " ORDER BY n.{id}"
+        ).format(
+            entity=sql.Literal(table),
+            id=sql.Identifier(id_column),
+            row_json=sql.SQL(row_json),
+            table=sql.Identifier(table),
+        ),
+        (lowest_id, highest_id),
     )
 
 

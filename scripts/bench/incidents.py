@@ -1,11 +1,17 @@
 #!/usr/bin/env python
-"""Benchmarks of issue 3 (112 incidents) on 1,000,000 synthetic calls, in their own database
-(default ``geo_app_bench_incidents``, created and loaded with the sample city on first use):
+"""Benchmarks of the 112 incidents on 1,000,000 synthetic calls, in their own database (default
+``geo_app_bench_incidents``, created and loaded with the sample city on first use, then given the official
+kelurahan boundaries of ``../shared/data/cilegon_kelurahan.geojson`` through the import-areas logic when
+that file is there, or of OFFICIAL_KELURAHAN; the project itself never needs it):
 
-1. import the same CSV of 1,000,000 incidents with coordinates two ways, side by side, ``--import-runs``
-   times each (the order alternates; medians are compared): ``ogr2ogr -f PostgreSQL ... --config
-   PG_USE_COPY YES`` into a plain PostGIS table, and ``geo-app import-incidents`` (validation, kelurahan
-   assignment, upsert into ``incidents``); then the same file again (nothing changes);
+1. a CSV shaped like a call-centre export (88 % darurat calls with the caller's name and phone, 12 %
+   other call types, a few dozen points on kelurahan boundaries, in the gaps between them and 150 m off
+   the coast, five bad rows) imported two ways, side by side, ``--import-runs`` times each (the order
+   alternates; medians are compared): ``ogr2ogr -f PostgreSQL ... --config PG_USE_COPY YES`` into a
+   plain PostGIS table, and ``geo-app import-incidents --keep-good`` in its own process (validation,
+   kelurahan assignment, callers, audit, upsert into ``incidents``; its peak resident memory is
+   reported); then the same file again (nothing changes), again beside ogr2ogr. Targets: at most 1.0x
+   and 2.0x ogr2ogr's median;
 2. ``GET /api/analysis/hotspots`` (aggregation, Gi*, FDR) over the 1,000,000 incidents: median of
    ``--runs`` requests (target: at most 1.5 s), and esda's ``G_Local`` on the same cells and band;
 3. the size of the ``/maps/hotspots`` page at 1,000,000 incidents (target: at most 2 MB).
@@ -13,15 +19,17 @@
 Usage::
 
     .venv/bin/python scripts/bench/incidents.py [--rows 1000000] [--runs 5] [--import-runs 3]
-        [--database NAME] [--keep-csv]
+        [--database NAME] [--keep-csv] [--imports-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -37,24 +45,70 @@ from tqdm import tqdm
 from geo_app import create_app
 from geo_app.catalog import load_catalog
 from geo_app.db import bootstrap, connect
-from geo_app.ingest.incidents import import_file
 from geo_app.settings import Settings
 
 TOKEN_USER = "bench-incidents"
+REPO = Path(__file__).resolve().parents[2]
 
 
-def synthetic_csv(url: str, rows: int, path: Path, seed: int = 112) -> None:
-    """``rows`` darurat calls inside the city: a uniform background and a few dense clusters, two years."""
-    rng = np.random.default_rng(seed)
+# The official boundaries, beside the repository where the project's shared data lives (the project
+# itself never needs them: without them the bench runs on the sample city's boundaries)
+OFFICIAL_KELURAHAN = Path(
+    os.environ.get("OFFICIAL_KELURAHAN") or REPO.parent / "shared" / "data" / "cilegon_kelurahan.geojson"
+)
+NON_EMERGENCY = ("informasi", "prank", "ghost", "dropped")
+
+
+def load_official_boundaries(url: str, path: Path) -> None:
+    """The official kelurahan boundaries (with their slivers and gaps) in place of the sample city's,
+    through the import-areas logic; once per bench database."""
+    from geo_app.ingest.areas import import_areas
+
     with connect(url) as conn:
-        city = shapely.from_wkb(
-            conn.execute(
-                "SELECT ST_AsBinary(ST_Union(geom)) AS g FROM admin_areas "
-                "WHERE city_code = %s AND level = 'kelurahan'",
-                (CITY,),
-            ).fetchone()["g"]
-        ).buffer(-0.0002)  # ~20 m inside the boundary: no point is lost to rounding to 6 decimals
-    west, south, east, north = city.bounds
+        loaded = conn.execute(
+            "SELECT 1 FROM dataset_loads WHERE city_code = %s AND layer = 'admin_areas' AND source = %s",
+            (CITY, path.name),
+        ).fetchone()
+        if loaded:
+            return
+        print(f"importing the official kelurahan boundaries from {path}")
+        report = import_areas(conn, CITY, path, progress=lambda step: print(f"  {step}"))
+        conn.commit()
+    for warning in report.warnings:
+        print(f"  {warning}")
+
+
+def city_shapes(url: str) -> tuple[shapely.Geometry, list[shapely.Geometry]]:
+    with connect(url) as conn:
+        rows = conn.execute(
+            "SELECT ST_AsBinary(geom) AS g FROM admin_areas WHERE city_code = %s AND level = 'kelurahan'",
+            (CITY,),
+        ).fetchall()
+    kelurahan = list(shapely.from_wkb([row["g"] for row in rows]))
+    return shapely.union_all(kelurahan), kelurahan
+
+
+def edge_points(city, kelurahan, rng, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points on boundaries shared by two kelurahan (vertices inside the city) and in the gaps the
+    kelurahan leave between them (holes of their union): ``count`` of each at most."""
+    vertices = shapely.points(np.concatenate([shapely.get_coordinates(k.boundary) for k in kelurahan]))
+    shared = vertices[shapely.contains(city.buffer(-1e-5), vertices)]
+    on_boundary = shared[rng.choice(len(shared), min(count, len(shared)), replace=False)]
+    holes = [shapely.Polygon(ring) for part in getattr(city, "geoms", [city]) for ring in part.interiors]
+    in_gaps = [shapely.point_on_surface(hole) for hole in holes[:count]]
+    points = shapely.get_coordinates([*on_boundary, *in_gaps])
+    return points[:, 0], points[:, 1]
+
+
+def synthetic_csv(url: str, rows: int, path: Path, seed: int = 112) -> dict[str, int]:
+    """``rows`` calls shaped like a call-centre export: 88 % darurat calls with the caller's name and
+    phone, 12 % other call types without, points in a uniform background and a few dense clusters over
+    two years, a few dozen points on kelurahan boundaries and in the gaps between them, 150 m off the
+    coast, and a few bad rows (5 km out at sea, an unknown category, times out of order)."""
+    rng = np.random.default_rng(seed)
+    city, kelurahan = city_shapes(url)
+    inner = city.buffer(-0.0002)  # ~20 m inside the boundary: no point is lost to rounding to 6 decimals
+    west, south, east, north = inner.bounds
     categories = list(load_catalog(Settings.from_env().layers_dir).incident_categories)
     lon, lat = np.empty(0), np.empty(0)
     with tqdm(total=rows, desc="points", unit="pt") as progress:
@@ -65,29 +119,60 @@ def synthetic_csv(url: str, rows: int, path: Path, seed: int = 112) -> None:
             pick = centres[rng.integers(0, 8, n)]
             x = np.where(clustered, pick[:, 0] + rng.normal(0, 0.004, n), rng.uniform(west, east, n))
             y = np.where(clustered, pick[:, 1] + rng.normal(0, 0.004, n), rng.uniform(south, north, n))
-            inside = shapely.contains_xy(city, x, y)
+            inside = shapely.contains_xy(inner, x, y)
             lon, lat = np.concatenate([lon, x[inside]]), np.concatenate([lat, y[inside]])
             progress.update(int(inside.sum()) - max(0, len(lon) - rows))
     lon, lat = lon[:rows], lat[:rows]
+    edge_lon, edge_lat = edge_points(city, kelurahan, rng, 24)
+    coast = shapely.get_coordinates(shapely.Point(west, (south + north) / 2))  # the city's west: sea
+    nearest = shapely.get_coordinates(shapely.shortest_line(city, shapely.Point(coast[0])))[0]
+    metres = 111_320 * np.cos(np.radians(nearest[1]))  # of a degree of longitude there
+    spots = {
+        "edge": np.arange(len(edge_lon)) * (rows // max(len(edge_lon), 1)),
+        "near the coast": rows // 3 + np.arange(6),
+        "5 km out at sea": rows // 2 + np.arange(2),
+    }
+    lon[spots["edge"]], lat[spots["edge"]] = edge_lon, edge_lat
+    lon[spots["near the coast"]], lat[spots["near the coast"]] = nearest[0] - 150 / metres, nearest[1]
+    lon[spots["5 km out at sea"]], lat[spots["5 km out at sea"]] = nearest[0] - 5000 / metres, nearest[1]
     start = pd.Timestamp("2024-11-01", tz="Asia/Jakarta").value // 10**9
     received = start + rng.integers(0, 730 * 86400, rows)
     dispatched = received + rng.integers(60, 300, rows)
     arrived = dispatched + rng.gamma(3.0, 240.0, rows).astype(np.int64)
+    emergency = rng.random(rows) < 0.88
+    category = np.where(emergency, np.array(categories)[rng.integers(0, len(categories), rows)], "")
+    bad_category, bad_order = rows // 4 + np.arange(2), 2 * rows // 3 + np.arange(1)
+    emergency[bad_category] = True
+    category[bad_category] = "GEMPA BUMI"
+    dispatched[bad_order] = received[bad_order] - 600
+    caller = rng.integers(0, 10**8, rows)
+
+    def when(seconds):
+        return pd.to_datetime(seconds, unit="s", utc=True).strftime("%Y-%m-%dT%H:%M:%SZ")
+
     frame = pd.DataFrame(
         {
             "external_id": [f"B{n:07d}" for n in range(rows)],
-            "call_type": "darurat",
-            "category": np.array(categories)[rng.integers(0, len(categories), rows)],
+            "call_type": np.where(emergency, "darurat", np.array(NON_EMERGENCY)[caller % len(NON_EMERGENCY)]),
+            "category": category,
             "lat": np.round(lat, 6),
             "lon": np.round(lon, 6),
-            "received_at": pd.to_datetime(received, unit="s", utc=True).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "dispatched_at": pd.to_datetime(dispatched, unit="s", utc=True).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "arrived_at": pd.to_datetime(arrived, unit="s", utc=True).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "received_at": when(received),
+            "dispatched_at": when(dispatched),
+            "arrived_at": when(arrived),
             "status": "closed",
+            "caller_name": np.where(emergency, np.char.add("Warga ", caller.astype(str)), ""),
+            "caller_phone": np.where(emergency, np.char.add("+62812", caller.astype(str)), ""),
         }
     )
     for chunk in tqdm(np.array_split(np.arange(rows), 10), desc="csv", unit="part"):
         frame.iloc[chunk].to_csv(path, mode="a", header=chunk[0] == 0, index=False)
+    return {
+        "with caller": int(emergency.sum()),
+        "other call types": int((~emergency).sum()),
+        **{name: len(where) for name, where in spots.items()},
+        "bad rows": len(bad_category) + len(bad_order) + len(spots["5 km out at sea"]),
+    }
 
 
 def run_ogr2ogr(url: str, path: Path) -> float:
@@ -111,13 +196,34 @@ def remove_bench_rows(url: str) -> None:
     """Back to the sample city: the rows of an earlier import and their dead space go."""
     with connect(url, autocommit=True) as conn:
         conn.execute("DELETE FROM incidents WHERE city_code = %s AND external_id LIKE 'B%%'", (CITY,))
-        conn.execute("VACUUM FULL ANALYZE incidents")
+        conn.execute("VACUUM FULL ANALYZE incidents, incident_callers")  # callers go with their incidents
 
 
-def run_import(settings: Settings, path: Path) -> tuple[float, object]:
+# The command line as a user runs it, printing its own peak resident memory (VmHWM: this process only,
+# not the benchmark it was forked from) to stderr as it exits.
+IMPORT_COMMAND = (
+    "import atexit, sys\n"
+    "def peak():\n"
+    "    status = open('/proc/self/status').read()\n"
+    "    print('peak_rss_kib', status.split('VmHWM:')[1].split()[0], file=sys.stderr)\n"
+    "atexit.register(peak)\n"
+    "from geo_app.cli import main\n"
+    "main()\n"
+)
+
+
+def run_import(url: str, path: Path) -> tuple[float, int, str]:
+    """``geo-app import-incidents --keep-good`` in its own process: seconds, peak resident memory
+    (bytes) and the report it prints."""
+    command = [sys.executable, "-c", IMPORT_COMMAND, "import-incidents", "--keep-good", str(path)]
+    environment = {**os.environ, "DATABASE_URL": url, "CITY_CODE": CITY, "PYTHONPATH": str(REPO)}
     started = time.perf_counter()
-    result = import_file(settings, load_catalog(settings.layers_dir), path)
-    return time.perf_counter() - started, result
+    process = subprocess.run(command, env=environment, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"import-incidents failed:\n{process.stdout}\n{process.stderr[-2000:]}")
+    peak_kib = int(process.stderr.rsplit("peak_rss_kib", 1)[1].split()[0])
+    return seconds, peak_kib * 1024, process.stdout
 
 
 def admin_client(app, url: str):
@@ -186,6 +292,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="requests per timed page")
     parser.add_argument("--import-runs", type=int, default=3, help="imports timed with each tool")
     parser.add_argument("--database", default="geo_app_bench_incidents")
+    parser.add_argument("--imports-only", action="store_true", help="skip the hotspots request and page")
     parser.add_argument(
         "--keep-csv", action="store_true", help="keep the generated CSV (its path is printed)"
     )
@@ -194,14 +301,18 @@ def main() -> None:
         raise SystemExit("ogr2ogr is missing: apt-get install -y gdal-bin")
 
     url = sample_city_database(args.database)
+    if OFFICIAL_KELURAHAN.exists():
+        load_official_boundaries(url, OFFICIAL_KELURAHAN)
+    else:
+        print(f"{OFFICIAL_KELURAHAN} is missing: the sample city's own boundaries (no gaps) are used")
     settings = Settings.from_env(database_url=url, city_code=CITY)
     workdir = Path(tempfile.mkdtemp(prefix="geo-app-bench-"))
     csv_path = workdir / "incidents.csv"
     try:
         print(f"generating {args.rows:,} incidents into {csv_path}")
-        synthetic_csv(url, args.rows, csv_path)
-        print(f"CSV: {csv_path.stat().st_size / 1e6:.0f} MB")
-        ogr_times, import_times = [], []
+        shape = synthetic_csv(url, args.rows, csv_path)
+        print(f"CSV: {csv_path.stat().st_size / 1e6:.0f} MB; rows: {shape}")
+        ogr_times, import_times, peaks = [], [], []
         for run in range(1, args.import_runs + 1):
             remove_bench_rows(url)
             # alternate which goes first: the machine's other load then falls on both alike
@@ -210,16 +321,38 @@ def main() -> None:
                     ogr_times.append(run_ogr2ogr(url, csv_path))
                     print(f"  run {run}: ogr2ogr (PG_USE_COPY=YES) {ogr_times[-1]:.1f} s")
                 else:
-                    seconds, result = run_import(settings, csv_path)
+                    seconds, peak, report = run_import(url, csv_path)
                     import_times.append(seconds)
+                    peaks.append(peak)
                     print(
-                        f"  run {run}: geo-app import-incidents {seconds:.1f} s "
-                        f"({result.inserted:,} new, {len(result.rejected)} rejected)"
+                        f"  run {run}: geo-app import-incidents --keep-good {seconds:.1f} s, peak RSS "
+                        f"{peak / 2**20:.0f} MiB\n    " + report.strip().replace("\n", "\n    ")
                     )
-        again_seconds, again = run_import(settings, csv_path)
-        print(
-            f"  same file again: {again_seconds:.1f} s ({again.unchanged:,} unchanged, {again.inserted} new)"
-        )
+        again_times = []
+        for _ in range(args.import_runs):  # the same file again, beside ogr2ogr again
+            seconds, peak, report = run_import(url, csv_path)
+            again_times.append(seconds)
+            print(
+                f"  same file again: {seconds:.1f} s, peak RSS {peak / 2**20:.0f} MiB\n    "
+                + report.strip().replace("\n", "\n    ")
+            )
+            ogr_times.append(run_ogr2ogr(url, csv_path))
+            print(f"  ogr2ogr (PG_USE_COPY=YES) {ogr_times[-1]:.1f} s")
+        ogr = statistics.median(ogr_times)
+        summary = [
+            f"import {args.rows:,} rows, median of {args.import_runs}: geo-app "
+            f"{statistics.median(import_times):.1f} s ({statistics.median(import_times) / ogr:.2f}x) vs "
+            f"ogr2ogr {ogr:.1f} s (geo-app {', '.join(f'{t:.1f}' for t in import_times)}; "
+            f"ogr2ogr {', '.join(f'{t:.1f}' for t in ogr_times)})",
+            f"same file again, median of {args.import_runs}: {statistics.median(again_times):.1f} s "
+            f"({statistics.median(again_times) / ogr:.2f}x ogr2ogr; "
+            f"{', '.join(f'{t:.1f}' for t in again_times)})",
+            f"peak RSS of the import: {max(peaks) / 2**20:.0f} MiB",
+            f"load average: {', '.join(f'{value:.2f}' for value in os.getloadavg())}",
+        ]
+        if args.imports_only:
+            print("\nsummary\n  " + "\n  ".join(summary))
+            return
 
         with connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE incidents")  # as autovacuum would after the import
@@ -237,13 +370,7 @@ def main() -> None:
         print(f"  /maps/hotspots: {len(page.data) / 1e6:.3f} MB HTML in {page_seconds:.2f} s")
         app.extensions["db_pool"].close()
 
-        print("\nsummary")
-        print(
-            f"  import {args.rows:,} rows, median of {args.import_runs}: geo-app "
-            f"{statistics.median(import_times):.1f} s vs ogr2ogr {statistics.median(ogr_times):.1f} s "
-            f"(geo-app {', '.join(f'{t:.1f}' for t in import_times)}; "
-            f"ogr2ogr {', '.join(f'{t:.1f}' for t in ogr_times)})"
-        )
+        print("\nsummary\n  " + "\n  ".join(summary))
         print(f"  hotspots request: {hotspot_seconds:.2f} s")
         print(f"  /maps/hotspots HTML: {len(page.data) / 1e6:.3f} MB")
     finally:
