@@ -107,6 +107,8 @@ PERMISSIONS: tuple[Rule, ...] = (
     Rule("/ogc", READ, READERS),
     Rule("/ogc/*", READ, READERS),
     Rule("/tiles/*", READ, READERS),
+    # National dashboard: the league of every city, for the national office's administrators.
+    Rule("/nasional*", READ, ADMINS),
     # Administration.
     Rule("/api/audit", READ, ADMINS),
     Rule("/api/users*", ANY, ADMINS),
