@@ -5,9 +5,10 @@
     COLLECTION/assets/city_code=36.72/part-0.parquet
     ...
 
-The city code is a partition *string* in the folder name and nowhere else: readers must declare it as a
-string (``layer_dataset``), because type inference reads ``36.72`` as a number and ``99.10`` as ``99.1``,
-and a categorical partition column makes writers emit one folder per category for every partition. A
+The city code is a partition *string* in the folder name and nowhere else, written from a plain string
+(a categorical partition column makes writers emit a folder for every category of every partition) and
+declared as a string when read (``layer_dataset``): pandas and Dask infer the partition as a categorical,
+and a reader that parses it as a number turns ``99.10`` into ``99.1``. A
 city's folder is replaced whole (written beside it, then renamed), so a reader never sees half a city.
 Geometries are longitude/latitude (EPSG:4326) and times UTC; each city's metric CRS and time zone are in
 the cities table.

@@ -57,7 +57,7 @@ def dask_client(scheduler: str | None, workers: int, processes: bool = True) -> 
             threads_per_worker=1,
             processes=processes,
             dashboard_address=None,
-            host="127.0.0.1",
+            **({"host": "127.0.0.1"} if processes else {}),  # threads talk in-process, not over TCP
         ) as cluster,
         Client(cluster) as client,
     ):
