@@ -8,6 +8,7 @@ import json
 import math
 
 import geopandas as gpd
+import h3
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -22,9 +23,10 @@ from geo_app.auth.privacy import INCIDENT_FIELD_ROLES
 from geo_app.auth.roles import PERENCANA
 from geo_app.catalog import load_catalog
 from geo_app.national import collection
-from geo_app.national.city_analysis import NationalSettings, analyse_city
+from geo_app.national.city_analysis import NationalSettings, analyse_city, hexagon_hot_spots, metric_points
 from geo_app.national.export import export_city
 from geo_app.national.run import dask_client, latest_run, run_national
+from geo_app.national.simulation import simulate_collection
 
 PERSONAL_OR_FREE_TEXT = {"caller_name", "caller_phone", "description", "address", "external_id"}
 START = pd.Timestamp("2026-01-05 08:00", tz="UTC")
@@ -217,12 +219,16 @@ def test_league_figures_by_hand(tmp_path, national_settings):
 # --- per-city hot spots equal the city node's answer ----------------------------------------------------
 
 
-def test_national_run_gives_the_city_nodes_hot_spots(
-    sample_export, dask_cluster, national_settings, client_as, tmp_path
-):
-    out, _ = sample_export
-    run_dir = run_national(dask_cluster, out, tmp_path / "runs", national_settings, progress=False)
-    assert latest_run(tmp_path / "runs") == run_dir
+@pytest.fixture(scope="module")
+def sample_run(sample_export, dask_cluster, national_settings, tmp_path_factory):
+    """The national run over the exported sample city: (folder of runs, the run's folder)."""
+    runs = tmp_path_factory.mktemp("runs")
+    return runs, run_national(dask_cluster, sample_export[0], runs, national_settings, progress=False)
+
+
+def test_national_run_gives_the_city_nodes_hot_spots(sample_run, client_as):
+    runs, run_dir = sample_run
+    assert latest_run(runs) == run_dir
     cells = pd.read_parquet(run_dir / "hotspot_cells.parquet").set_index("cell")
     summary = json.loads((run_dir / "hotspots.json").read_text())[0]
 
@@ -236,3 +242,112 @@ def test_national_run_gives_the_city_nodes_hot_spots(
     np.testing.assert_allclose([properties["z"] for properties in node.values()], cells["z"], atol=1e-6)
     assert [properties["bin"] for properties in node.values()] == cells["bin"].tolist()
     assert (cells["bin"] == 3).sum() > 10
+
+
+# --- three synthetic cities on two workers --------------------------------------------------------------
+
+
+def test_three_synthetic_cities_on_two_workers(tmp_path, dask_cluster, national_settings):
+    places = simulate_collection(tmp_path / "collection", 3, 2000)
+    assert len({(place.metric_srid, place.timezone) for place in places}) == 3
+    run_dir = run_national(dask_cluster, tmp_path / "collection", tmp_path / "runs", national_settings, False)
+    league = pd.read_parquet(run_dir / "league.parquet")
+    assert league["code"].tolist() == ["99.01", "99.02", "99.03"]
+    assert (league["calls"] == 2000).all()
+    cells = pd.read_parquet(run_dir / "hotspot_cells.parquet")
+    for place in places:
+        incidents = collection.read_city_layer(tmp_path / "collection", "incidents", place.code)
+        areas = collection.read_city_layer(tmp_path / "collection", "admin_areas", place.code)
+        outline = areas[areas["level"] == "kelurahan"].geometry.union_all()
+        emergencies = incidents[incidents["call_type"].isin(national_settings.incident_call_types)]
+        area = gpd.GeoSeries([outline], crs=4326).to_crs(place.metric_srid).iloc[0]
+        expected, _ = hexagon_hot_spots(metric_points(emergencies, place.metric_srid), area)
+        national = cells[cells["city_code"] == place.code].reset_index(drop=True)
+        pd.testing.assert_frame_equal(national.drop(columns="city_code"), expected)
+
+
+# --- hot spots across a city border -------------------------------------------------------------------
+
+
+def test_cross_border_hot_spot_found_by_the_national_step(tmp_path, dask_cluster, national_settings):
+    """Two cities meeting at 108° E, the border of UTM zones 48 and 49, and a cluster of calls on the
+    border: the national Gi* puts the cluster's H3 cell, fed by both cities, in the 99 % hot spots."""
+    rng = np.random.default_rng(11)
+    centre = (108.0, -6.85)
+    cluster = np.column_stack(
+        [rng.normal(centre[0], 0.003, 400), rng.normal(centre[1], 0.003, 400)]
+    )  # ~330 m
+    for code, srid, west in (("98.01", 32748, 107.9), ("98.02", 32749, 108.0)):
+        outline = box(west, -6.9, west + 0.1, -6.8)
+        background = np.column_stack([rng.uniform(west, west + 0.1, 1500), rng.uniform(-6.9, -6.8, 1500)])
+        own = cluster[(cluster[:, 0] >= 108.0) == (west >= 108.0)]
+        points = [shapely.Point(xy) for xy in np.vstack([background, own])]
+        columns, geometries = calls(points, "darurat", "KEBAKARAN", 10.0)
+        areas = gpd.GeoDataFrame(
+            {
+                "code": [f"{code}.01", f"{code}.01.1001"],
+                "level": ["kecamatan", "kelurahan"],
+                "name": ["K", "K"],
+                "parent_code": [code, f"{code}.01"],
+                "population": [5000, 5000],
+            },
+            geometry=[outline, outline],
+            crs=4326,
+        )
+        collection.write_city_layer(tmp_path, "admin_areas", code, [areas])
+        collection.write_city_layer(
+            tmp_path, "incidents", code, [gpd.GeoDataFrame(columns, geometry=geometries, crs=4326)]
+        )
+        for layer in ("assets", "green_areas"):
+            empty = gpd.GeoDataFrame({"asset_type": [], "status": [], "is_public": []}, geometry=[], crs=4326)
+            collection.write_city_layer(tmp_path, layer, code, [empty])
+        collection.write_city_row(
+            tmp_path,
+            {"code": code, "name": code, "timezone": "Asia/Jakarta", "metric_srid": srid, "population": 5000},
+        )
+
+    run_dir = run_national(dask_cluster, tmp_path, tmp_path / "runs", national_settings, progress=False)
+    national = pd.read_parquet(run_dir / "national_hotspots.parquet").set_index("cell")
+    hit = h3.latlng_to_cell(centre[1], centre[0], national_settings.h3_resolution)
+    west_side = sum(
+        h3.latlng_to_cell(y, x, national_settings.h3_resolution) == hit for x, y in cluster if x < 108.0
+    )
+    east_side = sum(
+        h3.latlng_to_cell(y, x, national_settings.h3_resolution) == hit for x, y in cluster if x >= 108.0
+    )
+    assert west_side > 0 and east_side > 0
+    assert national.loc[hit, "count"] >= west_side + east_side
+    assert national.loc[hit, "bin"] == 3
+    assert set(national["cities"].str.split(",").explode()) - {""} == {"98.01", "98.02"}
+    assert national["bin"].eq(3).sum() < 20  # the cluster, not everything
+
+
+# --- the national page ------------------------------------------------------------------------------
+
+
+def test_national_page_for_admins_only(sample_run, app, client_as, monkeypatch):
+    runs, run_dir = sample_run
+    monkeypatch.setitem(
+        app.config, "SETTINGS", dataclasses.replace(app.config["SETTINGS"], national_output_dir=runs)
+    )
+    page = client_as("admin").get("/nasional?figure=rth_share")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Kota Cilegon" in html and run_dir.name in html and "RTH terhadap luas kota" in html
+    cities = client_as("admin").get("/nasional/cities.geojson?figure=rth_share").get_json()
+    league = pd.read_parquet(run_dir / "league.parquet")
+    assert [f["properties"]["code"] for f in cities["features"]] == ["36.72"]
+    assert cities["features"][0]["properties"]["value"] == pytest.approx(league["rth_share"][0] * 100)
+    for role in ("perencana", "supervisor_112", "public"):
+        assert client_as(role).get("/nasional").status_code == 403, role
+        assert client_as(role).get("/nasional/cities.geojson").status_code == 403, role
+    assert client_as("admin").get("/nasional?figure=nope").status_code == 400
+
+
+def test_national_page_without_a_run_says_how_to_make_one(app, client_as, monkeypatch, tmp_path):
+    monkeypatch.setitem(
+        app.config, "SETTINGS", dataclasses.replace(app.config["SETTINGS"], national_output_dir=tmp_path)
+    )
+    answer = client_as("admin").get("/nasional")
+    assert answer.status_code == 404
+    assert "geo-app national" in answer.get_json()["detail"]
