@@ -152,8 +152,12 @@ def response_by_category(emergencies: pd.DataFrame, code: str, targets: dict[str
     """Per category and for the whole city: compliance, median and p90 of minutes to arrival."""
     arrived = emergencies[emergencies["arrived_at"].notna()]
     minutes = (arrived["arrived_at"] - arrived["received_at"]).dt.total_seconds() / 60.0
-    rows = pd.DataFrame({"category": arrived["category"], "minutes": minutes, "city": code})
-    records = rows.to_dict("records")
+    records = [
+        {"category": category, "minutes": value, "city": code}
+        for category, value in zip(
+            arrived["category"].to_numpy(dtype=object), minutes.to_numpy(dtype=float), strict=True
+        )
+    ]
     by_category = response.by_group(records, "category", targets)
     whole = response.by_group(records, "city", targets).get(code)
     table = pd.DataFrame(
