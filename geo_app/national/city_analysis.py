@@ -21,14 +21,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from geo_app.analysis import coverage, green, grids, hotspots, response
 from geo_app.catalog import Catalog
+from geo_app.city import CityContext
 from geo_app.national import collection
 from geo_app.store.coverage import COVERING_STATUSES
 
@@ -76,11 +79,21 @@ class CityAnalysis:
     """H3 cells of the national step whose centre lies in the city (so empty land counts as zero)."""
 
 
-def metric_points(frame: gpd.GeoDataFrame, srid: int) -> np.ndarray:
-    """(x, y) in the city's metric CRS of the frame's located rows."""
-    located = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty]
-    projected = located.to_crs(srid)
-    return np.column_stack([projected.x.to_numpy(), projected.y.to_numpy()]).reshape(-1, 2)
+def metric_points(points: np.ndarray, city: CityContext) -> np.ndarray:
+    """(x, y) in the city's metric CRS of the located points among ``points`` (lon/lat, None if unknown)."""
+    located = points[~shapely.is_missing(points) & ~shapely.is_empty(points)]
+    lonlat = shapely.get_coordinates(located)
+    return np.column_stack(city.to_metric.transform(lonlat[:, 0], lonlat[:, 1])).reshape(-1, 2)
+
+
+def read_emergencies(root: Path, code: str, call_types: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every call (call type, category, times) and the points (lon/lat) of the emergency calls: only
+    those points are decoded from WKB."""
+    table = collection.read_city_table(root, "incidents", code, [*INCIDENT_COLUMNS, "geometry"])
+    calls = table.drop_columns(["geometry"]).to_pandas()
+    emergency = calls["call_type"].isin(call_types).to_numpy()
+    wkb = table.column("geometry").filter(pa.array(emergency)).to_numpy(zero_copy_only=False)
+    return calls, shapely.from_wkb(wkb)
 
 
 def hexagon_cells(xy: np.ndarray, area: shapely.Geometry, size: float) -> pd.DataFrame:
@@ -208,12 +221,12 @@ def analyse_city(root: str, city: dict, settings: NationalSettings) -> CityAnaly
     areas = collection.read_city_layer(root, "admin_areas", code)
     kelurahan = kelurahan_frame(areas, srid)
     outline = shapely.union_all(areas[areas["level"] == "kelurahan"].geometry.to_numpy())
-    incidents = collection.read_city_layer(root, "incidents", code, INCIDENT_COLUMNS)
+    context = CityContext(code, city["name"], ZoneInfo(city["timezone"]), srid)
+    incidents, points = read_emergencies(root, code, settings.incident_call_types)
     emergencies = incidents[incidents["call_type"].isin(settings.incident_call_types)]
 
-    xy = metric_points(emergencies, srid)
-    area_metric = gpd.GeoSeries([outline], crs=4326).to_crs(srid).iloc[0]
-    cells, hotspot = hexagon_hot_spots(xy, area_metric)
+    area_metric = shapely.transform(outline, lambda xy: np.column_stack(context.to_metric.transform(*xy.T)))
+    cells, hotspot = hexagon_hot_spots(metric_points(points, context), area_metric)
 
     response_table, response_city = response_by_category(emergencies, code, settings.response_targets)
     fire_posts, fire = fire_coverage(

@@ -27,6 +27,7 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 LAYERS = ("incidents", "assets", "green_areas", "admin_areas")
 CITIES_FILE = "cities.parquet"
@@ -76,13 +77,24 @@ def write_city_layer(root: Path, layer: str, code: str, parts: Iterable[gpd.GeoD
 
 def read_city_layer(root: Path, layer: str, code: str, columns: list[str] | None = None) -> gpd.GeoDataFrame:
     """One city's rows of ``layer`` (all its part files), geometry included whatever ``columns`` says."""
+    files = _part_files(root, layer, code)
+    wanted = None if columns is None else list(dict.fromkeys([*columns, "geometry"]))
+    frames = [gpd.read_parquet(path, columns=wanted) for path in files]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def read_city_table(root: Path, layer: str, code: str, columns: list[str]) -> pa.Table:
+    """One city's ``columns`` of ``layer`` as an Arrow table: geometry stays WKB, for a caller that decodes
+    only the rows it needs."""
+    return pa.concat_tables(pq.read_table(path, columns=columns) for path in _part_files(root, layer, code))
+
+
+def _part_files(root: Path, layer: str, code: str) -> list[Path]:
     folder = city_folder(root, layer, code)
     files = sorted(folder.glob("part-*.parquet"), key=lambda path: int(path.stem.split("-")[1]))
     if not files:
         raise CollectionError(f"{folder}: no part files; export the city with geo-app export-parquet")
-    wanted = None if columns is None else list(dict.fromkeys([*columns, "geometry"]))
-    frames = [gpd.read_parquet(path, columns=wanted) for path in files]
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return files
 
 
 def layer_dataset(root: Path, layer: str) -> ds.Dataset:

@@ -46,7 +46,11 @@ def h3_counts(partition: gpd.GeoDataFrame, resolution: int, call_types: Sequence
 def count_emergencies(root: Path, resolution: int, call_types: Sequence[str]) -> pd.Series:
     """Located emergency calls per H3 cell over every city of the collection (on the current Dask
     client), indexed by cell."""
-    incidents = dask_geopandas.read_parquet(str(Path(root) / "incidents"), columns=["call_type", "geometry"])
+    incidents = dask_geopandas.read_parquet(
+        str(Path(root) / "incidents"),
+        columns=["call_type", "geometry"],
+        filters=[("call_type", "in", list(call_types))],  # only these rows are decoded
+    )
     counts = incidents.map_partitions(h3_counts, resolution, tuple(call_types), meta=COUNT_META)
     return counts.groupby("cell")["count"].sum().compute()
 

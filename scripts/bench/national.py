@@ -28,19 +28,24 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from geo_app.catalog import load_catalog
 from geo_app.national import collection
-from geo_app.national.city_analysis import NationalSettings, hexagon_hot_spots, metric_points
+from geo_app.national.city_analysis import NationalSettings, hexagon_hot_spots
 from geo_app.national.run import dask_client, run_national
 from geo_app.national.simulation import simulate_collection
 from geo_app.settings import Settings
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory (Linux reports KiB)."""
+    """This process's peak resident memory: VmHWM of its own address space (getrusage's ru_maxrss is
+    inherited across fork and exec, so a worker would report its parent's peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -86,7 +91,8 @@ def check_city(path: Path, run_dir: Path, settings: NationalSettings, code: str)
     emergencies = incidents[incidents["call_type"].isin(settings.incident_call_types)]
     outline = areas[areas["level"] == "kelurahan"].geometry.union_all()
     area = gpd.GeoSeries([outline], crs=4326).to_crs(int(city["metric_srid"])).iloc[0]
-    expected, _ = hexagon_hot_spots(metric_points(emergencies, int(city["metric_srid"])), area)
+    located = emergencies.geometry.dropna().to_crs(int(city["metric_srid"]))
+    expected, _ = hexagon_hot_spots(np.column_stack([located.x, located.y]), area)
     cells = pd.read_parquet(run_dir / "hotspot_cells.parquet")
     national = cells[cells["city_code"] == code].drop(columns="city_code").reset_index(drop=True)
     pd.testing.assert_frame_equal(national, expected)
