@@ -70,12 +70,15 @@ def one_run(path: Path, workers: int, scheduler: str | None, settings: NationalS
     with dask_client(scheduler, workers) as client:
         run_dir = run_national(client, path, out, settings, progress=False)
         peaks = client.run(peak_rss_mb)
+        cpu = client.run(time.process_time)
     seconds = json.loads((run_dir / "run.json").read_text())["seconds"]
     return {
         "workers": workers,
         "per_city_s": seconds["per_city"],
         "total_s": seconds["total"],
         "cross_border_s": round(seconds["total"] - seconds["per_city"], 2),
+        "warm_up_s": seconds["warm_up"],
+        "worker_cpu_s": round(sum(cpu.values()), 1),
         "peak_worker_mb": sorted(round(mb) for mb in peaks.values()),
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()],
