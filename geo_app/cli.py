@@ -11,6 +11,7 @@ from geo_app.auth.commands import users as users_commands
 from geo_app.catalog import CatalogError, load_catalog
 from geo_app.city import CityContext, load_city
 from geo_app.db import bootstrap, roles
+from geo_app.national import commands as national_commands
 from geo_app.settings import Settings, SettingsError
 
 
@@ -326,6 +327,8 @@ def import_osm_command(file: Path, dry_run: bool) -> None:
 
 
 main.add_command(users_commands)
+for national_command in national_commands.COMMANDS:
+    main.add_command(national_command)
 
 
 @main.command("import-green")

@@ -69,6 +69,7 @@ class Settings:
     login_rate_limit: str = "10 per minute"
     geocoder: str = "builtin"
     nominatim_url: str = ""
+    national_output_dir: Path = field(default_factory=lambda: REPO_DIR / "data" / "national")
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -94,6 +95,9 @@ class Settings:
             "login_rate_limit": os.environ.get("LOGIN_RATE_LIMIT") or "10 per minute",
             "geocoder": (os.environ.get("GEOCODER") or "builtin").lower(),
             "nominatim_url": os.environ.get("NOMINATIM_URL", ""),
+            "national_output_dir": Path(
+                os.environ.get("NATIONAL_OUTPUT_DIR") or REPO_DIR / "data" / "national"
+            ),
         }
         values.update(overrides)
         if values["env"] == "test" and not values["secret_key"]:

@@ -13,6 +13,7 @@ import math
 
 import h3
 import numpy as np
+import shapely
 
 SQRT3 = math.sqrt(3.0)
 # The cell rule (ours; the spec pins the band, not the cell): the edge is 1/100 of the longer side of
@@ -58,6 +59,27 @@ def hexagon_index(x: np.ndarray, y: np.ndarray, size: float) -> tuple[np.ndarray
             best_j = np.where(closer, row, best_j)
             best_d = np.where(closer, distance, best_d)
     return best_i, best_j
+
+
+def hexagon_polygons(i: np.ndarray, j: np.ndarray, size: float) -> np.ndarray:
+    """The hexagons (i, j) as ``ST_HexagonGrid`` draws them: flat top, first vertex on the left."""
+    cx, cy = hexagon_centre(i, j, size)
+    dx = np.array([-1.0, -0.5, 0.5, 1.0, 0.5, -0.5, -1.0]) * size
+    dy = np.array([0.0, -0.5, -0.5, 0.0, 0.5, 0.5, 0.0]) * SQRT3 * size
+    rings = np.stack([cx[:, None] + dx, cy[:, None] + dy], axis=-1)
+    return shapely.polygons(rings)
+
+
+def hexagons_over(area: shapely.Geometry, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) of every hexagon that intersects ``area`` (metric), ordered by i then j: the cells
+    ``ST_HexagonGrid(size, area)`` filtered by ``ST_Intersects``, as the city node's hot-spot grid has."""
+    west, south, east, north = area.bounds
+    columns = np.arange(math.floor(west / (1.5 * size)) - 1, math.ceil(east / (1.5 * size)) + 2)
+    rows = np.arange(math.floor(south / (SQRT3 * size)) - 1, math.ceil(north / (SQRT3 * size)) + 2)
+    i, j = (grid.ravel() for grid in np.meshgrid(columns, rows, indexing="ij"))
+    shapely.prepare(area)
+    inside = shapely.intersects(area, hexagon_polygons(i, j, size))
+    return i[inside], j[inside]
 
 
 def h3_cell_area(resolution: int) -> float:

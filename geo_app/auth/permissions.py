@@ -111,6 +111,8 @@ PERMISSIONS: tuple[Rule, ...] = (
     # (decided in geo_app.web.ows by the OGC rule of the incidents collection above).
     Rule("/ows", READ, READERS),
     Rule("/metadata*", READ, READERS),
+    # National dashboard: the league of every city, for the national office's administrators.
+    Rule("/nasional*", READ, ADMINS),
     # Administration.
     Rule("/api/audit", READ, ADMINS),
     Rule("/api/users*", ANY, ADMINS),
