@@ -27,6 +27,7 @@ from geo_app.national.city_analysis import NationalSettings, analyse_city, hexag
 from geo_app.national.export import export_city
 from geo_app.national.run import dask_client, latest_run, run_national
 from geo_app.national.simulation import simulate_collection
+from geo_app.store.incidents import POINT_PRECISIONS
 
 PERSONAL_OR_FREE_TEXT = {"caller_name", "caller_phone", "description", "address", "external_id"}
 START = pd.Timestamp("2026-01-05 08:00", tz="UTC")
@@ -156,6 +157,7 @@ def calls(points, call_type, category, minutes) -> tuple[dict, list]:
         "category": [category] * n,
         "received_at": received,
         "arrived_at": arrived if category else pd.Series([pd.NaT] * n, dtype=received.dtype),
+        "geocode_precision": ["exact" if point is not None else "none" for point in points],
     }, list(points)
 
 
@@ -259,7 +261,10 @@ def test_three_synthetic_cities_on_two_workers(tmp_path, dask_cluster, national_
         incidents = collection.read_city_layer(tmp_path / "collection", "incidents", place.code)
         areas = collection.read_city_layer(tmp_path / "collection", "admin_areas", place.code)
         outline = areas[areas["level"] == "kelurahan"].geometry.union_all()
-        emergencies = incidents[incidents["call_type"].isin(national_settings.incident_call_types)]
+        emergencies = incidents[
+            incidents["call_type"].isin(national_settings.incident_call_types)
+            & incidents["geocode_precision"].isin(POINT_PRECISIONS)  # points only, as the city node
+        ]
         area = gpd.GeoSeries([outline], crs=4326).to_crs(place.metric_srid).iloc[0]
         located = emergencies.geometry.dropna().to_crs(place.metric_srid)
         expected, _ = hexagon_hot_spots(np.column_stack([located.x, located.y]), area)

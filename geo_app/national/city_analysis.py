@@ -34,8 +34,9 @@ from geo_app.catalog import Catalog
 from geo_app.city import CityContext
 from geo_app.national import collection
 from geo_app.store.coverage import COVERING_STATUSES
+from geo_app.store.incidents import POINT_PRECISIONS
 
-INCIDENT_COLUMNS = ["call_type", "category", "received_at", "arrived_at"]
+INCIDENT_COLUMNS = ["call_type", "category", "received_at", "arrived_at", "geocode_precision"]
 OUTLINE_TOLERANCE_DEG = 0.0005
 """About 50 m: city outlines on the national map need no more."""
 
@@ -87,11 +88,13 @@ def metric_points(points: np.ndarray, city: CityContext) -> np.ndarray:
 
 
 def read_emergencies(root: Path, code: str, call_types: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray]:
-    """Every call (call type, category, times) and the points (lon/lat) of the emergency calls: only
-    those points are decoded from WKB."""
+    """Every call (call type, category, times) and the points (lon/lat) of the emergency calls located
+    to a point (POINT_PRECISIONS, as the city node's hot spots): only those points are decoded from WKB."""
     table = collection.read_city_table(root, "incidents", code, [*INCIDENT_COLUMNS, "geometry"])
     calls = table.drop_columns(["geometry"]).to_pandas()
-    emergency = calls["call_type"].isin(call_types).to_numpy()
+    emergency = (
+        calls["call_type"].isin(call_types) & calls["geocode_precision"].isin(POINT_PRECISIONS)
+    ).to_numpy()
     wkb = table.column("geometry").filter(pa.array(emergency)).to_numpy(zero_copy_only=False)
     return calls, shapely.from_wkb(wkb)
 

@@ -29,14 +29,17 @@ import pandas as pd
 from pyproj import Transformer
 
 from geo_app.analysis import grids, hotspots
+from geo_app.store.incidents import POINT_PRECISIONS
 
 NATIONAL_METRIC_SRID = 3395
 COUNT_META = pd.DataFrame({"cell": pd.Series(dtype=str), "count": pd.Series(dtype="int64")})
 
 
 def h3_counts(partition: gpd.GeoDataFrame, resolution: int, call_types: Sequence[str]) -> pd.DataFrame:
-    """Located calls of ``call_types`` per H3 cell in one partition of the incidents dataset."""
-    chosen = partition[partition["call_type"].isin(call_types)].geometry
+    """Calls of ``call_types`` located to a point (POINT_PRECISIONS) per H3 cell in one partition."""
+    chosen = partition[
+        partition["call_type"].isin(call_types) & partition["geocode_precision"].isin(POINT_PRECISIONS)
+    ].geometry
     chosen = chosen[chosen.notna() & ~chosen.is_empty]
     cells = grids.h3_cells_of_points(chosen.y.to_numpy(), chosen.x.to_numpy(), resolution)
     counted = pd.Series(cells, dtype=str).value_counts()
@@ -48,7 +51,7 @@ def count_emergencies(root: Path, resolution: int, call_types: Sequence[str]) ->
     client), indexed by cell."""
     incidents = dask_geopandas.read_parquet(
         str(Path(root) / "incidents"),
-        columns=["call_type", "geometry"],
+        columns=["call_type", "geocode_precision", "geometry"],
         filters=[("call_type", "in", list(call_types))],  # only these rows are decoded
     )
     counts = incidents.map_partitions(h3_counts, resolution, tuple(call_types), meta=COUNT_META)

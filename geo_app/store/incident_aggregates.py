@@ -12,7 +12,7 @@ import math
 
 import psycopg
 
-from geo_app.store.incidents import IncidentFilter
+from geo_app.store.incidents import POINT_PRECISIONS, IncidentFilter
 
 METRIC_SRID = "(SELECT c.metric_srid FROM cities c WHERE c.code = %(f_city)s)"
 """The filtered city's metric CRS, in SQL: the CRS of ``metric_x``/``metric_y`` (geo_app.city)."""
@@ -60,7 +60,7 @@ def _area_clause(filters: IncidentFilter) -> tuple[str, dict]:
 
 # Incidents that are truly a point: a call geocoded to a kelurahan stands at the kelurahan's centre, which
 # would make a false hot spot there, so the point analyses (hexagons, H3, density, DBSCAN) leave it out.
-POINT_PRECISION = "i.geocode_precision IN ('exact', 'street')"
+POINT_PRECISION = f"i.geocode_precision IN ({', '.join(repr(p) for p in POINT_PRECISIONS)})"
 
 
 def _points(filters: IncidentFilter, extra: str = "") -> tuple[str, dict]:

@@ -40,6 +40,9 @@ IMPORT_FIELDS = (
 )
 STATUSES = ("received", "dispatched", "on_scene", "closed", "cancelled")
 PRECISIONS = ("exact", "street", "kelurahan", "none")
+POINT_PRECISIONS = ("exact", "street")
+"""Precisions whose point is where the call came from: point analyses (hexagons, H3, density, DBSCAN) use
+only these; a call placed at its kelurahan's centre is not a point there."""
 NUMBER = r"^\s*[-+]?[0-9]+(\.[0-9]+)?\s*$"
 
 # Columns of incidents that an import sets (and compares, to tell "updated" from "unchanged").
