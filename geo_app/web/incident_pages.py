@@ -40,7 +40,12 @@ def hotspots_page() -> Response:
     grid = choice("grid", ("hexagon", "h3", "kelurahan"), default="hexagon")
     size = request.args.get("size", "").strip()
     if size and not (size.isdigit() and 25 <= int(size) <= 5000):
-        raise Problem(400, "Invalid parameter", "size: a whole number of metres from 25 to 5000.")
+        raise Problem(
+            400,
+            "Invalid parameter",
+            "size: a whole number of metres from 25 to 5000.",
+            indonesian="Sisi heksagon harus bilangan bulat 25 sampai 5.000 meter, atau dikosongkan.",
+        )
     api_filters = {key: request.args[key] for key in ("start", "end") if request.args.get(key)}
     if filters.categories:
         api_filters["category"] = ",".join(filters.categories)
