@@ -74,3 +74,31 @@ def test_live_incidents_page_in_chromium_without_personal_data(
     for caller in callers:
         for value in (caller["caller_name"], caller["caller_phone"]):
             assert value is None or (value not in html and value not in feed)
+
+
+@pytest.mark.browser
+def test_hotspots_page_fetches_a_layer_only_once_it_is_switched_on(open_page, sample_city):
+    page = open_page("/maps/hotspots")
+    analyses = [url for url in page.requested if "/api/analysis/" in url]
+    assert any("/api/analysis/hotspots?" in url for url in analyses)  # Gi*, on by default
+    for hidden in ("/api/analysis/emerging", "/api/analysis/response/kelurahan", "/hotspots/density"):
+        assert not any(hidden in url for url in analyses), hidden
+    assert page.evaluate("document.querySelector('.geo-loading').hidden") is True
+    page.evaluate(
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".find(label => label.textContent.includes('Kepatuhan waktu tanggap')).querySelector('input').click()"
+    )
+    page.wait_until("window.GeoApp.pending === 0")
+    assert any("/api/analysis/response/kelurahan" in url for url in page.requested)
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_too_few_incidents_give_an_indonesian_note_not_a_red_banner(client, open_page, sample_city):
+    narrow = "start=2026-10-01&end=2026-10-01&category=KEBAKARAN"
+    assert client.get(f"/api/analysis/hotspots?{narrow}").status_code == 422
+    page = open_page(f"/maps/hotspots?{narrow}")
+    assert page.count(".geo-load-error") == 0
+    summary = page.evaluate("document.getElementById('geo-hotspot-summary').innerText")
+    assert "tidak cukup untuk dianalisis" in summary and "periode yang lebih panjang" in summary
+    assert not [error for error in page.errors if "GeoApp" in error]

@@ -72,7 +72,7 @@ class ScriptLayer(JSCSSMixin, Layer):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "ScriptLayer"
         self.factory = factory
-        self.options = options
+        self.options = {"name": name, **options}  # the name is how notes about the layer call it
         self.default_js = [*scripts, OWN_JS]
         self.default_css = list(styles)
 

@@ -1,8 +1,9 @@
 /* 112 map pages (/maps/hotspots, /maps/incidents): layers that fetch their data from the API.
  *
- * Each factory returns its Leaflet layer at once (so Folium's layer control lists it) and fills it when
- * the answer arrives. Fetches go through GeoApp.fetchJson (counted in GeoApp.pending). A 422 answer
- * ("not enough data") is a message for the reader, shown in the page, not an error.
+ * Each factory returns its Leaflet layer at once (so Folium's layer control lists it) and fills it the
+ * first time it is switched on (GeoApp.whenShown). Fetches go through GeoApp.fetchJson (counted in
+ * GeoApp.pending). A 422 answer ("not enough data") is a note for the reader in Bahasa Indonesia, shown
+ * in the page, not an error.
  */
 (function () {
   "use strict";
@@ -20,14 +21,11 @@
     }
   }
 
-  /* GET JSON through GeoApp.fetchJson; resolves to the body, or to null after showing in ``noteId`` a 4xx
-   * problem's detail or the failure. */
-  function getJson(map, url, noteId) {
-    return GeoApp.fetchJson(map, url, null, function (error) {
-      var message = error.problem
-        ? escapeHtml(error.problem.detail || error.problem.title)
-        : "Gagal memuat data: " + escapeHtml(error.message);
-      note(noteId, '<p class="geo-note">' + message + "</p>");
+  /* GET JSON through GeoApp.fetchJson; resolves to the body, or to null after saying in ``noteId`` why
+   * layer ``name`` has nothing to draw. */
+  function getJson(map, url, noteId, name) {
+    return GeoApp.fetchJson(map, url, name, function (error) {
+      note(noteId, '<p class="geo-note">' + escapeHtml(GeoApp.failureText(name, error)) + "</p>");
     });
   }
 
@@ -65,11 +63,15 @@
         ]));
       },
     });
-    getJson(map, options.url, options.summary).then(function (data) {
-      if (!data) {
-        return;
-      }
-      layer.addData(data);
+    GeoApp.whenShown(map, layer, function () {
+      getJson(map, options.url, options.summary, options.name).then(function (data) {
+        if (data) {
+          layer.addData(data);
+          summarise(data);
+        }
+      });
+    });
+    function summarise(data) {
       var hot = data.features.filter(function (f) { return f.properties.bin > 0; }).length;
       var cold = data.features.filter(function (f) { return f.properties.bin < 0; }).length;
       var size = data.grid === "hexagon"
@@ -83,7 +85,7 @@
         "<tr><td>Sel hotspot / coldspot</td><td class=\"num\">" + hot + " / " + cold + "</td></tr>" +
         "</tbody></table><p class=\"geo-legend-note\">Gi* dengan koreksi FDR" +
         (data.fdr ? "" : " (nonaktif)") + "; band dipilih dengan Moran's I bertahap.</p>");
-    });
+    }
     return layer;
   }
 
@@ -95,10 +97,12 @@
   /* Kernel density (quartic, computed by the API) drawn with Leaflet.heat. */
   function heatLayer(map, options) {
     var layer = L.heatLayer([], { radius: 18, blur: 14, max: 1, minOpacity: 0.25 });
-    getJson(map, options.url, options.note).then(function (data) {
-      if (data) {
-        layer.setLatLngs(heatPoints(data));
-      }
+    GeoApp.whenShown(map, layer, function () {
+      getJson(map, options.url, options.note, options.name).then(function (data) {
+        if (data) {
+          layer.setLatLngs(heatPoints(data));
+        }
+      });
     });
     return layer;
   }
@@ -124,7 +128,7 @@
         note("geo-week-note", "");
         var url = options.url + (options.url.indexOf("?") < 0 ? "?" : "&") +
           "start=" + week.start + "&end=" + week.end;
-        getJson(map, url, "geo-week-note").then(function (data) {
+        getJson(map, url, "geo-week-note", "Kepadatan minggu ini").then(function (data) {
           layer.setLatLngs(data ? heatPoints(data) : []);
         });
       }
@@ -147,7 +151,7 @@
       var url = options.url + "&start=" + encodeURIComponent(since);
       var features = [];
       function page(pageUrl) {
-        return getJson(map, pageUrl, options.summary).then(function (data) {
+        return getJson(map, pageUrl, options.summary, options.name).then(function (data) {
           if (!data) {
             return;
           }
@@ -189,8 +193,14 @@
           options.refresh_s + " detik.</p>");
       });
     }
-    load();
-    window.setInterval(load, options.refresh_s * 1000);
+    GeoApp.whenShown(map, layer, function () {
+      load();
+      window.setInterval(function () {
+        if (map.hasLayer(layer)) {
+          load();
+        }
+      }, options.refresh_s * 1000);
+    });
     return layer;
   }
 
