@@ -65,13 +65,43 @@ COMPLIANCE = base.Classes(
 GRID_LABELS = {"hexagon": "Heksagon", "h3": "H3", "kelurahan": "Kelurahan"}
 
 
+MONTHS = (
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
+    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+)  # fmt: skip
+
+
+def day_text(day: date) -> str:
+    """A date as written in Indonesian: 1 September 2026."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def period_text(first: date, last: date) -> str:
+    """An analysed period in words: one day, or first – last (the year once when both share it)."""
+    if first == last:
+        return day_text(first)
+    start = f"{first.day} {MONTHS[first.month - 1]}" if first.year == last.year else day_text(first)
+    return f"{start} – {day_text(last)}"
+
+
 def form_html(
-    catalog: Catalog, filters: dict[str, str], categories: Sequence[str], grid: str, size: str
+    catalog: Catalog,
+    filters: dict[str, str],
+    categories: Sequence[str],
+    grid: str,
+    size: str,
+    period: str,
+    periods: dict[str, str],
 ) -> Markup:
-    """GET form: dates, categories, grid and cell size; submitting reloads the page with new analyses."""
-    options = "".join(
-        f'<option value="{escape(code)}"{" selected" if code in categories else ""}>'
-        f"{escape(entry.label)}</option>"
+    """GET form: a period preset (or dates), categories, grid and cell size; submitting reloads the page
+    with new analyses. The date fields show the preset's days and count only with "Pilih tanggal"."""
+    period_options = "".join(
+        f'<option value="{escape(value)}"{" selected" if value == period else ""}>{escape(label)}</option>'
+        for value, label in periods.items()
+    )
+    boxes = "".join(
+        f'<label class="geo-check"><input type="checkbox" name="category" value="{escape(code)}"'
+        f"{' checked' if code in categories else ''}> {escape(entry.label)}</label>"
         for code, entry in catalog.incident_categories.items()
     )
     grids = "".join(
@@ -80,12 +110,13 @@ def form_html(
     )
     return Markup(
         '<form class="geo-filter-form" method="get" action="/maps/hotspots">'
-        f'<label>Dari tanggal <input type="date" name="start" value="{escape(filters.get("start", ""))}">'
-        "</label>"
-        f'<label>Sampai tanggal <input type="date" name="end" value="{escape(filters.get("end", ""))}">'
-        "</label>"
-        '<label>Kategori (kosong = semua)<select name="category" multiple size="6">'
-        f"{options}</select></label>"
+        f'<label>Periode <select name="period">{period_options}</select></label>'
+        '<div class="geo-dates">'
+        f'<label>Dari <input type="date" name="start" value="{escape(filters.get("start", ""))}"></label>'
+        f'<label>Sampai <input type="date" name="end" value="{escape(filters.get("end", ""))}"></label>'
+        "</div>"
+        '<fieldset class="geo-categories"><legend>Kategori (tidak dicentang = semua)</legend>'
+        f"{boxes}</fieldset>"
         f'<label>Grid <select name="grid">{grids}</select></label>'
         f'<label>Sisi heksagon (m, kosong = otomatis) <input type="number" name="size" min="25" max="5000" '
         f'value="{escape(size)}"></label>'
@@ -109,6 +140,10 @@ def build_hotspots_map(
     city: CityContext,
     catalog: Catalog,
     filters: dict[str, str],
+    period: str,
+    periods: dict[str, str],
+    analysed: tuple[date, date],
+    incident_count: int,
     grid: str,
     size: str,
     weeks: Sequence[tuple[date, date]],
@@ -118,12 +153,18 @@ def build_hotspots_map(
     response_top: float,
     sample: bool,
 ) -> str:
-    """The page's HTML. ``filters``: the API filter parameters (start, end, category as strings)."""
+    """The page's HTML. ``filters``: the API filter parameters (start, end, category as strings);
+    ``analysed``: the first and last day analysed, shown in the header with ``incident_count``."""
     categories = [code for code in filters.get("category", "").split(",") if code]
     query = urlencode(filters)
     grid_query = urlencode({**filters, "grid": grid, **({"size": size} if size else {})})
     chosen = ", ".join(catalog.incident_categories[code].label for code in categories) or "semua kategori"
-    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=f"{city.name} — {chosen}")
+    preset = f"{periods[period]}: " if period != "custom" else ""
+    subtitle = (
+        f"{city.name} — {chosen} · {preset}{period_text(*analysed)} · "
+        f"{base.format_number(incident_count)} insiden"
+    )
+    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=subtitle)
     prepare_page(m)
 
     ScriptLayer(
@@ -201,7 +242,7 @@ def build_hotspots_map(
     base.add_kecamatan_outlines(m, weight=1.6)
     base.add_layer_control(m)
 
-    base.add_panel(m, "Filter", form_html(catalog, filters, categories, grid, size))
+    base.add_panel(m, "Filter", form_html(catalog, filters, categories, grid, size, period, periods))
     base.add_panel(m, "Hasil Gi*", Markup('<div id="geo-hotspot-summary"><p>Memuat…</p></div>'))
     base.add_panel(
         m,

@@ -35,7 +35,13 @@ PAGE_STYLE = """<style>
 .geo-note { color: #7a3b00; background: #fff4e0; padding: .3rem .5rem; border-radius: 3px; }
 .geo-week-slider input { width: 14rem; }
 .geo-filter-form label { display: block; margin: .2rem 0; font-size: .85rem; }
-.geo-filter-form select[multiple] { width: 100%; }
+.geo-filter-form .geo-dates { display: flex; gap: .5rem; }
+.geo-filter-form .geo-dates label { flex: 1; }
+.geo-filter-form input[type=date] { width: 100%; box-sizing: border-box; }
+.geo-categories { border: 1px solid #c9d6de; border-radius: 4px; margin: .3rem 0; padding: .2rem .5rem;
+  display: grid; grid-template-columns: 1fr 1fr; column-gap: .4rem; font-size: .78rem; }
+.geo-categories legend { font-size: .8rem; color: #4a5a66; }
+.geo-filter-form .geo-check { display: block; margin: .05rem 0; font-size: .78rem; }
 .geo-filter-form button { margin-top: .3rem; }
 .geo-legend-list { list-style: none; margin: 0; padding: 0; font-size: .85rem; }
 .geo-legend-list li { display: flex; align-items: center; gap: .45rem; }

@@ -204,6 +204,20 @@
     return layer;
   }
 
+  /* The hotspot form: typing a date means the reader picks the days, so the period becomes "custom". */
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector(".geo-filter-form");
+    var period = form && form.querySelector('select[name="period"]');
+    if (!period) {
+      return;
+    }
+    form.querySelectorAll('input[type="date"]').forEach(function (input) {
+      input.addEventListener("change", function () {
+        period.value = "custom";
+      });
+    });
+  });
+
   window.GeoIncidents = {
     hotspotLayer: hotspotLayer,
     heatLayer: heatLayer,
