@@ -116,7 +116,7 @@ def form_html(
         f'<label>Sampai <input type="date" name="end" value="{escape(filters.get("end", ""))}"></label>'
         "</div>"
         '<fieldset class="geo-categories"><legend>Kategori (tidak dicentang = semua)</legend>'
-        f"{boxes}</fieldset>"
+        f'<div class="geo-check-grid">{boxes}</div></fieldset>'
         f'<label>Grid <select name="grid">{grids}</select></label>'
         f'<label>Sisi heksagon (m, kosong = otomatis) <input type="number" name="size" min="25" max="5000" '
         f'value="{escape(size)}"></label>'

@@ -38,8 +38,8 @@ PAGE_STYLE = """<style>
 .geo-filter-form .geo-dates { display: flex; gap: .5rem; }
 .geo-filter-form .geo-dates label { flex: 1; }
 .geo-filter-form input[type=date] { width: 100%; box-sizing: border-box; }
-.geo-categories { border: 1px solid #c9d6de; border-radius: 4px; margin: .3rem 0; padding: .2rem .5rem;
-  display: grid; grid-template-columns: 1fr 1fr; column-gap: .4rem; font-size: .78rem; }
+.geo-categories { border: 1px solid #c9d6de; border-radius: 4px; margin: .3rem 0; padding: .2rem .5rem; }
+.geo-check-grid { display: grid; grid-template-columns: 1fr 1fr; column-gap: .4rem; }
 .geo-categories legend { font-size: .8rem; color: #4a5a66; }
 .geo-filter-form .geo-check { display: block; margin: .05rem 0; font-size: .78rem; }
 .geo-filter-form button { margin-top: .3rem; }
