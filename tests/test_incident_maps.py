@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -103,3 +104,30 @@ def test_too_few_incidents_give_an_indonesian_note_not_a_red_banner(client, open
     summary = page.evaluate("document.getElementById('geo-hotspot-summary').innerText")
     assert "tidak cukup untuk dianalisis" in summary and "periode yang lebih panjang" in summary
     assert not [error for error in page.errors if "GeoApp" in error]
+
+
+@pytest.mark.browser
+def test_kelurahan_ranked_by_response_compliance_sort_and_download(client, open_page, sample_city, tmp_path):
+    expected = client.get(f"/api/analysis/response?{SAMPLE_YEARS}").json["by_kelurahan"]
+    page = open_page(f"/maps/hotspots?{SAMPLE_YEARS}")
+    assert page.errors == []
+    table = "#geo-response-ranking table tbody tr"
+    assert page.count(table) == len(expected) > 10
+    worst = min(expected.values(), key=lambda summary: summary["compliance"])
+    first = page.evaluate(f"Array.from(document.querySelector('{table}').cells).map(c => c.innerText)")
+    assert first[0] == f"1. {worst['name']}"
+    assert first[2] == f"{worst['compliance'] * 100:.1f}".replace(".", ",")
+    gap = (worst["compliance"] - 0.8) * 100
+    assert first[3] == f"{'+' if gap > 0 else ''}{gap:.1f}".replace(".", ",")
+    page.evaluate("document.querySelector('#geo-response-ranking button[data-key=compliance_pct]').click()")
+    best = max(expected.values(), key=lambda summary: summary["compliance"])
+    assert page.evaluate(f"document.querySelector('{table} td').innerText") == f"1. {best['name']}"
+    link = page.evaluate("document.querySelector('#geo-response-ranking a.geo-csv').href")
+    prefix = "data:text/csv;charset=utf-8,"
+    assert link.startswith(prefix)
+    lines = unquote(link.removeprefix(prefix)).lstrip("\ufeff").splitlines()
+    assert lines[0] == "name,incidents,compliance_pct,gap_points,median_min"
+    assert len(lines) == len(expected) + 1
+    assert lines[1].startswith(f'"{best["name"]}",{best["incidents"]},{best["compliance"] * 100:.1f},')
+    page.evaluate("document.getElementById('geo-response-ranking').scrollIntoView()")
+    page.screenshot(tmp_path / "ranking.png")

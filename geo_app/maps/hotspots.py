@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import date
 from urllib.parse import urlencode
 
+from branca.element import MacroElement
+from folium.template import Template
 from markupsafe import Markup, escape
 
 from geo_app.analysis import emerging
@@ -63,6 +65,27 @@ COMPLIANCE = base.Classes(
     minimum=0.0,
 )
 GRID_LABELS = {"hexagon": "Heksagon", "h3": "H3", "kelurahan": "Kelurahan"}
+COMPLIANCE_GOAL = 0.8
+"""The share of calls that should be answered within their category's target time; the ranked table
+gives each kelurahan's gap to it in percentage points (the map's classes turn green from 80 % too)."""
+
+
+class RankedResponseTable(MacroElement):
+    """The kelurahan ranked by response compliance, filled in the side panel by GeoIncidents.responseTable
+    from /api/analysis/response (sortable, with a CSV of the same numbers)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        GeoIncidents.responseTable({{ this._parent.get_name() }}, {{ this.options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, options: dict):
+        super().__init__()
+        self._name = "RankedResponseTable"
+        self.options = options
 
 
 MONTHS = (
@@ -238,12 +261,40 @@ def build_hotspots_map(
         ],
         show=False,
     )
+    RankedResponseTable(
+        {
+            "url": f"/api/analysis/response?{query}",
+            "name": "Kepatuhan per kelurahan",
+            "target": "geo-response-ranking",
+            "goal": COMPLIANCE_GOAL,
+        }
+    ).add_to(m)
     base.add_legend(m, "Hotspot Gi*", [(BIN_COLOURS[value], label) for value, label in BIN_LEGEND])
     base.add_kecamatan_outlines(m, weight=1.6)
     base.add_layer_control(m)
 
     base.add_panel(m, "Filter", form_html(catalog, filters, categories, grid, size, period, periods))
     base.add_panel(m, "Hasil Gi*", Markup('<div id="geo-hotspot-summary"><p>Memuat…</p></div>'))
+    targets = base.table_html(
+        [],
+        [
+            (entry.label, base.format_number(entry.response_target_min))
+            for entry in catalog.incident_categories.values()
+            if entry.response_target_min
+        ],
+    )
+    base.add_panel(
+        m,
+        "Kelurahan menurut kepatuhan waktu tanggap",
+        Markup(
+            '<div id="geo-response-ranking"><p>Memuat…</p></div><p class="geo-legend-note">Sesuai %: bagian '
+            "insiden yang petugasnya tiba dalam target kategorinya. Selisih: poin persentase terhadap "
+            "sasaran {} % insiden sesuai target (negatif = di bawah sasaran). Median: menit sampai tiba. "
+            "Klik judul kolom untuk mengurutkan.</p>"
+            '<details class="geo-targets"><summary>Target waktu tiba per kategori (menit)</summary>'
+            "{}</details>"
+        ).format(base.format_number(COMPLIANCE_GOAL * 100), targets),
+    )
     base.add_panel(
         m,
         "Jam × hari",

@@ -44,6 +44,18 @@ PAGE_STYLE = """<style>
 .geo-filter-form .geo-check { display: block; margin: .05rem 0; font-size: .78rem; }
 .geo-filter-form button { margin-top: .3rem; }
 .geo-legend-list { list-style: none; margin: 0; padding: 0; font-size: .85rem; }
+.geo-ranking-scroll { max-height: 22rem; overflow-y: auto; overflow-x: hidden; }
+.geo-ranking th { position: sticky; top: 0; background: #fafcfd; white-space: nowrap; }
+.geo-ranking td.num { white-space: nowrap; }
+.geo-ranking { font-size: .75rem; }
+.geo-ranking th, .geo-ranking td { padding: .2rem .2rem; }
+.geo-targets summary { cursor: pointer; font-size: .8rem; color: #0b5e7a; }
+.geo-ranking th button { all: unset; cursor: pointer; font-weight: 600; }
+.geo-ranking th[aria-sort=ascending] button::after { content: " ▲"; }
+.geo-ranking th[aria-sort=descending] button::after { content: " ▼"; }
+.geo-ranking tr.geo-below-goal td:nth-child(4) { color: #b2182b; font-weight: 600; }
+.geo-csv { display: inline-block; font-size: .8rem; padding: .15rem .5rem; border: 1px solid #0b5e7a;
+  border-radius: 3px; color: #0b5e7a; text-decoration: none; }
 .geo-legend-list li { display: flex; align-items: center; gap: .45rem; }
 </style>"""
 

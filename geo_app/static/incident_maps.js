@@ -204,6 +204,91 @@
     return layer;
   }
 
+  var RANKING_COLUMNS = [
+    { key: "name", label: "Kelurahan", text: true },
+    { key: "incidents", label: "Insiden", digits: 0 },
+    { key: "compliance_pct", label: "Sesuai %", digits: 1 },
+    { key: "gap_points", label: "Selisih", digits: 1 },
+    { key: "median_min", label: "Median", digits: 1 },
+  ];
+
+  function rankingCsv(rows) {
+    var lines = [RANKING_COLUMNS.map(function (column) { return column.key; }).join(",")];
+    rows.forEach(function (row) {
+      lines.push(RANKING_COLUMNS.map(function (column) {
+        var value = row[column.key];
+        return column.text ? '"' + String(value).replace(/"/g, '""') + '"' : value.toFixed(column.digits);
+      }).join(","));
+    });
+    return lines.join("\r\n") + "\r\n";
+  }
+
+  /* Kelurahan ranked by response compliance (worst first) from /api/analysis/response, in the side panel:
+   * click a column heading to sort by it (again to reverse); "Unduh CSV" holds the rows as shown. */
+  function responseTable(map, options) {
+    var box = document.getElementById(options.target);
+    var sort = { key: "compliance_pct", ascending: true };
+    var rows = [];
+
+    function render() {
+      rows.sort(function (a, b) {
+        var x = a[sort.key], y = b[sort.key];
+        var order = typeof x === "string" ? x.localeCompare(y, "id") : x - y;
+        return sort.ascending ? order : -order;
+      });
+      var head = RANKING_COLUMNS.map(function (column) {
+        var state = column.key === sort.key ? (sort.ascending ? "ascending" : "descending") : "none";
+        return '<th scope="col" aria-sort="' + state + '"><button type="button" data-key="' + column.key + '">' +
+          escapeHtml(column.label) + "</button></th>";
+      }).join("");
+      var body = rows.map(function (row, index) {
+        return "<tr" + (row.gap_points < 0 ? ' class="geo-below-goal"' : "") + "><td>" + (index + 1) + ". " +
+          escapeHtml(row.name) + "</td>" + RANKING_COLUMNS.slice(1).map(function (column) {
+            var shown = GeoApp.formatValue(row[column.key], String(column.digits));
+            return '<td class="num">' + (column.key === "gap_points" && row.gap_points > 0 ? "+" : "") + shown + "</td>";
+          }).join("") + "</tr>";
+      }).join("");
+      var download = "data:text/csv;charset=utf-8," + encodeURIComponent("\ufeff" + rankingCsv(rows));
+      box.innerHTML =
+        '<p><a class="geo-csv" href="' + download + '" download="kepatuhan-waktu-tanggap-kelurahan.csv">Unduh CSV</a></p>' +
+        '<div class="geo-ranking-scroll"><table class="geo-table geo-ranking"><thead><tr>' + head + "</tr></thead><tbody>" +
+        body + "</tbody></table></div>";
+    }
+
+    box.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-key]");
+      if (!button) {
+        return;
+      }
+      var key = button.getAttribute("data-key");
+      sort = { key: key, ascending: sort.key === key ? !sort.ascending : true };
+      render();
+    });
+
+    GeoApp.fetchJson(map, options.url, options.name, function (error) {
+      box.innerHTML = '<p class="geo-note">' + escapeHtml(GeoApp.failureText(options.name, error)) + "</p>";
+    }).then(function (data) {
+      if (!data) {
+        return;
+      }
+      rows = Object.keys(data.by_kelurahan).map(function (code) {
+        var summary = data.by_kelurahan[code];
+        return {
+          name: summary.name,
+          incidents: summary.incidents,
+          compliance_pct: summary.compliance * 100,
+          gap_points: (summary.compliance - options.goal) * 100,
+          median_min: summary.median_min,
+        };
+      });
+      if (!rows.length) {
+        box.innerHTML = '<p class="geo-note">Belum ada insiden dengan waktu tiba pada periode ini.</p>';
+        return;
+      }
+      render();
+    });
+  }
+
   /* The hotspot form: typing a date means the reader picks the days, so the period becomes "custom". */
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector(".geo-filter-form");
@@ -223,5 +308,6 @@
     heatLayer: heatLayer,
     weeklyHeatLayer: weeklyHeatLayer,
     liveLayer: liveLayer,
+    responseTable: responseTable,
   };
 })();
