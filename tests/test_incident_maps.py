@@ -96,7 +96,7 @@ def test_hotspots_page_fetches_a_layer_only_once_it_is_switched_on(open_page, sa
 
 
 @pytest.mark.browser
-def test_too_few_incidents_give_an_indonesian_note_not_a_red_banner(client, open_page, sample_city):
+def test_too_few_incidents_give_an_indonesian_note_not_a_red_banner(client, open_page, sample_city, tmp_path):
     narrow = "start=2026-10-01&end=2026-10-01&category=KEBAKARAN"
     assert client.get(f"/api/analysis/hotspots?{narrow}").status_code == 422
     page = open_page(f"/maps/hotspots?{narrow}")
@@ -104,6 +104,7 @@ def test_too_few_incidents_give_an_indonesian_note_not_a_red_banner(client, open
     summary = page.evaluate("document.getElementById('geo-hotspot-summary').innerText")
     assert "tidak cukup untuk dianalisis" in summary and "periode yang lebih panjang" in summary
     assert not [error for error in page.errors if "GeoApp" in error]
+    page.screenshot(tmp_path / "narrow.png")
 
 
 @pytest.mark.browser

@@ -237,7 +237,9 @@ LAYER_SWITCH = (
 
 
 @pytest.mark.browser
-def test_a_layer_switched_off_is_fetched_when_switched_on_and_its_note_is_indonesian(browser, plugin_server):
+def test_a_layer_switched_off_is_fetched_when_switched_on_and_its_note_is_indonesian(
+    browser, plugin_server, tmp_path
+):
     page = browser.open(plugin_server.url + "/lazy")
     assert not any(url.endswith("/thin.geojson") for url in page.requested)  # off: not fetched
     assert page.evaluate("document.querySelector('.geo-loading').hidden") is True
@@ -256,6 +258,7 @@ def test_a_layer_switched_off_is_fetched_when_switched_on_and_its_note_is_indone
     assert note.startswith("Lapisan Data tipis: data pada periode dan filter ini tidak cukup")
     assert "periode yang lebih panjang" in note and "only 2" not in note
     assert not [error for error in page.errors if "GeoApp" in error]
+    page.screenshot(tmp_path / "note.png")
     page.evaluate(f"{LAYER_SWITCH}.click()")  # switched off: its note goes with it
     assert page.count(".geo-map-note") == 0
     page.close()
