@@ -130,5 +130,16 @@ def test_kelurahan_ranked_by_response_compliance_sort_and_download(client, open_
     assert lines[0] == "name,incidents,compliance_pct,gap_points,median_min"
     assert len(lines) == len(expected) + 1
     assert lines[1].startswith(f'"{best["name"]}",{best["incidents"]},{best["compliance"] * 100:.1f},')
+    # pointing at a row outlines its kelurahan on the map, leaving the table removes it
+    page.evaluate(
+        "document.querySelector('#geo-response-ranking tbody tr td')"
+        ".dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))"
+    )
+    page.wait_until("window.GeoApp.pending === 0")
+    assert page.count("path.geo-row-highlight") == 1
     page.evaluate("document.getElementById('geo-response-ranking').scrollIntoView()")
     page.screenshot(tmp_path / "ranking.png")
+    page.evaluate(
+        "document.getElementById('geo-response-ranking').dispatchEvent(new MouseEvent('mouseleave'))"
+    )
+    assert page.count("path.geo-row-highlight") == 0

@@ -266,6 +266,7 @@ def build_hotspots_map(
             "url": f"/api/analysis/response?{query}",
             "name": "Kepatuhan per kelurahan",
             "target": "geo-response-ranking",
+            "areas_url": "/api/areas?level=kelurahan",
             "goal": COMPLIANCE_GOAL,
         }
     ).add_to(m)

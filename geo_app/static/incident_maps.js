@@ -223,12 +223,48 @@
     return lines.join("\r\n") + "\r\n";
   }
 
+  /* Outlines a kelurahan on the map while its table row is pointed at; the boundaries (options.areas_url)
+   * are fetched the first time a row is. */
+  function rowHighlighter(map, areasUrl) {
+    var shapes = null;
+    var outline = null;
+    var wanted = null;
+    function draw() {
+      if (outline) {
+        map.removeLayer(outline);
+        outline = null;
+      }
+      var feature = wanted && shapes && shapes[wanted];
+      if (feature) {
+        outline = L.geoJSON(feature, {
+          style: { weight: 4, color: "#0b5e7a", fill: false, className: "geo-row-highlight" },
+          interactive: false,
+        }).addTo(map);
+      }
+    }
+    return function (code) {
+      wanted = code;
+      if (shapes === null && code) {
+        shapes = {};
+        GeoApp.fetchJson(map, areasUrl, "Batas kelurahan").then(function (data) {
+          data.features.forEach(function (feature) {
+            shapes[feature.properties.code] = feature;
+          });
+          draw();
+        });
+      }
+      draw();
+    };
+  }
+
   /* Kelurahan ranked by response compliance (worst first) from /api/analysis/response, in the side panel:
-   * click a column heading to sort by it (again to reverse); "Unduh CSV" holds the rows as shown. */
+   * click a column heading to sort by it (again to reverse); "Unduh CSV" holds the rows as shown; pointing
+   * at a row outlines its kelurahan on the map. */
   function responseTable(map, options) {
     var box = document.getElementById(options.target);
     var sort = { key: "compliance_pct", ascending: true };
     var rows = [];
+    var highlight = rowHighlighter(map, options.areas_url);
 
     function render() {
       rows.sort(function (a, b) {
@@ -242,7 +278,8 @@
           escapeHtml(column.label) + "</button></th>";
       }).join("");
       var body = rows.map(function (row, index) {
-        return "<tr" + (row.gap_points < 0 ? ' class="geo-below-goal"' : "") + "><td>" + (index + 1) + ". " +
+        return '<tr data-code="' + escapeHtml(row.code) + '"' + (row.gap_points < 0 ? ' class="geo-below-goal"' : "") +
+          "><td>" + (index + 1) + ". " +
           escapeHtml(row.name) + "</td>" + RANKING_COLUMNS.slice(1).map(function (column) {
             var shown = GeoApp.formatValue(row[column.key], String(column.digits));
             return '<td class="num">' + (column.key === "gap_points" && row.gap_points > 0 ? "+" : "") + shown + "</td>";
@@ -264,6 +301,13 @@
       sort = { key: key, ascending: sort.key === key ? !sort.ascending : true };
       render();
     });
+    box.addEventListener("mouseover", function (event) {
+      var row = event.target.closest("tr[data-code]");
+      highlight(row ? row.getAttribute("data-code") : null);
+    });
+    box.addEventListener("mouseleave", function () {
+      highlight(null);
+    });
 
     GeoApp.fetchJson(map, options.url, options.name, function (error) {
       box.innerHTML = '<p class="geo-note">' + escapeHtml(GeoApp.failureText(options.name, error)) + "</p>";
@@ -274,6 +318,7 @@
       rows = Object.keys(data.by_kelurahan).map(function (code) {
         var summary = data.by_kelurahan[code];
         return {
+          code: code,
           name: summary.name,
           incidents: summary.incidents,
           compliance_pct: summary.compliance * 100,
