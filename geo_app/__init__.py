@@ -8,10 +8,30 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask_compress import Compress
 
 from geo_app.catalog import load_catalog
 from geo_app.db import make_pool
 from geo_app.settings import PACKAGE_DIR, Settings
+
+# Answers sent compressed (brotli or gzip, as the client accepts): pages, scripts, JSON and GeoJSON (a map
+# page's layers shrink about sevenfold), CSV and vector tiles. Answers under 500 bytes are sent as they are.
+COMPRESSED_MEDIA_TYPES = [
+    "text/html",
+    "text/css",
+    "text/csv",
+    "text/plain",
+    "text/xml",
+    "text/javascript",
+    "application/javascript",
+    "application/json",
+    "application/geo+json",
+    "application/schema+json",
+    "application/vnd.oai.openapi+json",
+    "application/xml",
+    "application/vnd.mapbox-vector-tile",
+    "image/svg+xml",
+]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -34,6 +54,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_content_length,
         RATELIMIT_HEADERS_ENABLED=True,
+        COMPRESS_MIMETYPES=COMPRESSED_MEDIA_TYPES,
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_ALGORITHM_STREAMING=["br", "deflate"],
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -46,6 +69,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    # after_request hooks run last-registered first: compression is registered before the access checks
+    # so that it runs after them (they read the plain body for fields the role may not see)
+    Compress(app)
     init_access(app)
     app.before_request(reject_nul_characters)
     return app

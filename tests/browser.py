@@ -120,6 +120,14 @@ class Page:
             raise RuntimeError(f"{expression}: {result['exceptionDetails'].get('text')}")
         return result["result"].get("value")
 
+    def wait_until(self, expression: str, timeout: float = 30) -> None:
+        """Wait until a JavaScript expression is true on the page (e.g. a fetch started by a click ends)."""
+        deadline = time.monotonic() + timeout
+        while not self.evaluate(expression):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{expression} still false after {timeout} s")
+            self._drain(0.1)
+
     def count(self, selector: str) -> int:
         return self.evaluate(f"document.querySelectorAll({json.dumps(selector)}).length")
 
@@ -152,11 +160,10 @@ class Page:
             mobile=False,
         )
         self._call("Page.navigate", url=self.url)
-        deadline = time.monotonic() + timeout
-        while not self.evaluate(READY_EXPRESSION):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.url} did not finish loading in {timeout} s")
-            self._drain(0.1)
+        try:
+            self.wait_until(READY_EXPRESSION, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"{self.url} did not finish loading in {timeout} s") from None
         self._drain(0.5)  # late errors and the last paint
 
     def close(self) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
 from geo_app.db import connect
 
 TPSA_BAGENDUNG = (106.0277, -6.0540)  # the sample generator's emerging KAMTIBMAS cluster (Aug-Oct 2026)
+SAMPLE_YEARS = "start=2024-11-01&end=2026-10-31"  # the sample's fixed history (the page opens on 3 months)
 
 
 def distance_m(lon: float, lat: float, other: tuple[float, float]) -> float:
@@ -41,7 +43,7 @@ def test_hotspots_on_the_sample_city_report_their_scale(client, sample_city):
 
 @pytest.mark.browser
 def test_hotspots_page_in_chromium(open_page, sample_city, tmp_path: Path):
-    page = open_page("/maps/hotspots")
+    page = open_page(f"/maps/hotspots?{SAMPLE_YEARS}")
     assert page.errors == []
     assert page.external_requests() == []
     assert page.count(".leaflet-overlay-pane path") > 500  # Gi* hexagons and cluster outlines
@@ -74,3 +76,70 @@ def test_live_incidents_page_in_chromium_without_personal_data(
     for caller in callers:
         for value in (caller["caller_name"], caller["caller_phone"]):
             assert value is None or (value not in html and value not in feed)
+
+
+@pytest.mark.browser
+def test_hotspots_page_fetches_a_layer_only_once_it_is_switched_on(open_page, sample_city):
+    page = open_page(f"/maps/hotspots?{SAMPLE_YEARS}")
+    analyses = [url for url in page.requested if "/api/analysis/" in url]
+    assert any("/api/analysis/hotspots?" in url for url in analyses)  # Gi*, on by default
+    for hidden in ("/api/analysis/emerging", "/api/analysis/response/kelurahan", "/hotspots/density"):
+        assert not any(hidden in url for url in analyses), hidden
+    assert page.evaluate("document.querySelector('.geo-loading').hidden") is True
+    page.evaluate(
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".find(label => label.textContent.includes('Kepatuhan waktu tanggap')).querySelector('input').click()"
+    )
+    page.wait_until("window.GeoApp.pending === 0")
+    assert any("/api/analysis/response/kelurahan" in url for url in page.requested)
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_too_few_incidents_give_an_indonesian_note_not_a_red_banner(client, open_page, sample_city, tmp_path):
+    narrow = "start=2026-10-01&end=2026-10-01&category=KEBAKARAN"
+    assert client.get(f"/api/analysis/hotspots?{narrow}").status_code == 422
+    page = open_page(f"/maps/hotspots?{narrow}")
+    assert page.count(".geo-load-error") == 0
+    summary = page.evaluate("document.getElementById('geo-hotspot-summary').innerText")
+    assert "tidak cukup untuk dianalisis" in summary and "periode yang lebih panjang" in summary
+    assert not [error for error in page.errors if "GeoApp" in error]
+    page.screenshot(tmp_path / "narrow.png")
+
+
+@pytest.mark.browser
+def test_kelurahan_ranked_by_response_compliance_sort_and_download(client, open_page, sample_city, tmp_path):
+    expected = client.get(f"/api/analysis/response?{SAMPLE_YEARS}").json["by_kelurahan"]
+    page = open_page(f"/maps/hotspots?{SAMPLE_YEARS}")
+    assert page.errors == []
+    table = "#geo-response-ranking table tbody tr"
+    assert page.count(table) == len(expected) > 10
+    worst = min(expected.values(), key=lambda summary: summary["compliance"])
+    first = page.evaluate(f"Array.from(document.querySelector('{table}').cells).map(c => c.innerText)")
+    assert first[0] == f"1. {worst['name']}"
+    assert first[2] == f"{worst['compliance'] * 100:.1f}".replace(".", ",")
+    gap = (worst["compliance"] - 0.8) * 100
+    assert first[3] == f"{'+' if gap > 0 else ''}{gap:.1f}".replace(".", ",")
+    page.evaluate("document.querySelector('#geo-response-ranking button[data-key=compliance_pct]').click()")
+    best = max(expected.values(), key=lambda summary: summary["compliance"])
+    assert page.evaluate(f"document.querySelector('{table} td').innerText") == f"1. {best['name']}"
+    link = page.evaluate("document.querySelector('#geo-response-ranking a.geo-csv').href")
+    prefix = "data:text/csv;charset=utf-8,"
+    assert link.startswith(prefix)
+    lines = unquote(link.removeprefix(prefix)).lstrip("\ufeff").splitlines()
+    assert lines[0] == "name,incidents,compliance_pct,gap_points,median_min"
+    assert len(lines) == len(expected) + 1
+    assert lines[1].startswith(f'"{best["name"]}",{best["incidents"]},{best["compliance"] * 100:.1f},')
+    # pointing at a row outlines its kelurahan on the map, leaving the table removes it
+    page.evaluate(
+        "document.querySelector('#geo-response-ranking tbody tr td')"
+        ".dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))"
+    )
+    page.wait_until("window.GeoApp.pending === 0")
+    assert page.count("path.geo-row-highlight") == 1
+    page.evaluate("document.getElementById('geo-response-ranking').scrollIntoView()")
+    page.screenshot(tmp_path / "ranking.png")
+    page.evaluate(
+        "document.getElementById('geo-response-ranking').dispatchEvent(new MouseEvent('mouseleave'))"
+    )
+    assert page.count("path.geo-row-highlight") == 0

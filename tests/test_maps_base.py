@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from zoneinfo import ZoneInfo
 
 import folium
@@ -168,6 +169,13 @@ def plugin_page() -> str:
     return base.render(m)
 
 
+def thin_data():
+    """What the analyses answer when the filters leave too few incidents (slow, like a real analysis)."""
+    time.sleep(0.4)
+    problem = {"title": "Not enough data", "status": 422, "detail": "only 2 incidents match"}
+    return problem, 422, {"Content-Type": "application/problem+json"}
+
+
 @pytest.fixture(scope="module")
 def plugin_server():
     app = Flask(__name__, static_folder=str(PACKAGE_DIR / "static"))
@@ -177,6 +185,13 @@ def plugin_server():
     broken_layer_page = base.render(broken)
     app.add_url_rule("/", "page", lambda: html)
     app.add_url_rule("/broken", "broken", lambda: broken_layer_page)
+    lazy = base.make_map(Settings(), "Uji", city=CITY)
+    base.add_geojson_url(lazy, "/empty.geojson", "Kosong")
+    base.add_geojson_url(lazy, "/thin.geojson", "Data tipis", show=False)
+    base.add_layer_control(lazy)
+    lazy_page = base.render(lazy)
+    app.add_url_rule("/lazy", "lazy", lambda: lazy_page)
+    app.add_url_rule("/thin.geojson", "thin", thin_data)
     app.add_url_rule(
         "/tiles/<int:z>/<int:x>/<int:y>.png",
         "tile",
@@ -212,4 +227,47 @@ def test_a_layer_that_fails_to_load_is_reported_on_the_map(browser, plugin_serve
     assert "Lapisan hilang gagal dimuat" in page.evaluate(
         "document.querySelector('.geo-load-error').textContent"
     )
+    page.close()
+
+
+LAYER_SWITCH = (
+    "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+    ".find(label => label.textContent.includes('Data tipis')).querySelector('input')"
+)
+
+
+@pytest.mark.browser
+def test_a_layer_switched_off_is_fetched_when_switched_on_and_its_note_is_indonesian(
+    browser, plugin_server, tmp_path
+):
+    page = browser.open(plugin_server.url + "/lazy")
+    assert not any(url.endswith("/thin.geojson") for url in page.requested)  # off: not fetched
+    assert page.evaluate("document.querySelector('.geo-loading').hidden") is True
+    assert page.count(".geo-map-note, .geo-load-error") == 0
+    # switching it on fetches it, with the loading state shown until the answer is in
+    shown_while_loading = page.evaluate(
+        f"(() => {{ {LAYER_SWITCH}.click(); return !document.querySelector('.geo-loading').hidden "
+        "&& document.querySelector('.geo-loading').innerText; })()"
+    )
+    assert shown_while_loading == "Memuat data…"
+    page.wait_until("window.GeoApp.pending === 0")
+    assert any(url.endswith("/thin.geojson") for url in page.requested)
+    assert page.evaluate("document.querySelector('.geo-loading').hidden") is True
+    assert page.count(".geo-load-error") == 0  # not enough data is no failure: a note, no red banner
+    note = page.evaluate("document.querySelector('.geo-map-note').textContent")
+    assert note.startswith("Lapisan Data tipis: data pada periode dan filter ini tidak cukup")
+    assert "periode yang lebih panjang" in note and "only 2" not in note
+    assert not [error for error in page.errors if "GeoApp" in error]
+    page.screenshot(tmp_path / "note.png")
+    page.evaluate(f"{LAYER_SWITCH}.click()")  # switched off: its note goes with it
+    assert page.count(".geo-map-note") == 0
+    page.close()
+
+
+@pytest.mark.browser
+def test_an_answer_for_a_layer_switched_off_meanwhile_shows_nothing(browser, plugin_server):
+    page = browser.open(plugin_server.url + "/lazy")
+    page.evaluate(f"{LAYER_SWITCH}.click(); {LAYER_SWITCH}.click()")  # on, and off before the answer
+    page.wait_until("window.GeoApp.pending === 0")
+    assert page.count(".geo-map-note, .geo-load-error") == 0
     page.close()

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import date
 from urllib.parse import urlencode
 
+from branca.element import MacroElement
+from folium.template import Template
 from markupsafe import Markup, escape
 
 from geo_app.analysis import emerging
@@ -63,15 +65,66 @@ COMPLIANCE = base.Classes(
     minimum=0.0,
 )
 GRID_LABELS = {"hexagon": "Heksagon", "h3": "H3", "kelurahan": "Kelurahan"}
+COMPLIANCE_GOAL = 0.8
+"""The share of calls that should be answered within their category's target time; the ranked table
+gives each kelurahan's gap to it in percentage points (the map's classes turn green from 80 % too)."""
+
+
+class RankedResponseTable(MacroElement):
+    """The kelurahan ranked by response compliance, filled in the side panel by GeoIncidents.responseTable
+    from /api/analysis/response (sortable, with a CSV of the same numbers)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        GeoIncidents.responseTable({{ this._parent.get_name() }}, {{ this.options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, options: dict):
+        super().__init__()
+        self._name = "RankedResponseTable"
+        self.options = options
+
+
+MONTHS = (
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
+    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+)  # fmt: skip
+
+
+def day_text(day: date) -> str:
+    """A date as written in Indonesian: 1 September 2026."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def period_text(first: date, last: date) -> str:
+    """An analysed period in words: one day, or first – last (the year once when both share it)."""
+    if first == last:
+        return day_text(first)
+    start = f"{first.day} {MONTHS[first.month - 1]}" if first.year == last.year else day_text(first)
+    return f"{start} – {day_text(last)}"
 
 
 def form_html(
-    catalog: Catalog, filters: dict[str, str], categories: Sequence[str], grid: str, size: str
+    catalog: Catalog,
+    filters: dict[str, str],
+    categories: Sequence[str],
+    grid: str,
+    size: str,
+    period: str,
+    periods: dict[str, str],
 ) -> Markup:
-    """GET form: dates, categories, grid and cell size; submitting reloads the page with new analyses."""
-    options = "".join(
-        f'<option value="{escape(code)}"{" selected" if code in categories else ""}>'
-        f"{escape(entry.label)}</option>"
+    """GET form: a period preset (or dates), categories, grid and cell size; submitting reloads the page
+    with new analyses. The date fields show the preset's days and count only with "Pilih tanggal"."""
+    period_options = "".join(
+        f'<option value="{escape(value)}"{" selected" if value == period else ""}>{escape(label)}</option>'
+        for value, label in periods.items()
+    )
+    boxes = "".join(
+        f'<label class="geo-check"><input type="checkbox" name="category" value="{escape(code)}"'
+        f"{' checked' if code in categories else ''}> {escape(entry.label)}</label>"
         for code, entry in catalog.incident_categories.items()
     )
     grids = "".join(
@@ -80,12 +133,13 @@ def form_html(
     )
     return Markup(
         '<form class="geo-filter-form" method="get" action="/maps/hotspots">'
-        f'<label>Dari tanggal <input type="date" name="start" value="{escape(filters.get("start", ""))}">'
-        "</label>"
-        f'<label>Sampai tanggal <input type="date" name="end" value="{escape(filters.get("end", ""))}">'
-        "</label>"
-        '<label>Kategori (kosong = semua)<select name="category" multiple size="6">'
-        f"{options}</select></label>"
+        f'<label>Periode <select name="period">{period_options}</select></label>'
+        '<div class="geo-dates">'
+        f'<label>Dari <input type="date" name="start" value="{escape(filters.get("start", ""))}"></label>'
+        f'<label>Sampai <input type="date" name="end" value="{escape(filters.get("end", ""))}"></label>'
+        "</div>"
+        '<fieldset class="geo-categories"><legend>Kategori (tidak dicentang = semua)</legend>'
+        f'<div class="geo-check-grid">{boxes}</div></fieldset>'
         f'<label>Grid <select name="grid">{grids}</select></label>'
         f'<label>Sisi heksagon (m, kosong = otomatis) <input type="number" name="size" min="25" max="5000" '
         f'value="{escape(size)}"></label>'
@@ -109,6 +163,10 @@ def build_hotspots_map(
     city: CityContext,
     catalog: Catalog,
     filters: dict[str, str],
+    period: str,
+    periods: dict[str, str],
+    analysed: tuple[date, date],
+    incident_count: int,
     grid: str,
     size: str,
     weeks: Sequence[tuple[date, date]],
@@ -118,12 +176,18 @@ def build_hotspots_map(
     response_top: float,
     sample: bool,
 ) -> str:
-    """The page's HTML. ``filters``: the API filter parameters (start, end, category as strings)."""
+    """The page's HTML. ``filters``: the API filter parameters (start, end, category as strings);
+    ``analysed``: the first and last day analysed, shown in the header with ``incident_count``."""
     categories = [code for code in filters.get("category", "").split(",") if code]
     query = urlencode(filters)
     grid_query = urlencode({**filters, "grid": grid, **({"size": size} if size else {})})
     chosen = ", ".join(catalog.incident_categories[code].label for code in categories) or "semua kategori"
-    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=f"{city.name} — {chosen}")
+    preset = f"{periods[period]}: " if period != "custom" else ""
+    subtitle = (
+        f"{city.name} — {chosen} · {preset}{period_text(*analysed)} · "
+        f"{base.format_number(incident_count)} insiden"
+    )
+    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=subtitle)
     prepare_page(m)
 
     ScriptLayer(
@@ -197,12 +261,41 @@ def build_hotspots_map(
         ],
         show=False,
     )
+    RankedResponseTable(
+        {
+            "url": f"/api/analysis/response?{query}",
+            "name": "Kepatuhan per kelurahan",
+            "target": "geo-response-ranking",
+            "areas_url": "/api/areas?level=kelurahan",
+            "goal": COMPLIANCE_GOAL,
+        }
+    ).add_to(m)
     base.add_legend(m, "Hotspot Gi*", [(BIN_COLOURS[value], label) for value, label in BIN_LEGEND])
     base.add_kecamatan_outlines(m, weight=1.6)
     base.add_layer_control(m)
 
-    base.add_panel(m, "Filter", form_html(catalog, filters, categories, grid, size))
+    base.add_panel(m, "Filter", form_html(catalog, filters, categories, grid, size, period, periods))
     base.add_panel(m, "Hasil Gi*", Markup('<div id="geo-hotspot-summary"><p>Memuat…</p></div>'))
+    targets = base.table_html(
+        [],
+        [
+            (entry.label, base.format_number(entry.response_target_min))
+            for entry in catalog.incident_categories.values()
+            if entry.response_target_min
+        ],
+    )
+    base.add_panel(
+        m,
+        "Kelurahan menurut kepatuhan waktu tanggap",
+        Markup(
+            '<div id="geo-response-ranking"><p>Memuat…</p></div><p class="geo-legend-note">Sesuai %: bagian '
+            "insiden yang petugasnya tiba dalam target kategorinya. Selisih: poin persentase terhadap "
+            "sasaran {} % insiden sesuai target (negatif = di bawah sasaran). Median: menit sampai tiba. "
+            "Klik judul kolom untuk mengurutkan.</p>"
+            '<details class="geo-targets"><summary>Target waktu tiba per kategori (menit)</summary>'
+            "{}</details>"
+        ).format(base.format_number(COMPLIANCE_GOAL * 100), targets),
+    )
     base.add_panel(
         m,
         "Jam × hari",

@@ -35,9 +35,27 @@ PAGE_STYLE = """<style>
 .geo-note { color: #7a3b00; background: #fff4e0; padding: .3rem .5rem; border-radius: 3px; }
 .geo-week-slider input { width: 14rem; }
 .geo-filter-form label { display: block; margin: .2rem 0; font-size: .85rem; }
-.geo-filter-form select[multiple] { width: 100%; }
+.geo-filter-form .geo-dates { display: flex; gap: .5rem; }
+.geo-filter-form .geo-dates label { flex: 1; }
+.geo-filter-form input[type=date] { width: 100%; box-sizing: border-box; }
+.geo-categories { border: 1px solid #c9d6de; border-radius: 4px; margin: .3rem 0; padding: .2rem .5rem; }
+.geo-check-grid { display: grid; grid-template-columns: 1fr 1fr; column-gap: .4rem; }
+.geo-categories legend { font-size: .8rem; color: #4a5a66; }
+.geo-filter-form .geo-check { display: block; margin: .05rem 0; font-size: .78rem; }
 .geo-filter-form button { margin-top: .3rem; }
 .geo-legend-list { list-style: none; margin: 0; padding: 0; font-size: .85rem; }
+.geo-ranking-scroll { max-height: 22rem; overflow-y: auto; overflow-x: hidden; }
+.geo-ranking th { position: sticky; top: 0; background: #fafcfd; white-space: nowrap; }
+.geo-ranking td.num { white-space: nowrap; }
+.geo-ranking { font-size: .75rem; }
+.geo-ranking th, .geo-ranking td { padding: .2rem .2rem; }
+.geo-targets summary { cursor: pointer; font-size: .8rem; color: #0b5e7a; }
+.geo-ranking th button { all: unset; cursor: pointer; font-weight: 600; }
+.geo-ranking th[aria-sort=ascending] button::after { content: " ▲"; }
+.geo-ranking th[aria-sort=descending] button::after { content: " ▼"; }
+.geo-ranking tr.geo-below-goal td:nth-child(4) { color: #b2182b; font-weight: 600; }
+.geo-csv { display: inline-block; font-size: .8rem; padding: .15rem .5rem; border: 1px solid #0b5e7a;
+  border-radius: 3px; color: #0b5e7a; text-decoration: none; }
 .geo-legend-list li { display: flex; align-items: center; gap: .45rem; }
 </style>"""
 
@@ -72,7 +90,7 @@ class ScriptLayer(JSCSSMixin, Layer):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "ScriptLayer"
         self.factory = factory
-        self.options = options
+        self.options = {"name": name, **options}  # the name is how notes about the layer call it
         self.default_js = [*scripts, OWN_JS]
         self.default_css = list(styles)
 

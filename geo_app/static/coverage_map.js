@@ -52,5 +52,12 @@
     });
   }
 
-  window.GeoCoverage = { loadAssets: load };
+  window.GeoCoverage = {
+    /* The assets are fetched the first time their layer is switched on. */
+    loadAssets: function (map, cluster, url, type) {
+      GeoApp.whenShown(map, cluster, function () {
+        load(map, cluster, url, type);
+      });
+    },
+  };
 })();

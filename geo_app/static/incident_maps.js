@@ -1,8 +1,9 @@
 /* 112 map pages (/maps/hotspots, /maps/incidents): layers that fetch their data from the API.
  *
- * Each factory returns its Leaflet layer at once (so Folium's layer control lists it) and fills it when
- * the answer arrives. Fetches go through GeoApp.fetchJson (counted in GeoApp.pending). A 422 answer
- * ("not enough data") is a message for the reader, shown in the page, not an error.
+ * Each factory returns its Leaflet layer at once (so Folium's layer control lists it) and fills it the
+ * first time it is switched on (GeoApp.whenShown). Fetches go through GeoApp.fetchJson (counted in
+ * GeoApp.pending). A 422 answer ("not enough data") is a note for the reader in Bahasa Indonesia, shown
+ * in the page, not an error.
  */
 (function () {
   "use strict";
@@ -20,14 +21,11 @@
     }
   }
 
-  /* GET JSON through GeoApp.fetchJson; resolves to the body, or to null after showing in ``noteId`` a 4xx
-   * problem's detail or the failure. */
-  function getJson(map, url, noteId) {
-    return GeoApp.fetchJson(map, url, null, function (error) {
-      var message = error.problem
-        ? escapeHtml(error.problem.detail || error.problem.title)
-        : "Gagal memuat data: " + escapeHtml(error.message);
-      note(noteId, '<p class="geo-note">' + message + "</p>");
+  /* GET JSON through GeoApp.fetchJson; resolves to the body, or to null after saying in ``noteId`` why
+   * layer ``name`` has nothing to draw. */
+  function getJson(map, url, noteId, name) {
+    return GeoApp.fetchJson(map, url, name, function (error) {
+      note(noteId, '<p class="geo-note">' + escapeHtml(GeoApp.failureText(name, error)) + "</p>");
     });
   }
 
@@ -65,11 +63,15 @@
         ]));
       },
     });
-    getJson(map, options.url, options.summary).then(function (data) {
-      if (!data) {
-        return;
-      }
-      layer.addData(data);
+    GeoApp.whenShown(map, layer, function () {
+      getJson(map, options.url, options.summary, options.name).then(function (data) {
+        if (data) {
+          layer.addData(data);
+          summarise(data);
+        }
+      });
+    });
+    function summarise(data) {
       var hot = data.features.filter(function (f) { return f.properties.bin > 0; }).length;
       var cold = data.features.filter(function (f) { return f.properties.bin < 0; }).length;
       var size = data.grid === "hexagon"
@@ -83,7 +85,7 @@
         "<tr><td>Sel hotspot / coldspot</td><td class=\"num\">" + hot + " / " + cold + "</td></tr>" +
         "</tbody></table><p class=\"geo-legend-note\">Gi* dengan koreksi FDR" +
         (data.fdr ? "" : " (nonaktif)") + "; band dipilih dengan Moran's I bertahap.</p>");
-    });
+    }
     return layer;
   }
 
@@ -95,10 +97,12 @@
   /* Kernel density (quartic, computed by the API) drawn with Leaflet.heat. */
   function heatLayer(map, options) {
     var layer = L.heatLayer([], { radius: 18, blur: 14, max: 1, minOpacity: 0.25 });
-    getJson(map, options.url, options.note).then(function (data) {
-      if (data) {
-        layer.setLatLngs(heatPoints(data));
-      }
+    GeoApp.whenShown(map, layer, function () {
+      getJson(map, options.url, options.note, options.name).then(function (data) {
+        if (data) {
+          layer.setLatLngs(heatPoints(data));
+        }
+      });
     });
     return layer;
   }
@@ -124,7 +128,7 @@
         note("geo-week-note", "");
         var url = options.url + (options.url.indexOf("?") < 0 ? "?" : "&") +
           "start=" + week.start + "&end=" + week.end;
-        getJson(map, url, "geo-week-note").then(function (data) {
+        getJson(map, url, "geo-week-note", "Kepadatan minggu ini").then(function (data) {
           layer.setLatLngs(data ? heatPoints(data) : []);
         });
       }
@@ -147,7 +151,7 @@
       var url = options.url + "&start=" + encodeURIComponent(since);
       var features = [];
       function page(pageUrl) {
-        return getJson(map, pageUrl, options.summary).then(function (data) {
+        return getJson(map, pageUrl, options.summary, options.name).then(function (data) {
           if (!data) {
             return;
           }
@@ -189,15 +193,166 @@
           options.refresh_s + " detik.</p>");
       });
     }
-    load();
-    window.setInterval(load, options.refresh_s * 1000);
+    GeoApp.whenShown(map, layer, function () {
+      load();
+      window.setInterval(function () {
+        if (map.hasLayer(layer)) {
+          load();
+        }
+      }, options.refresh_s * 1000);
+    });
     return layer;
   }
+
+  var RANKING_COLUMNS = [
+    { key: "name", label: "Kelurahan", text: true },
+    { key: "incidents", label: "Insiden", digits: 0 },
+    { key: "compliance_pct", label: "Sesuai %", digits: 1 },
+    { key: "gap_points", label: "Selisih", digits: 1 },
+    { key: "median_min", label: "Median", digits: 1 },
+  ];
+
+  function rankingCsv(rows) {
+    var lines = [RANKING_COLUMNS.map(function (column) { return column.key; }).join(",")];
+    rows.forEach(function (row) {
+      lines.push(RANKING_COLUMNS.map(function (column) {
+        var value = row[column.key];
+        return column.text ? '"' + String(value).replace(/"/g, '""') + '"' : value.toFixed(column.digits);
+      }).join(","));
+    });
+    return lines.join("\r\n") + "\r\n";
+  }
+
+  /* Outlines a kelurahan on the map while its table row is pointed at; the boundaries (options.areas_url)
+   * are fetched the first time a row is. */
+  function rowHighlighter(map, areasUrl) {
+    var shapes = null;
+    var outline = null;
+    var wanted = null;
+    function draw() {
+      if (outline) {
+        map.removeLayer(outline);
+        outline = null;
+      }
+      var feature = wanted && shapes && shapes[wanted];
+      if (feature) {
+        outline = L.geoJSON(feature, {
+          style: { weight: 4, color: "#0b5e7a", fill: false, className: "geo-row-highlight" },
+          interactive: false,
+        }).addTo(map);
+      }
+    }
+    return function (code) {
+      wanted = code;
+      if (shapes === null && code) {
+        shapes = {};
+        GeoApp.fetchJson(map, areasUrl, "Batas kelurahan").then(function (data) {
+          data.features.forEach(function (feature) {
+            shapes[feature.properties.code] = feature;
+          });
+          draw();
+        });
+      }
+      draw();
+    };
+  }
+
+  /* Kelurahan ranked by response compliance (worst first) from /api/analysis/response, in the side panel:
+   * click a column heading to sort by it (again to reverse); "Unduh CSV" holds the rows as shown; pointing
+   * at a row outlines its kelurahan on the map. */
+  function responseTable(map, options) {
+    var box = document.getElementById(options.target);
+    var sort = { key: "compliance_pct", ascending: true };
+    var rows = [];
+    var highlight = rowHighlighter(map, options.areas_url);
+
+    function render() {
+      rows.sort(function (a, b) {
+        var x = a[sort.key], y = b[sort.key];
+        var order = typeof x === "string" ? x.localeCompare(y, "id") : x - y;
+        return sort.ascending ? order : -order;
+      });
+      var head = RANKING_COLUMNS.map(function (column) {
+        var state = column.key === sort.key ? (sort.ascending ? "ascending" : "descending") : "none";
+        return '<th scope="col" aria-sort="' + state + '"><button type="button" data-key="' + column.key + '">' +
+          escapeHtml(column.label) + "</button></th>";
+      }).join("");
+      var body = rows.map(function (row, index) {
+        return '<tr data-code="' + escapeHtml(row.code) + '"' + (row.gap_points < 0 ? ' class="geo-below-goal"' : "") +
+          "><td>" + (index + 1) + ". " +
+          escapeHtml(row.name) + "</td>" + RANKING_COLUMNS.slice(1).map(function (column) {
+            var shown = GeoApp.formatValue(row[column.key], String(column.digits));
+            return '<td class="num">' + (column.key === "gap_points" && row.gap_points > 0 ? "+" : "") + shown + "</td>";
+          }).join("") + "</tr>";
+      }).join("");
+      var download = "data:text/csv;charset=utf-8," + encodeURIComponent("\ufeff" + rankingCsv(rows));
+      box.innerHTML =
+        '<p><a class="geo-csv" href="' + download + '" download="kepatuhan-waktu-tanggap-kelurahan.csv">Unduh CSV</a></p>' +
+        '<div class="geo-ranking-scroll"><table class="geo-table geo-ranking"><thead><tr>' + head + "</tr></thead><tbody>" +
+        body + "</tbody></table></div>";
+    }
+
+    box.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-key]");
+      if (!button) {
+        return;
+      }
+      var key = button.getAttribute("data-key");
+      sort = { key: key, ascending: sort.key === key ? !sort.ascending : true };
+      render();
+    });
+    box.addEventListener("mouseover", function (event) {
+      var row = event.target.closest("tr[data-code]");
+      highlight(row ? row.getAttribute("data-code") : null);
+    });
+    box.addEventListener("mouseleave", function () {
+      highlight(null);
+    });
+
+    GeoApp.fetchJson(map, options.url, options.name, function (error) {
+      box.innerHTML = '<p class="geo-note">' + escapeHtml(GeoApp.failureText(options.name, error)) + "</p>";
+    }).then(function (data) {
+      if (!data) {
+        return;
+      }
+      rows = Object.keys(data.by_kelurahan).map(function (code) {
+        var summary = data.by_kelurahan[code];
+        return {
+          code: code,
+          name: summary.name,
+          incidents: summary.incidents,
+          compliance_pct: summary.compliance * 100,
+          gap_points: (summary.compliance - options.goal) * 100,
+          median_min: summary.median_min,
+        };
+      });
+      if (!rows.length) {
+        box.innerHTML = '<p class="geo-note">Belum ada insiden dengan waktu tiba pada periode ini.</p>';
+        return;
+      }
+      render();
+    });
+  }
+
+  /* The hotspot form: typing a date means the reader picks the days, so the period becomes "custom". */
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector(".geo-filter-form");
+    var period = form && form.querySelector('select[name="period"]');
+    if (!period) {
+      return;
+    }
+    form.querySelectorAll('input[type="date"]').forEach(function (input) {
+      input.addEventListener("change", function () {
+        period.value = "custom";
+      });
+    });
+  });
 
   window.GeoIncidents = {
     hotspotLayer: hotspotLayer,
     heatLayer: heatLayer,
     weeklyHeatLayer: weeklyHeatLayer,
     liveLayer: liveLayer,
+    responseTable: responseTable,
   };
 })();

@@ -1,8 +1,10 @@
 /* Shared browser code of the map pages (built by geo_app.maps.base).
  *
  * GeoApp.geoJsonLayer(url, options) returns an empty L.GeoJSON layer at once (so layer controls can list
- * it) and fills it from the API, keeping pages light. GeoApp.pending counts the fetches still running;
- * headless-browser tests wait for it to reach 0. Labels and numbers are formatted for Bahasa Indonesia.
+ * it) and fills it from the API the first time it is switched on, keeping pages light. GeoApp.pending
+ * counts the fetches still running; while it is above 0 the map shows "Memuat data…" (headless-browser
+ * tests wait for it to reach 0). A layer that cannot be drawn says why in an Indonesian note on the map,
+ * and nothing at all once it is switched off. Labels and numbers are formatted for Bahasa Indonesia.
  */
 (function () {
   "use strict";
@@ -107,9 +109,69 @@
     };
   }
 
-  function showLoadError(map, message) {
-    var box = L.DomUtil.create("div", "geo-load-error", map.getContainer());
-    box.textContent = message;
+  /* The "Memuat data…" box of each map, shown while any fetch of the page runs. */
+  var loadingBoxes = [];
+
+  function loadingBox(map) {
+    var container = map.getContainer();
+    var box = container.querySelector(".geo-loading");
+    if (!box) {
+      box = L.DomUtil.create("div", "geo-loading", container);
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      box.innerHTML = '<span class="geo-spinner" aria-hidden="true"></span>Memuat data…';
+      loadingBoxes.push(box);
+    }
+    return box;
+  }
+
+  function updateLoading() {
+    loadingBoxes.forEach(function (box) {
+      box.hidden = GeoApp.pending === 0;
+    });
+  }
+
+  /* Why a layer could not be drawn, in words the reader can act on. */
+  function failureText(name, error) {
+    var layer = name ? "Lapisan " + name : "Data";
+    if (error.status === 422) {
+      return layer + ": data pada periode dan filter ini tidak cukup untuk dianalisis. " +
+        "Pilih periode yang lebih panjang atau kategori lain.";
+    }
+    if (error.problem) {
+      return layer + " tidak dapat dimuat dengan isian ini (kode " + error.status + "). Periksa filter.";
+    }
+    if (error.status) {
+      return layer + " gagal dimuat (kode " + error.status + "). Muat ulang halaman untuk mencoba lagi.";
+    }
+    return layer + " gagal dimuat: server tidak terjangkau. Periksa jaringan, lalu muat ulang halaman.";
+  }
+
+  /* A message on the map: a note (amber) for an answer about the data, an error (red) for a failure.
+   * Tied to ``layer``, it goes when the layer is switched off. */
+  function showMapMessage(map, text, isNote, layer) {
+    var container = map.getContainer();
+    var stack = container.querySelector(".geo-map-messages");
+    if (!stack) {
+      stack = L.DomUtil.create("div", "geo-map-messages", container);
+    }
+    var box = L.DomUtil.create("p", isNote ? "geo-map-note" : "geo-load-error", stack);
+    box.textContent = text;
+    if (layer) {
+      layer.once("remove", function () {
+        L.DomUtil.remove(box);
+      });
+    }
+  }
+
+  /* The failure handler of a layer's fetch: silent when the layer is no longer on the map. */
+  function layerFailure(map, layer, name) {
+    return function (error) {
+      if (layer && !map.hasLayer(layer)) {
+        return;
+      }
+      showMapMessage(map, failureText(name, error), Boolean(error.problem), layer);
+    };
   }
 
   /* Outline layers (options.front) stay above fills whatever order the fetches finish in. */
@@ -129,6 +191,18 @@
     pending: 0,
     fillTemplate: fillTemplate,
     formatValue: formatValue,
+    failureText: failureText,
+    layerFailure: layerFailure,
+
+    /* Run ``load`` once, the first time ``layer`` is on ``map`` (at once if it already is): layers that
+     * start switched off cost nothing until the reader switches them on. */
+    whenShown: function (map, layer, load) {
+      if (map.hasLayer(layer)) {
+        load();
+      } else {
+        layer.once("add", load);
+      }
+    },
 
     /* A box of HTML (legend, note) as a Leaflet control; clicks and scrolls stay inside it. */
     addHtmlControl: function (map, html, position, className) {
@@ -147,9 +221,12 @@
     /* Fetch JSON for a map layer: counted in GeoApp.pending while it runs. By default a failure is logged
      * and shown on the map (the promise then resolves to nothing, so callers only handle data). With
      * ``onFailure(error)`` the page shows the failure itself and the promise resolves to null; a 4xx
-     * problem+json answer (e.g. 422 "not enough data") is a message for the reader, in ``error.problem``. */
+     * problem+json answer (e.g. 422 "not enough data") is a message for the reader, in ``error.problem``;
+     * ``error.status`` is the HTTP status (none when the server could not be reached). */
     fetchJson: function (map, url, name, onFailure) {
+      loadingBox(map);
       GeoApp.pending += 1;
+      updateLoading();
       return fetch(url, { headers: { Accept: "application/geo+json, application/json" } })
         .then(function (response) {
           if (response.ok) {
@@ -162,12 +239,14 @@
             })
             .then(function (problem) {
               var error = new Error(response.status + " " + response.statusText);
+              error.status = response.status;
               error.problem = problem && response.status < 500 ? problem : null;
               throw error;
             });
         })
         .finally(function () {
           GeoApp.pending -= 1;
+          updateLoading();
         })
         .catch(function (error) {
           if (!(onFailure && error.problem)) {
@@ -177,7 +256,7 @@
             onFailure(error);
             return null;
           }
-          showLoadError(map, "Lapisan " + (name || url) + " gagal dimuat: " + error.message);
+          layerFailure(map, null, name)(error);
           return new Promise(function () {});
         });
     },
@@ -293,10 +372,15 @@
           raiseFrontLayers(map);
         });
       }
-      GeoApp.fetchJson(map, url, options.name).then(function (data) {
-        layer.addData(data);
-        raiseFrontLayers(map);
-        layer.fire("geoapp:loaded", { count: (data.features || []).length });
+      GeoApp.whenShown(map, layer, function () {
+        GeoApp.fetchJson(map, url, options.name, layerFailure(map, layer, options.name)).then(function (data) {
+          if (!data) {
+            return;
+          }
+          layer.addData(data);
+          raiseFrontLayers(map);
+          layer.fire("geoapp:loaded", { count: (data.features || []).length });
+        });
       });
       return layer;
     },

@@ -300,10 +300,11 @@ def area_names(conn: psycopg.Connection, city_code: str) -> dict[str, str]:
 
 
 def period(conn: psycopg.Connection, filters: IncidentFilter) -> dict:
-    """First and last received_at of the filtered incidents."""
+    """First and last received_at of the filtered incidents, and how many there are."""
     where, params = filters.where()
     return conn.execute(
-        f"SELECT min(i.received_at) AS first, max(i.received_at) AS last FROM incidents i WHERE {where}",
+        "SELECT min(i.received_at) AS first, max(i.received_at) AS last, count(*) AS count "
+        f"FROM incidents i WHERE {where}",
         params,
     ).fetchone()
 

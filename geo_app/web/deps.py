@@ -63,7 +63,8 @@ def city() -> CityContext:
 
 @dataclass(frozen=True)
 class MapFrame:
-    """What every map page starts from: where to fit the map, the city, sample data or not."""
+    """What every map page starts from: where to fit the map, the city, sample data or not (the page's
+    layer or the boundaries under it came from the sample generator)."""
 
     bounds: tuple[tuple[float, float], tuple[float, float]]
     city_name: str
@@ -81,5 +82,7 @@ def map_frame(conn: psycopg.Connection, layer: str) -> MapFrame:
             f"City {context.code} has no admin areas yet: run `geo-app load-sample` or "
             "`geo-app import-areas FILE`.",
         )
-    load = area_store.latest_loads(conn, context.code).get(layer)
-    return MapFrame(context.bounds, context.name, bool(load and load["is_sample"]), context)
+    loads = area_store.latest_loads(conn, context.code)
+    # a map drawn on sample boundaries is sample data, whatever was imported onto them since
+    sample = any(load["is_sample"] for name in ("admin_areas", layer) if (load := loads.get(name)))
+    return MapFrame(context.bounds, context.name, sample, context)

@@ -1,7 +1,8 @@
-"""Every error as ``application/problem+json`` (RFC 9457), never an HTML page or a stack trace.
+"""Every error as ``application/problem+json`` (RFC 9457), never a stack trace.
 
 Raise :class:`Problem` from any view with a message a person can act on; framework errors (404, 405,
-413, ...) and unexpected exceptions are turned into the same shape here.
+413, ...) and unexpected exceptions are turned into the same shape here. A browser opening a map page
+(/maps/...) gets the same error as a readable page in Bahasa Indonesia with a link back instead.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 
 import psycopg
 import psycopg_pool
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from geo_app.analysis.limits import TooMuchWork
@@ -23,27 +24,71 @@ log = logging.getLogger(__name__)
 class Problem(Exception):
     """An error response: HTTP status, short title, a detail that says what to fix, extra members."""
 
-    def __init__(self, status: int, title: str, detail: str = "", **extra):
+    def __init__(self, status: int, title: str, detail: str = "", *, indonesian: str = "", **extra):
+        """``indonesian``: the reason as the map pages' error page tells it (else one by status)."""
         super().__init__(detail or title)
         self.status = status
         self.title = title
         self.detail = detail
+        self.indonesian = indonesian
         self.extra = extra
         self.headers: dict[str, str] = {}
 
 
 def problem_response(
-    status: int, title: str, detail: str = "", headers: dict | None = None, **extra
+    status: int, title: str, detail: str = "", headers: dict | None = None, *, indonesian: str = "", **extra
 ) -> Response:
+    if _is_map_page_in_browser():
+        response = map_error_page(status, title, detail, indonesian)
+    else:
+        response = _problem_json(status, title, detail, extra)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _problem_json(status: int, title: str, detail: str, extra: dict) -> Response:
     body = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body["instance"] = request.path
     body.update(extra)
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
+
+
+MAP_PAGES = "/maps/"
+PAGE_REASONS = {
+    400: "Isian formulir atau alamat halaman ini tidak dapat dipakai.",
+    403: "Peran Anda tidak diizinkan membuka halaman ini.",
+    404: "Halaman yang diminta tidak ada.",
+    405: "Halaman ini tidak menerima cara permintaan tersebut.",
+    422: "Permintaan tidak dapat diproses: data tidak cukup atau pekerjaannya terlalu besar.",
+    429: "Terlalu banyak permintaan. Tunggu sebentar, lalu coba lagi.",
+    503: "Layanan sedang sibuk atau basis data tidak terjangkau. Coba lagi beberapa saat lagi.",
+}
+"""The reason shown on a map page's error page when the error has no Indonesian text of its own."""
+
+
+def _is_map_page_in_browser() -> bool:
+    from geo_app.web.access import wants_html  # access imports this module
+
+    return request.path.startswith(MAP_PAGES) and wants_html()
+
+
+def map_error_page(status: int, title: str, detail: str, indonesian: str) -> Response:
+    """An error on a map page as a page: the reason in Bahasa Indonesia, the technical detail below it, a
+    link back to the page with its default settings (or to the home page when there is no such page)."""
+    reason = indonesian or PAGE_REASONS.get(status) or "Layanan gagal menjawab permintaan ini."
+    known_page = status != 404 and request.url_rule is not None
+    html = render_template(
+        "map_error.html",
+        status=status,
+        reason=reason,
+        technical=f"{title}: {detail}" if detail else title,
+        back_url=request.path if known_page else "/",
+        back_label="Buka peta dengan pengaturan bawaan" if known_page else "Ke beranda",
+    )
+    return Response(html, status=status, mimetype="text/html")
 
 
 DETAILS = {
@@ -57,7 +102,9 @@ DETAILS = {
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
-        return problem_response(exc.status, exc.title, exc.detail, exc.headers, **exc.extra)
+        return problem_response(
+            exc.status, exc.title, exc.detail, exc.headers, indonesian=exc.indonesian, **exc.extra
+        )
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

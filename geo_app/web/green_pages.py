@@ -25,7 +25,12 @@ def _day(name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise Problem(400, "Invalid parameter", f"{name}={value!r}: use a date like 2025-06-01") from None
+        raise Problem(
+            400,
+            "Invalid parameter",
+            f"{name}={value!r}: use a date like 2025-06-01",
+            indonesian=f"Tanggal «{value}» tidak dapat dibaca; tulis seperti 2025-06-01.",
+        ) from None
 
 
 def comparison_dates(first_version: datetime | None, today: date, zone: ZoneInfo) -> tuple[date, date]:
@@ -48,7 +53,10 @@ def green_map_page() -> Response:
         before, after = _day("from") or default_before, _day("to") or default_after
         if before >= after:
             raise Problem(
-                400, "Invalid parameter", "from must be a date before to, e.g. from=2025-06-01&to=2026-06-01."
+                400,
+                "Invalid parameter",
+                "from must be a date before to, e.g. from=2025-06-01&to=2026-06-01.",
+                indonesian="Tanggal pembanding harus sebelum tanggal akhir.",
             )
         try:
             at = parse_instant(after.isoformat(), zone=zone, end_of_day=True)

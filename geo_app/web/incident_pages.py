@@ -5,7 +5,8 @@ Routes are registered in geo_app.web.pages; every layer's data is fetched by the
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import dataclasses
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from flask import Response, request
@@ -21,6 +22,38 @@ from geo_app.web.params import choice, reject_unknown
 MAX_WEEKS = 104
 RESPONSE_BIN_MIN = 2.5
 RESPONSE_TOP_MIN = 60.0
+PERIODS = {
+    "hari_ini": "Hari ini",
+    "7_hari": "7 hari terakhir",
+    "bulan_ini": "Bulan ini",
+    "bulan_lalu": "Bulan lalu",
+    "3_bulan": "3 bulan terakhir",
+    "12_bulan": "12 bulan terakhir",
+    "custom": "Pilih tanggal",
+}
+DEFAULT_PERIOD = "3_bulan"
+"""The hotspot page opens on the last three whole months: enough incidents for Gi*, none of them from a
+month still running."""
+
+
+def _months_before(first_of_month: date, months: int) -> date:
+    index = first_of_month.year * 12 + first_of_month.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def preset_days(period: str, today: date) -> tuple[date, date] | None:
+    """First and last day (both included) of a period preset; None for "custom". "7 hari" and the month
+    counts end at the last complete day or month; "hari ini" and "bulan ini" are the running ones."""
+    this_month = today.replace(day=1)
+    last_month_end = this_month - timedelta(days=1)
+    return {
+        "hari_ini": (today, today),
+        "7_hari": (today - timedelta(days=7), today - timedelta(days=1)),
+        "bulan_ini": (this_month, today),
+        "bulan_lalu": (_months_before(this_month, 1), last_month_end),
+        "3_bulan": (_months_before(this_month, 3), last_month_end),
+        "12_bulan": (_months_before(this_month, 12), last_month_end),
+    }.get(period)
 
 
 def _weeks(first: date, last: date) -> list[tuple[date, date]]:
@@ -34,14 +67,32 @@ def _weeks(first: date, last: date) -> list[tuple[date, date]]:
 
 
 def hotspots_page() -> Response:
-    reject_unknown({"start", "end", "category", "grid", "size"})
+    reject_unknown({"period", "start", "end", "category", "grid", "size"})
     settings, catalog = deps.settings(), deps.catalog()
     filters = incident_filter(default_call_types=tuple(catalog.incident_call_types))
+    chosen_dates = bool(request.args.get("start") or request.args.get("end"))
+    period = choice("period", PERIODS, default="custom" if chosen_dates else DEFAULT_PERIOD)
+    zone = deps.city().timezone
+    days = preset_days(period, datetime.now(zone).date())
     grid = choice("grid", ("hexagon", "h3", "kelurahan"), default="hexagon")
     size = request.args.get("size", "").strip()
     if size and not (size.isdigit() and 25 <= int(size) <= 5000):
-        raise Problem(400, "Invalid parameter", "size: a whole number of metres from 25 to 5000.")
-    api_filters = {key: request.args[key] for key in ("start", "end") if request.args.get(key)}
+        raise Problem(
+            400,
+            "Invalid parameter",
+            "size: a whole number of metres from 25 to 5000.",
+            indonesian="Sisi heksagon harus bilangan bulat 25 sampai 5.000 meter, atau dikosongkan.",
+        )
+    if days is not None:
+        first_day, last_day = days
+        filters = dataclasses.replace(
+            filters,
+            start=datetime.combine(first_day, datetime.min.time(), zone),
+            end=datetime.combine(last_day + timedelta(days=1), datetime.min.time(), zone),
+        )
+        api_filters = {"start": first_day.isoformat(), "end": last_day.isoformat()}
+    else:
+        api_filters = {key: request.args[key] for key in ("start", "end") if request.args.get(key)}
     if filters.categories:
         api_filters["category"] = ",".join(filters.categories)
     with deps.connection() as conn:
@@ -60,12 +111,20 @@ def hotspots_page() -> Response:
         first, last = span["first"].astimezone(timezone).date(), span["last"].astimezone(timezone).date()
     else:
         first = last = date.today()
+    analysed = days or (
+        filters.start.date() if filters.start else first,
+        (filters.end - timedelta(microseconds=1)).date() if filters.end else last,
+    )
     step = "month" if (last.year - first.year) * 12 + last.month - first.month >= 9 else "week"
     html = build_hotspots_map(
         settings,
         city=frame.city,
         catalog=catalog,
         filters=api_filters,
+        period=period,
+        periods=PERIODS,
+        analysed=analysed,
+        incident_count=span["count"],
         grid=grid,
         size=size,
         weeks=_weeks(first, last),

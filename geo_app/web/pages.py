@@ -125,7 +125,10 @@ def coverage_map():
     unknown = [value for value in types if value not in catalog.asset_types]
     if unknown:
         raise Problem(
-            400, "Invalid parameter", f"type={','.join(unknown)}: use {', '.join(catalog.asset_types)}."
+            400,
+            "Invalid parameter",
+            f"type={','.join(unknown)}: use {', '.join(catalog.asset_types)}.",
+            indonesian=f"Jenis aset tidak dikenal: {', '.join(unknown)}.",
         )
     mode = choice("mode", coverage.MODES, default="radius")
     try:
@@ -134,7 +137,10 @@ def coverage_map():
         value = -1.0
     if value is not None and not 0 < value <= (180 if mode == "travel_time" else 50_000):
         raise Problem(
-            400, "Invalid parameter", "value: give a radius in metres or a travel time in minutes above 0."
+            400,
+            "Invalid parameter",
+            "value: give a radius in metres or a travel time in minutes above 0.",
+            indonesian="Isi radius dalam meter (sampai 50.000) atau waktu tempuh dalam menit (sampai 180).",
         )
     analysis = coverage.CoverageRequest(
         asset_types=types,

@@ -50,6 +50,7 @@ def reject_unknown(allowed: Iterable[str]) -> None:
             400,
             "Unknown query parameter",
             f"Unknown parameter(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}.",
+            indonesian=f"Alamat halaman memuat isian yang tidak dikenal: {', '.join(unknown)}.",
         )
 
 
@@ -57,7 +58,12 @@ def choice(name: str, options: Iterable[str], default: str | None = None) -> str
     value = request.args.get(name, default)
     options = list(options)
     if value is not None and value not in options:
-        raise Problem(400, "Invalid parameter", f"{name}={value!r}: use one of {', '.join(options)}.")
+        raise Problem(
+            400,
+            "Invalid parameter",
+            f"{name}={value!r}: use one of {', '.join(options)}.",
+            indonesian=f"Nilai {name} «{value}» tidak dikenal; pilih salah satu: {', '.join(options)}.",
+        )
     return value
 
 

@@ -57,12 +57,15 @@ def _time_param(name: str, end_of_day: bool, zone: ZoneInfo) -> datetime | None:
         value = date.fromisoformat(raw) if len(raw) == 10 else datetime.fromisoformat(raw)
         check_in_range(value, name)
     except DateOutOfRange as exc:
-        raise Problem(400, "Invalid parameter", str(exc)) from None
+        raise Problem(
+            400, "Invalid parameter", str(exc), indonesian=f"Tanggal {raw} di luar rentang yang dilayani."
+        ) from None
     except ValueError:
         raise Problem(
             400,
             "Invalid parameter",
             f"{name}={raw!r}: use a month (2026-10), a date (2026-10-31) or an ISO date-time.",
+            indonesian=f"Tanggal «{raw}» tidak dapat dibaca; tulis seperti 2026-10-31.",
         ) from None
     if isinstance(value, datetime):
         return value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
@@ -77,7 +80,12 @@ def incident_filter(default_call_types: tuple[str, ...] = ()) -> store.IncidentF
     city = deps.city()
     start, end = _time_param("start", False, city.timezone), _time_param("end", True, city.timezone)
     if start and end and start >= end:
-        raise Problem(400, "Invalid parameter", "start must be before end.")
+        raise Problem(
+            400,
+            "Invalid parameter",
+            "start must be before end.",
+            indonesian="Tanggal awal harus sebelum tanggal akhir: tukar keduanya atau pilih periode lain.",
+        )
     return store.IncidentFilter(
         city_code=city.code,
         start=start,
