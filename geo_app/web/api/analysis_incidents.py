@@ -16,7 +16,7 @@ from flask import Blueprint, request
 from geo_app.analysis import density, emerging, grids, hotspots, limits, response
 from geo_app.store import areas as area_store
 from geo_app.store import incident_aggregates as aggregates
-from geo_app.store import incidents as incident_store
+from geo_app.usecases import incidents as incident_usecases
 from geo_app.web import deps
 from geo_app.web.api.incidents import FILTER_PARAMS, incident_filter
 from geo_app.web.errors import Problem
@@ -390,31 +390,8 @@ def response_times():
     """Call-to-arrival compliance, median, p90 per category, kelurahan, kecamatan; prank/ghost shares."""
     reject_unknown(FILTER_PARAMS)
     filters = incident_filters()
-    all_calls = incident_store.IncidentFilter(
-        **{**filters.__dict__, "call_types": ()}  # shares are over every call type
-    )
-    catalog = deps.catalog()
-    targets = {code: entry.response_target_min for code, entry in catalog.incident_categories.items()}
     with deps.connection() as conn:
-        rows = aggregates.response_rows(conn, filters)
-        monthly = aggregates.monthly_call_types(conn, all_calls, deps.city().timezone_name)
-        names = aggregates.area_names(conn, filters.city_code)
-
-    def named(groups: dict[str, dict]) -> dict[str, dict]:
-        return {code: {"name": names.get(code, code), **summary} for code, summary in groups.items()}
-
-    return {
-        "measure": "minutes from call received to responder arrived",
-        "targets_min": targets,
-        "incidents": len(rows),
-        "by_category": {
-            code: {"label": catalog.incident_categories[code].label, "target_min": targets[code], **summary}
-            for code, summary in response.by_group(rows, "category", targets).items()
-        },
-        "by_kelurahan": named(response.by_group(rows, "kelurahan_code", targets)),
-        "by_kecamatan": named(response.by_group(rows, "kecamatan_code", targets)),
-        "monthly_call_shares": response.monthly_shares(monthly),
-    }
+        return incident_usecases.response_summary(conn, deps.city(), deps.catalog(), filters)
 
 
 @blueprint.get("/response/kelurahan")
