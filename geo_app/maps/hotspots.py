@@ -123,7 +123,9 @@ def build_hotspots_map(
     query = urlencode(filters)
     grid_query = urlencode({**filters, "grid": grid, **({"size": size} if size else {})})
     chosen = ", ".join(catalog.incident_categories[code].label for code in categories) or "semua kategori"
-    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=f"{city.name} — {chosen}")
+    m = base.make_map(
+        settings, TITLE, city=city, sample=sample, subtitle=f"{city.name} — {chosen}", report="112"
+    )
     prepare_page(m)
 
     ScriptLayer(

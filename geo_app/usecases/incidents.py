@@ -6,9 +6,8 @@ catalog's emergencies (``counts_as_incident``), as in every 112 analysis.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import psycopg
@@ -20,38 +19,10 @@ from geo_app.store import areas as area_store
 from geo_app.store import incident_aggregates as aggregates
 from geo_app.store import incident_counts
 from geo_app.store.incidents import IncidentFilter
+from geo_app.usecases.periods import Month
 
 BRIEFING_WINDOWS = ((1, "Kemarin"), (7, "7 hari terakhir"), (28, "28 hari terakhir"))
 """Days of each briefing window (ending at the start of today) and its label."""
-MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
-
-
-@dataclass(frozen=True)
-class Month:
-    """One calendar month in the city's time zone: [start, end)."""
-
-    year: int
-    month: int
-    start: datetime
-    end: datetime
-
-    @property
-    def name(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-    @classmethod
-    def parse(cls, text: str, city: CityContext) -> Month:
-        """``YYYY-MM`` as a month of the city; ValueError that says what to give."""
-        match = MONTH.fullmatch(text or "")
-        if match is None:
-            raise ValueError(f"month={text!r}: give a calendar month as YYYY-MM, e.g. 2026-10.")
-        year, month = int(match[1]), int(match[2])
-        start = datetime(year, month, 1, tzinfo=city.timezone)
-        end = (start + timedelta(days=32)).replace(day=1)
-        return cls(year, month, start, end)
-
-    def unfinished(self, now: datetime) -> bool:
-        return now < self.end
 
 
 def emergency_filter(city: CityContext, catalog: Catalog, **fields) -> IncidentFilter:

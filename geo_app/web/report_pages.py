@@ -1,0 +1,51 @@
+"""The 112 morning briefing page and the monthly PDF reports of each user group (geo_app.reports)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, render_template, request
+
+from geo_app import reports
+from geo_app.auth.privacy import can_see_exact_incidents
+from geo_app.usecases import incidents as incident_usecases
+from geo_app.usecases.periods import Month
+from geo_app.web import deps
+from geo_app.web.errors import Problem
+from geo_app.web.params import reject_unknown
+
+blueprint = Blueprint("report_pages", __name__)
+
+
+@blueprint.get("/briefing")
+def briefing():
+    """Yesterday, 7 and 28 days against the period before, per kecamatan and category; response stages."""
+    reject_unknown(())
+    city = deps.city()
+    with deps.connection() as conn:
+        data = incident_usecases.daily_briefing(conn, city, deps.catalog(), datetime.now(city.timezone))
+    return render_template("briefing.html", city=city, briefing=data)
+
+
+@blueprint.get("/reports/<group>")
+def monthly_report(group: str):
+    """The month's PDF for ``group`` (112, cakupan, rth); the 112 report without exact-incident rights
+    holds only the public counts."""
+    reject_unknown({"month"})
+    if group not in reports.GROUPS:
+        raise Problem(404, "No such report", f"/reports/{group}: use one of {', '.join(reports.GROUPS)}.")
+    city = deps.city()
+    try:
+        month = Month.parse(request.args.get("month", ""), city)
+    except ValueError as exc:
+        raise Problem(400, "Invalid parameter", str(exc)) from None
+    report = reports.ReportRequest(group, month, public=not can_see_exact_incidents())
+    with deps.connection() as conn:
+        pdf = reports.report_pdf(
+            conn, city, deps.catalog(), deps.settings(), report, datetime.now(city.timezone)
+        )
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{report.filename(city)}"'},
+    )
