@@ -128,7 +128,7 @@ def daily_briefing(conn: psycopg.Connection, city: CityContext, catalog: Catalog
                 "previous_from": before,
                 "total": change(current[("total",)], previous[("total",)]),
                 "by_kecamatan": [
-                    {"code": code, "name": names[code], **change(current[key], previous[key])}
+                    {"code": code, "name": names.get(code), **change(current[key], previous[key])}
                     for code in kecamatan + [None]
                     for key in [("kecamatan", code)]
                     if code is not None or current[key] or previous[key]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Blueprint, Response, render_template, request
 
@@ -17,13 +17,26 @@ from geo_app.web.params import reject_unknown
 blueprint = Blueprint("report_pages", __name__)
 
 
+def _briefing_moment(city) -> datetime:
+    """Now, or the start of ``day`` (YYYY-MM-DD, local): the briefing as it read that morning."""
+    raw = request.args.get("day")
+    if not raw:
+        return datetime.now(city.timezone)
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise Problem(400, "Invalid parameter", f"day={raw!r}: give a date as YYYY-MM-DD.") from None
+    return datetime(day.year, day.month, day.day, tzinfo=city.timezone)
+
+
 @blueprint.get("/briefing")
 def briefing():
-    """Yesterday, 7 and 28 days against the period before, per kecamatan and category; response stages."""
-    reject_unknown(())
+    """Yesterday, 7 and 28 days against the period before, per kecamatan and category; response stages.
+    ``day`` shows the briefing of an earlier morning."""
+    reject_unknown({"day"})
     city = deps.city()
     with deps.connection() as conn:
-        data = incident_usecases.daily_briefing(conn, city, deps.catalog(), datetime.now(city.timezone))
+        data = incident_usecases.daily_briefing(conn, city, deps.catalog(), _briefing_moment(city))
     return render_template("briefing.html", city=city, briefing=data)
 
 
