@@ -441,9 +441,9 @@ def report_command(group: str, month: str, out: Path | None, public: bool) -> No
         city = city_context(conn, settings)
         try:
             request = reports.ReportRequest(group, Month.parse(month, city), public=public)
-        except ValueError as exc:
+            pdf = reports.report_pdf(conn, city, catalog, settings, request, datetime.now(city.timezone))
+        except (ValueError, *reports.DATA_ERRORS) as exc:  # a bad month, a public month not ended yet
             raise click.ClickException(str(exc)) from None
-        pdf = reports.report_pdf(conn, city, catalog, settings, request, datetime.now(city.timezone))
     out = out or Path(request.filename(city))
     out.write_bytes(pdf)
     click.echo(f"{group} report for {month} written to {out} ({len(pdf)} bytes)")

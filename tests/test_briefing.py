@@ -56,6 +56,19 @@ def test_window_counts_per_kecamatan_are_the_api_counts(page, client_as, days):
             assert mark == f"{arrow} {format_number(pct, 1)} %"
 
 
+@pytest.mark.parametrize("days", [1, 28])
+def test_window_counts_per_category_are_the_api_counts(page, client_as, days):
+    rows = page.evaluate(ROWS % f"'#window-{days} table:nth-of-type(2) tbody tr'")
+    start, end = DAY - timedelta(days=days), DAY - timedelta(days=1)
+    temporal = client_as("supervisor_112").get(f"/api/analysis/hotspots/temporal?start={start}&end={end}")
+    per_category = {
+        code: sum(map(sum, entry["counts"])) for code, entry in temporal.json["categories"].items()
+    }
+    assert sum(per_category.values()) > 0 and {row["code"] for row in rows} >= set(per_category)
+    for row in rows:
+        assert number(row["cells"][1]) == per_category.get(row["code"], 0), row
+
+
 def test_response_stages_are_median_and_observed_p90(page, database_url, sample_city):
     rows = {row["code"]: row["cells"] for row in page.evaluate(ROWS % "'#stages tbody tr'")}
     expected = execute(

@@ -97,6 +97,31 @@ def test_public_112_report_holds_only_the_public_counts(anonymous_client, client
     assert "Versi publik" in report(client_as("dlh"), "112", month, tmp_path)
 
 
+def test_public_112_report_refuses_a_month_not_ended(
+    anonymous_client, client_as, database_url, sample_city, tmp_path
+):
+    """Like the public counts: a month still filling up would tell when each call came in."""
+    with connect(database_url) as conn:
+        city = load_city(conn, sample_city)
+    now = datetime.now(city.timezone)
+    this_month, last = now.strftime("%Y-%m"), last_complete_month(city, now).name
+    response = anonymous_client.get(f"/reports/112?month={this_month}")
+    assert response.status_code == 400 and f"month={last}" in response.json["detail"]
+    supervisor = client_as("supervisor_112").get(f"/reports/112?month={this_month}")
+    assert supervisor.status_code == 200
+    assert "Periode belum selesai" in pdf_text(supervisor.data, tmp_path)
+
+
+def test_cli_refuses_a_public_report_of_a_month_not_ended(database_url, sample_city, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CITY_CODE", sample_city)
+    with connect(database_url) as conn:
+        city = load_city(conn, sample_city)
+    this_month = datetime.now(city.timezone).strftime("%Y-%m")
+    result = CliRunner().invoke(main, ["report", "112", "--month", this_month, "--public"])
+    assert result.exit_code != 0 and "complete months only" in result.output
+
+
 def test_coverage_report_matches_the_api(client, month, tmp_path):
     text = report(client, "cakupan", month, tmp_path)
     answer = client.get("/api/analysis/coverage?type=pos_damkar").json

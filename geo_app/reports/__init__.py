@@ -15,6 +15,7 @@ import jinja2
 import psycopg
 
 from geo_app.analysis import coverage
+from geo_app.analysis import green as green_analysis
 from geo_app.catalog import Catalog
 from geo_app.city import CityContext
 from geo_app.maps.base import format_number
@@ -25,7 +26,7 @@ from geo_app.store import population as population_store
 from geo_app.usecases import coverage as coverage_usecases
 from geo_app.usecases import green as green_usecases
 from geo_app.usecases import incidents as incident_usecases
-from geo_app.usecases.periods import Month
+from geo_app.usecases.periods import Month, last_complete_month
 
 GROUPS = {"112": "Layanan Darurat 112", "cakupan": "Cakupan Infrastruktur", "rth": "Ruang Terbuka Hijau"}
 MONTH_NAMES = [
@@ -62,6 +63,10 @@ _templates.filters["pct"] = lambda value, digits=1: (
 )
 
 
+DATA_ERRORS = (coverage.CoverageError, green_analysis.NoKelurahan)
+"""What the data of the city may lack for a report (no fire-post type, no kelurahan)."""
+
+
 class ReportError(ValueError):
     """A report that cannot be made (no such group); the message says what to give."""
 
@@ -82,14 +87,19 @@ def month_label(month: Month) -> str:
     return f"{MONTH_NAMES[month.month - 1]} {month.year}"
 
 
-def _sources(conn: psycopg.Connection, city: CityContext, layers: tuple[str, ...]) -> list[dict]:
-    """Each layer's latest load: day and whether it is sample data (no file names: they can name people)."""
+def _sources(
+    conn: psycopg.Connection, city: CityContext, layers: tuple[str, ...], public: bool
+) -> list[dict]:
+    """Each layer's latest load: day and whether it is sample data (no file names: they can name people;
+    no day of a 112 import in a public report: it would date the calls, as on the home page)."""
     loads = area_store.latest_loads(conn, city.code)
     return [
         {
             "label": LAYER_LABELS.get(layer, layer),
             "kind": "data contoh (generator)" if loads[layer]["is_sample"] else "data resmi (impor berkas)",
-            "day": loads[layer]["loaded_at"].astimezone(city.timezone).strftime("%d-%m-%Y"),
+            "day": "–"
+            if public and layer.startswith("incidents")
+            else loads[layer]["loaded_at"].astimezone(city.timezone).strftime("%d-%m-%Y"),
         }
         for layer in layers
         if layer in loads
@@ -178,6 +188,13 @@ def report_html(
 ) -> str:
     if request.group not in GROUPS:
         raise ReportError(f"report {request.group!r}: use one of {', '.join(GROUPS)}.")
+    if request.public and request.group == "112" and request.month.unfinished(now):
+        # as /api/incidents/counts: public counts never grow while a month fills up
+        last = last_complete_month(city, now)
+        raise ReportError(
+            f"month={request.month.name}: the public 112 report covers complete months only; "
+            f"give month={last.name} or earlier."
+        )
     build, layers = SECTIONS[request.group]
     kelurahan = area_store.areas_geojson(conn, city.code, "kelurahan")
     return _templates.get_template(f"{request.group}.html").render(
@@ -188,7 +205,7 @@ def report_html(
         month=request.month,
         unfinished=request.month.unfinished(now),
         generated=now.astimezone(city.timezone).strftime("%d-%m-%Y %H:%M ") + city.timezone_label,
-        sources=_sources(conn, city, layers),
+        sources=_sources(conn, city, layers, request.public),
         population_model=population_store.model_name(conn, city.code),
         section=build(conn, city, catalog, settings, request, kelurahan),
     )

@@ -53,10 +53,14 @@ def monthly_report(group: str):
     except ValueError as exc:
         raise Problem(400, "Invalid parameter", str(exc)) from None
     report = reports.ReportRequest(group, month, public=not can_see_exact_incidents())
+    now = datetime.now(city.timezone)
     with deps.connection() as conn:
-        pdf = reports.report_pdf(
-            conn, city, deps.catalog(), deps.settings(), report, datetime.now(city.timezone)
-        )
+        try:
+            pdf = reports.report_pdf(conn, city, deps.catalog(), deps.settings(), report, now)
+        except reports.ReportError as exc:
+            raise Problem(400, "Invalid parameter", str(exc)) from None
+        except reports.DATA_ERRORS as exc:  # as the API answers them: the data cannot give the figures
+            raise Problem(409, "Report cannot be made", str(exc)) from None
     return Response(
         pdf,
         mimetype="application/pdf",
