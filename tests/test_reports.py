@@ -55,8 +55,14 @@ def line_of(text: str, name: str, after: str = "") -> str:
     return lines[0]
 
 
-def pct(value: float) -> str:
-    return format_number(100 * value, 1) + " %"
+def share(fraction: float) -> str:
+    """A fraction (RTH shares, response compliance) as the reports print it."""
+    return format_number(100 * fraction, 1) + " %"
+
+
+def percent(value: float) -> str:
+    """A figure already in percent (coverage) as the reports print it."""
+    return format_number(value, 1) + " %"
 
 
 def test_112_report_for_112_roles_matches_the_api(client_as, month, tmp_path):
@@ -75,7 +81,7 @@ def test_112_report_for_112_roles_matches_the_api(client_as, month, tmp_path):
         row = line_of(text, summary["label"], after="Waktu tanggap (panggilan")
         expected = [
             format_number(summary["incidents"]),
-            pct(summary["compliance"]),
+            share(summary["compliance"]),
             format_number(summary["median_min"], 2),
             format_number(summary["p90_min"], 2),
         ]
@@ -125,11 +131,17 @@ def test_cli_refuses_a_public_report_of_a_month_not_ended(database_url, sample_c
 def test_coverage_report_matches_the_api(client, month, tmp_path):
     text = report(client, "cakupan", month, tmp_path)
     answer = client.get("/api/analysis/coverage?type=pos_damkar").json
-    assert f"Penduduk terjangkau: {pct(answer['city']['population_covered_pct'])}" in text
+    city = answer["city"]
+    # the coverage figures are in percent already (not fractions like the RTH shares)
+    assert abs(100 * city["population_covered"] / city["population"] - city["population_covered_pct"]) < 0.01
+    assert (
+        f"Penduduk terjangkau: {percent(city['population_covered_pct'])} "
+        f"({format_number(city['population_covered'])} dari {format_number(city['population'])} jiwa)"
+    ) in text
     for row in answer["kecamatan"]:
         line = line_of(text, row["name"], after="Kecamatan (cakupan terendah")
         assert format_number(row["population_covered"]) in line
-        assert pct(row["population_covered_pct"]) in line
+        assert percent(row["population_covered_pct"]) in line
     assert answer["population_model"] in text
 
 
@@ -141,9 +153,9 @@ def test_rth_report_matches_the_api_at_the_end_of_the_month(client, month, tmp_p
     assert answer["areas"]
     for row in answer["areas"]:
         line = line_of(text, row["name"], after="Kecamatan (RTH terendah")
-        assert format_number(row["green_ha"], 1) in line and pct(row["green_share"]) in line
+        assert format_number(row["green_ha"], 1) in line and share(row["green_share"]) in line
     city = client.get(f"/api/analysis/green?as_of={last_day}&level=kota").json["areas"][0]
-    assert f"RTH: {pct(city['green_share'])}" in text
+    assert f"RTH: {share(city['green_share'])}" in text
 
 
 def test_cli_writes_the_same_report(client_as, database_url, sample_city, month, tmp_path, monkeypatch):

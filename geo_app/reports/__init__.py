@@ -58,8 +58,11 @@ _templates = jinja2.Environment(
     autoescape=True,
 )
 _templates.filters["number"] = format_number
-_templates.filters["pct"] = lambda value, digits=1: (
+_templates.filters["share"] = lambda value, digits=1: (
     "–" if value is None else format_number(100 * value, digits) + " %"
+)
+_templates.filters["percent"] = lambda value, digits=1: (
+    "–" if value is None else format_number(value, digits) + " %"
 )
 
 
@@ -134,17 +137,19 @@ def _coverage_section(conn, city: CityContext, catalog: Catalog, settings: Setti
         access_m=float(settings.coverage_access_m),
     )
     data = coverage_usecases.coverage_summary(conn, city, catalog, analysis)
-    values = {row["code"]: 100 * (row["population_covered_pct"] or 0) for row in data["kelurahan"]}
-    ranked = sorted(data["kelurahan"], key=lambda row: row["population_covered_pct"] or 0)
+    values = {row["code"]: row["population_covered_pct"] for row in data["kelurahan"]}
+    kecamatan = sorted(data["kecamatan"], key=lambda row: row["population_covered_pct"] or 0)
     return {
         "data": data,
         "asset_label": catalog.asset_types[coverage.FIRE_ASSET_TYPE].label,
-        "least_covered": ranked[:TOP_ROWS],
-        "kecamatan": sorted(data["kecamatan"], key=lambda row: row["population_covered_pct"] or 0),
+        "least_covered": sorted(data["kelurahan"], key=lambda row: row["population_covered_pct"] or 0)[
+            :TOP_ROWS
+        ],
+        "kecamatan": kecamatan,
         "map": figures.kelurahan_map(kelurahan, values, city.metric_srid, "% penduduk terjangkau", "YlGn"),
         "chart": figures.bar_chart(
-            [row["name"] for row in data["kecamatan"]],
-            [100 * (row["population_covered_pct"] or 0) for row in data["kecamatan"]],
+            [row["name"] for row in kecamatan],
+            [row["population_covered_pct"] or 0 for row in kecamatan],
             "% penduduk terjangkau",
         ),
     }
@@ -157,15 +162,16 @@ def _green_section(conn, city: CityContext, catalog: Catalog, settings: Settings
         (row for row in rows if row["level"] == "kelurahan"), key=lambda row: row["green_share"] or 0
     )
     values = {row["code"]: 100 * (row["green_share"] or 0) for row in kelurahan_rows}
+    kecamatan = sorted(by_level["kecamatan"], key=lambda row: row["green_share"] or 0)
     return {
         "city": next(iter(by_level["kota"]), None),
-        "kecamatan": sorted(by_level["kecamatan"], key=lambda row: row["green_share"] or 0),
+        "kecamatan": kecamatan,
         "least_green": kelurahan_rows[:TOP_ROWS],
         "targets": green_usecases.targets(),
         "map": figures.kelurahan_map(kelurahan, values, city.metric_srid, "% luas RTH", "Greens"),
         "chart": figures.bar_chart(
-            [row["name"] for row in by_level["kecamatan"]],
-            [100 * (row["green_share"] or 0) for row in by_level["kecamatan"]],
+            [row["name"] for row in kecamatan],
+            [100 * (row["green_share"] or 0) for row in kecamatan],
             "% luas RTH",
         ),
     }

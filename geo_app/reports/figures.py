@@ -46,7 +46,7 @@ def kelurahan_map(
 
 
 def bar_chart(labels: list[str], values: list[float], axis_label: str) -> str:
-    """Horizontal bars, largest on top."""
+    """Horizontal bars in the given order, top to bottom."""
     figure, axes = plt.subplots(figsize=(6.5, 0.3 * len(labels) + 0.8))
     axes.barh(labels[::-1], values[::-1], color="#0b5e7a")
     axes.set_xlabel(axis_label)
