@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import psycopg
 
 from geo_app.analysis import response
@@ -52,6 +53,28 @@ def response_summary(conn: psycopg.Connection, city: CityContext, catalog: Catal
         "by_kelurahan": named(response.by_group(rows, "kelurahan_code", targets)),
         "by_kecamatan": named(response.by_group(rows, "kecamatan_code", targets)),
         "monthly_call_shares": response.monthly_shares(monthly),
+    }
+
+
+def hour_weekday(conn: psycopg.Connection, city: CityContext, catalog: Catalog, filters) -> dict:
+    """Counts per hour of day (0-23) × ISO weekday (rows, 1 = Monday), in total and per category, in the
+    city's own time zone: the body of /api/analysis/hotspots/temporal and the hotspot page's chart."""
+    total = np.zeros((7, 24), dtype=int)
+    per_category: dict[str, np.ndarray] = {}
+    for row in aggregates.hour_weekday_counts(conn, filters, city.timezone_name):
+        table = per_category.setdefault(row["category"], np.zeros((7, 24), dtype=int))
+        table[row["weekday"] - 1, row["hour"]] += row["count"]
+        total[row["weekday"] - 1, row["hour"]] += row["count"]
+    labels = catalog.incident_categories
+    return {
+        "timezone": city.timezone_name,
+        "rows": "weekday 1 (Monday) to 7 (Sunday)",
+        "columns": "hour 0 to 23",
+        "total": total.tolist(),
+        "categories": {
+            code: {"label": labels[code].label if code in labels else code, "counts": table.tolist()}
+            for code, table in sorted(per_category.items())
+        },
     }
 
 

@@ -251,26 +251,8 @@ def hour_weekday():
     own time zone."""
     reject_unknown(FILTER_PARAMS)
     filters = incident_filters()
-    timezone = deps.city().timezone_name
     with deps.connection() as conn:
-        rows = aggregates.hour_weekday_counts(conn, filters, timezone)
-    total = np.zeros((7, 24), dtype=int)
-    per_category: dict[str, np.ndarray] = {}
-    for row in rows:
-        table = per_category.setdefault(row["category"], np.zeros((7, 24), dtype=int))
-        table[row["weekday"] - 1, row["hour"]] += row["count"]
-        total[row["weekday"] - 1, row["hour"]] += row["count"]
-    labels = deps.catalog().incident_categories
-    return {
-        "timezone": timezone,
-        "rows": "weekday 1 (Monday) to 7 (Sunday)",
-        "columns": "hour 0 to 23",
-        "total": total.tolist(),
-        "categories": {
-            code: {"label": labels[code].label if code in labels else code, "counts": table.tolist()}
-            for code, table in sorted(per_category.items())
-        },
-    }
+        return incident_usecases.hour_weekday(conn, deps.city(), deps.catalog(), filters)
 
 
 def _next_step(start: datetime, step: str) -> datetime:
