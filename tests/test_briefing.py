@@ -113,3 +113,10 @@ def test_other_roles_do_not(client_as, anonymous_client, role):
 def test_a_bad_day_says_what_to_give(client):
     response = client.get("/briefing?day=1-11-2026")
     assert response.status_code == 400 and "YYYY-MM-DD" in response.json["detail"]
+
+
+@pytest.mark.parametrize(
+    ("role", "linked"), [("supervisor_112", True), ("perencana", False), ("public", False)]
+)
+def test_home_page_links_the_briefing_for_those_who_may_open_it(client_as, role, linked):
+    assert ('href="/briefing"' in client_as(role).get("/").get_data(as_text=True)) is linked
