@@ -34,7 +34,7 @@ def response_summary(conn: psycopg.Connection, city: CityContext, catalog: Catal
     """Call-to-arrival compliance, median and p90 per category, kelurahan and kecamatan, and the monthly
     shares of prank and ghost calls (over every call type): the body of /api/analysis/response."""
     all_calls = replace(filters, call_types=())
-    targets = {code: entry.response_target_min for code, entry in catalog.incident_categories.items()}
+    targets = response_targets(catalog)
     rows = aggregates.response_rows(conn, filters)
     monthly = aggregates.monthly_call_types(conn, all_calls, city.timezone_name)
     names = aggregates.area_names(conn, filters.city_code)
@@ -54,6 +54,16 @@ def response_summary(conn: psycopg.Connection, city: CityContext, catalog: Catal
         "by_kecamatan": named(response.by_group(rows, "kecamatan_code", targets)),
         "monthly_call_shares": response.monthly_shares(monthly),
     }
+
+
+def response_targets(catalog: Catalog) -> dict[str, float]:
+    return {code: entry.response_target_min for code, entry in catalog.incident_categories.items()}
+
+
+def response_by_kelurahan(conn: psycopg.Connection, catalog: Catalog, filters) -> dict[str, dict]:
+    """Compliance, median and p90 per kelurahan code (for the response map)."""
+    targets = response_targets(catalog)
+    return response.by_group(aggregates.response_rows(conn, filters), "kelurahan_code", targets)
 
 
 def hour_weekday(conn: psycopg.Connection, city: CityContext, catalog: Catalog, filters) -> dict:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from flask import Blueprint, request
 
-from geo_app.analysis import density, emerging, grids, hotspots, limits, response
+from geo_app.analysis import density, emerging, grids, hotspots, limits
 from geo_app.store import areas as area_store
 from geo_app.store import incident_aggregates as aggregates
 from geo_app.usecases import incidents as incident_usecases
@@ -381,11 +381,9 @@ def response_by_kelurahan():
     """Kelurahan polygons with their response compliance, median and p90 (GeoJSON, for the map)."""
     reject_unknown(FILTER_PARAMS)
     filters = incident_filters()
-    targets = {code: entry.response_target_min for code, entry in deps.catalog().incident_categories.items()}
     with deps.connection() as conn:
-        rows = aggregates.response_rows(conn, filters)
+        summaries = incident_usecases.response_by_kelurahan(conn, deps.catalog(), filters)
         collection = area_store.areas_geojson(conn, filters.city_code, "kelurahan")
-    summaries = response.by_group(rows, "kelurahan_code", targets)
     for feature in collection["features"]:
         code = feature["properties"]["code"]
         feature["properties"] = {
