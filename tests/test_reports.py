@@ -97,6 +97,8 @@ def test_public_112_report_holds_only_the_public_counts(anonymous_client, client
         row = line_of(text, area["name"], after="Panggilan per kecamatan")
         assert row.endswith(" " + format_number(area["count"]))
     assert "Versi publik" in text
+    # the day of a 112 import would date the calls: not in the public report (as on the home page)
+    assert line_of(text, "Panggilan 112", after="Sumber data") == "Panggilan 112 data contoh (generator) –"
     for exact_only in ("Waktu tanggap", "Tahap waktu tanggap", "Median", "panggilan tanpa lokasi"):
         assert exact_only not in text
     # a role without exact incidents gets the public version too, however it signs in
@@ -154,6 +156,7 @@ def test_rth_report_matches_the_api_at_the_end_of_the_month(client, month, tmp_p
     for row in answer["areas"]:
         line = line_of(text, row["name"], after="Kecamatan (RTH terendah")
         assert format_number(row["green_ha"], 1) in line and share(row["green_share"]) in line
+    assert "Ruang terbuka hijau data contoh (generator)" in text and "Grid penduduk" in text
     city = client.get(f"/api/analysis/green?as_of={last_day}&level=kota").json["areas"][0]
     assert f"RTH: {share(city['green_share'])}" in text
 

@@ -48,7 +48,7 @@ LAYER_LABELS = {
     "assets": "Aset infrastruktur",
     "incidents": "Panggilan 112",
     "green_areas": "Ruang terbuka hijau",
-    "population": "Penduduk",
+    "population_grid": "Grid penduduk",
 }
 TOP_ROWS = 15
 """Rows of the ranked kelurahan tables (all kecamatan are listed)."""
@@ -179,8 +179,8 @@ def _green_section(conn, city: CityContext, catalog: Catalog, settings: Settings
 
 SECTIONS = {
     "112": (_incident_section, ("admin_areas", "incidents")),
-    "cakupan": (_coverage_section, ("admin_areas", "assets", "population")),
-    "rth": (_green_section, ("admin_areas", "green_areas", "population")),
+    "cakupan": (_coverage_section, ("admin_areas", "assets", "population_grid")),
+    "rth": (_green_section, ("admin_areas", "green_areas", "population_grid")),
 }
 
 
