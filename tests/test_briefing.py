@@ -110,9 +110,12 @@ def test_other_roles_do_not(client_as, anonymous_client, role):
     assert anonymous_client.get("/briefing").status_code in {401, 403}
 
 
-def test_a_bad_day_says_what_to_give(client):
-    response = client.get("/briefing?day=1-11-2026")
-    assert response.status_code == 400 and "YYYY-MM-DD" in response.json["detail"]
+@pytest.mark.parametrize(
+    ("day", "says"), [("1-11-2026", "YYYY-MM-DD"), ("0001-01-01", "outside the dates the service handles")]
+)
+def test_a_bad_day_says_what_to_give(client, day, says):
+    response = client.get(f"/briefing?day={day}")
+    assert response.status_code == 400 and says in response.json["detail"]
 
 
 @pytest.mark.parametrize(

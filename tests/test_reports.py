@@ -179,6 +179,7 @@ def test_cli_writes_the_same_report(client_as, database_url, sample_city, month,
     ("path", "status", "says"),
     [
         ("/reports/112?month=2026-13", 400, "YYYY-MM"),
+        ("/reports/rth?month=9999-12", 400, "outside the dates the service handles"),
         ("/reports/112", 400, "YYYY-MM"),
         ("/reports/112?month=2026-10&level=kelurahan", 400, "level"),
         ("/reports/dinas?month=2026-10", 404, "112, cakupan, rth"),

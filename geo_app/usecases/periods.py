@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from geo_app.city import CityContext
+from geo_app.dates import check_in_range
 
 MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
@@ -26,12 +27,14 @@ class Month:
 
     @classmethod
     def parse(cls, text: str, city: CityContext) -> Month:
-        """``YYYY-MM`` as a month of the city; ValueError that says what to give."""
+        """``YYYY-MM`` as a month of the city; ValueError that says what to give (also for a month outside
+        the dates the service handles, geo_app.dates)."""
         match = MONTH.fullmatch(text or "")
         if match is None:
             raise ValueError(f"month={text!r}: give a calendar month as YYYY-MM, e.g. 2026-10.")
         year, month = int(match[1]), int(match[2])
         start = datetime(year, month, 1, tzinfo=city.timezone)
+        check_in_range(start, f"month={text}")  # DateOutOfRange is a ValueError
         end = (start + timedelta(days=32)).replace(day=1)
         return cls(year, month, start, end)
 

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, render_template, request
 
 from geo_app import reports
 from geo_app.auth.privacy import can_see_exact_incidents
+from geo_app.dates import DateOutOfRange, check_in_range
 from geo_app.usecases import incidents as incident_usecases
 from geo_app.usecases.periods import Month
 from geo_app.web import deps
@@ -26,6 +27,10 @@ def _briefing_moment(city) -> datetime:
         day = date.fromisoformat(raw)
     except ValueError:
         raise Problem(400, "Invalid parameter", f"day={raw!r}: give a date as YYYY-MM-DD.") from None
+    try:
+        check_in_range(day, f"day={raw}")
+    except DateOutOfRange as exc:
+        raise Problem(400, "Invalid parameter", str(exc)) from None
     return datetime(day.year, day.month, day.day, tzinfo=city.timezone)
 
 
