@@ -418,3 +418,35 @@ def import_population_command(file: Path, model, year, source, cell_size_m, dry_
     except population.PopulationFileError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("\n".join(report.lines()))
+
+
+@main.command("report")
+@click.argument("group", type=click.Choice(["112", "cakupan", "rth"]))
+@click.option("--month", required=True, help="Calendar month in the city's time zone, YYYY-MM.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Default: ./NAME.pdf"
+)
+@click.option("--public", is_flag=True, help="Only the public aggregates (as a visitor downloads it).")
+def report_command(group: str, month: str, out: Path | None, public: bool) -> None:
+    """Write the monthly PDF report of a user group (the file /reports/GROUP?month=YYYY-MM serves)."""
+    from datetime import datetime
+
+    from geo_app import reports
+    from geo_app.db import connect
+    from geo_app.usecases.periods import Month
+
+    settings = load_settings()
+    try:
+        catalog = load_catalog(settings.layers_dir)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from None
+    with connect(settings.database_url) as conn:
+        city = city_context(conn, settings)
+        try:
+            request = reports.ReportRequest(group, Month.parse(month, city), public=public)
+            pdf = reports.report_pdf(conn, city, catalog, settings, request, datetime.now(city.timezone))
+        except (ValueError, *reports.DATA_ERRORS) as exc:  # a bad month, a public month not ended yet
+            raise click.ClickException(str(exc)) from None
+    out = out or Path(request.filename(city))
+    out.write_bytes(pdf)
+    click.echo(f"{group} report for {month} written to {out} ({len(pdf)} bytes)")

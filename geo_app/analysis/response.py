@@ -19,6 +19,16 @@ def summarise(minutes: np.ndarray, targets: np.ndarray) -> dict:
     return {
         "incidents": int(len(minutes)),
         "compliance": round(float(np.mean(minutes <= targets)), 4),
+        **median_p90(minutes),
+    }
+
+
+def median_p90(minutes: np.ndarray) -> dict:
+    """Median and observed 90th percentile (inverted CDF) of some minutes; None for both when empty."""
+    minutes = np.asarray(minutes, dtype=float)
+    if not len(minutes):
+        return {"median_min": None, "p90_min": None}
+    return {
         "median_min": round(float(np.median(minutes)), 2),
         "p90_min": round(float(np.quantile(minutes, 0.9, method="inverted_cdf")), 2),
     }

@@ -101,6 +101,9 @@ PERMISSIONS: tuple[Rule, ...] = (
     Rule("/api/analysis/response*", READ | POST, INCIDENT_READERS),
     Rule("/maps/hotspots", READ, INCIDENT_READERS),
     Rule("/maps/incidents", READ, INCIDENT_READERS),
+    Rule("/briefing", READ, STAFF_112),
+    # Monthly reports: everyone; the 112 report holds exact figures only for INCIDENT_READERS.
+    Rule("/reports/<group>", READ, READERS),
     # OGC API and vector tiles: everything public except the incident collections.
     Rule("/ogc*", READ, INCIDENT_READERS, INCIDENT_COLLECTIONS),
     Rule("/tiles/*", READ, INCIDENT_READERS, INCIDENT_COLLECTIONS),

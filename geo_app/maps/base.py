@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import folium
 import mapclassify
@@ -31,6 +32,7 @@ from geo_app.city import CityContext
 from geo_app.maps.tiles import add_streets_basemap
 from geo_app.maps.vendor import local_url
 from geo_app.settings import Settings
+from geo_app.usecases.periods import last_complete_month
 
 Bounds = tuple[tuple[float, float], tuple[float, float]]  # ((south, west), (north, east))
 
@@ -78,11 +80,13 @@ def make_map(
     city: CityContext,
     sample: bool = False,
     subtitle: str = "",
+    report: str | None = None,
 ) -> folium.Map:
     """A full-page map: header bar with title (and the sample-data notice), basemap per settings, fitted
     to the city's bounds, scale bar, our CSS/JS, and the city's time zone for the page scripts (dates and
     times are shown in it, labelled WIB, WITA or WIT). Add layers, legend, panel, then ``render``.
-    The basemap is the BASEMAP_URL tile server, else the app's own streets (roads and place names)."""
+    The basemap is the BASEMAP_URL tile server, else the app's own streets (roads and place names).
+    ``report``: the user group whose monthly PDF (last complete month) the header links to."""
     figure = OfflineFigure(title=str(escape(title)))
     bounds = city.bounds
     centre = None if bounds is None else list(city.center)
@@ -108,7 +112,9 @@ def make_map(
     )
     figure.header.add_child(CssLink("/static/maps.css"), name="geo_app_css")
     figure.header.add_child(JavascriptLink("/static/maps.js"), name="geo_app_js")
-    figure.html.add_child(Element(_header_bar(title, subtitle, sample)), name="geo_app_header")
+    figure.html.add_child(
+        Element(_header_bar(title, subtitle, sample, _report_link(report, city))), name="geo_app_header"
+    )
     if not settings.basemap_url:
         add_streets_basemap(m, sample)
     else:
@@ -138,7 +144,17 @@ class MetricScale(MacroElement):
     )
 
 
-def _header_bar(title: str, subtitle: str, sample: bool) -> str:
+def _report_link(group: str | None, city: CityContext) -> str:
+    if group is None:
+        return ""
+    month = last_complete_month(city, datetime.now(city.timezone))
+    return (
+        f'<a class="geo-report" href="/reports/{escape(group)}?month={month.name}" '
+        f'title="Laporan bulanan {month.name} (PDF, A4)">Laporan {month.name} (PDF)</a>'
+    )
+
+
+def _header_bar(title: str, subtitle: str, sample: bool, report_link: str = "") -> str:
     notice = (
         '<span class="geo-sample" title="Batas wilayah dan data di peta ini dibuat oleh generator data '
         'contoh, bukan data resmi.">Data contoh</span>'
@@ -148,7 +164,7 @@ def _header_bar(title: str, subtitle: str, sample: bool) -> str:
     sub = f'<span class="geo-subtitle">{escape(subtitle)}</span>' if subtitle else ""
     return (
         '<header class="geo-header"><a class="geo-home" href="/" title="Beranda">&#8592; Beranda</a>'
-        f"<h1>{escape(title)}</h1>{sub}{notice}</header>"
+        f"<h1>{escape(title)}</h1>{sub}{notice}{report_link}</header>"
     )
 
 

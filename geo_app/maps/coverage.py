@@ -116,7 +116,7 @@ def build_coverage_map(
     request = result.request
     chosen = [asset_types[type_id] for type_id in request.asset_types]
     subtitle = f"{city.name} — {', '.join(entry.label for entry in chosen)}, {describe(request)}"
-    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=subtitle)
+    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=subtitle, report="cakupan")
     figure = m.get_root()
     figure.header.add_child(Element(PAGE_STYLE), name="geo_coverage_style")
     figure.header.add_child(JavascriptLink("/static/coverage_map.js"), name="geo_coverage_js")

@@ -105,7 +105,7 @@ def build_green_map(
     sample: bool,
 ) -> str:
     """The page's HTML. ``statistics`` and ``access``: analysis.green tables at ``after``."""
-    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=city.name)
+    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=city.name, report="rth")
     shown = indonesian_date(after)
     choropleth = base.add_geojson_url(
         m,

@@ -187,7 +187,7 @@ def build_hotspots_map(
         f"{city.name} — {chosen} · {preset}{period_text(*analysed)} · "
         f"{base.format_number(incident_count)} insiden"
     )
-    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=subtitle)
+    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=subtitle, report="112")
     prepare_page(m)
 
     ScriptLayer(

@@ -324,3 +324,44 @@ def response_minute_bins(
         """,
         params,
     ).fetchall()
+
+
+def daily_counts(conn: psycopg.Connection, filters: IncidentFilter, timezone: str) -> list[dict]:
+    """Counts per local day (in ``timezone``), kecamatan and category (either may be NULL)."""
+    where, params = filters.where()
+    params["zone"] = timezone
+    return conn.execute(
+        f"""
+        SELECT (i.received_at AT TIME ZONE %(zone)s)::date AS day, i.kecamatan_code, i.category,
+               count(*) AS count
+        FROM incidents i WHERE {where} GROUP BY 1, 2, 3
+        """,
+        params,
+    ).fetchall()
+
+
+def stage_rows(conn: psycopg.Connection, filters: IncidentFilter) -> list[dict]:
+    """Per incident: category and the minutes of each stage it reached (call to dispatch, dispatch to
+    arrival); a stage not reached yet is NULL."""
+    where, params = filters.where()
+    return conn.execute(
+        f"""
+        SELECT i.category,
+               extract(epoch FROM i.dispatched_at - i.received_at) / 60.0 AS to_dispatch,
+               extract(epoch FROM i.arrived_at - i.dispatched_at) / 60.0 AS to_arrival
+        FROM incidents i WHERE {where} AND i.dispatched_at IS NOT NULL
+        """,
+        params,
+    ).fetchall()
+
+
+def kelurahan_category_counts(conn: psycopg.Connection, filters: IncidentFilter) -> list[dict]:
+    """Counts per kelurahan (with its kecamatan) and category; kelurahan NULL for calls placed in none."""
+    where, params = filters.where()
+    return conn.execute(
+        f"""
+        SELECT i.kelurahan_code, i.kecamatan_code, i.category, count(*) AS count
+        FROM incidents i WHERE {where} GROUP BY 1, 2, 3
+        """,
+        params,
+    ).fetchall()

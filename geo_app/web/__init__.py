@@ -1,6 +1,6 @@
 """HTTP layer: blueprints parse requests and shape responses; SQL lives in geo_app.store."""
 
-from geo_app.web import auth, health, national_pages, ogc, openapi, ows, pages, tiles
+from geo_app.web import auth, health, national_pages, ogc, openapi, ows, pages, report_pages, tiles
 from geo_app.web.api import (
     analysis_coverage,
     analysis_incidents,
@@ -16,6 +16,7 @@ BLUEPRINTS = [
     health.blueprint,
     pages.blueprint,
     national_pages.blueprint,
+    report_pages.blueprint,
     auth.blueprint,
     areas.blueprint,
     assets.blueprint,

@@ -14,6 +14,7 @@ from flask import Response, request
 from geo_app.maps.hotspots import build_hotspots_map
 from geo_app.maps.incidents import build_incidents_map
 from geo_app.store import incident_aggregates as aggregates
+from geo_app.usecases import incidents as incident_usecases
 from geo_app.web import deps
 from geo_app.web.api.incidents import incident_filter
 from geo_app.web.errors import Problem
@@ -99,9 +100,7 @@ def hotspots_page() -> Response:
         frame = deps.map_frame(conn, "incidents")
         timezone = frame.city.timezone
         span = aggregates.period(conn, filters)
-        table = np.zeros((7, 24), dtype=int)
-        for row in aggregates.hour_weekday_counts(conn, filters, timezone.key):
-            table[row["weekday"] - 1, row["hour"]] += row["count"]
+        hour_weekday = incident_usecases.hour_weekday(conn, frame.city, catalog, filters)["total"]
         bins = aggregates.response_minute_bins(conn, filters, RESPONSE_BIN_MIN, RESPONSE_TOP_MIN)
     # the chart takes values: each bin's middle, as often as the bin counts (small for any data size)
     minutes = np.repeat(
@@ -129,7 +128,7 @@ def hotspots_page() -> Response:
         size=size,
         weeks=_weeks(first, last),
         step=step,
-        hour_weekday=table.tolist(),
+        hour_weekday=hour_weekday,
         response_minutes=minutes,
         response_top=RESPONSE_TOP_MIN,
         sample=frame.sample,

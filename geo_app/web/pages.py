@@ -82,6 +82,7 @@ def home():
         },
         sample=any(load["is_sample"] for load in loads.values()),
         map_pages=MAP_PAGES,
+        briefing=is_allowed(current_role(), "/briefing", "GET"),
     )
 
 

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import geopandas as gpd
 import pandas as pd
@@ -15,6 +14,8 @@ from flask import Blueprint, Response, request
 from geo_app.analysis import coverage
 from geo_app.analysis import siting as siting_analysis
 from geo_app.csv_cells import to_csv
+from geo_app.usecases import coverage as coverage_usecases
+from geo_app.usecases.coverage import jsonable, result_summary
 from geo_app.web import deps
 from geo_app.web.errors import Problem
 from geo_app.web.params import choice, number, reject_unknown
@@ -58,38 +59,6 @@ def coverage_request() -> coverage.CoverageRequest:
         access_m=number("access_m", float(settings.coverage_access_m), 1, 2_000),
         min_gap_ha=number("min_gap_ha", 1.0, 0, 10_000),
     )
-
-
-def jsonable(value):
-    """NaN becomes null and floats are rounded to 4 decimals, recursively."""
-    if isinstance(value, float):
-        return None if math.isnan(value) else round(value, 4)
-    if isinstance(value, dict):
-        return {key: jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if hasattr(value, "item"):
-        return jsonable(value.item())
-    return value
-
-
-def result_summary(result: coverage.CoverageResult) -> dict:
-    request_ = result.request
-    return {
-        "asset_types": list(request_.asset_types),
-        "mode": request_.mode,
-        "radius_m": request_.radius_m if request_.mode == "radius" else None,
-        "minutes": request_.minutes if request_.mode == "travel_time" else None,
-        "access_m": request_.access_m if request_.mode == "travel_time" else None,
-        "max_speed_kmh": result.max_speed_kmh,
-        "straight_line_radius_m": result.straight_line_radius_m,
-        "assets": result.asset_count,
-        "population_model": result.areas.population_model,
-        "city": result.city,
-        "kecamatan": result.kecamatan.to_dict("records"),
-        "kelurahan": result.kelurahan.to_dict("records"),
-        "gaps": result.gaps.drop(columns="geometry").to_dict("records"),
-    }
 
 
 def to_lonlat(geoms, srid: int) -> gpd.GeoSeries:
@@ -136,13 +105,10 @@ def result_csv(result: coverage.CoverageResult) -> str:
     return to_csv(table[columns].round(4))
 
 
-RESULTS = coverage.ResultCache()
-
-
 def run(conn, request_: coverage.CoverageRequest) -> coverage.CoverageResult:
-    """The coverage result, reused while the data is unchanged (see coverage.ResultCache)."""
+    """The coverage result (geo_app.usecases.coverage); 409 when it cannot be computed."""
     try:
-        return RESULTS.compute(conn, deps.settings().city_code, deps.catalog(), request_)
+        return coverage_usecases.coverage_result(conn, deps.city(), deps.catalog(), request_)
     except coverage.CoverageError as exc:
         raise Problem(409, "Coverage cannot be computed", str(exc)) from None
 

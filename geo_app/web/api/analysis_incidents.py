@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from flask import Blueprint, request
 
-from geo_app.analysis import density, emerging, grids, hotspots, limits, response
+from geo_app.analysis import density, emerging, grids, hotspots, limits
 from geo_app.store import areas as area_store
 from geo_app.store import incident_aggregates as aggregates
-from geo_app.store import incidents as incident_store
+from geo_app.usecases import incidents as incident_usecases
 from geo_app.web import deps
 from geo_app.web.api.incidents import FILTER_PARAMS, incident_filter
 from geo_app.web.errors import Problem
@@ -251,26 +251,8 @@ def hour_weekday():
     own time zone."""
     reject_unknown(FILTER_PARAMS)
     filters = incident_filters()
-    timezone = deps.city().timezone_name
     with deps.connection() as conn:
-        rows = aggregates.hour_weekday_counts(conn, filters, timezone)
-    total = np.zeros((7, 24), dtype=int)
-    per_category: dict[str, np.ndarray] = {}
-    for row in rows:
-        table = per_category.setdefault(row["category"], np.zeros((7, 24), dtype=int))
-        table[row["weekday"] - 1, row["hour"]] += row["count"]
-        total[row["weekday"] - 1, row["hour"]] += row["count"]
-    labels = deps.catalog().incident_categories
-    return {
-        "timezone": timezone,
-        "rows": "weekday 1 (Monday) to 7 (Sunday)",
-        "columns": "hour 0 to 23",
-        "total": total.tolist(),
-        "categories": {
-            code: {"label": labels[code].label if code in labels else code, "counts": table.tolist()}
-            for code, table in sorted(per_category.items())
-        },
-    }
+        return incident_usecases.hour_weekday(conn, deps.city(), deps.catalog(), filters)
 
 
 def _next_step(start: datetime, step: str) -> datetime:
@@ -390,31 +372,8 @@ def response_times():
     """Call-to-arrival compliance, median, p90 per category, kelurahan, kecamatan; prank/ghost shares."""
     reject_unknown(FILTER_PARAMS)
     filters = incident_filters()
-    all_calls = incident_store.IncidentFilter(
-        **{**filters.__dict__, "call_types": ()}  # shares are over every call type
-    )
-    catalog = deps.catalog()
-    targets = {code: entry.response_target_min for code, entry in catalog.incident_categories.items()}
     with deps.connection() as conn:
-        rows = aggregates.response_rows(conn, filters)
-        monthly = aggregates.monthly_call_types(conn, all_calls, deps.city().timezone_name)
-        names = aggregates.area_names(conn, filters.city_code)
-
-    def named(groups: dict[str, dict]) -> dict[str, dict]:
-        return {code: {"name": names.get(code, code), **summary} for code, summary in groups.items()}
-
-    return {
-        "measure": "minutes from call received to responder arrived",
-        "targets_min": targets,
-        "incidents": len(rows),
-        "by_category": {
-            code: {"label": catalog.incident_categories[code].label, "target_min": targets[code], **summary}
-            for code, summary in response.by_group(rows, "category", targets).items()
-        },
-        "by_kelurahan": named(response.by_group(rows, "kelurahan_code", targets)),
-        "by_kecamatan": named(response.by_group(rows, "kecamatan_code", targets)),
-        "monthly_call_shares": response.monthly_shares(monthly),
-    }
+        return incident_usecases.response_summary(conn, deps.city(), deps.catalog(), filters)
 
 
 @blueprint.get("/response/kelurahan")
@@ -422,11 +381,9 @@ def response_by_kelurahan():
     """Kelurahan polygons with their response compliance, median and p90 (GeoJSON, for the map)."""
     reject_unknown(FILTER_PARAMS)
     filters = incident_filters()
-    targets = {code: entry.response_target_min for code, entry in deps.catalog().incident_categories.items()}
     with deps.connection() as conn:
-        rows = aggregates.response_rows(conn, filters)
+        summaries = incident_usecases.response_by_kelurahan(conn, deps.catalog(), filters)
         collection = area_store.areas_geojson(conn, filters.city_code, "kelurahan")
-    summaries = response.by_group(rows, "kelurahan_code", targets)
     for feature in collection["features"]:
         code = feature["properties"]["code"]
         feature["properties"] = {

@@ -22,6 +22,7 @@ from geo_app.ingest.readers import ReadError
 from geo_app.store import areas as area_store
 from geo_app.store import green as green_store
 from geo_app.store import population as population_store
+from geo_app.usecases import green as green_usecases
 from geo_app.web import deps
 from geo_app.web.errors import Problem, problem_response
 from geo_app.web.params import bbox, choice, number, reject_unknown
@@ -125,11 +126,6 @@ def _geojson(body: dict, status: int = 200, headers: dict | None = None) -> Resp
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=GEOJSON)
     response.headers.update(headers or {})
     return response
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as JSON-ready dicts (NaN as null)."""
-    return json.loads(frame.to_json(orient="records", double_precision=6))
 
 
 def _csv(frame: pd.DataFrame, filename: str) -> Response:
@@ -373,7 +369,7 @@ def green_changes():
         return _geojson({"type": "FeatureCollection", "features": features})
     if fmt == "csv":
         return _csv(table, f"rth_perubahan_{request.args['from']}_{request.args['to']}.csv")
-    records = _records(table)
+    records = green_usecases.records(table)
     by_kelurahan: dict[str, list] = {}
     for polygon in polygons:
         by_kelurahan.setdefault(polygon["kelurahan_code"], []).append(
@@ -418,16 +414,15 @@ def green_statistics():
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
     city = deps.city()
     with deps.connection() as conn:
-        table = _level_filter(green_analysis.load_rth_statistics(conn, city.code, city.name, at))
+        table = _level_filter(green_usecases.rth_statistics(conn, city, at))
         if fmt == "geojson":
-            return _geojson(_with_kelurahan_geometry(conn, _records(table)))
+            return _geojson(_with_kelurahan_geometry(conn, green_usecases.records(table)))
     if fmt == "csv":
         return _csv(table, "rth_statistik.csv")
-    targets = green_analysis.Targets()
     return {
         "as_of": _iso(at),
-        "targets": {"total": targets.total, "public": targets.public, "private": targets.private},
-        "areas": _records(table),
+        "targets": green_usecases.targets(),
+        "areas": green_usecases.records(table),
     }
 
 
@@ -447,7 +442,7 @@ def green_access():
     if fmt == "geojson":
         records = [
             record
-            for record in _records(table)
+            for record in green_usecases.records(table)
             if record["level"] == "kelurahan" and not gaps[record["code"]].is_empty
         ]
         geometries = green_analysis.to_lonlat([gaps[record["code"]] for record in records], city.metric_srid)
@@ -464,5 +459,5 @@ def green_access():
         "radius_m": radius,
         "min_ha": min_ha,
         "population_model": population_model,
-        "areas": _records(table),
+        "areas": green_usecases.records(table),
     }
