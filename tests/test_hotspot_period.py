@@ -44,14 +44,14 @@ def subtitle(html: str) -> str:
     return re.search(r'<span class="geo-subtitle">(.*?)</span>', html).group(1)
 
 
-def counted_incidents(database_url: str, catalog, first: date, last: date) -> int:
+def counted_incidents(database_url: str, city: str, catalog, first: date, last: date) -> int:
     with connect(database_url) as conn:
         return conn.execute(
             "SELECT count(*) AS n FROM incidents i JOIN cities c ON c.code = i.city_code "
-            "WHERE i.received_at >= (%s::date)::timestamp AT TIME ZONE c.timezone "
+            "WHERE i.city_code = %s AND i.received_at >= (%s::date)::timestamp AT TIME ZONE c.timezone "
             "AND i.received_at < (%s::date)::timestamp AT TIME ZONE c.timezone "
             "AND i.call_type = ANY(%s)",
-            (first, last + timedelta(days=1), list(catalog.incident_call_types)),
+            (city, first, last + timedelta(days=1), list(catalog.incident_call_types)),
         ).fetchone()["n"]
 
 
@@ -61,7 +61,7 @@ def test_the_page_opens_on_the_last_three_whole_months_and_says_so(client, sampl
     header = subtitle(html)
     assert "3 bulan terakhir: " in header
     assert header.split(" · ")[1].endswith(f" – {last.day} {MONTHS[last.month - 1]} {last.year}")
-    count = counted_incidents(database_url, client.application.config["CATALOG"], first, last)
+    count = counted_incidents(database_url, sample_city, client.application.config["CATALOG"], first, last)
     assert f"{count:,}".replace(",", ".") + " insiden" in header
     # every layer analyses that period, not all two years of data
     layer_urls = re.findall(r'"(/api/analysis/[^"]+)"', html.replace("\\u0026", "&"))
