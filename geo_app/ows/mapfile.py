@@ -23,9 +23,9 @@ from geo_app.ogc.collections import PUBLIC_CALL_TYPES, Collection
 from geo_app.store.features import Fragment, TimeFilter, base_conditions
 
 FONTSET = Path(__file__).with_name("fonts.txt")
-WFS_SRS = ("EPSG:4326", "EPSG:3857", "EPSG:32748")
-SERVED_SRS = (*WFS_SRS, "EPSG:9470")
-"""Geographic WGS 84, Web Mercator, UTM 48S (metres, the city's analyses) and, for WMS, SRGI2013
+GLOBAL_SRS = ("EPSG:4326", "EPSG:3857")
+SRGI2013 = "EPSG:9470"
+"""Geographic WGS 84, Web Mercator, the city's own UTM zone (metres, its analyses) and, for WMS, SRGI2013
 (EPSG:9470), the national reference frame of Indonesia's spatial data network. MapServer 8.0's table of
 latitude-first CRSs predates EPSG:9470, so geo_app.ows.service swaps its WMS 1.3.0 BBOX axes itself; WFS
 would write its coordinates in the wrong order, so WFS does not offer it."""
@@ -41,6 +41,7 @@ class CityFacts:
 
     extent: tuple[float, float, float, float]
     timezone: str
+    metric_srid: int
     incident_months: tuple[str, str] | None  # first and last complete month with counts, YYYY-MM
     incident_span: tuple[datetime, datetime] | None
     green_span: tuple[datetime, datetime] | None
@@ -258,14 +259,21 @@ def build_layers(
     return layers
 
 
-def layer_block(layer: MapLayer, connection: str, extent: str) -> str:
+def served_srs(facts: CityFacts) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The CRSs WFS and WMS answer in: the global ones, the city's UTM zone, and for WMS SRGI2013."""
+    wfs = (*GLOBAL_SRS, f"EPSG:{facts.metric_srid}")
+    return wfs, (*wfs, SRGI2013)
+
+
+def layer_block(layer: MapLayer, connection: str, extent: str, facts: CityFacts) -> str:
+    wfs_srs, wms_srs = served_srs(facts)
     metadata = {
         "ows_title": layer.title,
         "ows_abstract": layer.abstract,
         "ows_keywordlist": ",".join(layer.keywords),
         "ows_extent": extent,
-        "wms_srs": " ".join(SERVED_SRS),
-        "wfs_srs": " ".join(WFS_SRS),
+        "wms_srs": " ".join(wms_srs),
+        "wfs_srs": " ".join(wfs_srs),
         "gml_include_items": "all",
         "gml_exclude_items": "month_start" if layer.time_item == "month_start" else "",
         "wms_include_items": "all",
@@ -307,11 +315,12 @@ def layer_block(layer: MapLayer, connection: str, extent: str) -> str:
 def mapfile(layers: list[MapLayer], connection: str, facts: CityFacts, title: str, abstract: str) -> str:
     """The whole mapfile text (kept in memory only: it carries the database URL)."""
     extent = " ".join(f"{v:.6f}" for v in facts.extent)
+    wfs_srs, wms_srs = served_srs(facts)
     web = {
         "ows_title": title,
         "ows_abstract": abstract,
-        "wms_srs": " ".join(SERVED_SRS),
-        "wfs_srs": " ".join(WFS_SRS),
+        "wms_srs": " ".join(wms_srs),
+        "wfs_srs": " ".join(wfs_srs),
         "ows_enable_request": "*",
         "ows_keywordlist": "Simpul Jaringan,IDG,JIGN,kota cerdas",
         "ows_fees": "none",
@@ -323,7 +332,7 @@ def mapfile(layers: list[MapLayer], connection: str, facts: CityFacts, title: st
         "wfs_title": title,
     }
     web_text = "\n".join(f"      {quote(k)} {quote(v)}" for k, v in web.items())
-    layer_text = "".join(layer_block(layer, connection, extent) for layer in layers)
+    layer_text = "".join(layer_block(layer, connection, extent, facts) for layer in layers)
     return f"""MAP
   NAME "geo_app"
   STATUS ON

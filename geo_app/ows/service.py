@@ -21,9 +21,9 @@ import psycopg
 from psycopg import sql
 
 from geo_app.catalog import Catalog
+from geo_app.city import require_city
 from geo_app.ogc.collections import Collection
 from geo_app.ows import mapfile, metadata
-from geo_app.store import incidents as incident_store
 from geo_app.store.features import Fragment
 
 MAP_MAX_AGE_SECONDS = 3600
@@ -55,7 +55,8 @@ class OwsService:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def facts(self, conn: psycopg.Connection) -> mapfile.CityFacts:
-        zone = incident_store.city_timezone(conn, self.city_code)
+        city = require_city(conn, self.city_code)
+        zone = city.timezone_name
         row = conn.execute(
             """
             SELECT (SELECT ST_Extent(geom) FROM admin_areas WHERE city_code = %(c)s) AS extent,
@@ -81,7 +82,7 @@ class OwsService:
                 months = (first, row["last_month"])
         calls = (row["first_call"], row["last_call"]) if row["first_call"] is not None else None
         green = (row["first_green"], row["last_green"]) if row["first_green"] is not None else None
-        return mapfile.CityFacts(extent, zone, months, calls, green)
+        return mapfile.CityFacts(extent, zone, city.metric_srid, months, calls, green)
 
     def map_for(
         self, with_incident_points: bool, conn: psycopg.Connection
