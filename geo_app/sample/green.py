@@ -21,9 +21,8 @@ from shapely.ops import substring
 from geo_app.catalog import Catalog
 from geo_app.sample.boundaries import locate
 from geo_app.sample.gazetteer import INDUSTRIAL_KELURAHAN
-from geo_app.sample.reference import METRIC_SRID, CityFacts
+from geo_app.sample.reference import METRIC_SRID, TIMEZONE, CityFacts
 
-TIMEZONE = "Asia/Jakarta"
 BASE_VALID_FROM = pd.Timestamp("2025-06-01", tz=TIMEZONE)
 REMOVED = (
     ("taman_lingkungan", "2025-12-15"),

@@ -39,11 +39,10 @@ import shapely
 from geo_app.catalog import Catalog
 from geo_app.sample.boundaries import locate, pull_inside
 from geo_app.sample.gazetteer import INDUSTRIAL_KELURAHAN
-from geo_app.sample.reference import METRIC_SRID, CityFacts
+from geo_app.sample.reference import METRIC_SRID, TIMEZONE, CityFacts
 from geo_app.sample.roads import points_on_roads
 from geo_app.store.incidents import STORED_FIELDS
 
-TIMEZONE = "Asia/Jakarta"
 PERIOD_START = pd.Timestamp("2024-11-01 00:00:00", tz=TIMEZONE)
 PERIOD_END = pd.Timestamp("2026-10-31 23:59:59", tz=TIMEZONE)
 TOTAL_CALLS = 50_000

@@ -17,7 +17,6 @@ from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
 from geo_app.catalog import Catalog
-from geo_app.city import timezone_for_code
 from geo_app.db import connect
 from geo_app.ingest.osm import import_osm
 from geo_app.sample.city import SampleCity, default_catalog, generate_sample_city
@@ -25,7 +24,7 @@ from geo_app.sample.incidents import COLUMNS as incident_columns
 from geo_app.sample.incidents import build_recent_incidents
 from geo_app.sample.osm import OSM_FILE, write_sample_osm
 from geo_app.sample.population_raster import load_population_grid
-from geo_app.sample.reference import GEOGRAPHIC_SRID, METRIC_SRID, SAMPLE_SOURCE, to_geographic
+from geo_app.sample.reference import GEOGRAPHIC_SRID, METRIC_SRID, SAMPLE_SOURCE, TIMEZONE, to_geographic
 from geo_app.store import bulk
 from geo_app.store.areas import AdminArea, record_load, upsert_areas, upsert_city
 
@@ -142,7 +141,7 @@ def load_sample_city(
             conn,
             code,
             city.facts.name,
-            timezone=timezone_for_code(code),
+            timezone=TIMEZONE,
             metric_srid=METRIC_SRID,
             official_area_km2=city.facts.official_area_km2,
             official_area_source=city.facts.official_area_source,

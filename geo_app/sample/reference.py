@@ -21,6 +21,9 @@ from geo_app.settings import REPO_DIR
 REFERENCE_DIR = REPO_DIR / "data" / "reference"
 GEOGRAPHIC_SRID = 4326
 METRIC_SRID = 32748
+"""Cilegon's UTM zone (48S): the sample city's facts; every other city's comes from its cities row."""
+TIMEZONE = "Asia/Jakarta"
+"""Cilegon's local time (WIB), in which the sample's calls and green-area dates are generated."""
 SAMPLE_SOURCE = "sample data generator (geo_app.sample)"
 
 _TO_METRIC = Transformer.from_crs(GEOGRAPHIC_SRID, METRIC_SRID, always_xy=True)
