@@ -99,6 +99,20 @@ def load_city(conn: psycopg.Connection, code: str) -> CityContext | None:
     return CityContext(row["code"], row["name"], ZoneInfo(row["timezone"]), row["metric_srid"], bounds)
 
 
+class CityNotLoaded(LookupError):
+    """The city is not in the database; the message says how to load it."""
+
+
+def require_city(conn: psycopg.Connection, code: str) -> CityContext:
+    """:func:`load_city`, for work that cannot go on without the city."""
+    city = load_city(conn, code)
+    if city is None:
+        raise CityNotLoaded(
+            f"city {code} is not in the database: run geo-app load-sample, or geo-app add-city FILE"
+        )
+    return city
+
+
 def timezone_for_code(city_code: str) -> str:
     """The legal time zone of a kabupaten/kota from its Kemendagri code's province part."""
     province = city_code.split(".")[0]

@@ -9,7 +9,7 @@ import click
 
 from geo_app.auth.commands import users as users_commands
 from geo_app.catalog import CatalogError, load_catalog
-from geo_app.city import CityContext, load_city
+from geo_app.city import CityContext, CityNotLoaded, require_city
 from geo_app.db import bootstrap, roles
 from geo_app.national import commands as national_commands
 from geo_app.settings import Settings, SettingsError
@@ -24,13 +24,10 @@ def load_settings() -> Settings:
 
 def city_context(conn, settings: Settings) -> CityContext:
     """The city the command works for (CITY_CODE), or a message that says how to create it."""
-    city = load_city(conn, settings.city_code)
-    if city is None:
-        raise click.ClickException(
-            f"city {settings.city_code} is not in the database: "
-            "run geo-app load-sample or geo-app add-city FILE"
-        )
-    return city
+    try:
+        return require_city(conn, settings.city_code)
+    except CityNotLoaded as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()

@@ -22,6 +22,7 @@ from typing import BinaryIO
 import psycopg
 
 from geo_app.catalog import Catalog
+from geo_app.city import require_city
 from geo_app.ingest import incidents_bulk
 from geo_app.ingest.geocode import Geocoder
 from geo_app.ingest.incidents_bulk import Progress, no_progress
@@ -180,7 +181,7 @@ def check_staged_rows(
 ) -> store.ImportResult:
     """Geocode and check the staged rows: their counts and the rejected ones with their reasons."""
     city = settings.city_code
-    timezone = store.city_timezone(conn, city)
+    timezone = require_city(conn, city).timezone_name
     progress("geocoding addresses", 0)
     geocode_staged(conn, settings, city)
     progress("checking rows", 0)

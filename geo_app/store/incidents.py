@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
+from geo_app.city import require_city
 from geo_app.store.areas import CITY_TOLERANCE_M, NEAR_DEGREES
 
 TIME_FIELDS = ("received_at", "dispatched_at", "arrived_at", "closed_at")
@@ -791,14 +792,7 @@ def get_incident(
 def use_city_time_zone(conn: psycopg.Connection, city_code: str) -> None:
     """Times without an offset are read, and times shown (audit entries), in the city's zone, until the
     transaction ends."""
-    conn.execute("SELECT set_config('TimeZone', %s, true)", (city_timezone(conn, city_code),))
-
-
-def city_timezone(conn: psycopg.Connection, city_code: str) -> str:
-    row = conn.execute("SELECT timezone FROM cities WHERE code = %s", (city_code,)).fetchone()
-    if row is None:
-        raise LookupError(f"city {city_code} is not loaded; run geo-app load-sample or import its areas")
-    return row["timezone"]
+    conn.execute("SELECT set_config('TimeZone', %s, true)", (require_city(conn, city_code).timezone_name,))
 
 
 def iter_chunks(stream, size: int = 1 << 20) -> Iterator[bytes]:
