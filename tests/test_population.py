@@ -164,8 +164,17 @@ def test_bad_files_get_clear_errors_and_write_nothing(database_url, city, tmp_pa
     write_raster(no_crs, np.ones((10, 10)), from_origin(106.0, -6.0, 0.01, 0.01), None)
     all_nodata = tmp_path / "empty.tif"
     write_raster(all_nodata, np.full((20, 20), NODATA), from_origin(106.0, -6.0, 0.005, 0.005), "EPSG:4326")
+    follows_a_path = tmp_path / "worldpop.tif"  # GDAL VRT text: a driver that reads the file it names
+    follows_a_path.write_text(
+        f'<VRTDataset rasterXSize="10" rasterYSize="10"><SRS>EPSG:4326</SRS>'
+        f"<GeoTransform>106.0, 0.01, 0, -6.0, 0, -0.01</GeoTransform>"
+        f'<VRTRasterBand dataType="Float64" band="1"><SimpleSource><SourceFilename relativeToVRT="0">'
+        f"{tmp_path / 'good_2021.tif'}</SourceFilename><SourceBand>1</SourceBand></SimpleSource>"
+        f"</VRTRasterBand></VRTDataset>"
+    )
     for path, message in (
         (not_raster, "is not a raster that can be read"),
+        (follows_a_path, "is not a raster that can be read"),
         (elsewhere, "does not overlap the city: it covers lon 140.000..140.100"),
         (no_crs, "has no coordinate reference system; set it (e.g. gdal_edit.py -a_srs EPSG:4326"),
         (all_nodata, "does not overlap the city"),

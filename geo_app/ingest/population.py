@@ -90,7 +90,8 @@ def read_raster(
     from rasterio.warp import Resampling, reproject, transform_bounds
 
     try:
-        dataset = rasterio.open(path)
+        # GeoTIFF only: formats such as VRT read the files or URLs written inside them
+        dataset = rasterio.open(path, driver="GTiff")
     except RasterioError as exc:
         raise PopulationFileError(
             f"{path.name} is not a raster that can be read ({exc}); give a GeoTIFF such as WorldPop's "
