@@ -43,14 +43,19 @@ def raw_connection() -> Iterator[psycopg.Connection]:
         yield conn
 
 
+def city_code() -> str:
+    """The code of the city this request works for: the deployment's default city (``CITY_CODE``)."""
+    return settings().city_code
+
+
 def city() -> CityContext:
-    """The city this request works for (``CITY_CODE``), read once per request: its time zone, metric CRS
+    """The city this request works for (city_code), read once per request: its time zone, metric CRS
     and bounds come from its ``cities`` row (geo_app.city). 404 when the city is not in the database."""
     if "city" not in g:
         with raw_connection() as conn:
-            g.city = load_city(conn, settings().city_code)
+            g.city = load_city(conn, city_code())
     if g.city is None:
-        code = settings().city_code
+        code = city_code()
         raise Problem(
             404,
             "No such city",

@@ -44,7 +44,7 @@ def comparison_dates(first_version: datetime | None, today: date, zone: ZoneInfo
 def green_map_page() -> Response:
     reject_unknown({"from", "to"})
     settings = deps.settings()
-    city_code = settings.city_code
+    city_code = deps.city_code()
     with deps.connection() as conn:
         frame = deps.map_frame(conn, "green_areas")
         first_version = green_store.first_version(conn, city_code)

@@ -31,7 +31,7 @@ def ogc_api() -> OgcApi:
     """The OGC API core of this application, built once from the layer catalog."""
     api = current_app.extensions.get("ogc_api")
     if api is None:
-        api = OgcApi(build_collections(deps.catalog()), deps.settings().city_code, is_public_collection)
+        api = OgcApi(build_collections(deps.catalog()), deps.city_code(), is_public_collection)
         current_app.extensions["ogc_api"] = api
     return api
 

@@ -59,12 +59,12 @@ def number_filter(value: float | None, digits: int = 0) -> str:
 
 @blueprint.get("/")
 def home():
-    settings = deps.settings()
+    city_code = deps.city_code()
     with deps.connection() as conn:
-        city = area_store.city(conn, settings.city_code)
-        loads = area_store.latest_loads(conn, settings.city_code)
-        kecamatan = area_store.list_areas(conn, settings.city_code, "kecamatan")
-        kelurahan_count = area_store.count_areas(conn, settings.city_code, "kelurahan")
+        city = area_store.city(conn, city_code)
+        loads = area_store.latest_loads(conn, city_code)
+        kecamatan = area_store.list_areas(conn, city_code, "kecamatan")
+        kelurahan_count = area_store.count_areas(conn, city_code, "kelurahan")
     sources = [
         {**load, **_shown_load(load), "label": LAYER_LABELS.get(layer, layer)}
         for layer, load in sorted(loads.items())
@@ -101,7 +101,7 @@ def _shown_load(load: dict) -> dict:
 @blueprint.get("/maps/areas")
 def areas_map():
     reject_unknown(())
-    city_code = deps.settings().city_code
+    city_code = deps.city_code()
     with deps.connection() as conn:
         frame = deps.map_frame(conn, "admin_areas")
         kelurahan = area_store.list_areas(conn, city_code, "kelurahan")

@@ -33,7 +33,7 @@ def tile_cache() -> TileCache:
 
 def build(collection: Collection, z: int, x: int, y: int) -> bytes:
     with deps.connection() as conn:
-        return store.tile(conn, collection, deps.settings().city_code, z, x, y)
+        return store.tile(conn, collection, deps.city_code(), z, x, y)
 
 
 @blueprint.get("/<collection_id>/<int:z>/<int:x>/<int:y>.mvt")

@@ -96,7 +96,7 @@ def result_geojson(result: coverage.CoverageResult, layer: str) -> dict:
 
 def result_csv(result: coverage.CoverageResult) -> str:
     """One table: the city row, the kecamatan rows and the kelurahan rows, with a ``level`` column."""
-    city = pd.DataFrame([{"level": "kota", "code": deps.settings().city_code, "name": "", **result.city}])
+    city = pd.DataFrame([{"level": "kota", "code": deps.city_code(), "name": "", **result.city}])
     kecamatan = result.kecamatan.assign(level="kecamatan")
     kelurahan = result.kelurahan.assign(level="kelurahan")
     table = pd.concat([city, kecamatan, kelurahan], ignore_index=True)
@@ -145,7 +145,7 @@ def fire_view():
     with deps.connection() as conn:
         try:
             view = coverage.fire_service_view(
-                conn, settings.city_code, deps.catalog(), radius_m, minutes, float(settings.coverage_access_m)
+                conn, deps.city_code(), deps.catalog(), radius_m, minutes, float(settings.coverage_access_m)
             )
         except coverage.CoverageError as exc:
             raise Problem(409, "Coverage cannot be computed", str(exc)) from None
@@ -180,7 +180,7 @@ def siting():
     with deps.connection() as conn:
         result = siting_analysis.suggest_sites(
             conn,
-            deps.settings().city_code,
+            deps.city_code(),
             catalog,
             asset_type,
             count,

@@ -17,5 +17,5 @@ def list_areas():
     reject_unknown({"level"})
     level = choice("level", area_store.LEVELS, default="kelurahan")
     with deps.connection() as conn:
-        collection = area_store.areas_geojson(conn, deps.settings().city_code, level)
+        collection = area_store.areas_geojson(conn, deps.city_code(), level)
     return collection, 200, {"Content-Type": "application/geo+json"}

@@ -79,7 +79,7 @@ def _shape(geometry: dict | None):
 
 
 def _check_and_locate(conn, properties: dict, geom) -> tuple[asset_store.AssetRecord, str | None]:
-    city_code = deps.settings().city_code
+    city_code = deps.city_code()
     row = asset_ingest.RowInput(1, properties, geom)
     [(result, record)] = asset_ingest.check_rows(conn, city_code, deps.catalog(), [row], None, strict=True)
     if not result.ok:
@@ -94,7 +94,7 @@ def list_assets():
     filters = asset_filter()
     limit = number("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, whole=True)
     after = number("after", None, 0, whole=True)
-    city_code = deps.settings().city_code
+    city_code = deps.city_code()
     with deps.connection() as conn:
         features, next_after = asset_store.page_features(conn, city_code, filters, limit, after)
     links = [{"rel": "self", "href": request.full_path.rstrip("?"), "type": GEOJSON}]
@@ -116,7 +116,7 @@ def list_assets():
 def get_asset(asset_id: int):
     reject_unknown(())
     with deps.connection() as conn:
-        feature = asset_store.get_feature(conn, deps.settings().city_code, asset_id)
+        feature = asset_store.get_feature(conn, deps.city_code(), asset_id)
     if feature is None:
         raise Problem(404, "Asset not found", f"There is no asset {asset_id} in this city.")
     return feature, 200, {"Content-Type": GEOJSON}
@@ -127,7 +127,7 @@ def create_asset():
     """Create one asset from a GeoJSON Feature; its kelurahan is assigned from its location."""
     reject_unknown(())
     properties, geometry = _feature_body()
-    city_code = deps.settings().city_code
+    city_code = deps.city_code()
     with deps.connection() as conn, conn.transaction():
         record, kelurahan_code = _check_and_locate(conn, properties, _shape(geometry))
         [asset_id] = asset_store.insert_assets(conn, city_code, [record], [kelurahan_code])
@@ -141,7 +141,7 @@ def update_asset(asset_id: int):
     """Change some properties and/or the geometry; the merged asset is checked as a whole again."""
     reject_unknown(())
     properties, geometry = _feature_body()
-    city_code = deps.settings().city_code
+    city_code = deps.city_code()
     with deps.connection() as conn, conn.transaction():
         stored = asset_store.get_record(conn, city_code, asset_id)
         if stored is None:
@@ -160,7 +160,7 @@ def update_asset(asset_id: int):
 def delete_asset(asset_id: int):
     reject_unknown(())
     with deps.connection() as conn, conn.transaction():
-        if not asset_store.delete_asset(conn, deps.settings().city_code, asset_id):
+        if not asset_store.delete_asset(conn, deps.city_code(), asset_id):
             raise Problem(404, "Asset not found", f"There is no asset {asset_id} in this city.")
     return Response(status=204)
 
@@ -190,7 +190,7 @@ def import_assets():
         rows = asset_ingest.read_upload(filename, data, request.args.get("crs"))
     except ReadError as exc:
         raise Problem(422, "File not imported", str(exc)) from None
-    city_code = deps.settings().city_code
+    city_code = deps.city_code()
     with deps.connection() as conn, conn.transaction():
         report = asset_ingest.import_rows(
             conn, city_code, deps.catalog(), rows, asset_type, filename, dry_run, keep_good_rows
@@ -206,7 +206,7 @@ def export():
     fmt = choice("format", EXPORT_FORMATS, default="geojson")
     filters = asset_filter()
     with deps.connection() as conn:
-        rows = asset_store.export_rows(conn, deps.settings().city_code, filters)
+        rows = asset_store.export_rows(conn, deps.city_code(), filters)
     try:
         content, media_type, extension = export_assets(rows, fmt)
     except ExportError as exc:

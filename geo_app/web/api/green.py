@@ -154,7 +154,7 @@ def list_green_areas():
     limit = number("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, whole=True)
     after = number("after", 0, 0, 2**62, whole=True)
     with deps.connection() as conn:
-        rows, matched = green_store.list_green_areas(conn, deps.settings().city_code, flt, after, limit)
+        rows, matched = green_store.list_green_areas(conn, deps.city_code(), flt, after, limit)
     body = {
         "type": "FeatureCollection",
         "numberMatched": matched,
@@ -173,7 +173,7 @@ def get_green_area(feature_id: int):
     reject_unknown({"as_of"})
     at = _instant("as_of", end_of_day=True)
     with deps.connection() as conn:
-        row = green_store.get_green_area(conn, deps.settings().city_code, feature_id, at)
+        row = green_store.get_green_area(conn, deps.city_code(), feature_id, at)
     if row is None:
         when = f" on {request.args['as_of']}" if at else ""
         raise Problem(404, "Not found", f"No green area {feature_id}{when}; see /api/green-areas.")
@@ -185,7 +185,7 @@ def green_area_history(feature_id: int):
     """Every version of a feature, oldest first."""
     reject_unknown(())
     with deps.connection() as conn:
-        rows = green_store.green_area_history(conn, deps.settings().city_code, feature_id)
+        rows = green_store.green_area_history(conn, deps.city_code(), feature_id)
     if not rows:
         raise Problem(404, "Not found", f"No green area {feature_id}; see /api/green-areas.")
     return _geojson({"type": "FeatureCollection", "features": [_feature(row) for row in rows]})
@@ -219,7 +219,7 @@ def _refused(result: green_ingest.FeatureResult) -> Problem:
 
 
 def _saved(conn, feature_id: int, result: green_ingest.FeatureResult, status: int) -> Response:
-    body = _feature(green_store.get_green_area(conn, deps.settings().city_code, feature_id))
+    body = _feature(green_store.get_green_area(conn, deps.city_code(), feature_id))
     body["report"] = asdict(result)
     location = url_for(".get_green_area", feature_id=feature_id)
     return _geojson(body, status, {"Location": location})
@@ -233,7 +233,7 @@ def create_green_area():
     with deps.connection() as conn:
         try:
             result = green_ingest.create_feature(
-                conn, deps.settings().city_code, deps.catalog(), properties, geom, _overlap(), at
+                conn, deps.city_code(), deps.catalog(), properties, geom, _overlap(), at
             )
         except green_ingest.GreenEditError as exc:
             raise Problem(422, "Green area not saved", str(exc)) from None
@@ -247,7 +247,7 @@ def update_green_area(feature_id: int):
     """PUT replaces the feature; PATCH changes the given properties and/or geometry. Both keep history."""
     reject_unknown({"overlap"})
     properties, geom, at = _body()
-    city = deps.settings().city_code
+    city = deps.city_code()
     with deps.connection() as conn:
         try:
             result = green_ingest.update_feature(
@@ -277,7 +277,7 @@ def delete_green_area(feature_id: int):
     at = _instant("valid_to", end_of_day=False)
     with deps.connection() as conn:
         try:
-            deleted = green_ingest.delete_feature(conn, deps.settings().city_code, feature_id, at)
+            deleted = green_ingest.delete_feature(conn, deps.city_code(), feature_id, at)
         except green_ingest.GreenEditError as exc:
             raise Problem(422, "Green area not deleted", str(exc)) from None
     if not deleted:
@@ -305,7 +305,7 @@ def import_green_areas():
         try:
             report = green_ingest.import_upload(
                 conn,
-                deps.settings().city_code,
+                deps.city_code(),
                 deps.catalog(),
                 upload.filename or "",
                 upload.read(),
@@ -392,7 +392,7 @@ def _level_filter(table: pd.DataFrame) -> pd.DataFrame:
 def _with_kelurahan_geometry(conn, records: list[dict]) -> dict:
     """Kelurahan polygons with the given per-kelurahan records as properties (for choropleths)."""
     by_code = {record["code"]: record for record in records if record["level"] == "kelurahan"}
-    collection = area_store.areas_geojson(conn, deps.settings().city_code, "kelurahan")
+    collection = area_store.areas_geojson(conn, deps.city_code(), "kelurahan")
     features = [
         {
             "type": "Feature",

@@ -198,7 +198,7 @@ def create_incident():
         raise Problem(422, "Incident rejected", "; ".join(reasons), reasons=reasons) from None
     with deps.connection() as conn:
         external_id = str(record.get("external_id", "")).strip()
-        row = store.get_incident(conn, deps.settings().city_code, external_id, incident_fields())
+        row = store.get_incident(conn, deps.city_code(), external_id, incident_fields())
     status = 201 if result.inserted else 200
     return incident_feature(row), status, {"Content-Type": "application/geo+json"}
 
