@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import limits
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 
@@ -67,6 +69,7 @@ class Settings:
     anonymous_access: bool = True
     public_min_cell_count: int = 5
     login_rate_limit: str = "10 per minute"
+    report_rate_limit: str = "12 per minute"
     geocoder: str = "builtin"
     nominatim_url: str = ""
     national_output_dir: Path = field(default_factory=lambda: REPO_DIR / "data" / "national")
@@ -93,6 +96,7 @@ class Settings:
             "anonymous_access": _env_bool("ANONYMOUS_ACCESS", True),
             "public_min_cell_count": _env_int("PUBLIC_MIN_CELL_COUNT", 5),
             "login_rate_limit": os.environ.get("LOGIN_RATE_LIMIT") or "10 per minute",
+            "report_rate_limit": os.environ.get("REPORT_RATE_LIMIT") or "12 per minute",
             "geocoder": (os.environ.get("GEOCODER") or "builtin").lower(),
             "nominatim_url": os.environ.get("NOMINATIM_URL", ""),
             "national_output_dir": Path(
@@ -120,6 +124,14 @@ class Settings:
             )
         if self.public_min_cell_count < 1:
             raise SettingsError("PUBLIC_MIN_CELL_COUNT must be at least 1")
+        for name, value in (
+            ("LOGIN_RATE_LIMIT", self.login_rate_limit),
+            ("REPORT_RATE_LIMIT", self.report_rate_limit),
+        ):
+            try:
+                limits.parse(value)
+            except ValueError:
+                raise SettingsError(f"{name}={value!r}: give a rate such as '10 per minute'") from None
         if not self.database_url.startswith(("postgresql://", "postgres://")):
             raise SettingsError(
                 "DATABASE_URL must be a postgresql:// URL, for example " + DEFAULT_DATABASE_URL

@@ -7,6 +7,7 @@ from __future__ import annotations
 import calendar
 import re
 import subprocess
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -18,6 +19,7 @@ from geo_app.db import connect
 from geo_app.maps.base import format_number
 from geo_app.sample.incidents import PERIOD_END
 from geo_app.usecases.periods import last_complete_month
+from geo_app.web import report_pages
 
 MONTH = PERIOD_END.strftime("%Y-%m")
 """The last month of the sample city's calls."""
@@ -198,3 +200,30 @@ def test_map_pages_link_their_report(client, database_url, sample_city):
     for path, group in (("/maps/hotspots", "112"), ("/maps/coverage", "cakupan"), ("/maps/green", "rth")):
         html = client.get(path).get_data(as_text=True)
         assert f'href="/reports/{group}?month={month}"' in html
+
+
+def test_reports_are_rate_limited_per_address(app, monkeypatch):
+    """One address asking for PDF after PDF gets 429 with Retry-After; another address is not held up."""
+    monkeypatch.setitem(
+        app.config, "SETTINGS", replace(app.config["SETTINGS"], report_rate_limit="2 per minute")
+    )
+    first, second = app.test_client(), app.test_client()
+    first.environ_base["REMOTE_ADDR"], second.environ_base["REMOTE_ADDR"] = "10.9.0.1", "10.9.0.2"
+    statuses = [first.get("/reports/112?month=2026-13").status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
+    limited = first.get("/reports/112?month=2026-13")
+    assert limited.mimetype == "application/problem+json" and "Retry-After" in limited.headers
+    assert second.get("/reports/112?month=2026-13").status_code == 400
+
+
+def test_a_worker_makes_one_report_at_a_time(client, month):
+    """While a report is being made, the next one on the same worker is 503 with Retry-After, not queued
+    behind it on a worker that map requests need."""
+    assert report_pages._report_slots.acquire(blocking=False)
+    try:
+        busy = client.get(f"/reports/rth?month={month}")
+    finally:
+        report_pages._report_slots.release()
+    # the rate limiter raises Retry-After to its own window's reset when that is later
+    assert busy.status_code == 503 and int(busy.headers["Retry-After"]) >= 5
+    assert busy.mimetype == "application/problem+json"

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 import limits
 from flask import Blueprint, current_app, redirect, render_template, request, session
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from geo_app.auth import credentials
@@ -22,9 +21,9 @@ from geo_app.web import deps
 from geo_app.web.access import SESSION_SECRET, csrf_token
 from geo_app.web.errors import Problem
 from geo_app.web.params import reject_unknown
+from geo_app.web.rate_limits import limiter
 
 blueprint = Blueprint("auth", __name__)
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", strategy="fixed-window")
 blueprint.record_once(lambda state: limiter.init_app(state.app))
 
 

@@ -24,15 +24,25 @@ log = logging.getLogger(__name__)
 class Problem(Exception):
     """An error response: HTTP status, short title, a detail that says what to fix, extra members."""
 
-    def __init__(self, status: int, title: str, detail: str = "", *, indonesian: str = "", **extra):
-        """``indonesian``: the reason as the map pages' error page tells it (else one by status)."""
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        *,
+        indonesian: str = "",
+        headers: dict[str, str] | None = None,
+        **extra,
+    ):
+        """``indonesian``: the reason as the map pages' error page tells it (else one by status);
+        ``headers``: response headers such as Retry-After."""
         super().__init__(detail or title)
         self.status = status
         self.title = title
         self.detail = detail
         self.indonesian = indonesian
         self.extra = extra
-        self.headers: dict[str, str] = {}
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 def problem_response(

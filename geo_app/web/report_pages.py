@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime
 
 from flask import Blueprint, Response, render_template, request
@@ -14,8 +15,18 @@ from geo_app.usecases.periods import Month
 from geo_app.web import deps
 from geo_app.web.errors import Problem
 from geo_app.web.params import reject_unknown
+from geo_app.web.rate_limits import limiter, user_or_address
 
 blueprint = Blueprint("report_pages", __name__)
+
+REPORTS_AT_ONCE = 1
+"""PDFs one worker process makes at the same time: each takes one to two seconds of CPU, so a second
+one waits for a free worker rather than slowing every map request of this one."""
+_report_slots = threading.BoundedSemaphore(REPORTS_AT_ONCE)
+
+
+def _report_rate_limit() -> str:
+    return deps.settings().report_rate_limit
 
 
 def _briefing_moment(city) -> datetime:
@@ -46,9 +57,11 @@ def briefing():
 
 
 @blueprint.get("/reports/<group>")
+@limiter.limit(_report_rate_limit, key_func=user_or_address)
 def monthly_report(group: str):
     """The month's PDF for ``group`` (112, cakupan, rth); the 112 report without exact-incident rights
-    holds only the public counts."""
+    holds only the public counts. Rate-limited per user or address (REPORT_RATE_LIMIT) and made one at a
+    time per worker: a busy worker answers 503 with Retry-After."""
     reject_unknown({"month"})
     if group not in reports.GROUPS:
         raise Problem(404, "No such report", f"/reports/{group}: use one of {', '.join(reports.GROUPS)}.")
@@ -59,6 +72,21 @@ def monthly_report(group: str):
         raise Problem(400, "Invalid parameter", str(exc)) from None
     report = reports.ReportRequest(group, month, public=not can_see_exact_incidents())
     now = datetime.now(city.timezone)
+    if not _report_slots.acquire(blocking=False):
+        raise Problem(
+            503,
+            "Report being made",
+            "This worker is making another report; try again in a few seconds.",
+            headers={"Retry-After": "5"},
+            indonesian="Laporan lain sedang dibuat. Coba lagi beberapa detik lagi.",
+        )
+    try:
+        return _report_response(city, report, now)
+    finally:
+        _report_slots.release()
+
+
+def _report_response(city, report: reports.ReportRequest, now: datetime) -> Response:
     with deps.connection() as conn:
         try:
             pdf = reports.report_pdf(conn, city, deps.catalog(), deps.settings(), report, now)
