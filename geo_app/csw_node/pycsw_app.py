@@ -151,9 +151,11 @@ def replace_records(database: str, records: dict[str, bytes]) -> None:
         session.close()
 
 
-def keep_records_fresh(database: str, command: list[str], site_url: str, every_seconds: int) -> None:
+def keep_records_fresh(
+    database: str, command: list[str], site_url: str, every_seconds: int, first_wait: int
+) -> None:
     """Refresh forever; a failed refresh keeps the last records and is retried sooner."""
-    wait = every_seconds
+    wait = first_wait
     while True:
         time.sleep(wait)
         try:
@@ -194,9 +196,14 @@ def main() -> None:
     every = int(os.environ.get("CSW_REFRESH_SECONDS") or 300)
     command = [os.environ.get("GEO_APP_COMMAND") or str(REPO_DIR / ".venv" / "bin" / "geo-app")]
     ensure_repository(database)
-    replace_records(database, read_records(command, site_url))  # records before the first request
+    first_wait = every
+    try:
+        replace_records(database, read_records(command, site_url))  # records before the first request
+    except Exception:
+        LOG.exception("no records yet (retried in 30 s); the catalogue answers with what it holds")
+        first_wait = min(every, 30)
     threading.Thread(
-        target=keep_records_fresh, args=(database, command, site_url, every), daemon=True
+        target=keep_records_fresh, args=(database, command, site_url, every, first_wait), daemon=True
     ).start()
     httpd = make_server(
         "127.0.0.1",
