@@ -470,3 +470,9 @@ def test_every_resource_has_an_html_page(client, assets, path):
 def test_json_answers_are_valid_json(client):
     json.loads(get(client, ITEMS.format("kelurahan")).get_data(as_text=True))
     assert datetime.fromisoformat(items(client, "assets", "?limit=1")["timeStamp"])
+
+
+def test_the_html_collection_list_names_the_mixed_collections_apart(client):
+    page = get(client, "/ogc/collections?f=html").get_data(as_text=True)
+    mixed = page.split("Collections of mixed geometry types", 1)[1]
+    assert "/ogc/collections/assets?f=html" in mixed and "/ogc/collections/assets_cctv?" not in mixed
