@@ -33,6 +33,22 @@ class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+KugiCategory = Literal[
+    "Referensi Spasial", "Batas Wilayah", "Transportasi", "Hidrografi", "Hipsografi", "Vegetasi",
+    "Lingkungan Terbangun", "Utilitas", "Geologi", "Tanah", "Toponimi", "Kadaster", "Kebencanaan",
+    "Dataset Khusus",
+]  # fmt: skip
+"""The fourteen categories of the national feature catalogue (KUGI, Badan Informasi Geospasial)."""
+
+
+class Kugi(_Entry):
+    """Where a layer sits in the Katalog Unsur Geografi Indonesia: its category and feature (unsur) name,
+    as KUGI writes them. Given only where a KUGI feature fits; it becomes a keyword of the ISO record."""
+
+    category: KugiCategory
+    name: str = Field(min_length=1)
+
+
 class AssetType(_Entry):
     id: str = Field(pattern=IDENTIFIER)
     label: str = Field(min_length=1)
@@ -42,6 +58,7 @@ class AssetType(_Entry):
     coverage_radius_m: float = Field(gt=0)
     dimension: Dimension
     owner_opd: str = Field(min_length=1)
+    kugi: Kugi | None = None
 
 
 class IncidentCategory(_Entry):
@@ -65,6 +82,7 @@ class GreenType(_Entry):
     label: str = Field(min_length=1)
     is_public: bool
     colour: str = Field(pattern=COLOUR)
+    kugi: Kugi | None = None
 
 
 RoadClass = Literal["tol", "arteri", "kolektor", "lokal", "lingkungan", "penyeberangan"]
@@ -93,6 +111,7 @@ class AdminLevel(_Entry):
     id: Literal["kota", "kecamatan", "kelurahan"]
     label: str
     code_pattern: str
+    kugi: Kugi | None = None
 
     @field_validator("code_pattern")
     @classmethod

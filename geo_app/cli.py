@@ -86,6 +86,31 @@ def check_catalog_command() -> None:
     )
 
 
+@main.command("metadata-records")
+@click.option("--site", required=True, help="Public address of the service, e.g. https://gis.kota.go.id")
+def metadata_records_command(site: str) -> None:
+    """Print the ISO 19139 record of every published layer as JSON ({id: xml}), for the CSW catalogue."""
+    import json
+
+    from geo_app.db import connect
+    from geo_app.ogc.collections import build_collections
+    from geo_app.ows.service import OwsService
+
+    settings = load_settings()
+    catalog = load_catalog(settings.layers_dir)
+    service = OwsService(
+        catalog,
+        build_collections(catalog),
+        settings.city_code,
+        settings.database_url,
+        settings.public_min_cell_count,
+    )
+    with connect(settings.database_url) as conn:
+        city_context(conn, settings)
+        records = service.iso_records(conn, site.rstrip("/"))
+    click.echo(json.dumps({key: xml.decode() for key, xml in records.items()}))
+
+
 @main.command("load-sample")
 @click.option("--if-empty", is_flag=True, help="Load only when the city has no administrative areas yet.")
 def load_sample_command(if_empty: bool) -> None:

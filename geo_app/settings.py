@@ -73,6 +73,9 @@ class Settings:
     geocoder: str = "builtin"
     nominatim_url: str = ""
     national_output_dir: Path = field(default_factory=lambda: REPO_DIR / "data" / "national")
+    csw_url: str = "http://127.0.0.1:5001"
+    csw_site_url: str = ""
+    csw_refresh_seconds: int = 300
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -102,6 +105,9 @@ class Settings:
             "national_output_dir": Path(
                 os.environ.get("NATIONAL_OUTPUT_DIR") or REPO_DIR / "data" / "national"
             ),
+            "csw_url": os.environ.get("CSW_URL") or "http://127.0.0.1:5001",
+            "csw_site_url": (os.environ.get("CSW_SITE_URL") or "").rstrip("/"),
+            "csw_refresh_seconds": _env_int("CSW_REFRESH_SECONDS", 300),
         }
         values.update(overrides)
         if values["env"] == "test" and not values["secret_key"]:
@@ -122,6 +128,17 @@ class Settings:
                 "STATEMENT_TIMEOUT_MS must be 0 (no limit) or a number of milliseconds, e.g. 15000: "
                 "keep it well below the web server's worker timeout (30 s)"
             )
+        if not self.csw_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"CSW_URL={self.csw_url!r}: the pycsw process's URL, e.g. http://127.0.0.1:5001"
+            )
+        if self.csw_site_url and not self.csw_site_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"CSW_SITE_URL={self.csw_site_url!r}: the public address of this service, "
+                "e.g. https://gis.cilegonkota.go.id"
+            )
+        if self.csw_refresh_seconds < 10:
+            raise SettingsError("CSW_REFRESH_SECONDS must be at least 10")
         if self.public_min_cell_count < 1:
             raise SettingsError("PUBLIC_MIN_CELL_COUNT must be at least 1")
         for name, value in (

@@ -53,6 +53,7 @@ def main() -> None:
     seen = {
         "oapif_cctv": vector(f"url='{ogc}' typename='assets_cctv'", "OAPIF"),
         "oapif_kelurahan": vector(f"url='{ogc}' typename='kelurahan'", "OAPIF"),
+        "oapif_fiber": vector(f"url='{ogc}' typename='assets_jaringan_fiber'", "OAPIF"),
         "oapif_incidents_anonymous": vector(f"url='{ogc}' typename='incidents'", "OAPIF"),
         "oapif_incidents_signed_in": vector(
             f"url='{ogc}' typename='incidents' username='{user}' password='{token}'", "OAPIF"

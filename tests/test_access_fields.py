@@ -188,6 +188,7 @@ def test_the_incident_collection_publishes_only_what_every_reader_may_see():
         description="d",
         table="incidents",
         properties=(Property("category", "category", "string"), Property("address", "address", "string")),
+        geometry_type="Point",
     )
     with pytest.raises(ValueError, match="address"):
         check_incident_properties(leaking)

@@ -169,5 +169,42 @@ def test_collection_lists_say_which_layers_need_sign_in(client, planner):
     assert not any(c["signInRequired"] for c in listed.values())
     signed_in = client.get("/ogc/collections", headers=basic(planner[0], planner[1])).get_json()
     by_id = {c["id"]: c for c in signed_in["collections"]}
-    assert by_id["incidents"]["signInRequired"] is True and by_id["assets"]["signInRequired"] is False
+    assert by_id["incidents"]["signInRequired"] is True and by_id["assets_cctv"]["signInRequired"] is False
     assert "restrictedCollections" not in signed_in
+
+
+def test_every_collection_declares_its_geometry_type_as_the_data_has_it(client, planner, database_url, app):
+    """QGIS types a layer from its first features unless told: the points and lines of ``assets`` came
+    out as Point. Each collection says its type (collection document and Part 5 schema); mixed ones are
+    kept out of the default list. Expected types come from the rows (ST_GeometryType)."""
+    auth = basic(planner[0], planner[1])
+    listed = client.get("/ogc/collections", headers=auth).get_json()
+    shown = {c["id"] for c in listed["collections"]}
+    mixed = {c["id"] for c in listed["mixedGeometryCollections"]}
+    assert "assets" in mixed and "assets" not in shown and "assets_jaringan_fiber" in shown
+    for collection in app.extensions["ogc_api"].collections.values():
+        where = " AND ".join(
+            [f"{name} IN ({', '.join(repr(v) for v in values)})" for name, values in collection.restrictions]
+            + ["city_code = %s", "geom IS NOT NULL"]
+        )
+        found = {
+            row["t"].removeprefix("ST_")
+            for row in db_rows(
+                database_url,
+                f"SELECT DISTINCT ST_GeometryType(geom) AS t FROM {collection.table} WHERE {where}",
+                (CITY,),
+            )
+        }
+        document = client.get(f"/ogc/collections/{collection.id}", headers=auth).get_json()
+        declared = document["geometryType"]
+        schema = client.get(f"/ogc/collections/{collection.id}/queryables", headers=auth).get_json()
+        geometry_format = schema["properties"]["geometry"]["format"]
+        if declared == "Geometry":
+            assert collection.id in mixed and geometry_format == "geometry-any", collection.id
+        else:
+            assert found <= {declared}, (collection.id, found)
+            assert geometry_format == f"geometry-{declared.lower()}" and collection.id in shown, collection.id
+    types = db_rows(
+        database_url, "SELECT DISTINCT ST_GeometryType(geom) AS t FROM assets WHERE city_code = %s", (CITY,)
+    )
+    assert {row["t"] for row in types} == {"ST_Point", "ST_LineString"}  # the test city mixes them

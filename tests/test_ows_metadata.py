@@ -94,3 +94,24 @@ def test_metadata_index_lists_every_record_and_unknown_ones_are_404(anonymous_cl
     assert {r["id"] for r in listed} == {f"geo_app-{SAMPLE_CITY}-{n}" for n in wms.contents if n != "geo_app"}
     missing = anonymous_client.get("/metadata/geo_app-36.72-insiden_112.xml")
     assert missing.status_code == 404 and missing.content_type == "application/problem+json"
+
+
+def test_kugi_keywords_come_from_the_catalog_under_their_thesaurus(anonymous_client, app):
+    catalog = app.config["CATALOG"]
+    assert catalog.admin_levels["kecamatan"].kugi is not None
+    for name, kugi in (
+        ("batas_kecamatan", catalog.admin_levels["kecamatan"].kugi),
+        ("aset_puskesmas", catalog.asset_types["puskesmas"].kugi),
+        ("aset_cctv", catalog.asset_types["cctv"].kugi),
+    ):
+        record = etree.fromstring(anonymous_client.get(f"/metadata/geo_app-{SAMPLE_CITY}-{name}.xml").data)
+        thesaurus = record.xpath(
+            "//gmd:MD_Keywords[gmd:thesaurusName/*/gmd:title/gco:CharacterString"
+            " = 'Katalog Unsur Geografi Indonesia (KUGI), Badan Informasi Geospasial']",
+            namespaces=NS,
+        )
+        if kugi is None:
+            assert thesaurus == [], name
+        else:
+            (keywords,) = thesaurus
+            assert values(keywords, "gmd:keyword/gco:CharacterString") == [kugi.category, kugi.name]

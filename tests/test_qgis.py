@@ -55,6 +55,7 @@ def test_qgis_reads_public_collections_whole_with_real_ids(qgis_saw, database_ur
         database_url, "SELECT count(*) AS n FROM assets WHERE city_code = %(c)s AND asset_type = 'cctv'"
     )
     assert cctv["valid"] and cctv["features"] == expected
+    assert cctv["feature_count_before_download"] == expected > 1000  # numberMatched, not a count of pages
     assert cctv["fields"]["id"] == "Integer"  # the real id, not QGIS's own 1..N numbering only
     kelurahan = qgis_saw["oapif_kelurahan"]
     assert kelurahan["valid"] and "code" in kelurahan["fields"]
@@ -72,6 +73,7 @@ def test_qgis_signs_in_with_basic_and_an_api_token(qgis_saw, database_url):
         " WHERE city_code = %(c)s AND call_type = 'darurat' AND geom IS NOT NULL",
     )
     assert signed_in["valid"] and signed_in["features"] == expected
+    assert signed_in["feature_count_before_download"] == expected
 
 
 def test_qgis_opens_wms_and_reads_wfs_whole(qgis_saw, database_url):
@@ -81,3 +83,11 @@ def test_qgis_opens_wms_and_reads_wfs_whole(qgis_saw, database_url):
         database_url, "SELECT count(*) AS n FROM assets WHERE city_code = %(c)s AND asset_type = 'cctv'"
     )
     assert wfs["valid"] and wfs["features"] == expected
+
+
+def test_qgis_types_each_collection_as_declared(qgis_saw):
+    """QGIS's QgsWkbTypes: 1 Point, 2 LineString, 6 MultiPolygon (the fiber layer's first features would
+    not tell it; the collection says so)."""
+    assert qgis_saw["oapif_cctv"]["geometry_type"] == 1
+    assert qgis_saw["oapif_fiber"]["valid"] and qgis_saw["oapif_fiber"]["geometry_type"] == 2
+    assert qgis_saw["oapif_kelurahan"]["geometry_type"] == 6

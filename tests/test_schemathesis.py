@@ -46,7 +46,8 @@ def test_no_request_gets_a_server_error(fuzz_app, tokens):
             nonlocal examples
             examples += 1
             response = case.call(headers=headers)
-            if response.status_code >= 500:
+            catalogue_not_started = case.path == "/csw" and response.status_code == 503  # pycsw runs apart
+            if response.status_code >= 500 and not catalogue_not_started:
                 failures.append(
                     f"{case.method} {case.formatted_path} query={case.query} body={str(case.body)[:200]} -> "
                     f"{response.status_code} {response.text[:200]}"

@@ -114,6 +114,9 @@ PERMISSIONS: tuple[Rule, ...] = (
     # (decided in geo_app.web.ows by the OGC rule of the incidents collection above).
     Rule("/ows", READ, READERS),
     Rule("/metadata*", READ, READERS),
+    # The CSW catalogue: read operations, which CSW also sends as POSTed XML (geo_app.web.csw refuses
+    # Transaction and Harvest).
+    Rule("/csw", READ | POST, READERS),
     # National dashboard: the league of every city, for the national office's administrators.
     Rule("/nasional*", READ, ADMINS),
     # Administration.

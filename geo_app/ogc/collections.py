@@ -35,6 +35,10 @@ PG_TYPES: dict[str, str] = {
     "date": "date",
 }
 
+GeometryType = Literal["Point", "LineString", "Polygon", "MultiPolygon", "Geometry"]
+MIXED = "Geometry"
+"""The geometry type of a collection whose features are not all of one type (points and lines...)."""
+
 PUBLIC_CALL_TYPES = ("darurat",)  # the partial indexes of migration 0006 assume this
 
 
@@ -62,7 +66,9 @@ class Collection:
     an event time (``datetime`` selects by it); ``validity`` the ``(valid_from, valid_to)`` columns of a
     versioned table, whose current rows have ``valid_to`` NULL and whose past state ``datetime`` selects.
     ``tile_zoom_by`` is ``(column, ((value, zoom), ...))``: tiles hold rows of a listed value from that zoom
-    on only (side streets appear when zoomed in, as on any street map).
+    on only (side streets appear when zoomed in, as on any street map). ``geometry_type`` is declared, so
+    clients never guess it from the first features; ``Geometry`` (mixed) collections stay out of the
+    default collection list, since QGIS would give the whole layer the type of its first feature.
     """
 
     id: str
@@ -70,6 +76,7 @@ class Collection:
     description: str
     table: str
     properties: tuple[Property, ...]
+    geometry_type: GeometryType
     id_column: str = "id"
     id_type: Literal["integer", "string"] = "integer"
     restrictions: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -87,6 +94,10 @@ class Collection:
         if "." in self.id:
             raise ValueError(f"collection id {self.id!r}: dots break OGC API clients")
         object.__setattr__(self, "property_by_name", {p.name: p for p in self.properties})
+
+    @property
+    def is_mixed(self) -> bool:
+        return self.geometry_type == MIXED
 
     @property
     def tile_properties(self) -> tuple[Property, ...]:
@@ -227,6 +238,7 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
             id_column="code",
             id_type="string",
             properties=_area_properties(),
+            geometry_type="MultiPolygon",
             restrictions=(("level", (level,)),),
             keywords=("admin areas", level),
             cache_seconds=3600,
@@ -234,13 +246,18 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
         for level in ("kecamatan", "kelurahan")
     ]
     asset_properties = _asset_properties(catalog)
+    asset_geometry_types = {asset_type.geometry_type for asset_type in catalog.asset_types.values()} or {
+        MIXED
+    }
     collections.append(
         Collection(
             id="assets",
             title="Smart-city assets",
-            description="Every infrastructure asset of every type in the layer catalog.",
+            description="Every infrastructure asset of every type in the layer catalog, points and lines "
+            "together; the assets_<type> collections hold one geometry type each.",
             table="assets",
             properties=asset_properties,
+            geometry_type=MIXED if len(asset_geometry_types) > 1 else next(iter(asset_geometry_types)),
             keywords=("assets",),
         )
     )
@@ -253,6 +270,7 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
             table="assets",
             properties=asset_properties,
             restrictions=(("asset_type", (asset_type.id,)),),
+            geometry_type=asset_type.geometry_type,
             keywords=("assets", asset_type.id),
         )
         for asset_type in catalog.asset_types.values()
@@ -265,6 +283,7 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
             "no caller, description, address or call-centre number.",
             table="incidents",
             properties=_incident_properties(catalog),
+            geometry_type="Point",
             restrictions=(("call_type", PUBLIC_CALL_TYPES),),
             require_geometry=True,
             temporal="received_at",
@@ -281,6 +300,7 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
             description="Current green open space; datetime=<instant> gives the state at that time.",
             table="green_areas",
             properties=_green_properties(catalog),
+            geometry_type="MultiPolygon",
             validity=("valid_from", "valid_to"),
             keywords=("RTH", "green open space"),
         )
@@ -293,6 +313,7 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
             "class, speed and costs both ways; side streets are in the tiles from zoom 12 and 14 on.",
             table="roads",
             properties=_road_properties(),
+            geometry_type="LineString",
             keywords=("roads", "OpenStreetMap"),
             tile_zoom_by=("road_class", ROAD_TILE_ZOOMS),
             cache_seconds=3600,
@@ -306,6 +327,7 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
             "dusun, neighbourhoods.",
             table="gazetteer",
             properties=_place_properties(),
+            geometry_type=MIXED,  # OpenStreetMap places are nodes or areas
             restrictions=(("kind", ("place",)),),
             keywords=("places", "gazetteer", "OpenStreetMap"),
             cache_seconds=3600,

@@ -5,8 +5,9 @@ and a database connection, and returns an :class:`Answer`; the web adapter only 
 response. Errors are :class:`OgcError` with a detail that says what to fix.
 
 Limits, documented in the README: ``limit`` defaults to 10 and is clamped to 10,000; ``numberMatched``
-is exact up to 1,000 matches and omitted above (counting stops there, so a page of a big match stays as
-cheap as a page of a small one; clients follow ``next`` links).
+is exact up to 20,000 matches (counting stops there) and above that the planner's estimate, so a page of a
+big match stays cheap (scripts/bench/number_matched.py measures both on 1,000,000 incidents) while QGIS
+still learns a feature count before it downloads anything.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from geo_app.store.features import ItemQuery, TimeFilter
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
-NUMBER_MATCHED_MAX = 1_000
+NUMBER_MATCHED_EXACT_MAX = 20_000
 EXTENT_CACHE_SECONDS = 300
 
 GEOJSON = "application/geo+json"
@@ -118,10 +119,12 @@ class OgcApi:
         collections: dict[str, Collection],
         city_code: str,
         is_public: Callable[[str], bool] = lambda collection_id: True,
+        exact_count_max: int = NUMBER_MATCHED_EXACT_MAX,
     ):
         self.collections = collections
         self.city_code = city_code
         self.is_public = is_public
+        self.exact_count_max = exact_count_max
         self._extents: dict[str, tuple[float, dict]] = {}
 
     # -- resources --------------------------------------------------------------------------------
@@ -147,8 +150,13 @@ class OgcApi:
 
     def collection_list(self, base: str, conn: psycopg.Connection, visible: Callable[[str], bool]) -> Answer:
         """The collections ``visible(id)`` lets the caller read (clients then open only layers they may),
-        and under ``restrictedCollections`` the others, so a client can tell the caller to sign in."""
-        shown = [c for c in self.collections.values() if visible(c.id)]
+        and under ``restrictedCollections`` the others, so a client can tell the caller to sign in.
+
+        Collections of mixed geometry types are named under ``mixedGeometryCollections`` only: a client
+        that types a layer from its first features (QGIS) would draw the lines of ``assets`` as points;
+        the per-type collections hold one geometry type each."""
+        shown = [c for c in self.collections.values() if visible(c.id) and not c.is_mixed]
+        mixed = [c for c in self.collections.values() if visible(c.id) and c.is_mixed]
         hidden = [c for c in self.collections.values() if not visible(c.id)]
         body = {
             "links": [
@@ -158,6 +166,17 @@ class OgcApi:
             "collections": [self._describe(base, c, conn) for c in shown],
             "crs": [crs.uri for crs in SUPPORTED],
         }
+        if mixed:
+            body["mixedGeometryCollections"] = [
+                {
+                    "id": c.id,
+                    "title": c.title,
+                    "geometryType": c.geometry_type,
+                    "description": c.description,
+                    "links": [link(f"{base}/collections/{c.id}", "self", JSON, c.title)],
+                }
+                for c in mixed
+            ]
         if hidden:
             body["restrictedCollections"] = [
                 {"id": c.id, "title": c.title, "signInRequired": True, "description": SIGN_IN_HINT}
@@ -213,8 +232,11 @@ class OgcApi:
 
     @staticmethod
     def _json_schema(collection: Collection, schema_id: str) -> dict:
+        geometry_format = (
+            "geometry-any" if collection.is_mixed else f"geometry-{collection.geometry_type.lower()}"
+        )
         properties = {
-            "geometry": {"title": "Geometry", "format": "geometry-any", "x-ogc-role": "primary-geometry"}
+            "geometry": {"title": "Geometry", "format": geometry_format, "x-ogc-role": "primary-geometry"}
         }
         for prop in collection.properties:
             schema: dict = {"title": prop.description or prop.name}
@@ -246,9 +268,7 @@ class OgcApi:
                 matched = len(page.features)
             else:
                 count_query = ItemQuery(**{**query.__dict__, "after": None, "offset": 0})
-                matched = store.count_matching(
-                    conn, collection, self.city_code, count_query, NUMBER_MATCHED_MAX
-                )
+                matched = self.number_matched(conn, collection, count_query)
         except store.InvalidValue as exc:
             raise bad_request(f"a value does not fit its property: {exc}") from None
         url = f"{base}/collections/{collection.id}/items"
@@ -271,9 +291,7 @@ class OgcApi:
             links.append(
                 link(with_query(url, [*kept, *limit_arg, ("cursor", cursor)]), "prev", GEOJSON, "Previous")
             )
-        members: dict = {}
-        if matched is not None:
-            members["numberMatched"] = matched
+        members: dict = {"numberMatched": matched}
         members["numberReturned"] = len(page.features)
         members["timeStamp"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         members["links"] = links
@@ -314,6 +332,15 @@ class OgcApi:
         return Answer(body, GEOJSON, {"Content-Crs": crs.header})
 
     # -- helpers ----------------------------------------------------------------------------------
+    def number_matched(self, conn: psycopg.Connection, collection: Collection, query: ItemQuery) -> int:
+        """Exact up to ``exact_count_max``, the planner's estimate above (never below the count it has
+        gone past): counting every match of a million-row query would cost many times the page."""
+        exact = store.count_matching(conn, collection, self.city_code, query, self.exact_count_max)
+        if exact is not None:
+            return exact
+        estimate = store.estimate_matching(conn, collection, self.city_code, query)
+        return max(estimate, self.exact_count_max + 1)
+
     def find(self, collection_id: str) -> Collection:
         collection = self.collections.get(collection_id)
         if collection is None:
@@ -342,6 +369,7 @@ class OgcApi:
             "description": collection.description,
             "keywords": list(collection.keywords),
             "itemType": "feature",
+            "geometryType": collection.geometry_type,
             "crs": [crs.uri for crs in SUPPORTED],
             "storageCrs": CRS84.uri,
             "signInRequired": not self.is_public(collection.id),

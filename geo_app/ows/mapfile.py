@@ -18,7 +18,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from geo_app.catalog import Catalog
+from geo_app.catalog import Catalog, Kugi
 from geo_app.ogc.collections import PUBLIC_CALL_TYPES, Collection
 from geo_app.store.features import Fragment, TimeFilter, base_conditions
 
@@ -63,6 +63,7 @@ class MapLayer:
     time_item: str | None = None
     time_default: str | None = None
     restricted: bool = False
+    kugi: Kugi | None = None  # the national feature catalogue's feature, where one fits
 
     @property
     def versioned(self) -> bool:
@@ -168,6 +169,7 @@ def build_layers(
                 subquery=collection_subquery(collections[level], city_code),
                 id_column="code",
                 classes=polygon_class(label, None, "#444444"),
+                kugi=catalog.admin_levels[level].kugi,
             )
         )
     assets = collections["assets"]
@@ -185,6 +187,7 @@ def build_layers(
                 subquery=collection_subquery(assets, city_code, restriction),
                 id_column="id",
                 classes=(line_class if line else point_class)(asset_type.label, asset_type.colour),
+                kugi=asset_type.kugi,
             )
         )
     green = collections["green_areas"]
@@ -206,6 +209,7 @@ def build_layers(
                 ),  # fmt: skip
                 id_column="id",
                 classes=polygon_class(green_type.label, green_type.colour, green_type.colour),
+                kugi=green_type.kugi,
                 time_extent=green_extent,
                 time_default=None if facts.green_span is None else iso(facts.green_span[1]),
             )

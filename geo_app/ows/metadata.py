@@ -21,6 +21,7 @@ GML = "http://www.opengis.net/gml"
 NSMAP = {"gmd": GMD, "gco": GCO, "gml": GML}
 LICENCE = "Creative Commons Attribution 4.0 International (CC BY 4.0)"
 NODE_OPD = "Dinas Komunikasi dan Informatika (Simpul Jaringan)"
+KUGI_THESAURUS = "Katalog Unsur Geografi Indonesia (KUGI), Badan Informasi Geospasial"
 TOPICS = {"batas": "boundaries", "aset": "structure", "rth": "environment", "insiden": "society"}
 
 
@@ -96,6 +97,21 @@ def _online(parent: etree._Element, url: str, protocol: str, name: str, descript
     _text(resource, "description", description)
 
 
+def _kugi_keywords(identification: etree._Element, category: str, name: str) -> None:
+    """The layer's feature in the national feature catalogue, as keywords from that thesaurus."""
+    keywords = etree.SubElement(
+        etree.SubElement(identification, f"{{{GMD}}}descriptiveKeywords"), f"{{{GMD}}}MD_Keywords"
+    )
+    _text(keywords, "keyword", category)
+    _text(keywords, "keyword", name)
+    _code(keywords, "type", "MD_KeywordTypeCode", "theme")
+    thesaurus = etree.SubElement(
+        etree.SubElement(keywords, f"{{{GMD}}}thesaurusName"), f"{{{GMD}}}CI_Citation"
+    )
+    _text(thesaurus, "title", KUGI_THESAURUS)
+    etree.SubElement(thesaurus, f"{{{GMD}}}date", {f"{{{GCO}}}nilReason": "unknown"})
+
+
 def file_identifier(city_code: str, layer: MapLayer) -> str:
     return f"geo_app-{city_code}-{layer.name}"
 
@@ -149,6 +165,8 @@ def iso_record(layer: MapLayer, facts: LayerFacts, city_code: str, site: str) ->
     for word in layer.keywords:
         _text(keywords, "keyword", word)
     _code(keywords, "type", "MD_KeywordTypeCode", "theme")
+    if layer.kugi is not None:
+        _kugi_keywords(identification, layer.kugi.category, layer.kugi.name)
     constraints = etree.SubElement(
         etree.SubElement(identification, f"{{{GMD}}}resourceConstraints"), f"{{{GMD}}}MD_LegalConstraints"
     )

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import mapscript
 import psycopg
+from lxml import etree
 from psycopg import sql
 
 from geo_app.catalog import Catalog
@@ -113,6 +114,18 @@ class OwsService:
                 ]
                 self._facts = (time.monotonic() + MAP_MAX_AGE_SECONDS, described)
             return self._facts[1]
+
+    def iso_records(self, conn: psycopg.Connection, site: str) -> dict[str, bytes]:
+        """The ISO 19139 record of every public layer as XML, by file identifier; links start at ``site``."""
+        return {
+            metadata.file_identifier(self.city_code, layer): etree.tostring(
+                metadata.iso_record(layer, facts, self.city_code, site),
+                xml_declaration=True,
+                encoding="UTF-8",
+                pretty_print=True,
+            )
+            for layer, facts in self.described_layers(conn)
+        }
 
     def dispatch(
         self, query: str, online_resource: str, with_incident_points: bool, conn: psycopg.Connection

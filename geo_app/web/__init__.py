@@ -1,6 +1,6 @@
 """HTTP layer: blueprints parse requests and shape responses; SQL lives in geo_app.store."""
 
-from geo_app.web import auth, health, national_pages, ogc, openapi, ows, pages, report_pages, tiles
+from geo_app.web import auth, csw, health, national_pages, ogc, openapi, ows, pages, report_pages, tiles
 from geo_app.web.api import (
     analysis_coverage,
     analysis_incidents,
@@ -29,5 +29,6 @@ BLUEPRINTS = [
     ogc.blueprint,
     tiles.blueprint,
     ows.blueprint,
+    csw.blueprint,
     openapi.blueprint,
 ]

@@ -174,7 +174,7 @@ def check_json_body() -> None:
             raise Problem(422, "Geometry over the limits", str(exc)) from None
 
 
-MACHINE_PATHS = ("/api/", "/tiles/", "/ogc/", "/openapi.json", "/ows", "/metadata")
+MACHINE_PATHS = ("/api/", "/tiles/", "/ogc/", "/openapi.json", "/ows", "/metadata", "/csw")
 """Paths that GIS tools and scripts read: they get a 401 problem they can show, never the sign-in page."""
 
 

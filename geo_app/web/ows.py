@@ -10,7 +10,6 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request
-from lxml import etree
 
 from geo_app.auth.identity import current_role
 from geo_app.auth.permissions import is_allowed
@@ -100,14 +99,10 @@ def metadata_index():
 def metadata_record(record_id: str):
     """One layer's ISO 19139 record (gmd:MD_Metadata): title, abstract, keywords, extent, contact, links."""
     reject_unknown(set())
-    service = ows_service()
     with deps.connection() as conn:
-        described = service.described_layers(conn)
-    for layer, facts in described:
-        if metadata.file_identifier(service.city_code, layer) == record_id:
-            record = metadata.iso_record(layer, facts, service.city_code, request.url_root.rstrip("/"))
-            xml = etree.tostring(record, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-            return Response(xml, content_type="application/xml")
+        records = ows_service().iso_records(conn, request.url_root.rstrip("/"))
+    if record_id in records:
+        return Response(records[record_id], content_type="application/xml")
     raise Problem(
         404, "No such metadata record", f"No record {record_id!r}; the records are listed at /metadata."
     )

@@ -129,6 +129,26 @@ link_debian_mapscript() {
     printf '%s\n' "$dir" > "$site/debian_mapscript.pth"
 }
 
+# The CSW catalogue (pycsw 2.6) in its own virtual environment, .local/pycsw-venv: it pins libraries older
+# than the service's (OWSLib < 0.29, SQLAlchemy 1.x, Shapely 1.x). Pinned, hash-checked packages from
+# requirements/pycsw.lock; reinstalled only when that file changes.
+ensure_pycsw() {
+    local venv="$STATE_DIR/pycsw-venv" stamp="$STATE_DIR/pycsw-venv.stamp" lock="$REPO_DIR/requirements/pycsw.lock"
+    local want
+    want="$(sha256sum "$lock" | cut -d' ' -f1)"
+    if [ ! -x "$venv/bin/python" ]; then
+        python3 -m venv "$venv" 2>/dev/null || die "cannot create a virtual environment. Run as root:
+    sudo apt-get install -y python3-venv"
+    fi
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        say "installing pycsw into .local/pycsw-venv (pinned in requirements/pycsw.lock)"
+        "$venv/bin/pip" install -q --require-hashes -r "$lock"
+        printf '%s' "$want" > "$stamp"
+    fi
+    PYCSW_PYTHON="$venv/bin/python"
+    export PYCSW_PYTHON
+}
+
 # Leaflet and plugin JS/CSS from the npm registry, served by the app (maps work on a closed network).
 ensure_web_assets() {
     "$REPO_DIR/scripts/install_web_assets"
