@@ -9,22 +9,31 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from geo_app.city import CityContext, load_city
 from geo_app.maps import vendor
-from geo_app.web.green_pages import comparison_dates
+from geo_app.usecases.green import Period, comparison_start, default_period
 
 WIB = ZoneInfo("Asia/Jakarta")
 
 SHOTS = Path(os.environ.get("GEO_APP_SCREENSHOTS", "/tmp"))
 
 
-def test_default_comparison_dates():
-    today = date(2026, 11, 28)
-    assert comparison_dates(None, today, WIB) == (date(2025, 11, 28), today)
+def test_default_period_ends_at_the_last_complete_month(conn, sample_city):
+    city = load_city(conn, sample_city)
+    period = default_period(conn, city, datetime(2026, 12, 3, 9, 0, tzinfo=WIB))
+    assert period == Period(date(2025, 11, 30), date(2026, 11, 30))
+    # a month running on its last day is not complete: the default ends a month earlier
+    assert default_period(conn, city, datetime(2026, 11, 30, 23, 0, tzinfo=WIB)).until == date(2026, 10, 31)
+
+
+def test_comparison_start():
+    city = CityContext("99.99", "Kota Uji", WIB, 32748)
+    assert comparison_start(None, date(2026, 11, 30), city) == date(2025, 11, 30)
+    assert comparison_start(None, date(2028, 2, 29), city) == date(2027, 2, 28)
     recent = datetime.fromisoformat("2026-06-01T00:00:00+07:00")
-    assert comparison_dates(recent, today, WIB) == (date(2026, 6, 1), today)
-    assert comparison_dates(datetime.fromisoformat("2026-11-28T08:00:00+07:00"), today, WIB)[0] == date(
-        2026, 11, 27
-    )
+    assert comparison_start(recent, date(2026, 11, 30), city) == date(2026, 6, 1)
+    today = datetime.fromisoformat("2026-11-30T08:00:00+07:00")
+    assert comparison_start(today, date(2026, 11, 30), city) == date(2026, 11, 29)
 
 
 def test_page_html_is_light_and_local(client):
