@@ -190,7 +190,7 @@ def build_green_map(
         m,
         "/api/green-areas/changes?" + urlencode({**dates, "format": "geojson"}),
         f"Perubahan RTH {since} – {until}",
-        style={"weight": 2, "fillOpacity": 0.9},
+        style={"weight": 3, "fillOpacity": 0.9},
         colour_by=base.category_rule("change", {"gained": GAINED, "lost": LOST_FILL}),
         popup_title="{change_label} — Kelurahan {kelurahan}",
         popup_rows=[("Perubahan", "{change_label}"), ("Luas", "{area_ha:2} ha"), ("Sejak", since)],
@@ -222,7 +222,7 @@ def build_green_map(
     _legends(m, period, figures, green_types, areas, changes, green_layers, gaps, outlines, gap_name)
     base.add_layer_control(m)
     GreenPage(areas, changes, swipe, *green_layers).add_to(m)
-    figure.header.add_child(Element("<style>body { --panel-width: 33rem; }</style>"), name="geo_green_panel")
+    figure.header.add_child(Element("<style>body { --panel-width: 36rem; }</style>"), name="geo_green_panel")
     base.add_panel(m, "Periode", _period_form(period))
     base.add_panel(m, f"Ringkasan kota (per {until})", _summary(figures, period, radius_m, min_ha))
     base.add_panel(m, "Peringkat per wilayah", _ranking(figures, period))
