@@ -30,6 +30,7 @@ FIGURE_COLUMNS = [
     "public_ha",
     "public_share",
     "public_deficit_ha",
+    "private_share",
     "gained_ha",
     "lost_ha",
     "net_ha",
