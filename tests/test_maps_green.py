@@ -58,6 +58,19 @@ def test_page_html_is_light_and_local(client):
     assert len(html) < 200_000  # polygons come by URL
 
 
+def test_page_parameters_are_documented(client):
+    operation = client.get("/openapi.json").json["paths"]["/maps/green"]["get"]
+    described = {param["name"]: param["description"] for param in operation["parameters"]}
+    assert set(described) == {"from", "to"} and "not described" not in " ".join(described.values())
+    assert "text/html" in operation["responses"]["200"]["content"]
+
+
+def test_bad_dates_give_an_indonesian_page_in_a_browser(client):
+    response = client.get("/maps/green?from=2026-08-01&to=2025-07-01", headers={"Accept": "text/html"})
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "Tanggal «Dari» harus sebelum tanggal «Sampai»." in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("query", ["from=2026-01-01&to=2025-01-01", "from=kemarin", "warna=hijau"])
 def test_page_parameters(client, query):
     response = client.get(f"/maps/green?{query}")
