@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import time
 from datetime import date, datetime
@@ -170,6 +172,22 @@ def test_the_three_dlh_questions_are_answered_on_screen(open_page, client, windo
         ".dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))"
     )
     assert page.count(".leaflet-rthDasar-pane path[stroke='#0b5e7a'][stroke-width='4']") == 1
+    # "Unduh CSV" holds the numbers of the table
+    text = page.evaluate("fetch(document.querySelector('.green-csv').href).then(r => r.text())")
+    lines = {line["name"]: line for line in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))}
+    for row in table_rows(page):
+        line = lines[row[0]]
+        assert row[1] == format_number(100 * float(line["green_share"]), 1)
+        assert row[2:6] == [
+            format_number(float(line[column]), digits)
+            for column, digits in (
+                ("green_deficit_ha", 1),
+                ("public_deficit_ha", 1),
+                ("gained_ha", 2),
+                ("lost_ha", 2),
+            )
+        ]
+        assert row[6] == format_number(100 * float(line["park_access_share"]), 1)
     page.evaluate("document.querySelector('.green-ranking').scrollIntoView()")
     page.screenshot(SHOTS / f"maps_green_table_{width}.png")
     # kecamatan too, with the same numbers as the API

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import folium
 import pandas as pd
-from branca.element import CssLink, Element, JavascriptLink
+from branca.element import CssLink, JavascriptLink
 from folium.plugins import SideBySideLayers
 from folium.template import Template
 from markupsafe import Markup, escape
@@ -222,7 +222,6 @@ def build_green_map(
     _legends(m, period, figures, green_types, areas, changes, green_layers, gaps, outlines, gap_name)
     base.add_layer_control(m)
     GreenPage(areas, changes, swipe, *green_layers).add_to(m)
-    figure.header.add_child(Element("<style>body { --panel-width: 36rem; }</style>"), name="geo_green_panel")
     base.add_panel(m, "Periode", _period_form(period))
     base.add_panel(m, f"Ringkasan kota (per {until})", _summary(figures, period, radius_m, min_ha))
     base.add_panel(m, "Peringkat per wilayah", _ranking(figures, period))
@@ -246,9 +245,11 @@ def _legends(m, period, figures, green_types, areas, changes, green_layers, gaps
             (GAINED, f"Bertambah (+{base.format_number(city['gained_ha'], 1)} ha)", "box"),
             (LOST, f"Berkurang (−{base.format_number(city['lost_ha'], 1)} ha)", "hatch"),
         ],
+        note="Perubahan kecil ditandai lingkaran agar terlihat pada skala kota.",
         layers=[changes],
     )
-    base.add_legend(m, "Batas", [(base.KECAMATAN_OUTLINE, "Kecamatan")], shape="line", layers=[outlines])
+    outline_key = [(base.KECAMATAN_OUTLINE, "Kecamatan")]
+    base.add_legend(m, "Batas", outline_key, shape="line", position="bottomleft", layers=[outlines])
     base.add_legend(
         m,
         "Tipe RTH",

@@ -42,12 +42,32 @@
     document.body.appendChild(svg);
   }
 
-  /* Gained land outlined in blue, lost land in magenta (the fill comes from the colour rule). */
-  function styleChanges(layer, colours) {
+  /* Gained land outlined in blue, lost land in magenta (the fill comes from the colour rule). A change
+   * too small to see at the city's zoom also gets a ring of its colour, shown while the layer is on. */
+  function styleChanges(map, layer, colours) {
+    var rings = L.layerGroup();
     layer.on("geoapp:loaded", function () {
       layer.setStyle(function (feature) {
         return { color: feature.properties.change === "lost" ? colours.lost : colours.gained };
       });
+      layer.eachLayer(function (shape) {
+        var bounds = shape.getBounds();
+        var size = map.latLngToLayerPoint(bounds.getNorthEast()).distanceTo(map.latLngToLayerPoint(bounds.getSouthWest()));
+        if (size < 12) {
+          var colour = shape.feature.properties.change === "lost" ? colours.lost : colours.gained;
+          L.circleMarker(bounds.getCenter(), { radius: 8, color: colour, weight: 2.5, fill: false, interactive: false })
+            .addTo(rings);
+        }
+      });
+      if (map.hasLayer(layer)) {
+        rings.addTo(map);
+      }
+    });
+    layer.on("add", function () {
+      rings.addTo(map);
+    });
+    layer.on("remove", function () {
+      rings.remove();
     });
   }
 
@@ -199,7 +219,7 @@
   window.GeoGreen = {
     init: function (map, layers) {
       addHatches(layers.colours);
-      styleChanges(layers.changes, layers.colours);
+      styleChanges(map, layers.changes, layers.colours);
       swipeWhenBoth(map, layers.swipe, layers.left, layers.right);
       rankingTables(map, layers.areas);
       foldControls(map);
