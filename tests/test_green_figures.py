@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 import shapely
 
+from geo_app.city import load_city
 from geo_app.db import connect
+from geo_app.usecases.green import Period, area_figures
 
 SINCE, UNTIL = "2025-07-01", "2026-08-01"
 QUERY = f"from={SINCE}&to={UNTIL}"
@@ -209,3 +211,24 @@ def test_change_polygons_are_labelled_in_indonesian(client):
         for feature in collection["features"]
     }
     assert labels == {"gained": "Bertambah", "lost": "Berkurang"}
+
+
+def test_figures_are_reused_until_the_green_data_changes(conn, sample_city):
+    """The page and its choropleth share one computation; an edit of a green area is seen at once."""
+    city = load_city(conn, sample_city)
+    period = Period(date.fromisoformat(SINCE), date.fromisoformat(UNTIL))
+    first = area_figures(conn, city, period)
+    pd.testing.assert_frame_equal(area_figures(conn, city, period), first)
+    park = conn.execute(
+        "SELECT id, area_ha FROM green_areas WHERE city_code = %s AND is_public AND valid_to IS NULL "
+        "AND valid_from < '2026-01-01' ORDER BY area_ha DESC LIMIT 1",
+        (sample_city,),
+    ).fetchone()
+    conn.execute(
+        "UPDATE green_areas SET valid_to = '2026-07-15' WHERE id = %s AND valid_to IS NULL", (park["id"],)
+    )
+    after = area_figures(conn, city, period).set_index(["level", "code"])
+    city_row = after.loc[("kota", sample_city)]
+    before_row = first.set_index(["level", "code"]).loc[("kota", sample_city)]
+    # (within 1 %: the part of the park outside the city's kelurahan, if any, is not counted)
+    assert city_row["lost_ha"] == pytest.approx(before_row["lost_ha"] + park["area_ha"], rel=1e-2)

@@ -373,3 +373,22 @@ def first_version(conn: psycopg.Connection, city_code: str) -> datetime | None:
     return conn.execute(
         "SELECT min(valid_from) AS first FROM green_areas WHERE city_code = %s", (city_code,)
     ).fetchone()["first"]
+
+
+def data_version(conn: psycopg.Connection, city_code: str) -> tuple:
+    """A cheap fingerprint of what the RTH figures read (green area versions, kelurahan populations and
+    geometry sizes, the population grid): equal fingerprints give equal figures. Every edit adds a
+    version or closes one, so it changes the count, the newest version or the sum of end times."""
+    row = conn.execute(
+        """
+        SELECT (SELECT row(count(*), max(version_id), sum(extract(epoch FROM valid_to)))::text
+                FROM green_areas WHERE city_code = %(city)s) AS green,
+               (SELECT row(count(*), sum(population), sum(ST_NPoints(geom)))::text
+                FROM admin_areas WHERE city_code = %(city)s AND level = 'kelurahan') AS areas,
+               (SELECT row(g.imported_at, (SELECT sum(population) FROM population_cells
+                                           WHERE city_code = %(city)s))::text
+                FROM population_grids g WHERE g.city_code = %(city)s) AS population
+        """,
+        {"city": city_code},
+    ).fetchone()
+    return row["green"], row["areas"], row["population"]

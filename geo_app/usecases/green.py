@@ -5,6 +5,9 @@ RTH map and the monthly RTH report)."""
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -94,6 +97,35 @@ def default_period(conn: psycopg.Connection, city: CityContext, now: datetime) -
     return Period(comparison_start(green_store.first_version(conn, city.code), until, city), until)
 
 
+class FiguresCache:
+    """The last few figure tables by (city, period, radius, size, data version): the green page and its
+    choropleth ask for the same figures one after the other. Thread-safe; per process."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self._tables: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        with self._lock:
+            if key in self._tables:
+                self._tables.move_to_end(key)
+                return self._tables[key].copy()
+        table = compute()
+        with self._lock:
+            self._tables[key] = table
+            while len(self._tables) > self.size:
+                self._tables.popitem(last=False)
+        return table.copy()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tables.clear()
+
+
+FIGURES = FiguresCache()
+
+
 def area_figures(
     conn: psycopg.Connection,
     city: CityContext,
@@ -109,8 +141,15 @@ def area_figures(
     - ``park_access_share``: the share of residents within ``radius_m`` of a public green area of at
       least ``min_ha`` (by the population grid, else spread evenly over the area), and how many are not.
 
-    Columns: :data:`FIGURE_COLUMNS`.
+    Columns: :data:`FIGURE_COLUMNS`. Reused while the data is unchanged (:class:`FiguresCache`).
     """
+    key = (city, period, radius_m, min_ha, green_store.data_version(conn, city.code))
+    return FIGURES.get(key, lambda: _compute_figures(conn, city, period, radius_m, min_ha))
+
+
+def _compute_figures(
+    conn: psycopg.Connection, city: CityContext, period: Period, radius_m: float, min_ha: float
+) -> pd.DataFrame:
     before, after = period.instants(city)
     keys = ["level", "code"]
     statistics = rth_statistics(conn, city, after)
