@@ -190,6 +190,14 @@ def test_the_three_dlh_questions_are_answered_on_screen(open_page, client, windo
         assert row[6] == format_number(100 * float(line["park_access_share"]), 1)
     page.evaluate("document.querySelector('.green-ranking').scrollIntoView()")
     page.screenshot(SHOTS / f"maps_green_table_{width}.png")
+    # the kelurahan's popup carries the same figures, in Indonesian
+    page.evaluate(
+        "document.querySelector('.leaflet-rthDasar-pane path')"
+        ".dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+    )
+    popup = page.evaluate("document.querySelector('.leaflet-popup-content').innerText")
+    assert "Kurang menuju 30 %" in popup and "Penduduk ≤ 300 m dari taman" in popup and "Kecamatan" in popup
+    page.evaluate("document.querySelector('.leaflet-popup-close-button').click()")
     # kecamatan too, with the same numbers as the API
     page.evaluate("document.querySelector('.green-level button[data-level=kecamatan]').click()")
     kecamatan = {row[0]: row for row in table_rows(page, "kecamatan")}
