@@ -153,14 +153,29 @@ def test_rth_report_matches_the_api_at_the_end_of_the_month(client, month, tmp_p
     text = report(client, "rth", month, tmp_path)
     year, number = map(int, month.split("-"))
     last_day = f"{month}-{calendar.monthrange(year, number)[1]:02d}"
-    answer = client.get(f"/api/analysis/green?as_of={last_day}&level=kecamatan").json
+    answer = client.get(f"/api/analysis/green/figures?to={last_day}").json
     assert answer["areas"]
-    for row in answer["areas"]:
-        line = line_of(text, row["name"], after="Kecamatan (RTH terendah")
-        assert format_number(row["green_ha"], 1) in line and share(row["green_share"]) in line
+    since = datetime.fromisoformat(answer["from"]).strftime("%d-%m-%Y")
+    assert f"perubahan sejak {since}" in text
+    for level in ("kecamatan", "kelurahan"):
+        heading = f"{level.capitalize()} (RTH terendah"
+        rows = [row for row in answer["areas"] if row["level"] == level]
+        assert len(rows) == {"kecamatan": 8, "kelurahan": 43}[level]
+        for row in rows:
+            line = line_of(text, row["name"], after=heading)
+            expected = [
+                share(row["green_share"]),
+                format_number(row["green_deficit_ha"], 1),
+                format_number(row["public_deficit_ha"], 1),
+                format_number(row["gained_ha"], 2),
+                format_number(row["lost_ha"], 2),
+                share(row["park_access_share"]),
+            ]
+            assert " ".join(expected) in line, (line, expected)
     assert "Ruang terbuka hijau data contoh (generator)" in text and "Grid penduduk" in text
-    city = client.get(f"/api/analysis/green?as_of={last_day}&level=kota").json["areas"][0]
+    city = next(row for row in answer["areas"] if row["level"] == "kota")
     assert f"RTH: {share(city['green_share'])}" in text
+    assert f"bersih {format_number(city['net_ha'], 1)} ha" in text
 
 
 def test_cli_writes_the_same_report(client_as, database_url, sample_city, month, tmp_path, monkeypatch):

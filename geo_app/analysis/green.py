@@ -259,7 +259,7 @@ def change_by_kelurahan(kelurahan: pd.DataFrame, before: pd.DataFrame, after: pd
 
     ``before`` and ``after`` are green pieces (code, wkb) at the two times. With U the union area:
     gained = U(before + after) - U(before), lost = U(before + after) - U(after), so a polygon redrawn in
-    place gains and loses nothing and overlaps count once.
+    place gains and loses nothing and overlaps count once. Less than MIN_CHANGE_HA is no change.
     """
     pieces = pd.concat([before[["code", "wkb"]], after[["code", "wkb"]]], ignore_index=True)
     was = np.arange(len(pieces)) < len(before)
@@ -274,11 +274,12 @@ def change_by_kelurahan(kelurahan: pd.DataFrame, before: pd.DataFrame, after: pd
     green_before, green_after, both = (
         codes.map(m2).fillna(0.0) / 1e4 for m2 in (before_m2, after_m2, both_m2)
     )
+    gained, lost = both - green_before, both - green_after
     return kelurahan.assign(
         green_before_ha=green_before,
         green_after_ha=green_after,
-        gained_ha=np.maximum(0.0, both - green_before),
-        lost_ha=np.maximum(0.0, both - green_after),
+        gained_ha=gained.where(gained > MIN_CHANGE_HA, 0.0),
+        lost_ha=lost.where(lost > MIN_CHANGE_HA, 0.0),
     )
 
 

@@ -319,35 +319,59 @@ class HtmlControl(MacroElement):
         """
         {% macro script(this, kwargs) %}
         GeoApp.addHtmlControl({{ this._parent.get_name() }}, {{ this.html|tojson }},
-            {{ this.position|tojson }}, {{ this.css_class|tojson }});
+            {{ this.position|tojson }}, {{ this.css_class|tojson }}, [
+            {%- for layer in this.layers %}{{ layer.get_name() }}{{ ", " if not loop.last }}{% endfor %}]);
         {% endmacro %}
         """
     )
 
-    def __init__(self, html: str, position: str = "bottomright", css_class: str = "geo-legend"):
+    def __init__(
+        self,
+        html: str,
+        position: str = "bottomright",
+        css_class: str = "geo-legend",
+        layers: Sequence[Layer] = (),
+    ):
+        """``layers``: show the box only while one of these layers is on the map (default: always)."""
         super().__init__()
         self._name = "HtmlControl"
         self.html = html
         self.position = position
         self.css_class = css_class
+        self.layers = list(layers)
+
+
+def legend_rows(items: Sequence[tuple[str, str] | tuple[str, str, str]], shape: str = "box") -> str:
+    """The ``<li>`` rows of a legend: (colour, label) in ``shape``, or (colour, label, shape) each.
+    Shapes: box (areas), line (outlines), dot (points), hatch (areas drawn with diagonal lines)."""
+    rows = []
+    for item in items:
+        colour, label, key = (*item, shape) if len(item) == 2 else item
+        rows.append(
+            f'<li><i class="geo-key geo-key-{escape(key)}" style="--key:{escape(colour)}"></i>'
+            f"{escape(label)}</li>"
+        )
+    return "".join(rows)
 
 
 def add_legend(
     m: folium.Map,
     title: str,
-    items: Sequence[tuple[str, str]],
+    items: Sequence[tuple[str, str] | tuple[str, str, str]],
     *,
     note: str = "",
     shape: str = "box",
     position: str = "bottomright",
+    layers: Sequence[Layer] = (),
 ) -> HtmlControl:
-    """A legend: (colour, label) rows under a title. ``shape``: box (areas), line (outlines), dot (points)."""
-    rows = "".join(
-        f'<li><i class="geo-key geo-key-{shape}" style="--key:{escape(colour)}"></i>{escape(label)}</li>'
-        for colour, label in items
-    )
+    """A legend: rows of :func:`legend_rows` under a title. ``layers``: the legend shows only while one
+    of them is on the map (one legend per visible layer); default: always."""
     note_html = f'<p class="geo-legend-note">{escape(note)}</p>' if note else ""
-    control = HtmlControl(f"<h3>{escape(title)}</h3><ul>{rows}</ul>{note_html}", position=position)
+    control = HtmlControl(
+        f"<h3>{escape(title)}</h3><ul>{legend_rows(items, shape)}</ul>{note_html}",
+        position=position,
+        layers=layers,
+    )
     control.add_to(m)
     return control
 

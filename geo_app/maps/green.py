@@ -1,34 +1,49 @@
-"""/maps/green ("Ruang Terbuka Hijau"): green areas by type, RTH share per kelurahan against the target,
-residents beyond reach of a park, and a swipe comparison of two dates with the land gained and lost.
+"""/maps/green ("Ruang Terbuka Hijau"): the environment office's three questions on one page.
 
-Every layer is fetched by the browser from the API (nothing big is embedded); the side panel carries the
-city summary and the per-kelurahan charts, computed by analysis.green.
+1. How far is each kelurahan from 30 % RTH? The choropleth (fixed classes) and the ranked table.
+2. What changed since the comparison date? Hectares gained, lost and net in the panel and the table, the
+   land itself on the map (blue gained, hatched magenta lost: colours the choropleth does not use).
+3. Who lacks a park within 300 m? The share of residents within reach per kelurahan in the table, and the
+   land beyond reach as a layer.
+
+Every layer is fetched by the browser from the API; the panel's figures and table come from
+usecases.green.area_figures, the same numbers as /api/analysis/green/figures and its CSV.
+geo_app/static/green_map.js sorts the table, outlines a row's area on the map, draws the hatches and shows
+the swipe between the two dates when both green layers are on.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 import folium
 import pandas as pd
+from branca.element import CssLink, JavascriptLink
 from folium.plugins import SideBySideLayers
 from folium.template import Template
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from geo_app.catalog import GreenType
 from geo_app.city import CityContext
-from geo_app.maps import base, charts
+from geo_app.maps import base
 from geo_app.settings import Settings
+from geo_app.usecases.green import Period
 
 TITLE = "Ruang Terbuka Hijau"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
-# Share of kelurahan area in green: below 10 %, 10-20 %, 20-30 %, at or above the 30 % target.
+# Share of kelurahan area in green, fixed classes so every date and city compares by colour alone:
+# below 10 %, 10-20 %, 20-30 %, at or above the 30 % target of UU 26/2007.
 SHARE_BREAKS = [0.1 - 1e-9, 0.2 - 1e-9, 0.3 - 1e-9, 1e9]
-SHARE_COLOURS = ["#d7301f", "#fc8d59", "#fee08b", "#91cf60"]
+SHARE_COLOURS = ["#8c510a", "#d8b365", "#f6e8c3", "#1a9850"]
 SHARE_LABELS = ["< 10 %", "10 – 20 %", "20 – 30 %", "≥ 30 % (memenuhi target)"]
-GAINED, LOST = "#2166ac", "#b2182b"
-MEETS, MISSES = "#1a9850", "#f46d43"
-GAP_COLOUR = "#5e4fa2"
+# Change and access colours stand apart from the brown-to-green choropleth. The hatches are SVG patterns
+# that green_map.js defines (ids below); the legend draws them with the same colours.
+GAINED = "#2166ac"
+LOST = "#c51b7d"
+LOST_FILL = "url(#geo-hatch-lost)"
+GAP = "#252525"
+GAP_FILL = "url(#geo-hatch-gap)"
 
 GREEN_POPUP = [
     ("Tipe", "{type_label}"),
@@ -39,24 +54,29 @@ GREEN_POPUP = [
     ("Berlaku sejak", "{valid_from:date}"),
     ("Sumber", "{source}"),
 ]
-KELURAHAN_POPUP = [
-    ("Luas kelurahan", "{area_ha:1} ha"),
-    ("RTH total", "{green_ha:2} ha ({green_share:pct})"),
-    ("RTH publik", "{public_ha:2} ha ({public_share:pct})"),
-    ("RTH privat", "{private_ha:2} ha ({private_share:pct})"),
-    ("Kurang menuju 30 %", "{green_deficit_ha:1} ha"),
-    ("Kurang menuju 20 % publik", "{public_deficit_ha:1} ha"),
-    ("Kurang menuju 10 % privat", "{private_deficit_ha:1} ha"),
-    ("RTH per penduduk", "{green_m2_per_resident:1} m²/jiwa"),
-]
 GAP_POPUP = [
-    ("Penduduk terjangkau", "{residents_share_covered:pct}"),
+    ("Penduduk ≤ 300 m dari taman", "{residents_share_covered:pct}"),
     ("Penduduk di luar jangkauan", "{residents_beyond:int} jiwa"),
 ]
 
 
 def indonesian_date(day: date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def kelurahan_popup(period: Period) -> list[tuple[str, str]]:
+    since = indonesian_date(period.since)
+    return [
+        ("Kecamatan", "{parent_name}"),
+        ("Luas kelurahan", "{area_ha:1} ha"),
+        ("RTH total", "{green_ha:1} ha ({green_share:pct})"),
+        ("Kurang menuju 30 %", "{green_deficit_ha:1} ha"),
+        ("RTH publik", "{public_ha:1} ha ({public_share:pct})"),
+        ("Kurang menuju 20 % publik", "{public_deficit_ha:1} ha"),
+        (f"Bertambah sejak {since}", "{gained_ha:2} ha"),
+        (f"Berkurang sejak {since}", "{lost_ha:2} ha"),
+        ("Penduduk ≤ 300 m dari taman", "{park_access_share:pct}"),
+    ]
 
 
 class LayerPanes(folium.MacroElement):
@@ -91,36 +111,65 @@ class LayerPanes(folium.MacroElement):
         self.layers = layers
 
 
+class GreenPage(folium.MacroElement):
+    """Hands the page's layers and table to green_map.js (GeoGreen.init)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        GeoGreen.init({{ this._parent.get_name() }}, {
+            areas: {{ this.areas.get_name() }},
+            changes: {{ this.changes.get_name() }},
+            swipe: {{ this.swipe.get_name() }},
+            left: {{ this.left.get_name() }},
+            right: {{ this.right.get_name() }},
+            colours: {{ this.colours|tojson }}
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, areas, changes, swipe, left, right):
+        super().__init__()
+        self._name = "GreenPage"
+        self.areas, self.changes, self.swipe, self.left, self.right = areas, changes, swipe, left, right
+        self.colours = {"gained": GAINED, "lost": LOST, "lost_fill": LOST_FILL}
+
+
 def build_green_map(
     settings: Settings,
     *,
     city: CityContext,
     green_types: dict[str, GreenType],
-    statistics: pd.DataFrame,
-    access: pd.DataFrame,
-    before: date,
-    after: date,
+    figures: pd.DataFrame,
+    period: Period,
     radius_m: float,
     min_ha: float,
     sample: bool,
 ) -> str:
-    """The page's HTML. ``statistics`` and ``access``: analysis.green tables at ``after``."""
-    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=city.name, report="rth")
-    shown = indonesian_date(after)
-    choropleth = base.add_geojson_url(
+    """The page's HTML. ``figures``: usecases.green.area_figures for ``period``."""
+    since, until = indonesian_date(period.since), indonesian_date(period.until)
+    dates = {"from": period.since.isoformat(), "to": period.until.isoformat()}
+    subtitle = f"{city.name} — {since} s.d. {until}"
+    m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=subtitle, report="rth")
+    figure = m.get_root()
+    figure.header.add_child(CssLink("/static/green_map.css"), name="geo_green_css")
+    figure.header.add_child(JavascriptLink("/static/green_map.js"), name="geo_green_js")
+    areas = base.add_geojson_url(
         m,
-        f"/api/analysis/green?format=geojson&level=kelurahan&as_of={after.isoformat()}",
+        "/api/analysis/green/figures?" + urlencode({**dates, "format": "geojson", "level": "kelurahan"}),
         "Kelurahan: RTH terhadap target 30 %",
-        style={**base.CHOROPLETH_BORDER, "fillOpacity": 0.55},
+        style={**base.CHOROPLETH_BORDER, "fillOpacity": 0.7},
         colour_by={
             "property": "green_share",
             "breaks": SHARE_BREAKS,
             "colours": SHARE_COLOURS,
-            "no_data": "#ccc",
+            "no_data": base.NO_DATA_COLOUR,
         },
         popup_title="Kelurahan {name}",
-        popup_rows=KELURAHAN_POPUP,
-        tooltip="{name}: RTH {green_share:pct}",
+        popup_rows=kelurahan_popup(period),
+        tooltip="{name}: RTH {green_share:pct}, ≤ 300 m taman {park_access_share:pct}",
+        highlight=base.HOVER_OUTLINE,
     )
     type_colours = base.category_rule("green_type", {key: entry.colour for key, entry in green_types.items()})
     green_layers = [
@@ -133,111 +182,182 @@ def build_green_map(
             popup_title="{name}",
             popup_rows=GREEN_POPUP,
             tooltip="{type_label} — {area_ha:2} ha",
+            show=False,
         )
-        for day, side in ((before, "kiri"), (after, "kanan"))
+        for day, side in ((period.since, "kiri"), (period.until, "kanan"))
     ]
-    base.add_geojson_url(
+    changes = base.add_geojson_url(
         m,
-        f"/api/green-areas/changes?from={before.isoformat()}&to={after.isoformat()}&format=geojson",
-        f"Perubahan RTH {indonesian_date(before)} – {shown}",
-        style={"weight": 2.5, "fillOpacity": 0.4},
-        colour_by=base.category_rule("change", {"gained": GAINED, "lost": LOST}),
-        popup_title="Kelurahan {kelurahan}",
-        popup_rows=[("Perubahan", "{change}"), ("Luas", "{area_ha:2} ha")],
-        tooltip="{kelurahan}: {area_ha:2} ha",
+        "/api/green-areas/changes?" + urlencode({**dates, "format": "geojson"}),
+        f"Perubahan RTH {since} – {until}",
+        style={"weight": 3, "fillOpacity": 0.9},
+        colour_by=base.category_rule("change", {"gained": GAINED, "lost": LOST_FILL}),
+        popup_title="{change_label} — Kelurahan {kelurahan}",
+        popup_rows=[("Perubahan", "{change_label}"), ("Luas", "{area_ha:2} ha"), ("Sejak", since)],
+        tooltip="{change_label} {area_ha:2} ha — {kelurahan}",
     )
+    access_query = {"format": "geojson", "as_of": dates["to"], "radius_m": radius_m, "min_ha": min_ha}
+    gap_name = f"Di luar {radius_m:g} m dari taman publik ≥ {base.format_number(min_ha, 1)} ha"
     gaps = base.add_geojson_url(
         m,
-        f"/api/analysis/green/access?format=geojson&as_of={after.isoformat()}&radius_m={radius_m:g}&min_ha={min_ha:g}",
-        f"Di luar {radius_m:g} m dari taman publik ≥ {base.format_number(min_ha, 1)} ha",
-        style={"weight": 0.5, "color": GAP_COLOUR, "fillColor": GAP_COLOUR, "fillOpacity": 0.35},
+        "/api/analysis/green/access?" + urlencode(access_query),
+        gap_name,
+        style={"weight": 0.8, "color": GAP, "dashArray": "3 3", "fillColor": GAP_FILL, "fillOpacity": 1},
         popup_title="Kelurahan {name}",
         popup_rows=GAP_POPUP,
         show=False,
     )
-    base.add_kecamatan_outlines(m, weight=2)
+    outlines = base.add_kecamatan_outlines(m, weight=2)
     # Bottom to top: choropleth, access gaps, green polygons (swiped), then the changes in the overlay pane.
     LayerPanes(
         [
-            (choropleth, "rthDasar", 380),
+            (areas, "rthDasar", 380),
             (gaps, "rthCelah", 385),
             (green_layers[0], "rthKiri", 390),
             (green_layers[1], "rthKanan", 390),
         ]
     ).add_to(m)
-    SideBySideLayers(green_layers[0], green_layers[1]).add_to(m)
+    swipe = SideBySideLayers(green_layers[0], green_layers[1])
+    swipe.add_to(m)
+    _legends(m, period, figures, green_types, areas, changes, green_layers, gaps, outlines, gap_name)
+    base.add_layer_control(m)
+    GreenPage(areas, changes, swipe, *green_layers).add_to(m)
+    base.add_panel(m, "Periode", _period_form(period))
+    base.add_panel(m, f"Ringkasan kota (per {until})", _summary(figures, period, radius_m, min_ha))
+    base.add_panel(m, "Peringkat per wilayah", _ranking(figures, period))
+    return base.render(m)
+
+
+def _legends(m, period, figures, green_types, areas, changes, green_layers, gaps, outlines, gap_name) -> None:
+    """One legend per layer, shown while that layer is on."""
     base.add_legend(
         m,
         "RTH / luas kelurahan",
         list(zip(SHARE_COLOURS, SHARE_LABELS, strict=True)),
-        note="Target UU 26/2007: 30 % (20 % publik, 10 % privat).",
+        note="Target UU 26/2007: 30 % (20 % publik, 10 % privat). Kelas tetap.",
+        layers=[areas],
     )
+    city = figures[figures["level"] == "kota"].iloc[0]
+    base.add_legend(
+        m,
+        f"Perubahan sejak {indonesian_date(period.since)}",
+        [
+            (GAINED, f"Bertambah (+{base.format_number(city['gained_ha'], 1)} ha)", "box"),
+            (LOST, f"Berkurang (−{base.format_number(city['lost_ha'], 1)} ha)", "hatch"),
+        ],
+        note="Perubahan kecil ditandai lingkaran agar terlihat pada skala kota.",
+        layers=[changes],
+    )
+    outline_key = [(base.KECAMATAN_OUTLINE, "Kecamatan")]
+    base.add_legend(m, "Batas", outline_key, shape="line", position="bottomleft", layers=[outlines])
     base.add_legend(
         m,
         "Tipe RTH",
-        [(entry.colour, entry.label) for entry in green_types.values()]
-        + [(GAINED, "Bertambah"), (LOST, "Berkurang"), (GAP_COLOUR, "Di luar jangkauan taman")],
-        note=f"Geser pembatas: kiri {indonesian_date(before)}, kanan {shown}.",
+        [(entry.colour, entry.label) for entry in green_types.values()],
+        note="Dua tanggal menyala: geser pembatas untuk membandingkan.",
         position="bottomleft",
+        layers=green_layers,
     )
-    base.add_layer_control(m)
-    base.add_panel(m, f"Ringkasan kota ({shown})", _summary(statistics, access, radius_m, min_ha))
-    kelurahan = statistics[statistics["level"] == "kelurahan"]
-    for column, target, title in (
-        ("green_share", 0.30, "RTH total per kelurahan (% luas), target 30 %"),
-        ("public_share", 0.20, "RTH publik per kelurahan (% luas), target 20 %"),
-    ):
-        ordered = kelurahan.sort_values(column, ascending=False)
-        base.add_panel(
-            m,
-            title,
-            charts.bar_chart(
-                ordered["name"].tolist(),
-                (ordered[column] * 100).tolist(),
-                title=title,
-                unit="%",
-                digits=1,
-                target=target * 100,
-                target_label="target",
-                colours=[MEETS if share >= target - 1e-9 else MISSES for share in ordered[column]],
-            ),
-        )
-    return base.render(m)
+    base.add_legend(m, "Akses taman", [(GAP, gap_name, "hatch")], position="bottomleft", layers=[gaps])
 
 
-def _summary(statistics: pd.DataFrame, access: pd.DataFrame, radius_m: float, min_ha: float) -> Markup:
-    city = statistics[statistics["level"] == "kota"].iloc[0]
-    reach = access[access["level"] == "kota"].iloc[0]
-    targets = base.table_html(
-        ["RTH", "ha", "% luas", "target", "kurang (ha)"],
-        [
-            (
-                label,
-                base.format_number(city[f"{kind}_ha"], 1),
-                base.format_number(city[f"{kind}_share"] * 100, 1),
-                ("✓ " if city[f"{kind}_meets_target"] else "✗ ")
-                + base.format_number(city[f"{kind}_target"] * 100),
-                base.format_number(city[f"{kind}_deficit_ha"], 1),
-            )
-            for label, kind in (("Total", "green"), ("Publik", "public"), ("Privat", "private"))
-        ],
+def _period_form(period: Period) -> Markup:
+    return Markup(
+        '<form class="green-period" method="get" action="/maps/green">'
+        f'<label>Dari <input type="date" name="from" value="{period.since.isoformat()}" required></label>'
+        f'<label>Sampai <input type="date" name="to" value="{period.until.isoformat()}" required></label>'
+        '<button type="submit">Tampilkan</button></form>'
+        '<p class="geo-legend-note">RTH, kekurangan dan akses taman per tanggal «Sampai»; perubahan antara '
+        "kedua tanggal. Bawaan: akhir bulan terakhir yang sudah lengkap, dibanding setahun sebelumnya.</p>"
     )
-    figures = base.table_html(
-        (),
-        [
-            ("Luas wilayah", f"{base.format_number(city['area_ha'])} ha"),
-            ("RTH per penduduk", f"{base.format_number(city['green_m2_per_resident'], 1)} m²/jiwa"),
-            (
-                f"Penduduk ≤ {radius_m:g} m dari RTH publik ≥ {base.format_number(min_ha, 1)} ha",
-                f"{base.format_number(reach['residents_share_covered'] * 100, 1)} %",
-            ),
-        ],
-    )
-    return (
-        targets
-        + figures
-        + Markup(
-            '<p class="geo-legend-note">Poligon yang tumpang tindih dihitung sekali '
-            "(digabung per kelurahan). Penduduk dianggap tersebar merata di tiap kelurahan.</p>"
+
+
+def _signed(value: float, digits: int = 1) -> str:
+    sign = "+" if value > 0 else "−" if value < 0 else "±"
+    return f"{sign}{base.format_number(abs(value), digits)}"
+
+
+def _summary(figures: pd.DataFrame, period: Period, radius_m: float, min_ha: float) -> Markup:
+    city = figures[figures["level"] == "kota"].iloc[0]
+
+    def figure(label: str, value: str, unit: str, css: str = "") -> str:
+        return (
+            f'<div class="green-figure {css}"><dt>{escape(label)}</dt>'
+            f'<dd><span class="green-value">{escape(value)}</span> {escape(unit)}</dd></div>'
         )
+
+    share = base.format_number(city["green_share"] * 100, 1)
+    public = base.format_number(city["public_share"] * 100, 1)
+    access = base.format_number(city["park_access_share"] * 100, 1)
+    parts = [
+        figure("RTH total (target 30 %)", share, "%"),
+        figure("Kurang menuju 30 %", base.format_number(city["green_deficit_ha"], 1), "ha"),
+        figure("RTH publik (target 20 %)", public, "%"),
+        figure("Kurang menuju 20 % publik", base.format_number(city["public_deficit_ha"], 1), "ha"),
+        figure("Bertambah", _signed(city["gained_ha"]), "ha", "green-gained"),
+        figure("Berkurang", _signed(-city["lost_ha"]), "ha", "green-lost"),
+        figure("Bersih", _signed(city["net_ha"]), "ha", "green-net"),
+        figure(f"Penduduk ≤ {radius_m:g} m dari taman", access, "%"),
+    ]
+    return Markup(
+        f'<dl class="green-figures">{"".join(parts)}</dl>'
+        f'<p class="geo-legend-note">Perubahan: {escape(indonesian_date(period.since))} s.d. '
+        f"{escape(indonesian_date(period.until))}. Taman: RTH publik ≥ {base.format_number(min_ha, 1)} ha, "
+        "jarak garis lurus. Penduduk menurut grid penduduk; poligon yang tumpang tindih dihitung sekali.</p>"
     )
+
+
+RANKING_COLUMNS = [
+    # (column, heading, title, digits, percent)
+    ("green_share", "RTH", "RTH total, % luas wilayah", 1, True),
+    ("green_deficit_ha", "Kurang ke 30 %", "Kekurangan RTH menuju 30 % luas wilayah (ha)", 1, False),
+    ("public_deficit_ha", "Kurang publik ke 20 %", "Kekurangan RTH publik menuju 20 % luas (ha)", 1, False),
+    ("gained_ha", "Bertambah", "RTH bertambah sejak tanggal «Dari» (ha)", 2, False),
+    ("lost_ha", "Berkurang", "RTH berkurang sejak tanggal «Dari» (ha)", 2, False),
+    ("park_access_share", "≤ 300 m taman", "Penduduk dalam 300 m dari taman publik ≥ 0,5 ha (%)", 1, True),
+]
+
+
+def _ranking(figures: pd.DataFrame, period: Period) -> Markup:
+    dates = {"from": period.since.isoformat(), "to": period.until.isoformat()}
+    """Kelurahan and kecamatan tables (one shown at a time), least green first; green_map.js sorts them."""
+    tables = []
+    for level, label in (("kelurahan", "Kelurahan"), ("kecamatan", "Kecamatan")):
+        rows = figures[figures["level"] == level].sort_values("green_share", kind="stable")
+        head = f'<th scope="col" aria-sort="none"><button type="button">{label}</button></th>' + "".join(
+            f'<th scope="col" title="{escape(title)}" '
+            f'aria-sort="{"ascending" if key == "green_share" else "none"}">'
+            f'<button type="button">{escape(heading)}{" (%)" if percent else " (ha)"}</button></th>'
+            for key, heading, title, _, percent in RANKING_COLUMNS
+        )
+        body = "".join(
+            f'<tr data-code="{escape(row["code"])}" data-level="{level}">'
+            f'<td data-value="{escape(row["name"])}">{escape(row["name"])}'
+            + (f"<small>{escape(row['parent_name'])}</small>" if level == "kelurahan" else "")
+            + "</td>"
+            + "".join(_cell(row[key], digits, percent) for key, _, _, digits, percent in RANKING_COLUMNS)
+            + "</tr>"
+            for _, row in rows.iterrows()
+        )
+        csv = "/api/analysis/green/figures?" + urlencode({**dates, "level": level, "format": "csv"})
+        tables.append(
+            f'<div class="green-ranking" data-level="{level}"{"" if level == "kelurahan" else " hidden"}>'
+            f'<p><a class="green-csv" href="{escape(csv)}" download>Unduh CSV ({label.lower()})</a></p>'
+            '<div class="green-ranking-scroll"><table class="geo-table green-table">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></div>"
+        )
+    switch = (
+        '<div class="green-level" role="group" aria-label="Tingkat wilayah">'
+        '<button type="button" data-level="kelurahan" aria-pressed="true">Kelurahan</button>'
+        '<button type="button" data-level="kecamatan" aria-pressed="false">Kecamatan</button></div>'
+        '<p class="geo-legend-note">Klik judul kolom untuk mengurutkan; arahkan ke baris untuk menandai '
+        "wilayahnya di peta, klik untuk memperbesar.</p>"
+    )
+    return Markup(switch + "".join(tables))
+
+
+def _cell(value, digits: int, percent: bool) -> str:
+    if value is None or pd.isna(value):
+        return '<td class="num" data-value="">–</td>'
+    shown = value * 100 if percent else value
+    return f'<td class="num" data-value="{shown:.6g}">{base.format_number(shown, digits)}</td>'

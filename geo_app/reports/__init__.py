@@ -8,7 +8,7 @@ drawn here with matplotlib, and WeasyPrint lays the HTML out as a PDF. The same 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jinja2
@@ -22,6 +22,7 @@ from geo_app.maps.base import format_number
 from geo_app.reports import figures
 from geo_app.settings import Settings
 from geo_app.store import areas as area_store
+from geo_app.store import green as green_store
 from geo_app.store import population as population_store
 from geo_app.usecases import coverage as coverage_usecases
 from geo_app.usecases import green as green_usecases
@@ -156,18 +157,24 @@ def _coverage_section(conn, city: CityContext, catalog: Catalog, settings: Setti
 
 
 def _green_section(conn, city: CityContext, catalog: Catalog, settings: Settings, request, kelurahan):
-    rows = green_usecases.records(green_usecases.rth_statistics(conn, city, request.month.end))
-    by_level = {level: [row for row in rows if row["level"] == level] for level in ("kota", "kecamatan")}
-    kelurahan_rows = sorted(
-        (row for row in rows if row["level"] == "kelurahan"), key=lambda row: row["green_share"] or 0
-    )
+    """RTH at the end of the month against the targets, what changed over the year before it and park
+    access, per kelurahan and kecamatan: the figures of the RTH map's table (usecases.green.area_figures)."""
+    until = (request.month.end - timedelta(days=1)).date()
+    since = green_usecases.comparison_start(green_store.first_version(conn, city.code), until, city)
+    period = green_usecases.Period(since, until)
+    rows = green_usecases.records(green_usecases.area_figures(conn, city, period))
+    by_level = {level: [row for row in rows if row["level"] == level] for level in green_analysis.LEVELS}
+    kelurahan_rows = sorted(by_level["kelurahan"], key=lambda row: row["green_share"] or 0)
     values = {row["code"]: 100 * (row["green_share"] or 0) for row in kelurahan_rows}
     kecamatan = sorted(by_level["kecamatan"], key=lambda row: row["green_share"] or 0)
     return {
         "city": next(iter(by_level["kota"]), None),
+        "since": since,
         "kecamatan": kecamatan,
-        "least_green": kelurahan_rows[:TOP_ROWS],
+        "kelurahan": kelurahan_rows,
         "targets": green_usecases.targets(),
+        "radius_m": green_analysis.ACCESS_RADIUS_M,
+        "min_ha": green_analysis.ACCESS_MIN_HA,
         "map": figures.kelurahan_map(kelurahan, values, city.metric_srid, "% luas RTH", "Greens"),
         "chart": figures.bar_chart(
             [row["name"] for row in kecamatan],

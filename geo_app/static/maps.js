@@ -204,8 +204,9 @@
       }
     },
 
-    /* A box of HTML (legend, note) as a Leaflet control; clicks and scrolls stay inside it. */
-    addHtmlControl: function (map, html, position, className) {
+    /* A box of HTML (legend, note) as a Leaflet control; clicks and scrolls stay inside it. With
+     * ``layers`` it is shown only while one of them is on the map (a layer's own legend). */
+    addHtmlControl: function (map, html, position, className, layers) {
       var control = L.control({ position: position });
       control.onAdd = function () {
         var box = L.DomUtil.create("div", className);
@@ -215,6 +216,17 @@
         return box;
       };
       control.addTo(map);
+      if (layers && layers.length) {
+        var update = function () {
+          control.getContainer().hidden = !layers.some(function (layer) {
+            return map.hasLayer(layer);
+          });
+        };
+        layers.forEach(function (layer) {
+          layer.on("add remove", update);
+        });
+        update();
+      }
       return control;
     },
 

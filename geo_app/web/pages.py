@@ -14,6 +14,7 @@ from geo_app.maps.coverage import build_coverage_map
 from geo_app.store import areas as area_store
 from geo_app.web import deps
 from geo_app.web.api import analysis_coverage as coverage_api
+from geo_app.web.apidoc import QueryParam, declare
 from geo_app.web.errors import Problem
 from geo_app.web.params import choice, reject_unknown
 
@@ -47,7 +48,11 @@ MAP_PAGES = [
         "Peta Cakupan Infrastruktur",
         "Cakupan CCTV, Wi-Fi, pos damkar dan lainnya.",
     ),
-    ("/maps/green", "Ruang Terbuka Hijau", "RTH per kelurahan terhadap target 30% / 20%."),
+    (
+        "/maps/green",
+        "Ruang Terbuka Hijau",
+        "RTH per kelurahan terhadap target 30% / 20%, perubahan setahun, penduduk dalam 300 m dari taman.",
+    ),
 ]
 
 
@@ -181,8 +186,14 @@ def incidents_map():
 
 
 @blueprint.get("/maps/green")
+@declare(
+    QueryParam("from", "Dari: start of the comparison, YYYY-MM-DD (default: a year before `to`)"),
+    QueryParam("to", "Sampai: date of the figures, YYYY-MM-DD (default: the end of the last complete month)"),
+    media_type="text/html",
+)
 def green_map():
-    """Ruang Terbuka Hijau: RTH by type, share per kelurahan against the target, access gaps, changes."""
+    """Ruang Terbuka Hijau: each kelurahan's distance to 30 % RTH, what changed between two dates and who
+    lives beyond 300 m of a park, on the map and in a ranked table with its CSV."""
     from geo_app.web.green_pages import green_map_page
 
     return green_map_page()

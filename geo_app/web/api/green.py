@@ -16,7 +16,9 @@ from flask import Blueprint, Response, request, url_for
 from shapely.geometry import mapping, shape
 
 from geo_app.analysis import green as green_analysis
+from geo_app.city import CityContext
 from geo_app.csv_cells import to_csv
+from geo_app.dates import DateOutOfRange, check_in_range
 from geo_app.ingest import green as green_ingest
 from geo_app.ingest.readers import ReadError
 from geo_app.store import areas as area_store
@@ -24,6 +26,7 @@ from geo_app.store import green as green_store
 from geo_app.store import population as population_store
 from geo_app.usecases import green as green_usecases
 from geo_app.web import deps
+from geo_app.web.apidoc import QueryParam, declare
 from geo_app.web.errors import Problem, problem_response
 from geo_app.web.params import bbox, choice, number, reject_unknown
 
@@ -33,6 +36,7 @@ GEOJSON = "application/geo+json"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
 LEVEL_CHOICES = ("all", *green_analysis.LEVELS)
+CHANGE_LABELS = {"gained": "Bertambah", "lost": "Berkurang"}
 
 
 @blueprint.errorhandler(green_analysis.NoKelurahan)
@@ -359,6 +363,7 @@ def green_changes():
                 "geometry": mapping(geometry),
                 "properties": {
                     "change": shape["change"],
+                    "change_label": CHANGE_LABELS[shape["change"]],
                     "kelurahan_code": shape["code"],
                     "kelurahan": shape["name"],
                     "area_ha": round(shape["area_ha"], 4),
@@ -458,6 +463,96 @@ def green_access():
         "as_of": _iso(at),
         "radius_m": radius,
         "min_ha": min_ha,
+        "population_model": population_model,
+        "areas": green_usecases.records(table),
+    }
+
+
+def _day(name: str) -> date | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+        check_in_range(day, name)
+    except DateOutOfRange as exc:
+        raise Problem(
+            400, "Invalid parameter", str(exc), indonesian=f"Tanggal {value} di luar rentang yang dilayani."
+        ) from None
+    except ValueError:
+        raise Problem(
+            400,
+            "Invalid parameter",
+            f"{name}={value!r}: use a date like 2025-06-01",
+            indonesian=f"Tanggal «{value}» tidak dapat dibaca; tulis seperti 2025-06-01.",
+        ) from None
+    return day
+
+
+def requested_period(conn, city: CityContext) -> green_usecases.Period:
+    """The ``from`` / ``to`` dates of a green figures request (page or API). By default ``to`` is the end
+    of the last complete month and ``from`` the end of the same month a year before (or the first day of
+    the green history, if later)."""
+    since, until = _day("from"), _day("to")
+    if until is None:
+        until = green_usecases.default_period(conn, city, datetime.now(city.timezone)).until
+    if since is None:
+        since = green_usecases.comparison_start(green_store.first_version(conn, city.code), until, city)
+    if since >= until:
+        raise Problem(
+            400,
+            "Invalid parameter",
+            f"from={since} is not before to={until}: give from before to, e.g. from=2025-06-01&to=2026-06-01",
+            indonesian="Tanggal «Dari» harus sebelum tanggal «Sampai».",
+        )
+    return green_usecases.Period(since, until)
+
+
+@blueprint.get("/analysis/green/figures")
+@declare(
+    QueryParam(
+        "from",
+        "Start of the comparison, YYYY-MM-DD (as of the end of that day, city time). Default: the end of the "
+        "same month a year before `to`, or the first day of the green history if later",
+    ),
+    QueryParam(
+        "to",
+        "End of the comparison and date of the RTH and park-access figures, YYYY-MM-DD (end of that day). "
+        "Default: the last day of the last complete month",
+    ),
+    QueryParam("level", "Which rows", enum=LEVEL_CHOICES, default="all"),
+    QueryParam(
+        "format",
+        "json; csv (the same columns); geojson (kelurahan polygons with their figures)",
+        enum=("json", "csv", "geojson"),
+        default="json",
+    ),
+)
+def green_figures():
+    """Per kelurahan, kecamatan and city: RTH share and deficit to 30 % (20 % public), hectares gained and
+    lost between ``from`` and ``to``, and the share of residents within 300 m of a public park of 0.5 ha.
+
+    The figures of the RTH map's table and of the monthly RTH report. Park access counts residents by the
+    population grid (population-weighted), or spread evenly over the area where there is no grid.
+    """
+    reject_unknown({"from", "to", "level", "format"})
+    fmt = choice("format", ("json", "csv", "geojson"), default="json")
+    city = deps.city()
+    with deps.connection() as conn:
+        period = requested_period(conn, city)
+        table = green_usecases.area_figures(conn, city, period)
+        if fmt == "geojson":
+            return _geojson(_with_kelurahan_geometry(conn, green_usecases.records(table)))
+        population_model = population_store.model_name(conn, city.code)
+    table = _level_filter(table)
+    if fmt == "csv":
+        return _csv(table, f"rth_angka_{period.since}_{period.until}.csv")
+    return {
+        "from": period.since.isoformat(),
+        "to": period.until.isoformat(),
+        "radius_m": green_analysis.ACCESS_RADIUS_M,
+        "min_ha": green_analysis.ACCESS_MIN_HA,
+        "targets": green_usecases.targets(),
         "population_model": population_model,
         "areas": green_usecases.records(table),
     }
