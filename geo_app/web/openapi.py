@@ -16,8 +16,8 @@ from functools import cache
 
 from flask import Blueprint, Flask, current_app, render_template, request
 
-from geo_app.ogc.collections import Collection
 from geo_app.ogc.core import DEFAULT_LIMIT, GEOJSON, MAX_LIMIT, OPENAPI
+from geo_app.published import Collection
 from geo_app.web.access import SECURITY_SCHEMES, openapi_access
 from geo_app.web.apidoc import ApiDeclaration, QueryParam, declare
 from geo_app.web.errors import PROBLEM_JSON

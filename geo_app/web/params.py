@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from flask import request
 
-from geo_app.ogc.crs import CRS84, OutsideCrs, check_box
+from geo_app.crs import CRS84, OutsideCrs, check_box
 from geo_app.web.errors import Problem
 
 NUL = "\x00"
