@@ -21,7 +21,7 @@ from geo_app.published import Collection
 from geo_app.web.access import SECURITY_SCHEMES, openapi_access
 from geo_app.web.apidoc import ApiDeclaration, QueryParam, declare
 from geo_app.web.errors import PROBLEM_JSON
-from geo_app.web.params import reject_unknown
+from geo_app.web.params import parsed, reject_unknown
 
 blueprint = Blueprint("openapi", __name__)
 
@@ -74,7 +74,8 @@ def _summary(view) -> tuple[str, str]:
 
 @cache
 def _source_facts(view) -> tuple[tuple[str, ...], bool]:
-    """Query parameter names given to reject_unknown, and whether the view renders an HTML template."""
+    """Query parameter names given to reject_unknown or read by parsed(Model), and whether the view
+    renders an HTML template."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(view)))
     except (OSError, TypeError, SyntaxError):
@@ -94,6 +95,9 @@ def _source_facts(view) -> tuple[tuple[str, ...], bool]:
             names += [
                 e.value for e in node.args[0].elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
             ]
+        if called == parsed.__name__ and node.args and isinstance(node.args[0], ast.Name):
+            model = view.__globals__.get(node.args[0].id)
+            names += list(getattr(model, "model_fields", {}))
     return tuple(names), renders_html
 
 

@@ -105,14 +105,6 @@ def result_csv(result: coverage.CoverageResult) -> str:
     return to_csv(table[columns].round(4))
 
 
-def run(conn, request_: coverage.CoverageRequest) -> coverage.CoverageResult:
-    """The coverage result (geo_app.usecases.coverage); 409 when it cannot be computed."""
-    try:
-        return coverage_usecases.coverage_result(conn, deps.city(), deps.catalog(), request_)
-    except coverage.CoverageError as exc:
-        raise Problem(409, "Coverage cannot be computed", str(exc)) from None
-
-
 @blueprint.get("/coverage")
 def coverage_report():
     """Coverage of one or more asset types: straight-line (radius) or over the road network (minutes)."""
@@ -123,7 +115,7 @@ def coverage_report():
         raise Problem(400, "Invalid parameter", "layer chooses the GeoJSON layer; add format=geojson.")
     request_ = coverage_request()
     with deps.connection() as conn:
-        result = run(conn, request_)
+        result = coverage_usecases.coverage_result(conn, deps.city(), deps.catalog(), request_)
     if fmt == "geojson":
         return result_geojson(result, layer), 200, {"Content-Type": GEOJSON}
     if fmt == "csv":
@@ -143,12 +135,9 @@ def fire_view():
     radius_m = number("radius_m", float(settings.fire_coverage_radius_m), 1, 50_000)
     minutes = number("minutes", float(settings.fire_response_minutes), 0.1, 180)
     with deps.connection() as conn:
-        try:
-            view = coverage.fire_service_view(
-                conn, deps.city_code(), deps.catalog(), radius_m, minutes, float(settings.coverage_access_m)
-            )
-        except coverage.CoverageError as exc:
-            raise Problem(409, "Coverage cannot be computed", str(exc)) from None
+        view = coverage.fire_service_view(
+            conn, deps.city_code(), deps.catalog(), radius_m, minutes, float(settings.coverage_access_m)
+        )
     return jsonable(view)
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import date, datetime
+from typing import ClassVar
 
 import pandas as pd
 import shapely
 from flask import Blueprint, Response, request, url_for
+from pydantic import Field, ValidationInfo, field_validator
 from shapely.geometry import mapping, shape
 
 from geo_app.analysis import green as green_analysis
@@ -23,15 +25,18 @@ from geo_app.store import areas as area_store
 from geo_app.store import green as green_store
 from geo_app.store import population as population_store
 from geo_app.usecases import green as green_usecases
+from geo_app.usecases import green_areas
+from geo_app.usecases.green_areas import GreenAreaList
 from geo_app.web import deps
 from geo_app.web.errors import Problem, problem_response
-from geo_app.web.params import bbox, choice, number, reject_unknown
+from geo_app.web.paging import Keyset, deprecation_headers, links, page_request
+from geo_app.web.params import BBox, Listed, choice, known, number, parsed, reject_unknown
 
 blueprint = Blueprint("green_api", __name__, url_prefix="/api")
 
 GEOJSON = "application/geo+json"
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 5000
+GREEN_AREAS = Keyset("green_areas", (int,))
+"""By id, ascending."""
 LEVEL_CHOICES = ("all", *green_analysis.LEVELS)
 
 
@@ -139,33 +144,56 @@ def _csv(frame: pd.DataFrame, filename: str) -> Response:
 # --- features ------------------------------------------------------------------------------------------
 
 
+class GreenListQuery(Listed):
+    """Which green areas, at which moment (``as_of``, default now), one page at a time."""
+
+    MAX_LIMIT: ClassVar[int] = 5000
+    type: tuple[str, ...] = ()
+    public: bool | None = None
+    opd: str | None = None
+    kelurahan: str | None = None
+    bbox: BBox = None
+    as_of: datetime | None = None
+    after: int | None = Field(None, ge=0, description="Deprecated: use cursor from the next link.")
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, values, info: ValidationInfo):
+        return known(values, info.context["catalog"].green_types)
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of(cls, raw, info: ValidationInfo):
+        zone = info.context["city"]().timezone
+        try:
+            return green_ingest.parse_instant(raw, zone=zone, end_of_day=True, what="as_of")
+        except green_ingest.GreenEditError as exc:
+            raise ValueError(str(exc).removeprefix(f"as_of={raw!r}: ")) from None
+
+
 @blueprint.get("/green-areas")
 def list_green_areas():
-    """Green areas as GeoJSON, filtered, one page at a time (keyset: ``after`` = last id of a page)."""
-    reject_unknown({"type", "public", "opd", "kelurahan", "bbox", "as_of", "limit", "after"})
+    """Green areas as GeoJSON, filtered, one page at a time (the ``next`` link continues)."""
+    query = parsed(GreenListQuery)
     flt = green_store.GreenFilter(
-        at=_instant("as_of", end_of_day=True),
-        types=_types(),
-        is_public=_boolean("public"),
-        managing_opd=request.args.get("opd"),
-        kelurahan=request.args.get("kelurahan"),
-        bbox=bbox(),
+        at=query.as_of,
+        types=query.type,
+        is_public=query.public,
+        managing_opd=query.opd,
+        kelurahan=query.kelurahan,
+        bbox=query.bbox,
     )
-    limit = number("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, whole=True)
-    after = number("after", 0, 0, 2**62, whole=True)
+    list_request = GreenAreaList(flt, page_request(GREEN_AREAS, query, alias="after"))
     with deps.connection() as conn:
-        rows, matched = green_store.list_green_areas(conn, deps.city_code(), flt, after, limit)
+        page, matched = green_areas.list_green_areas(conn, deps.city(), list_request)
     body = {
         "type": "FeatureCollection",
         "numberMatched": matched,
-        "numberReturned": len(rows),
-        "features": [_feature(row) for row in rows],
-        "links": [],
+        "numberReturned": len(page.items),
+        "features": [_feature(row) for row in page.items],
+        "links": links(page, GREEN_AREAS, GEOJSON),
     }
-    if len(rows) == limit:
-        args = {**request.args.to_dict(), "after": rows[-1]["id"]}
-        body["links"].append({"rel": "next", "href": url_for(".list_green_areas", **args)})
-    return _geojson(body)
+    return _geojson(body, headers=deprecation_headers())
 
 
 @blueprint.get("/green-areas/<int:feature_id>")

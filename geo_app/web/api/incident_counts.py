@@ -17,9 +17,8 @@ from geo_app.auth.privacy import can_see_exact_incidents, public_min_cell_count
 from geo_app.store import incident_counts
 from geo_app.store.incidents import IncidentFilter
 from geo_app.web import deps
-from geo_app.web.api.incidents import incident_filter
 from geo_app.web.errors import Problem
-from geo_app.web.params import choice, reject_unknown
+from geo_app.web.params import choice, incident_filter, reject_unknown
 
 blueprint = Blueprint("incident_counts_api", __name__, url_prefix="/api")
 
