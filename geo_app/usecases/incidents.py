@@ -66,6 +66,21 @@ def response_by_kelurahan(conn: psycopg.Connection, catalog: Catalog, filters) -
     return response.by_group(aggregates.response_rows(conn, filters), "kelurahan_code", targets)
 
 
+NO_RESPONSES = {"incidents": 0, "compliance": None, "median_min": None, "p90_min": None}
+
+
+def response_map(conn: psycopg.Connection, city: CityContext, catalog: Catalog, filters) -> dict:
+    """Every kelurahan polygon with its response compliance, median and p90 (GeoJSON, the response map
+    and /api/analysis/response/kelurahan); kelurahan without incidents carry zero and nulls."""
+    summaries = response_by_kelurahan(conn, catalog, filters)
+    collection = area_store.areas_geojson(conn, city.code, "kelurahan")
+    for feature in collection["features"]:
+        code = feature["properties"]["code"]
+        name = feature["properties"]["name"]
+        feature["properties"] = {"code": code, "name": name, **summaries.get(code, NO_RESPONSES)}
+    return collection
+
+
 def hour_weekday(conn: psycopg.Connection, city: CityContext, catalog: Catalog, filters) -> dict:
     """Counts per hour of day (0-23) × ISO weekday (rows, 1 = Monday), in total and per category, in the
     city's own time zone: the body of /api/analysis/hotspots/temporal and the hotspot page's chart."""

@@ -161,8 +161,8 @@ class Listed(Query):
     link; geo_app.web.paging). Lists that allow more per page raise ``MAX_LIMIT``."""
 
     MAX_LIMIT: ClassVar[int] = 1000
-    limit: int = Field(100, ge=1)
-    cursor: str | None = None
+    limit: int = Field(100, ge=1, description="Items per page (keyset pages; see the next link)")
+    cursor: str | None = Field(None, description="Opaque position from the next link of the previous page")
 
     @field_validator("limit")
     @classmethod
@@ -210,13 +210,13 @@ class IncidentQuery(Query):
     """The filters of the incident list and every 112 analysis; months and dates are read in the city's
     own time zone, categories and call types against the catalog."""
 
-    start: datetime | None = None
-    end: datetime | None = None
-    category: tuple[str, ...] = ()
-    call_type: tuple[str, ...] = ()
-    kecamatan: tuple[str, ...] = ()
-    kelurahan: tuple[str, ...] = ()
-    bbox: BBox = None
+    start: datetime | None = Field(None, description="From: a month (2026-10), a date or an ISO date-time")
+    end: datetime | None = Field(None, description="To (a month or date counts whole): like start")
+    category: tuple[str, ...] = Field((), description="Incident categories of the catalog, comma-separated")
+    call_type: tuple[str, ...] = Field((), description="Call types; the analyses default to the emergencies")
+    kecamatan: tuple[str, ...] = Field((), description="Kecamatan codes, comma-separated")
+    kelurahan: tuple[str, ...] = Field((), description="Kelurahan codes, comma-separated")
+    bbox: BBox = Field(None, description="min_lon,min_lat,max_lon,max_lat in degrees")
 
     @field_validator("start", "end", mode="before")
     @classmethod

@@ -13,7 +13,6 @@ from typing import Literal
 from flask import Blueprint
 from pydantic import Field
 
-from geo_app.store import areas as area_store
 from geo_app.store.incidents import IncidentFilter
 from geo_app.usecases import hotspots
 from geo_app.usecases import incidents as incident_usecases
@@ -114,13 +113,5 @@ def response_by_kelurahan():
     """Kelurahan polygons with their response compliance, median and p90 (GeoJSON, for the map)."""
     filters = emergency_filter(parsed(IncidentQuery))
     with deps.connection() as conn:
-        summaries = incident_usecases.response_by_kelurahan(conn, deps.catalog(), filters)
-        collection = area_store.areas_geojson(conn, filters.city_code, "kelurahan")
-    for feature in collection["features"]:
-        code = feature["properties"]["code"]
-        feature["properties"] = {
-            "code": code,
-            "name": feature["properties"]["name"],
-            **summaries.get(code, {"incidents": 0, "compliance": None, "median_min": None, "p90_min": None}),
-        }
+        collection = incident_usecases.response_map(conn, deps.city(), deps.catalog(), filters)
     return collection, 200, {"Content-Type": "application/geo+json"}
