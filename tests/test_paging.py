@@ -148,3 +148,8 @@ def test_unknown_parameters_are_still_refused_and_empty_ones_ignored(client):
     response = client.get("/api/incidents?colour=red")
     assert response.status_code == 400 and "colour" in response.json["detail"]
     assert client.get("/api/analysis/hotspots/clusters?eps=&start=").status_code == 200
+
+
+def test_a_repeated_filter_stays_repeated_in_the_next_link(client):
+    first = client.get("/api/assets?type=cctv&type=wifi_publik&limit=2").json
+    assert parse_qs(urlsplit(next_href(first)).query)["type"] == ["cctv", "wifi_publik"]

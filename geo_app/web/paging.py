@@ -77,7 +77,7 @@ def page_request(keyset: Keyset, query: Listed, alias: str | None = None) -> Pag
 
 
 def _url(cursor: str, dropped: str | None = None) -> str:
-    args = {key: value for key, value in request.args.items(multi=False) if key not in {"cursor", dropped}}
+    args = {key: values for key, values in request.args.lists() if key not in {"cursor", dropped}}
     return url_for(request.endpoint, **(request.view_args or {}), **args, cursor=cursor)
 
 
