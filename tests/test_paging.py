@@ -153,3 +153,11 @@ def test_unknown_parameters_are_still_refused_and_empty_ones_ignored(client):
 def test_a_repeated_filter_stays_repeated_in_the_next_link(client):
     first = client.get("/api/assets?type=cctv&type=wifi_publik&limit=2").json
     assert parse_qs(urlsplit(next_href(first)).query)["type"] == ["cctv", "wifi_publik"]
+
+
+def test_coverage_parameters_are_a_typed_model_too(client):
+    wrong = client.get("/api/analysis/coverage?type=cctv&mode=walking")
+    assert wrong.status_code == 400 and wrong.json["parameters"] == ["mode"]
+    assert "'travel_time'" in wrong.json["detail"]
+    mixed = client.get("/api/analysis/coverage?type=cctv&format=csv&layer=gaps")
+    assert mixed.status_code == 400 and "format=geojson" in mixed.json["detail"]
