@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,8 +15,9 @@ from geo_app.store.incidents import IncidentFilter
 from geo_app.usecases import areas, assets, hotspots, incident_records
 from geo_app.usecases.assets import AssetList
 from geo_app.usecases.audit import AuditList, audit_entries
-from geo_app.usecases.errors import NotFound
+from geo_app.usecases.errors import NotFound, WholeMonthsOnly
 from geo_app.usecases.incident_records import IncidentList
+from geo_app.usecases.incidents import AreaCountRequest, area_counts
 from geo_app.usecases.paging import PageRequest
 
 MONTH = "start=2026-10&end=2026-10"
@@ -89,3 +90,19 @@ def test_a_missing_record_is_a_domain_error_and_a_404_problem(client, conn, city
 
 def month_bounds(city) -> tuple[datetime, datetime]:
     return datetime(2026, 10, 1, tzinfo=city.timezone), datetime(2026, 11, 1, tzinfo=city.timezone)
+
+
+def test_the_area_count_use_case_gives_the_public_answer_and_refuses_part_months(
+    anonymous_client, conn, city
+):
+    api = anonymous_client.get("/api/incidents/counts?start=2026-09&end=2026-10").json
+    september, november = datetime(2026, 9, 1, tzinfo=city.timezone), month_bounds(city)[1]
+    filters = IncidentFilter(city.code, september, november, call_types=("darurat",))
+    minimum = api["suppression"]["min_cell"]
+    now = datetime.now(UTC)
+    direct = area_counts(conn, city, AreaCountRequest(filters, "kelurahan", False, minimum), now)
+    assert json.loads(json.dumps(direct)) == api and sum(row["count"] for row in api["areas"]) > 0
+    part = IncidentFilter(city.code, september.replace(day=14), november, call_types=("darurat",))
+    with pytest.raises(WholeMonthsOnly, match="use start=2026-09 or start=2026-10") as refused:
+        area_counts(conn, city, AreaCountRequest(part, "kelurahan", False, minimum), now)
+    assert refused.value.parameter == "start"

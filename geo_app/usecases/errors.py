@@ -8,7 +8,16 @@ from geo_app.analysis.green import NoKelurahan
 from geo_app.analysis.hotspots import NotEnoughData
 from geo_app.analysis.limits import TooMuchWork
 
-__all__ = ["CoverageError", "NoArea", "NoKelurahan", "NotEnoughData", "NotFound", "Rejected", "TooMuchWork"]
+__all__ = [
+    "CoverageError",
+    "NoArea",
+    "NoKelurahan",
+    "NotEnoughData",
+    "NotFound",
+    "Rejected",
+    "TooMuchWork",
+    "WholeMonthsOnly",
+]
 
 
 class NotFound(LookupError):
@@ -32,3 +41,12 @@ class Rejected(ValueError):
 
 class NoArea(LookupError):
     """The filters select no kelurahan of the city, so there is nothing to analyse."""
+
+
+class WholeMonthsOnly(ValueError):
+    """A period that is not whole calendar months, asked by a role that may see only those; ``parameter``
+    is ``start`` or ``end``, the message says which months to give instead."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(message)
+        self.parameter = parameter

@@ -17,7 +17,15 @@ from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from geo_app.ingest.incidents import IncidentFileError
-from geo_app.usecases.errors import CoverageError, NoArea, NotEnoughData, NotFound, Rejected, TooMuchWork
+from geo_app.usecases.errors import (
+    CoverageError,
+    NoArea,
+    NotEnoughData,
+    NotFound,
+    Rejected,
+    TooMuchWork,
+    WholeMonthsOnly,
+)
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -139,6 +147,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CoverageError)
     def _coverage(exc: CoverageError):
         return problem_response(409, "Coverage cannot be computed", str(exc))
+
+    @app.errorhandler(WholeMonthsOnly)
+    def _whole_months_only(exc: WholeMonthsOnly):
+        given = request.args.get(exc.parameter)
+        detail = f"{exc.parameter}={given!r}: {exc}"
+        return problem_response(400, "Whole months only", detail, parameters=[exc.parameter])
 
     @app.errorhandler(IncidentFileError)
     def _unreadable_incidents(exc: IncidentFileError):
