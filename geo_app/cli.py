@@ -93,8 +93,8 @@ def metadata_records_command(site: str) -> None:
     import json
 
     from geo_app.db import connect
-    from geo_app.ogc.collections import build_collections
     from geo_app.ows.service import OwsService
+    from geo_app.published import build_collections
 
     settings = load_settings()
     catalog = load_catalog(settings.layers_dir)

@@ -20,7 +20,7 @@ from geo_app.auth import permissions, privacy
 from geo_app.auth.permissions import READ, Rule
 from geo_app.auth.roles import PERENCANA, READERS
 from geo_app.db import connect
-from geo_app.ogc.collections import Collection, Property, check_incident_properties
+from geo_app.published import Collection, Property, check_incident_properties
 from geo_app.settings import Settings
 from geo_app.store import incidents as incident_store
 from geo_app.web.api.incidents import incident_feature

@@ -61,7 +61,7 @@ def test_operations_carry_summaries_parameters_and_problem_errors(document):
         "y": "integer",
     }
     areas = document["paths"]["/api/areas"]["get"]
-    assert [p["name"] for p in areas["parameters"]] == ["level"]  # read from its reject_unknown call
+    assert [p["name"] for p in areas["parameters"]] == ["limit", "cursor", "level"]  # its parsed(AreaQuery)
 
 
 def test_items_take_limit_from_components_with_its_maximum(document):

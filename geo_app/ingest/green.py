@@ -32,10 +32,10 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo_app.catalog import Catalog
+from geo_app.crs import CRS84, OutsideCrs, check_box
 from geo_app.dates import DateOutOfRange, check_in_range
 from geo_app.ingest import geometry_limits
 from geo_app.ingest.readers import UPLOAD_LIMITS, read_vector, read_vector_bytes, source_info
-from geo_app.ogc.crs import CRS84, OutsideCrs, check_box
 from geo_app.store import bulk
 from geo_app.store import green as green_store
 

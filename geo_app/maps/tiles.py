@@ -66,7 +66,7 @@ def add_vector_tiles(
 
 
 # The streets basemap: roads by class (colour, width in pixels at zoom 15, thinner further out) under the
-# thematic layers, place names above them. Side streets come with zoom (geo_app.ogc.collections).
+# thematic layers, place names above them. Side streets come with zoom (geo_app.published).
 # Roads lie over the thematic polygons (Leaflet's overlay pane, 400), whose fills would hide them, and
 # under the vector-tile overlays (450), place names and markers (600).
 BASEMAP_PANE = "geoAppBasemap"

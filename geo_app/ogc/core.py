@@ -25,10 +25,10 @@ from urllib.parse import urlencode
 
 import psycopg
 
+from geo_app.crs import CRS84, SUPPORTED, Crs, OutsideCrs, check_box, parse_crs
 from geo_app.dates import DateOutOfRange, check_in_range
 from geo_app.ogc import cql2
-from geo_app.ogc.collections import Collection
-from geo_app.ogc.crs import CRS84, SUPPORTED, Crs, OutsideCrs, check_box, parse_crs
+from geo_app.published import Collection
 from geo_app.store import cql2 as cql2_sql
 from geo_app.store import features as store
 from geo_app.store.features import ItemQuery, TimeFilter

@@ -19,7 +19,7 @@ from pathlib import Path
 from psycopg import sql
 
 from geo_app.catalog import Catalog, Kugi
-from geo_app.ogc.collections import PUBLIC_CALL_TYPES, Collection
+from geo_app.published import PUBLIC_CALL_TYPES, Collection
 from geo_app.store.features import Fragment, TimeFilter, base_conditions
 
 FONTSET = Path(__file__).with_name("fonts.txt")

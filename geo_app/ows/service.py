@@ -23,8 +23,8 @@ from psycopg import sql
 
 from geo_app.catalog import Catalog
 from geo_app.city import require_city
-from geo_app.ogc.collections import Collection
 from geo_app.ows import mapfile, metadata
+from geo_app.published import Collection
 from geo_app.store.features import Fragment
 
 MAP_MAX_AGE_SECONDS = 3600

@@ -137,8 +137,11 @@ def list_areas(conn: psycopg.Connection, city_code: str, level: str) -> list[dic
     ).fetchall()
 
 
-def areas_geojson(conn: psycopg.Connection, city_code: str, level: str) -> dict:
-    """A GeoJSON FeatureCollection of one level, built by PostGIS (lon/lat, 6 decimals ~ 0.1 m)."""
+def areas_geojson(
+    conn: psycopg.Connection, city_code: str, level: str, after: str | None = None, limit: int | None = None
+) -> dict:
+    """A GeoJSON FeatureCollection of one level ordered by code, built by PostGIS (lon/lat, 6 decimals
+    ~ 0.1 m): every area, or ``limit`` of them with a code after ``after``."""
     row = conn.execute(
         """
         SELECT json_build_object(
@@ -155,17 +158,21 @@ def areas_geojson(conn: psycopg.Connection, city_code: str, level: str) -> dict:
                     'population_year', a.population_year,
                     'population_is_estimate', a.population_is_estimate,
                     'official_area_km2', a.official_area_km2,
-                    'area_km2', round((ST_Area(ST_Transform(a.geom, c.metric_srid)) / 1e6)::numeric, 4),
+                    'area_km2', round((ST_Area(ST_Transform(a.geom, a.metric_srid)) / 1e6)::numeric, 4),
                     'density_per_km2', round((a.population /
-                        nullif(ST_Area(ST_Transform(a.geom, c.metric_srid)) / 1e6, 0))::numeric, 1),
+                        nullif(ST_Area(ST_Transform(a.geom, a.metric_srid)) / 1e6, 0))::numeric, 1),
                     'boundary_source', a.boundary_source)
             ) ORDER BY a.code), '[]'::json)
         ) AS fc
-        FROM admin_areas a JOIN cities c ON c.code = a.city_code
+        FROM (
+            SELECT a.*, c.metric_srid FROM admin_areas a JOIN cities c ON c.code = a.city_code
+            WHERE a.city_code = %(city)s AND a.level = %(level)s
+              AND (%(after)s::text IS NULL OR a.code > %(after)s)
+            ORDER BY a.code LIMIT %(limit)s
+        ) a
         LEFT JOIN admin_areas p ON p.code = a.parent_code
-        WHERE a.city_code = %s AND a.level = %s
         """,
-        (city_code, level),
+        {"city": city_code, "level": level, "after": after, "limit": limit},
     ).fetchone()
     return row["fc"]
 

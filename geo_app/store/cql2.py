@@ -18,8 +18,8 @@ from datetime import date, datetime
 from psycopg import sql
 from pygeofilter import ast, values
 
-from geo_app.ogc.collections import Collection
-from geo_app.ogc.crs import CRS84, Crs, OutsideCrs, check_box
+from geo_app.crs import CRS84, Crs, OutsideCrs, check_box
+from geo_app.published import Collection
 from geo_app.store.features import Fragment, column, envelope
 
 GEOMETRY_NAMES = ("geometry", "geom")

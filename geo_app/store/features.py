@@ -1,6 +1,6 @@
 """SQL for OGC API collections and vector tiles, built from the collection registry.
 
-Identifiers come only from :mod:`geo_app.ogc.collections`; every value (bbox, time, filter literals,
+Identifiers come only from :mod:`geo_app.published`; every value (bbox, time, filter literals,
 cursor keys) is a bound parameter. Features are rendered to GeoJSON by PostGIS (``json_build_object``),
 so a page is one query and Python only joins the strings.
 
@@ -18,8 +18,8 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
-from geo_app.ogc.collections import Collection
-from geo_app.ogc.crs import CRS84, Crs
+from geo_app.crs import CRS84, Crs
+from geo_app.published import Collection
 
 TILE_EXTENT = 4096
 TILE_BUFFER = 64

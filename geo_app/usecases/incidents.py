@@ -7,7 +7,7 @@ catalog's emergencies (``counts_as_incident``), as in every 112 analysis.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -20,6 +20,7 @@ from geo_app.store import areas as area_store
 from geo_app.store import incident_aggregates as aggregates
 from geo_app.store import incident_counts
 from geo_app.store.incidents import IncidentFilter
+from geo_app.usecases.errors import WholeMonthsOnly
 from geo_app.usecases.periods import Month
 
 BRIEFING_WINDOWS = ((1, "Kemarin"), (7, "7 hari terakhir"), (28, "28 hari terakhir"))
@@ -64,6 +65,21 @@ def response_by_kelurahan(conn: psycopg.Connection, catalog: Catalog, filters) -
     """Compliance, median and p90 per kelurahan code (for the response map)."""
     targets = response_targets(catalog)
     return response.by_group(aggregates.response_rows(conn, filters), "kelurahan_code", targets)
+
+
+NO_RESPONSES = {"incidents": 0, "compliance": None, "median_min": None, "p90_min": None}
+
+
+def response_map(conn: psycopg.Connection, city: CityContext, catalog: Catalog, filters) -> dict:
+    """Every kelurahan polygon with its response compliance, median and p90 (GeoJSON, the response map
+    and /api/analysis/response/kelurahan); kelurahan without incidents carry zero and nulls."""
+    summaries = response_by_kelurahan(conn, catalog, filters)
+    collection = area_store.areas_geojson(conn, city.code, "kelurahan")
+    for feature in collection["features"]:
+        code = feature["properties"]["code"]
+        name = feature["properties"]["name"]
+        feature["properties"] = {"code": code, "name": name, **summaries.get(code, NO_RESPONSES)}
+    return collection
 
 
 def hour_weekday(conn: psycopg.Connection, city: CityContext, catalog: Catalog, filters) -> dict:
@@ -240,4 +256,104 @@ def public_monthly_counts(conn: psycopg.Connection, city: CityContext, month: Mo
         "by_kecamatan": levels["kecamatan"],
         "by_kelurahan": levels["kelurahan"],
         "total": sum(row["count"] for row in levels["kecamatan"]),
+    }
+
+
+@dataclass(frozen=True)
+class AreaCountRequest:
+    """Counts per ``level`` (kelurahan or kecamatan) of the incidents ``filters`` select (time, category and
+    call type only). ``exact``: the role may see exact points; else whole months up to the last complete
+    one, each count the sum of the cells holding at least ``min_count`` incidents."""
+
+    filters: IncidentFilter
+    level: str = "kelurahan"
+    exact: bool = False
+    min_count: int = 1
+
+
+def area_counts(
+    conn: psycopg.Connection, city: CityContext, request: AreaCountRequest, now: datetime
+) -> dict:
+    """The body of /api/incidents/counts; WholeMonthsOnly when a role without points asks for part of a
+    month."""
+    zone = city.timezone
+    requested = request.filters
+    start, end = (requested.start, requested.end) if request.exact else _whole_months(requested, city, now)
+    filters = IncidentFilter(
+        city_code=city.code,
+        start=start,
+        end=end,
+        categories=requested.categories,
+        call_types=requested.call_types,
+    )
+    rows = incident_counts.counts_by_area(conn, filters, request.level, request.min_count, zone.key)
+    return {
+        "level": request.level,
+        "call_types": list(filters.call_types),
+        "period": {"from": start and start.isoformat(), "before": end and end.isoformat()},
+        "suppression": None if request.exact else _suppression(request.min_count, city, end),
+        "areas": rows,
+    }
+
+
+def _month_start(moment: datetime, city: CityContext) -> datetime:
+    return moment.astimezone(city.timezone).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _month_name(year: int, month: int) -> str:
+    """YYYY-MM of ``month`` of ``year``, where month 0 and 13 roll into the neighbouring years."""
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return f"{year:04d}-{month:02d}"
+
+
+def _require_whole_month(name: str, moment: datetime | None, city: CityContext) -> None:
+    """WholeMonthsOnly unless ``moment`` is the first instant of a calendar month, naming the two nearest
+    months."""
+    if moment is None or moment == _month_start(moment, city):
+        return
+    month = _month_start(moment, city)
+    # start: the month it falls in or the next; end (exclusive here, inclusive in the request): the one
+    # before the month it falls in, or that month.
+    shift = 0 if name == "start" else -1
+    choices = [_month_name(month.year, month.month + shift + step) for step in (0, 1)]
+    first_or_last = "first" if name == "start" else "last"
+    raise WholeMonthsOnly(
+        name,
+        f"counts for your role cover whole calendar months ({city.timezone_name}); use {name}={choices[0]} "
+        f"or {name}={choices[1]} (a date must be the {first_or_last} day of a month, with no time of day).",
+    )
+
+
+def _whole_months(
+    filters: IncidentFilter, city: CityContext, now: datetime
+) -> tuple[datetime | None, datetime]:
+    """Start and (exclusive) end for roles that may not see points: whole calendar months, ending with the
+    last complete month, so no answer depends on when in a month an incident happened nor grows while a
+    month fills up (polling the current month would tell when each incident came in)."""
+    _require_whole_month("start", filters.start, city)
+    _require_whole_month("end", filters.end, city)
+    this_month = _month_start(now, city)
+    end = min(filters.end or this_month, this_month)
+    if filters.start is not None and filters.start >= end:
+        last = _month_name(this_month.year, this_month.month - 1)
+        raise WholeMonthsOnly(
+            "start",
+            f"counts for your role go up to the last complete month, {last}; give a start no later than "
+            f"start={last}.",
+        )
+    return filters.start, end
+
+
+def _suppression(min_count: int, city: CityContext, end: datetime) -> dict:
+    last = _month_name(end.year, end.month - 1)
+    return {
+        "min_cell": min_count,
+        "cell": incident_counts.CELL,
+        "time_zone": city.timezone_name,
+        "months_until": last,
+        "note": (
+            f"Each count is the sum of the cells ({incident_counts.CELL}) that hold at least {min_count} "
+            f"incidents; smaller cells are not counted, so a count can be below the number of incidents. "
+            f"Periods are whole calendar months; data up to the last complete month ({last})."
+        ),
     }

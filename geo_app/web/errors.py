@@ -1,7 +1,8 @@
 """Every error as ``application/problem+json`` (RFC 9457), never a stack trace.
 
-Raise :class:`Problem` from any view with a message a person can act on; framework errors (404, 405,
-413, ...) and unexpected exceptions are turned into the same shape here. A browser opening a map page
+Raise :class:`Problem` from any view with a message a person can act on; the use cases' own errors
+(geo_app.usecases.errors), framework errors (404, 405, 413, ...) and unexpected exceptions are turned into
+the same shape here, once. A browser opening a map page
 (/maps/...) gets the same error as a readable page in Bahasa Indonesia with a link back instead.
 """
 
@@ -15,7 +16,16 @@ import psycopg_pool
 from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from geo_app.analysis.limits import TooMuchWork
+from geo_app.ingest.incidents import IncidentFileError
+from geo_app.usecases.errors import (
+    CoverageError,
+    NoArea,
+    NotEnoughData,
+    NotFound,
+    Rejected,
+    TooMuchWork,
+    WholeMonthsOnly,
+)
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -126,6 +136,37 @@ def register_error_handlers(app: Flask) -> None:
     def _too_much_work(exc: TooMuchWork):
         limit = {"parameter": exc.parameter} | ({"allowed": exc.allowed} if exc.allowed is not None else {})
         return problem_response(422, "Request too large", str(exc), **limit)
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound):
+        return problem_response(404, f"{exc.what.capitalize()} not found", str(exc))
+
+    @app.errorhandler(Rejected)
+    def _rejected(exc: Rejected):
+        report = {"report": exc.report} if exc.report is not None else {}
+        return problem_response(422, exc.title, "; ".join(exc.reasons), reasons=exc.reasons, **report)
+
+    @app.errorhandler(NotEnoughData)
+    def _not_enough_data(exc: NotEnoughData):
+        return problem_response(422, "Not enough data for a hot-spot analysis", str(exc))
+
+    @app.errorhandler(NoArea)
+    def _no_area(exc: NoArea):
+        return problem_response(422, "No area to analyse", str(exc))
+
+    @app.errorhandler(CoverageError)
+    def _coverage(exc: CoverageError):
+        return problem_response(409, "Coverage cannot be computed", str(exc))
+
+    @app.errorhandler(WholeMonthsOnly)
+    def _whole_months_only(exc: WholeMonthsOnly):
+        given = request.args.get(exc.parameter)
+        detail = f"{exc.parameter}={given!r}: {exc}"
+        return problem_response(400, "Whole months only", detail, parameters=[exc.parameter])
+
+    @app.errorhandler(IncidentFileError)
+    def _unreadable_incidents(exc: IncidentFileError):
+        return problem_response(400, "Unreadable import file", str(exc))
 
     @app.errorhandler(psycopg.errors.QueryCanceled)
     def _statement_timeout(exc: psycopg.errors.QueryCanceled):

@@ -8,15 +8,14 @@ from geo_app.analysis import green as green_analysis
 from geo_app.maps.green import build_green_map
 from geo_app.usecases import green as green_usecases
 from geo_app.web import deps
-from geo_app.web.api.green import requested_period
-from geo_app.web.params import reject_unknown
+from geo_app.web.params import green_period, reject_unknown
 
 
 def green_map_page() -> Response:
     reject_unknown({"from", "to"})
     with deps.connection() as conn:
         frame = deps.map_frame(conn, "green_areas")
-        period = requested_period(conn, frame.city)
+        period = green_period(conn, frame.city)
         figures = green_usecases.area_figures(conn, frame.city, period)
     html = build_green_map(
         deps.settings(),

@@ -16,9 +16,8 @@ from geo_app.maps.incidents import build_incidents_map
 from geo_app.store import incident_aggregates as aggregates
 from geo_app.usecases import incidents as incident_usecases
 from geo_app.web import deps
-from geo_app.web.api.incidents import incident_filter
 from geo_app.web.errors import Problem
-from geo_app.web.params import choice, reject_unknown
+from geo_app.web.params import choice, incident_filter, reject_unknown
 
 MAX_WEEKS = 104
 RESPONSE_BIN_MIN = 2.5

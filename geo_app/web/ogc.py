@@ -13,8 +13,8 @@ from flask import Blueprint, Response, current_app, render_template, request
 from geo_app.auth.identity import current_role
 from geo_app.auth.permissions import is_allowed
 from geo_app.auth.roles import PUBLIC
-from geo_app.ogc.collections import build_collections
 from geo_app.ogc.core import GEOJSON, HTML, JSON, Answer, OgcApi, OgcError, with_query
+from geo_app.published import build_collections
 from geo_app.web import deps
 from geo_app.web.apidoc import QueryParam, declare
 from geo_app.web.errors import problem_response

@@ -16,12 +16,12 @@ from functools import cache
 
 from flask import Blueprint, Flask, current_app, render_template, request
 
-from geo_app.ogc.collections import Collection
 from geo_app.ogc.core import DEFAULT_LIMIT, GEOJSON, MAX_LIMIT, OPENAPI
+from geo_app.published import Collection
 from geo_app.web.access import SECURITY_SCHEMES, openapi_access
 from geo_app.web.apidoc import ApiDeclaration, QueryParam, declare
 from geo_app.web.errors import PROBLEM_JSON
-from geo_app.web.params import reject_unknown
+from geo_app.web.params import parsed, reject_unknown
 
 blueprint = Blueprint("openapi", __name__)
 
@@ -72,14 +72,18 @@ def _summary(view) -> tuple[str, str]:
     return first.strip() or view.__name__.replace("_", " "), rest.strip()
 
 
+UNDESCRIBED = "Checked by the view; not described yet"
+
+
 @cache
-def _source_facts(view) -> tuple[tuple[str, ...], bool]:
-    """Query parameter names given to reject_unknown, and whether the view renders an HTML template."""
+def _source_facts(view) -> tuple[dict[str, str], bool]:
+    """Query parameters given to reject_unknown or read by parsed(Model) (name → description), and
+    whether the view renders an HTML template."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(view)))
     except (OSError, TypeError, SyntaxError):
-        return (), False
-    names: list[str] = []
+        return {}, False
+    names: dict[str, str] = {}
     renders_html = False
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -91,10 +95,16 @@ def _source_facts(view) -> tuple[tuple[str, ...], bool]:
             and node.args
             and isinstance(node.args[0], ast.Set | ast.List | ast.Tuple)
         ):
-            names += [
-                e.value for e in node.args[0].elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
-            ]
-    return tuple(names), renders_html
+            names |= {
+                e.value: UNDESCRIBED
+                for e in node.args[0].elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            }
+        if called == parsed.__name__ and node.args and isinstance(node.args[0], ast.Name):
+            model = view.__globals__.get(node.args[0].id)
+            fields = getattr(model, "model_fields", {})
+            names |= {name: field.description or UNDESCRIBED for name, field in fields.items()}
+    return names, renders_html
 
 
 def _parameter(param: QueryParam) -> dict:
@@ -129,7 +139,7 @@ def _operation(
     summary, description = _summary(view)
     parameter_names, renders_html = _source_facts(view)
     params = list(declaration.params) or [
-        QueryParam(n, "Checked by the view; not described yet") for n in parameter_names
+        QueryParam(name, description) for name, description in parameter_names.items()
     ]
     references = []
     if declaration.items and collection is not None:

@@ -12,8 +12,8 @@ from geo_app.maps.areas import build_areas_map
 from geo_app.maps.base import format_number
 from geo_app.maps.coverage import build_coverage_map
 from geo_app.store import areas as area_store
+from geo_app.usecases.coverage import coverage_result
 from geo_app.web import deps
-from geo_app.web.api import analysis_coverage as coverage_api
 from geo_app.web.apidoc import QueryParam, declare
 from geo_app.web.errors import Problem
 from geo_app.web.params import choice, reject_unknown
@@ -157,7 +157,7 @@ def coverage_map():
     )
     with deps.connection() as conn:
         frame = deps.map_frame(conn, "assets")
-        result = coverage_api.run(conn, analysis)
+        result = coverage_result(conn, frame.city, catalog, analysis)
     html = build_coverage_map(
         settings,
         city=frame.city,

@@ -13,9 +13,9 @@ import hashlib
 
 from flask import Blueprint, Response, current_app, request
 
-from geo_app.ogc.collections import Collection
 from geo_app.ogc.core import MVT, OgcError
 from geo_app.ogc.tilecache import TileCache
+from geo_app.published import Collection
 from geo_app.store import features as store
 from geo_app.web import deps
 from geo_app.web.apidoc import declare

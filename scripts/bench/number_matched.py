@@ -23,8 +23,8 @@ from ogc import CITY, densest_tile, prepare_database, say, tile_centre
 
 from geo_app.catalog import load_catalog
 from geo_app.db import bootstrap, connect
-from geo_app.ogc.collections import build_collections
 from geo_app.ogc.core import NUMBER_MATCHED_EXACT_MAX
+from geo_app.published import build_collections
 from geo_app.settings import REPO_DIR
 from geo_app.store import features as store
 from geo_app.store.features import ItemQuery, TimeFilter

@@ -44,8 +44,8 @@ from geo_app.auth.roles import PERENCANA
 from geo_app.auth.users import UserError, add_user, issue_token
 from geo_app.catalog import load_catalog
 from geo_app.db import bootstrap, connect, migrate
-from geo_app.ogc.collections import build_collections
 from geo_app.ogc.core import encode_cursor
+from geo_app.published import build_collections
 from geo_app.settings import REPO_DIR
 from geo_app.store import features as store
 

@@ -5,60 +5,76 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 from flask import Blueprint, Response, request
+from pydantic import Field, ValidationInfo, field_validator
 
 from geo_app.analysis import coverage
 from geo_app.analysis import siting as siting_analysis
+from geo_app.catalog import Catalog
 from geo_app.csv_cells import to_csv
+from geo_app.settings import Settings
 from geo_app.usecases import coverage as coverage_usecases
 from geo_app.usecases.coverage import jsonable, result_summary
 from geo_app.web import deps
 from geo_app.web.errors import Problem
-from geo_app.web.params import choice, number, reject_unknown
+from geo_app.web.params import Query, choice, known, number, parsed, reject_unknown
 
 blueprint = Blueprint("coverage_api", __name__, url_prefix="/api/analysis")
 
 GEOJSON = "application/geo+json"
-FORMATS = ("json", "geojson", "csv")
-GEOJSON_LAYERS = ("kelurahan", "kecamatan", "covered", "gaps")
 # Output geometry is simplified by this much (metres) before it leaves as lon/lat: maps stay light.
 OUTPUT_SIMPLIFY_M = 2.0
 
 
-def coverage_request() -> coverage.CoverageRequest:
-    """The analysis the query string asks for (types checked against the catalog)."""
-    settings, catalog = deps.settings(), deps.catalog()
-    types = tuple(value for raw in request.args.getlist("type") for value in raw.split(",") if value)
-    if not types:
-        raise Problem(
-            400, "Missing parameter", f"type is required: one or more of {', '.join(catalog.asset_types)}."
+class CoverageQuery(Query):
+    """The analysis the query string asks for (types checked against the catalog); the travel time and
+    the walk to the road default to the settings."""
+
+    type: tuple[str, ...] = Field((), description="Asset types of the catalog, comma-separated (required)")
+    mode: Literal["radius", "travel_time"] = "radius"
+    radius_m: float | None = Field(None, ge=1, le=50_000, description="Radius; default per asset type")
+    minutes: float | None = Field(None, ge=0.1, le=180, description="Travel time with mode=travel_time")
+    access_m: float | None = Field(None, ge=1, le=2_000, description="Walk to and from the road network")
+    min_gap_ha: float = Field(1.0, ge=0, le=10_000, description="Smallest uncovered area listed as a gap")
+    format: Literal["json", "geojson", "csv"] = "json"
+    layer: Literal["kelurahan", "kecamatan", "covered", "gaps"] | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, values, info: ValidationInfo):
+        return known(values, info.context["catalog"].asset_types)
+
+    def to_request(self, settings: Settings, catalog: Catalog) -> coverage.CoverageRequest:
+        """The coverage request; a 400 for a parameter that does not go with the others."""
+        if not self.type:
+            raise Problem(
+                400,
+                "Missing parameter",
+                f"type is required: one or more of {', '.join(catalog.asset_types)}.",
+            )
+        if self.mode == "radius" and self.minutes is not None:
+            raise Problem(
+                400, "Invalid parameter", "minutes goes with mode=travel_time; use radius_m with mode=radius."
+            )
+        if self.mode == "travel_time" and self.radius_m is not None:
+            raise Problem(
+                400, "Invalid parameter", "radius_m goes with mode=radius; use minutes with mode=travel_time."
+            )
+        if self.layer is not None and self.format != "geojson":
+            raise Problem(400, "Invalid parameter", "layer chooses the GeoJSON layer; add format=geojson.")
+        return coverage.CoverageRequest(
+            asset_types=self.type,
+            mode=self.mode,
+            radius_m=self.radius_m,
+            minutes=self.minutes or float(settings.fire_response_minutes),
+            access_m=self.access_m or float(settings.coverage_access_m),
+            min_gap_ha=self.min_gap_ha,
         )
-    unknown = [value for value in types if value not in catalog.asset_types]
-    if unknown:
-        raise Problem(
-            400, "Invalid parameter", f"type={','.join(unknown)}: use {', '.join(catalog.asset_types)}."
-        )
-    mode = choice("mode", coverage.MODES, default="radius")
-    if mode == "radius" and "minutes" in request.args:
-        raise Problem(
-            400, "Invalid parameter", "minutes goes with mode=travel_time; use radius_m with mode=radius."
-        )
-    if mode == "travel_time" and "radius_m" in request.args:
-        raise Problem(
-            400, "Invalid parameter", "radius_m goes with mode=radius; use minutes with mode=travel_time."
-        )
-    return coverage.CoverageRequest(
-        asset_types=types,
-        mode=mode,
-        radius_m=number("radius_m", None, 1, 50_000),
-        minutes=number("minutes", float(settings.fire_response_minutes), 0.1, 180),
-        access_m=number("access_m", float(settings.coverage_access_m), 1, 2_000),
-        min_gap_ha=number("min_gap_ha", 1.0, 0, 10_000),
-    )
 
 
 def to_lonlat(geoms, srid: int) -> gpd.GeoSeries:
@@ -105,28 +121,16 @@ def result_csv(result: coverage.CoverageResult) -> str:
     return to_csv(table[columns].round(4))
 
 
-def run(conn, request_: coverage.CoverageRequest) -> coverage.CoverageResult:
-    """The coverage result (geo_app.usecases.coverage); 409 when it cannot be computed."""
-    try:
-        return coverage_usecases.coverage_result(conn, deps.city(), deps.catalog(), request_)
-    except coverage.CoverageError as exc:
-        raise Problem(409, "Coverage cannot be computed", str(exc)) from None
-
-
 @blueprint.get("/coverage")
 def coverage_report():
     """Coverage of one or more asset types: straight-line (radius) or over the road network (minutes)."""
-    reject_unknown({"type", "mode", "radius_m", "minutes", "access_m", "min_gap_ha", "format", "layer"})
-    fmt = choice("format", FORMATS, default="json")
-    layer = choice("layer", GEOJSON_LAYERS, default="kelurahan")
-    if "layer" in request.args and fmt != "geojson":
-        raise Problem(400, "Invalid parameter", "layer chooses the GeoJSON layer; add format=geojson.")
-    request_ = coverage_request()
+    query = parsed(CoverageQuery)
+    request_ = query.to_request(deps.settings(), deps.catalog())
     with deps.connection() as conn:
-        result = run(conn, request_)
-    if fmt == "geojson":
-        return result_geojson(result, layer), 200, {"Content-Type": GEOJSON}
-    if fmt == "csv":
+        result = coverage_usecases.coverage_result(conn, deps.city(), deps.catalog(), request_)
+    if query.format == "geojson":
+        return result_geojson(result, query.layer or "kelurahan"), 200, {"Content-Type": GEOJSON}
+    if query.format == "csv":
         return Response(
             result_csv(result),
             mimetype="text/csv",
@@ -143,12 +147,9 @@ def fire_view():
     radius_m = number("radius_m", float(settings.fire_coverage_radius_m), 1, 50_000)
     minutes = number("minutes", float(settings.fire_response_minutes), 0.1, 180)
     with deps.connection() as conn:
-        try:
-            view = coverage.fire_service_view(
-                conn, deps.city_code(), deps.catalog(), radius_m, minutes, float(settings.coverage_access_m)
-            )
-        except coverage.CoverageError as exc:
-            raise Problem(409, "Coverage cannot be computed", str(exc)) from None
+        view = coverage.fire_service_view(
+            conn, deps.city_code(), deps.catalog(), radius_m, minutes, float(settings.coverage_access_m)
+        )
     return jsonable(view)
 
 

@@ -1,377 +1,109 @@
 """/api/analysis/hotspots (Gi*, density, DBSCAN, hour × weekday), /emerging and /response for 112 calls.
 
-Every answer states what it computed with (cell size, band, counts) so anyone can recompute it. All
-analyses default to call type ``darurat`` (the catalog's call types that count as incidents).
+The analyses are geo_app.usecases.hotspots and geo_app.usecases.incidents; these views read the typed
+query and shape the answer. All analyses default to call type ``darurat`` (the catalog's call types that
+count as incidents).
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
+from typing import Literal
 
-import numpy as np
-from flask import Blueprint, request
+from flask import Blueprint
+from pydantic import Field
 
-from geo_app.analysis import density, emerging, grids, hotspots, limits
-from geo_app.store import areas as area_store
-from geo_app.store import incident_aggregates as aggregates
+from geo_app.store.incidents import IncidentFilter
+from geo_app.usecases import hotspots
 from geo_app.usecases import incidents as incident_usecases
 from geo_app.web import deps
-from geo_app.web.api.incidents import FILTER_PARAMS, incident_filter
-from geo_app.web.errors import Problem
-from geo_app.web.params import choice, reject_unknown
+from geo_app.web.params import IncidentQuery, parsed
 
 blueprint = Blueprint("incident_analysis_api", __name__, url_prefix="/api/analysis")
 
-GRID_PARAMS = {"grid", "size", "resolution", "band"}
-BIN_LABELS = {
-    3: "Hotspot 99%",
-    2: "Hotspot 95%",
-    1: "Hotspot 90%",
-    0: "Tidak signifikan",
-    -1: "Coldspot 90%",
-    -2: "Coldspot 95%",
-    -3: "Coldspot 99%",
-}
+
+def emergency_filter(query: IncidentQuery) -> IncidentFilter:
+    """The query's filters; call types default to the catalog's emergencies."""
+    return query.to_filter(deps.city_code(), tuple(deps.catalog().incident_call_types))
 
 
-def number(name: str, default: float | None, low: float, high: float) -> float | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not low <= value <= high:
-        raise Problem(400, "Invalid parameter", f"{name}={raw!r}: give a number from {low:g} to {high:g}.")
-    return value
-
-
-def boolean(name: str, default: bool) -> bool:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if raw.lower() not in {"true", "false", "1", "0"}:
-        raise Problem(400, "Invalid parameter", f"{name}={raw!r}: use true or false.")
-    return raw.lower() in {"true", "1"}
-
-
-def incident_filters():
-    return incident_filter(default_call_types=tuple(deps.catalog().incident_call_types))
-
-
-def _not_enough(exc: Exception) -> Problem:
-    return Problem(422, "Not enough data for a hot-spot analysis", str(exc))
-
-
-def aggregate_cells(conn, filters) -> tuple[dict, list[dict]]:
-    """Cells of the requested grid with counts, centres (metres) and geometry; plus the grid description."""
-    grid = choice("grid", ("hexagon", "h3", "kelurahan"), default="hexagon")
-    if grid == "kelurahan":
-        return {"grid": "kelurahan"}, aggregates.kelurahan_counts(conn, filters)
-    extent = analysed_area(conn, filters)
-    if grid == "h3":
-        resolution = int(number("resolution", 8, 5, 11))
-        limits.check_h3_grid(extent["area_m2"], resolution)
-        return {"grid": "h3", "h3_resolution": resolution}, _h3_cells(conn, filters, extent, resolution)
-    size = hexagon_size(extent)
-    limits.check_hexagon_grid(extent["area_m2"], size)
-    description = {"grid": "hexagon", "cell_size_m": size, "cell_area_m2": round(grids.hexagon_area(size), 1)}
-    return description, aggregates.hexagon_counts(conn, filters, size)
-
-
-def analysed_area(conn, filters) -> dict:
-    """The extent of the kelurahan the filters select (see aggregates.area_extent); 422 when none."""
-    extent = aggregates.area_extent(conn, filters)
-    if extent["west"] is None:
-        raise Problem(422, "No area to analyse", "The filters select no kelurahan of this city.")
-    return extent
-
-
-def hexagon_size(extent: dict) -> float:
-    """The ``size`` parameter, by default 1/100 of the area's longer side (grids.default_hex_size)."""
-    return number("size", None, 25, 5000) or grids.default_hex_size(
-        extent["east"] - extent["west"], extent["north"] - extent["south"]
-    )
-
-
-def cell_area(description: dict) -> float | None:
-    """Area (m²) of one grid cell; None for kelurahan, whose few pairs need no limit."""
-    if description["grid"] == "h3":
-        return grids.h3_cell_area(description["h3_resolution"])
-    return description.get("cell_area_m2")
-
-
-def _h3_cells(conn, filters, extent: dict, resolution: int) -> list[dict]:
-    points = aggregates.located_points(conn, filters)
-    counts: dict[str, int] = {}
-    for cell in grids.h3_cells_of_points([p[2] for p in points], [p[1] for p in points], resolution):
-        counts[cell] = counts.get(cell, 0) + 1
-    cells = grids.h3_cells_of_polygon(extent["geometry"], resolution) | set(counts)
-    rows = []
-    to_metric = deps.city().to_metric
-    for cell in sorted(cells):
-        lon, lat = grids.h3_centre(cell)
-        x, y = to_metric.transform(lon, lat)
-        geometry = json.dumps({"type": "Polygon", "coordinates": [grids.h3_boundary(cell)]})
-        rows.append({"id": cell, "count": counts.get(cell, 0), "x": x, "y": y, "geometry": geometry})
-    return rows
-
-
-def _cell_id(row: dict) -> str:
-    return str(row["id"]) if "id" in row else f"{row['i']},{row['j']}"
+class HotSpotQuery(IncidentQuery):
+    grid: Literal["hexagon", "h3", "kelurahan"] = "hexagon"
+    size: float | None = Field(None, ge=25, le=5000)
+    resolution: int = Field(8, ge=5, le=11)
+    band: float | None = Field(None, ge=1, le=100_000)
+    fdr: bool = True
 
 
 @blueprint.get("/hotspots")
 def hot_spots():
     """Gi* hot and cold spots on hexagons, H3 cells or kelurahan, with FDR bins and the band used."""
-    reject_unknown(FILTER_PARAMS | GRID_PARAMS | {"fdr"})
-    filters = incident_filters()
-    band = number("band", None, 1, 100_000)
-    fdr = boolean("fdr", True)
+    query = parsed(HotSpotQuery)
+    grid = hotspots.Grid(query.grid, query.size, query.resolution)
+    request_ = hotspots.HotSpotRequest(emergency_filter(query), grid, query.band, query.fdr)
     with deps.connection() as conn:
-        description, cells = aggregate_cells(conn, filters)
-        if band is not None and cell_area(description) is not None:
-            limits.check_band(len(cells), cell_area(description), band)
-        # hexagons and H3 cells hold the incidents that are points; kelurahan every incident placed in one
-        by_kelurahan = description["grid"] == "kelurahan"
-        incidents = aggregates.count_located(conn, filters) if by_kelurahan else None
-        left_out = aggregates.left_out(conn, filters, points_only=not by_kelurahan)
-    counts = np.array([row["count"] for row in cells], dtype=float)
-    incidents = int(counts.sum()) if incidents is None else incidents
-    xy = np.array([(row["x"], row["y"]) for row in cells], dtype=float).reshape(-1, 2)
-    try:
-        result = hotspots.hot_spots(counts, xy, incidents, band=band, fdr=fdr)
-    except hotspots.NotEnoughData as exc:
-        raise _not_enough(exc) from None
-    features = [
-        {
-            "type": "Feature",
-            "id": _cell_id(row),
-            "geometry": json.loads(row["geometry"]),
-            "properties": {
-                "cell": _cell_id(row),
-                **({"name": row["name"]} if "name" in row else {}),
-                "count": int(row["count"]),
-                "z": round(float(z), 6),
-                "p": float(p),
-                "bin": int(b),
-                "label": BIN_LABELS[int(b)],
-            },
-        }
-        for row, z, p, b in zip(cells, result.z, result.p, result.bins, strict=True)
-    ]
-    return {
-        "type": "FeatureCollection",
-        **description,
-        "band_m": result.band_m,
-        "band_choice": result.band.as_dict() if result.band else {"method": "given"},
-        "cells": len(cells),
-        "incidents": incidents,
-        "incidents_in_cells": int(counts.sum()),
-        "left_out": left_out,
-        "fdr": fdr,
-        "features": features,
-    }
+        return hotspots.hot_spots(conn, deps.city(), request_)
+
+
+class DensityQuery(IncidentQuery):
+    radius: float | None = Field(None, ge=50, le=20_000)
+    cell: float | None = Field(None, ge=10, le=5000)
 
 
 @blueprint.get("/hotspots/density")
 def density_surface():
     """Quartic kernel density on a regular grid: [lat, lon, incidents per km²] for each node above zero."""
-    reject_unknown(FILTER_PARAMS | {"radius", "cell"})
-    filters = incident_filters()
+    query = parsed(DensityQuery)
+    request_ = hotspots.DensityRequest(emergency_filter(query), query.radius, query.cell)
     with deps.connection() as conn:
-        binned = np.array(aggregates.binned_points(conn, filters, 25.0), dtype=float).reshape(-1, 3)
-        extent = aggregates.area_extent(conn, filters)
-        left_out = aggregates.left_out(conn, filters, points_only=True)
-    incidents = int(binned[:, 2].sum()) if len(binned) else 0
-    if incidents < hotspots.MIN_INCIDENTS:
-        raise _not_enough(
-            f"only {incidents} incidents located to a street or better match ({left_out['why']}); "
-            f"a density surface needs {hotspots.MIN_INCIDENTS}."
-        )
-    xy, weights = binned[:, :2], binned[:, 2]
-    radius = number("radius", None, 50, 20_000) or density.default_radius(xy, weights)
-    width, height = extent["east"] - extent["west"], extent["north"] - extent["south"]
-    cell = number("cell", None, 10, 5000)
-    if cell is None:
-        cell = max(radius / 4, 50.0, limits.smallest_density_cell(width, height, radius, len(binned)))
-    else:
-        limits.check_density_cell(width, height, radius, len(binned), cell)
-    bounds = (extent["west"], extent["south"], extent["east"], extent["north"])
-    nodes, values = density.surface(xy, weights, radius, cell, bounds)
-    keep = values > 0
-    lon, lat = deps.city().to_lonlat.transform(nodes[keep, 0], nodes[keep, 1])
-    return {
-        "radius_m": round(radius, 1),
-        "cell_m": round(cell, 1),
-        "incidents": incidents,
-        "left_out": left_out,
-        "max_per_km2": round(float(values.max()), 3) if len(values) else 0,
-        "unit": "incidents per km²",
-        "points": [
-            [round(a, 6), round(b, 6), round(float(v), 3)]
-            for a, b, v in zip(lat, lon, values[keep], strict=True)
-        ],
-    }
+        return hotspots.density_surface(conn, deps.city(), request_)
+
+
+class ClusterQuery(IncidentQuery):
+    eps: float = Field(150, ge=1, le=5000)
+    min_points: int = Field(10, ge=2, le=10_000)
 
 
 @blueprint.get("/hotspots/clusters")
 def clusters():
     """DBSCAN (ST_ClusterDBSCAN in the city's metric CRS): one outline per cluster with its incident count."""
-    reject_unknown(FILTER_PARAMS | {"eps", "min_points"})
-    filters = incident_filters()
-    eps = number("eps", 150, 1, 5000)
-    min_points = int(number("min_points", 10, 2, 10_000))
+    query = parsed(ClusterQuery)
+    request_ = hotspots.ClusterRequest(emergency_filter(query), query.eps, query.min_points)
     with deps.connection() as conn:
-        rows = aggregates.dbscan_clusters(conn, filters, eps, min_points)
-        left_out = aggregates.left_out(conn, filters, points_only=True)
-    return {
-        "type": "FeatureCollection",
-        "eps_m": eps,
-        "min_points": min_points,
-        "left_out": left_out,
-        "features": [
-            {
-                "type": "Feature",
-                "id": row["cluster"],
-                "geometry": json.loads(row["geometry"]),
-                "properties": {"cluster": row["cluster"], "count": row["count"]},
-            }
-            for row in rows
-        ],
-    }
+        return hotspots.clusters(conn, deps.city(), request_)
 
 
 @blueprint.get("/hotspots/temporal")
 def hour_weekday():
     """Counts per hour of day (0-23) × ISO weekday (1 = Monday), per category and in total, in the city's
     own time zone."""
-    reject_unknown(FILTER_PARAMS)
-    filters = incident_filters()
+    filters = emergency_filter(parsed(IncidentQuery))
     with deps.connection() as conn:
         return incident_usecases.hour_weekday(conn, deps.city(), deps.catalog(), filters)
 
 
-def _next_step(start: datetime, step: str) -> datetime:
-    if step == "week":
-        return start + timedelta(days=7)
-    return (start.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
-def _steps(
-    first: datetime, last: datetime, step: str, now: datetime
-) -> tuple[list[datetime], datetime | None]:
-    """Every step from first to last, without a last step that has not ended yet (returned apart): half a
-    week or month of calls would read as a fall in every cell."""
-    periods, current = [], first
-    while current <= last:
-        periods.append(current)
-        current = _next_step(current, step)
-    if periods and _next_step(periods[-1], step) > now:
-        return periods[:-1], periods[-1]
-    return periods, None
-
-
-def _step_count(first: datetime, last: datetime, step: str) -> int:
-    """Weeks or months from the first to the last call, counting both ends' steps (an upper bound)."""
-    if step == "week":
-        return (last - first).days // 7 + 2
-    return (last.year - first.year) * 12 + last.month - first.month + 1
+class EmergingQuery(IncidentQuery):
+    step: Literal["week", "month"] = "month"
+    size: float | None = Field(None, ge=25, le=5000)
+    band: float | None = Field(None, ge=1, le=100_000)
+    previous_steps: int = Field(1, ge=0, le=12)
 
 
 @blueprint.get("/emerging")
 def emerging_hot_spots():
     """Emerging hot-spot category per hexagon over weekly or monthly steps (space-time Gi*, Mann-Kendall)."""
-    reject_unknown(FILTER_PARAMS | {"step", "size", "band", "previous_steps"})
-    filters = incident_filters()
-    step = choice("step", ("week", "month"), default="month")
-    previous_steps = int(number("previous_steps", 1, 0, 12))
-    band = number("band", None, 1, 100_000)
-    timezone = deps.city().timezone_name
-    with deps.connection() as conn:
-        extent = analysed_area(conn, filters)
-        size = hexagon_size(extent)
-        span = aggregates.period(conn, filters)
-        steps = _step_count(span["first"], span["last"], step) if span["first"] is not None else 1
-        limits.check_space_time(extent["area_m2"], size, steps, step)
-        if band is not None:
-            limits.check_band(limits.hexagon_cells(extent["area_m2"], size), grids.hexagon_area(size), band)
-        cells = aggregates.hexagon_counts(conn, filters, size)
-        binned = aggregates.hexagon_step_counts(conn, filters, size, step, timezone)
-        left_out = aggregates.left_out(conn, filters, points_only=True)
-    if not binned:
-        raise _not_enough(
-            f"no incidents located to a street or better match the filters ({left_out['why']})."
-        )
-    now = datetime.now(ZoneInfo(timezone)).replace(tzinfo=None)  # periods are local times
-    periods, unfinished = _steps(
-        min(r["period"] for r in binned), max(r["period"] for r in binned), step, now
+    query = parsed(EmergingQuery)
+    request_ = hotspots.EmergingRequest(
+        emergency_filter(query), query.step, query.size, query.band, query.previous_steps
     )
-    if len(periods) < emerging.MIN_STEPS:
-        raise _not_enough(
-            f"only {len(periods)} {step}s of data; emerging hot spots need at least {emerging.MIN_STEPS} "
-            "time steps. Widen the dates or use weekly steps."
-        )
-    index = {(row["i"], row["j"]): k for k, row in enumerate(cells)}
-    period_index = {period: k for k, period in enumerate(periods)}
-    cube = np.zeros((len(cells), len(periods)))
-    for row in binned:
-        if row["period"] in period_index:
-            cube[index[(row["i"], row["j"])], period_index[row["period"]]] += row["count"]
-    xy = np.array([(row["x"], row["y"]) for row in cells], dtype=float)
-    totals = cube.sum(axis=1)
-    try:
-        hotspots.check_enough(totals, int(totals.sum()))
-    except hotspots.NotEnoughData as exc:
-        raise _not_enough(exc) from None
-    band = band or hotspots.choose_band(totals, xy).band
-    result = emerging.emerging_hot_spots(cube, xy, band, previous_steps)
-    summary = {category: 0 for category in emerging.CATEGORIES}
-    features = []
-    for row, category, trend, hot, cold in zip(
-        cells, result.categories, result.trends, result.hot, result.cold, strict=True
-    ):
-        summary[category] += 1
-        features.append(
-            {
-                "type": "Feature",
-                "id": _cell_id(row),
-                "geometry": json.loads(row["geometry"]),
-                "properties": {
-                    "cell": _cell_id(row),
-                    "category": category,
-                    "label": emerging.category_label(category),
-                    "incidents": int(row["count"]),
-                    "hot_steps": int(hot.sum()),
-                    "cold_steps": int(cold.sum()),
-                    "trend_z": round(trend.z, 4),
-                    "trend_p": round(trend.p, 6),
-                },
-            }
-        )
-    return {
-        "type": "FeatureCollection",
-        "step": step,
-        "steps": [period.date().isoformat() for period in periods],
-        "unfinished_step_left_out": unfinished.date().isoformat() if unfinished else None,
-        "previous_steps": previous_steps,
-        "cell_size_m": size,
-        "band_m": band,
-        "cells": len(cells),
-        "left_out": left_out,
-        "summary": summary,
-        "features": features,
-    }
+    with deps.connection() as conn:
+        return hotspots.emerging_hot_spots(conn, deps.city(), request_, datetime.now(UTC))
 
 
 @blueprint.get("/response")
 def response_times():
     """Call-to-arrival compliance, median, p90 per category, kelurahan, kecamatan; prank/ghost shares."""
-    reject_unknown(FILTER_PARAMS)
-    filters = incident_filters()
+    filters = emergency_filter(parsed(IncidentQuery))
     with deps.connection() as conn:
         return incident_usecases.response_summary(conn, deps.city(), deps.catalog(), filters)
 
@@ -379,16 +111,7 @@ def response_times():
 @blueprint.get("/response/kelurahan")
 def response_by_kelurahan():
     """Kelurahan polygons with their response compliance, median and p90 (GeoJSON, for the map)."""
-    reject_unknown(FILTER_PARAMS)
-    filters = incident_filters()
+    filters = emergency_filter(parsed(IncidentQuery))
     with deps.connection() as conn:
-        summaries = incident_usecases.response_by_kelurahan(conn, deps.catalog(), filters)
-        collection = area_store.areas_geojson(conn, filters.city_code, "kelurahan")
-    for feature in collection["features"]:
-        code = feature["properties"]["code"]
-        feature["properties"] = {
-            "code": code,
-            "name": feature["properties"]["name"],
-            **summaries.get(code, {"incidents": 0, "compliance": None, "median_min": None, "p90_min": None}),
-        }
+        collection = incident_usecases.response_map(conn, deps.city(), deps.catalog(), filters)
     return collection, 200, {"Content-Type": "application/geo+json"}

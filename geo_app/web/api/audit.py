@@ -4,52 +4,55 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint
+from pydantic import Field, field_validator
 
-from geo_app.store import audit
+from geo_app.usecases.audit import AuditList, audit_entries
 from geo_app.web import deps
-from geo_app.web.errors import Problem
-from geo_app.web.params import number, reject_unknown
+from geo_app.web.paging import Keyset, deprecation_headers, links, page_request
+from geo_app.web.params import Listed, parsed
 
 blueprint = Blueprint("audit_api", __name__, url_prefix="/api")
 
-MAX_LIMIT = 1000
+AUDIT = Keyset("audit", (int,))
+"""By entry id, newest first."""
 
 
-def _time(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise Problem(
-            400,
-            "Invalid parameter",
-            f"{name}={raw!r}: use an ISO 8601 time such as 2026-01-31T08:00:00+07:00.",
-        ) from None
-    if value.tzinfo is None:
-        raise Problem(400, "Invalid parameter", f"{name}={raw!r}: add the time zone, e.g. +07:00.")
-    return value
+class AuditQuery(Listed):
+    entity: str | None = None
+    entity_id: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    after_id: int | None = Field(None, ge=1, description="Deprecated: use cursor from the next link.")
+
+    @field_validator("since", "until")
+    @classmethod
+    def _zoned(cls, value: datetime | None):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("add the time zone, e.g. 2026-01-31T08:00:00+07:00")
+        return value
 
 
 @blueprint.get("/audit")
 def list_audit():
-    """Audit entries newest first; filters entity, entity_id, actor, since, until; paged by ``after_id``."""
-    reject_unknown({"entity", "entity_id", "actor", "since", "until", "after_id", "limit"})
-    limit = number("limit", 100, 1, MAX_LIMIT, whole=True)
-    filters = {name: request.args.get(name) for name in ("entity", "entity_id", "actor")}
+    """Audit entries newest first; filters entity, entity_id, actor, since, until; keyset pages (``next``)."""
+    query = parsed(AuditQuery)
+    request_ = AuditList(
+        query.entity,
+        query.entity_id,
+        query.actor,
+        query.since,
+        query.until,
+        page_request(AUDIT, query, alias="after_id"),
+    )
     with deps.connection() as conn:
-        rows = audit.entries(
-            conn,
-            **filters,
-            since=_time("since"),
-            until=_time("until"),
-            after_id=number("after_id", None, 1, 2**62, whole=True),
-            limit=limit,
-        )
-    body = {"entries": [{**row, "at": row["at"].isoformat()} for row in rows]}
-    if len(rows) == limit:
-        args = {k: v for k, v in request.args.items() if k != "after_id"}
-        body["next"] = url_for("audit_api.list_audit", **args, after_id=rows[-1]["id"], _external=True)
-    return body
+        page = audit_entries(conn, request_)
+    body = {
+        "entries": [{**row, "at": row["at"].isoformat()} for row in page.items],
+        "links": links(page, AUDIT, "application/json"),
+    }
+    following = [link["href"] for link in body["links"] if link["rel"] == "next"]
+    if following:
+        body["next"] = following[0]
+    return body, 200, deprecation_headers()

@@ -9,32 +9,35 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import date, datetime
+from typing import ClassVar
 
 import pandas as pd
 import shapely
 from flask import Blueprint, Response, request, url_for
+from pydantic import Field, ValidationInfo, field_validator
 from shapely.geometry import mapping, shape
 
 from geo_app.analysis import green as green_analysis
-from geo_app.city import CityContext
 from geo_app.csv_cells import to_csv
-from geo_app.dates import DateOutOfRange, check_in_range
 from geo_app.ingest import green as green_ingest
 from geo_app.ingest.readers import ReadError
 from geo_app.store import areas as area_store
 from geo_app.store import green as green_store
 from geo_app.store import population as population_store
 from geo_app.usecases import green as green_usecases
+from geo_app.usecases import green_areas
+from geo_app.usecases.green_areas import GreenAreaList
 from geo_app.web import deps
 from geo_app.web.apidoc import QueryParam, declare
 from geo_app.web.errors import Problem, problem_response
-from geo_app.web.params import bbox, choice, number, reject_unknown
+from geo_app.web.paging import Keyset, deprecation_headers, links, page_request
+from geo_app.web.params import BBox, Listed, choice, green_period, known, number, parsed, reject_unknown
 
 blueprint = Blueprint("green_api", __name__, url_prefix="/api")
 
 GEOJSON = "application/geo+json"
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 5000
+GREEN_AREAS = Keyset("green_areas", (int,))
+"""By id, ascending."""
 LEVEL_CHOICES = ("all", *green_analysis.LEVELS)
 CHANGE_LABELS = {"gained": "Bertambah", "lost": "Berkurang"}
 
@@ -143,33 +146,56 @@ def _csv(frame: pd.DataFrame, filename: str) -> Response:
 # --- features ------------------------------------------------------------------------------------------
 
 
+class GreenListQuery(Listed):
+    """Which green areas, at which moment (``as_of``, default now), one page at a time."""
+
+    MAX_LIMIT: ClassVar[int] = 5000
+    type: tuple[str, ...] = ()
+    public: bool | None = None
+    opd: str | None = None
+    kelurahan: str | None = None
+    bbox: BBox = None
+    as_of: datetime | None = None
+    after: int | None = Field(None, ge=0, description="Deprecated: use cursor from the next link.")
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, values, info: ValidationInfo):
+        return known(values, info.context["catalog"].green_types)
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of(cls, raw, info: ValidationInfo):
+        zone = info.context["city"]().timezone
+        try:
+            return green_ingest.parse_instant(raw, zone=zone, end_of_day=True, what="as_of")
+        except green_ingest.GreenEditError as exc:
+            raise ValueError(str(exc).removeprefix(f"as_of={raw!r}: ")) from None
+
+
 @blueprint.get("/green-areas")
 def list_green_areas():
-    """Green areas as GeoJSON, filtered, one page at a time (keyset: ``after`` = last id of a page)."""
-    reject_unknown({"type", "public", "opd", "kelurahan", "bbox", "as_of", "limit", "after"})
+    """Green areas as GeoJSON, filtered, one page at a time (the ``next`` link continues)."""
+    query = parsed(GreenListQuery)
     flt = green_store.GreenFilter(
-        at=_instant("as_of", end_of_day=True),
-        types=_types(),
-        is_public=_boolean("public"),
-        managing_opd=request.args.get("opd"),
-        kelurahan=request.args.get("kelurahan"),
-        bbox=bbox(),
+        at=query.as_of,
+        types=query.type,
+        is_public=query.public,
+        managing_opd=query.opd,
+        kelurahan=query.kelurahan,
+        bbox=query.bbox,
     )
-    limit = number("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, whole=True)
-    after = number("after", 0, 0, 2**62, whole=True)
+    list_request = GreenAreaList(flt, page_request(GREEN_AREAS, query, alias="after"))
     with deps.connection() as conn:
-        rows, matched = green_store.list_green_areas(conn, deps.city_code(), flt, after, limit)
+        page, matched = green_areas.list_green_areas(conn, deps.city(), list_request)
     body = {
         "type": "FeatureCollection",
         "numberMatched": matched,
-        "numberReturned": len(rows),
-        "features": [_feature(row) for row in rows],
-        "links": [],
+        "numberReturned": len(page.items),
+        "features": [_feature(row) for row in page.items],
+        "links": links(page, GREEN_AREAS, GEOJSON),
     }
-    if len(rows) == limit:
-        args = {**request.args.to_dict(), "after": rows[-1]["id"]}
-        body["links"].append({"rel": "next", "href": url_for(".list_green_areas", **args)})
-    return _geojson(body)
+    return _geojson(body, headers=deprecation_headers())
 
 
 @blueprint.get("/green-areas/<int:feature_id>")
@@ -468,46 +494,6 @@ def green_access():
     }
 
 
-def _day(name: str) -> date | None:
-    value = request.args.get(name)
-    if value is None:
-        return None
-    try:
-        day = date.fromisoformat(value)
-        check_in_range(day, name)
-    except DateOutOfRange as exc:
-        raise Problem(
-            400, "Invalid parameter", str(exc), indonesian=f"Tanggal {value} di luar rentang yang dilayani."
-        ) from None
-    except ValueError:
-        raise Problem(
-            400,
-            "Invalid parameter",
-            f"{name}={value!r}: use a date like 2025-06-01",
-            indonesian=f"Tanggal «{value}» tidak dapat dibaca; tulis seperti 2025-06-01.",
-        ) from None
-    return day
-
-
-def requested_period(conn, city: CityContext) -> green_usecases.Period:
-    """The ``from`` / ``to`` dates of a green figures request (page or API). By default ``to`` is the end
-    of the last complete month and ``from`` the end of the same month a year before (or the first day of
-    the green history, if later)."""
-    since, until = _day("from"), _day("to")
-    if until is None:
-        until = green_usecases.default_period(conn, city, datetime.now(city.timezone)).until
-    if since is None:
-        since = green_usecases.comparison_start(green_store.first_version(conn, city.code), until, city)
-    if since >= until:
-        raise Problem(
-            400,
-            "Invalid parameter",
-            f"from={since} is not before to={until}: give from before to, e.g. from=2025-06-01&to=2026-06-01",
-            indonesian="Tanggal «Dari» harus sebelum tanggal «Sampai».",
-        )
-    return green_usecases.Period(since, until)
-
-
 @blueprint.get("/analysis/green/figures")
 @declare(
     QueryParam(
@@ -539,7 +525,7 @@ def green_figures():
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
     city = deps.city()
     with deps.connection() as conn:
-        period = requested_period(conn, city)
+        period = green_period(conn, city)
         table = green_usecases.area_figures(conn, city, period)
         if fmt == "geojson":
             return _geojson(_with_kelurahan_geometry(conn, green_usecases.records(table)))

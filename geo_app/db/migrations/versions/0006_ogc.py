@@ -2,7 +2,7 @@
 
 Incidents arrive in time order, so the points of one area lie on pages all over the table and a dense
 tile or bbox visits most of the heap. Three partial indexes cover the public collection (call type
-darurat with a location, as geo_app.ogc.collections publishes it):
+darurat with a location, as geo_app.published publishes it):
 
 - ``incidents_public_geom_idx``: GiST on the geometry, for bbox counts and filters;
 - ``incidents_public_id_idx``: ids in order with the geometry included, so a bbox page scans ids past

@@ -1,4 +1,5 @@
-"""The collection registry: every layer published through /ogc and /tiles, declared, not coded.
+"""The collection registry: every layer published through /ogc, /tiles and the OWS services, declared,
+not coded (it sits below geo_app.store and geo_app.ogc, which both read it).
 
 A :class:`Collection` names its source table, id column, the properties it publishes, its time
 dimension and the fixed restrictions that make it safe to publish. Only the properties listed here ever
