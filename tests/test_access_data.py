@@ -84,12 +84,12 @@ def leaky_app(database_url, city, monkeypatch):
 def test_a_leaking_endpoint_is_stopped_for_roles_without_access(leaky_app, tokens, caplog):
     for role in ("public", "perencana", "dlh"):
         client = leaky_app.test_client()
-        response = client.get("/leak", headers={"Authorization": f"Bearer {tokens[role]}"})
+        response = client.get("/leak", headers={"Authorization": f"Bearer {tokens.for_app(leaky_app)[role]}"})
         assert response.status_code == 500
         assert CALLER[1] not in response.get_data(as_text=True)
     assert CALLER[1] not in caplog.text and CALLER[0] not in caplog.text
     supervisor = leaky_app.test_client().get(
-        "/leak", headers={"Authorization": f"Bearer {tokens['supervisor_112']}"}
+        "/leak", headers={"Authorization": f"Bearer {tokens.for_app(leaky_app)['supervisor_112']}"}
     )
     assert supervisor.json["caller_phone"] == CALLER[1]
 

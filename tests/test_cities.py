@@ -83,7 +83,7 @@ def city_apps(settings, cities, web_database_url, tokens):
     clients = {}
     for code, application in apps.items():
         client = application.test_client()
-        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['admin']}"
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.of(code)['admin']}"
         clients[code] = client
     yield clients
     for application in apps.values():

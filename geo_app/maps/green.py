@@ -109,7 +109,7 @@ def build_green_map(
     shown = indonesian_date(after)
     choropleth = base.add_geojson_url(
         m,
-        f"/api/analysis/green?format=geojson&level=kelurahan&as_of={after.isoformat()}",
+        f"api/analysis/green?format=geojson&level=kelurahan&as_of={after.isoformat()}",
         "Kelurahan: RTH terhadap target 30 %",
         style={**base.CHOROPLETH_BORDER, "fillOpacity": 0.55},
         colour_by={
@@ -126,7 +126,7 @@ def build_green_map(
     green_layers = [
         base.add_geojson_url(
             m,
-            f"/api/green-areas?as_of={day.isoformat()}&limit=5000",
+            f"api/green-areas?as_of={day.isoformat()}&limit=5000",
             f"RTH menurut tipe, {indonesian_date(day)} ({side})",
             style={"weight": 0.6, "color": "#1b4d2b", "fillOpacity": 0.85},
             colour_by=type_colours,
@@ -138,7 +138,7 @@ def build_green_map(
     ]
     base.add_geojson_url(
         m,
-        f"/api/green-areas/changes?from={before.isoformat()}&to={after.isoformat()}&format=geojson",
+        f"api/green-areas/changes?from={before.isoformat()}&to={after.isoformat()}&format=geojson",
         f"Perubahan RTH {indonesian_date(before)} – {shown}",
         style={"weight": 2.5, "fillOpacity": 0.4},
         colour_by=base.category_rule("change", {"gained": GAINED, "lost": LOST}),
@@ -148,7 +148,7 @@ def build_green_map(
     )
     gaps = base.add_geojson_url(
         m,
-        f"/api/analysis/green/access?format=geojson&as_of={after.isoformat()}&radius_m={radius_m:g}&min_ha={min_ha:g}",
+        f"api/analysis/green/access?format=geojson&as_of={after.isoformat()}&radius_m={radius_m:g}&min_ha={min_ha:g}",
         f"Di luar {radius_m:g} m dari taman publik ≥ {base.format_number(min_ha, 1)} ha",
         style={"weight": 0.5, "color": GAP_COLOUR, "fillColor": GAP_COLOUR, "fillOpacity": 0.35},
         popup_title="Kelurahan {name}",

@@ -241,6 +241,7 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
             description="Every infrastructure asset of every type in the layer catalog.",
             table="assets",
             properties=asset_properties,
+            restrictions=(("asset_type", tuple(catalog.asset_types)),),  # a city's unused types stay out
             keywords=("assets",),
         )
     )

@@ -37,9 +37,11 @@ def _bool_param(name: str) -> bool:
 
 
 def asset_filter() -> asset_store.AssetFilter:
-    """The list/export filters of the query string, checked against the catalog and the enums."""
+    """The list/export filters of the query string, checked against the catalog and the enums; without
+    ``type``, the asset types the city uses."""
+    city_types = list(deps.catalog().asset_types)
     return asset_store.AssetFilter(
-        asset_types=_list_param("type", list(deps.catalog().asset_types)),
+        asset_types=_list_param("type", city_types) or city_types,
         statuses=_list_param("status", asset_store.STATUSES),
         owner_opd=request.args.get("owner_opd") or None,
         dimensions=_list_param("dimension", asset_store.DIMENSIONS),
