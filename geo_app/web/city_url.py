@@ -34,10 +34,15 @@ class CityUrls:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        match = CITY_PATH.match(environ.get("PATH_INFO", ""))
-        if match:
-            code = match["code"]
-            environ[CITY_ENVIRON_KEY] = code
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + city_root(code)
-            environ["PATH_INFO"] = match["rest"] or "/"
-        return self.wsgi_app(environ, start_response)
+        return self.wsgi_app(route_city(environ), start_response)
+
+
+def route_city(environ: dict) -> dict:
+    """Move a ``/kota/<code>`` prefix of the path into SCRIPT_NAME and note the code (in place)."""
+    match = CITY_PATH.match(environ.get("PATH_INFO", ""))
+    if match:
+        code = match["code"]
+        environ[CITY_ENVIRON_KEY] = code
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + city_root(code)
+        environ["PATH_INFO"] = match["rest"] or "/"
+    return environ
