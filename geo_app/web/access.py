@@ -174,7 +174,6 @@ def enforce_city(identity: Identity) -> None:
     """A user works for one city: any request for another city is answered 404, as if nothing were there,
     so a Cilegon account learns nothing of Makassar, not even what exists. National accounts read every
     city and write none; the national pages are for national accounts (and visitors the table lets in)."""
-    national_page = request.path.startswith(NATIONAL_PAGES)
     if identity.national:
         if request.method in WRITE and not request.path.startswith(READING_POSTS):
             raise Problem(
@@ -187,7 +186,7 @@ def enforce_city(identity: Identity) -> None:
         return
     if not identity.signed_in:
         return
-    if national_page:
+    if request.path.startswith(NATIONAL_PAGES):
         raise Problem(
             403,
             "Forbidden",
