@@ -352,3 +352,12 @@ def geodesic_disc(lon: float, lat: float, radius_m: float) -> shapely.Polygon:
     azimuths = [i * 360 / 256 for i in range(256)]
     lons, lats, _ = GEOD.fwd([lon] * 256, [lat] * 256, azimuths, [radius_m] * 256)
     return shapely.Polygon(zip(lons, lats, strict=True))
+
+
+def test_sign_in_from_a_city_page_returns_to_that_city(app, makassar):
+    visitor = app.test_client()
+    page = visitor.get(f"{ROOT}/maps/hotspots", headers={"Accept": "text/html"})
+    assert page.status_code == 302
+    assert page.headers["Location"] == f"{ROOT}/login?next={ROOT}/maps/hotspots"
+    form = visitor.get(page.headers["Location"]).get_data(as_text=True)
+    assert f'action="{ROOT}/login"' in form and f'value="{ROOT}/maps/hotspots"' in form
