@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Application factory: settings, layer catalog, database pool, blueprints, error handlers."""
     from geo_app.web import BLUEPRINTS
     from geo_app.web.access import init_access
+    from geo_app.web.city_url import CityUrls
     from geo_app.web.errors import register_error_handlers
     from geo_app.web.params import reject_nul_characters
 
@@ -74,4 +75,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     Compress(app)
     init_access(app)
     app.before_request(reject_nul_characters)
+    app.wsgi_app = CityUrls(app.wsgi_app)  # /kota/<code>/... serves that city (geo_app.web.city_url)
     return app

@@ -3,6 +3,10 @@
 Adding an asset type, incident category, green-area type or driven OSM road type is one YAML entry. A mistake
 in the files stops the service with a message naming the file, the entry and the field, e.g.
 ``layers/assets.yaml: asset_types[3] (id=pju): coverage_radius_m: Input should be greater than 0``.
+
+The catalog is shared by every city of a deployment; ``layers/cities/<code>.yaml`` says where one city
+differs (its own response targets and coverage radii, asset types it does not use), and
+:meth:`Catalog.for_city` is the catalog as that city sees it.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 import yaml
@@ -136,21 +141,71 @@ SECTIONS: dict[str, dict[str, tuple[type[_Entry], str]]] = {
 }
 
 
+class AssetTypeOverride(_Entry):
+    coverage_radius_m: float = Field(gt=0)
+
+
+class CategoryOverride(_Entry):
+    response_target_min: float = Field(gt=0)
+
+
+class CityOverrides(_Entry):
+    """``layers/cities/<code>.yaml``: what one city does differently from the shared catalog."""
+
+    asset_types: dict[str, AssetTypeOverride] = {}
+    categories: dict[str, CategoryOverride] = {}
+    unused_asset_types: list[str] = []
+    """Asset types the city does not have: hidden from its API, pages, OGC collections and WMS/WFS."""
+
+
+CITY_FILE = re.compile(r"^\d{2}\.\d{2}$")
+
+
 class Catalog:
     """Validated catalog entries, by section, keyed by their id or code (in file order)."""
 
-    def __init__(self, sections: dict[str, dict[str, _Entry]]):
+    def __init__(
+        self, sections: dict[str, dict[str, _Entry]], cities: dict[str, CityOverrides] | None = None
+    ):
         self.asset_types: dict[str, AssetType] = sections["asset_types"]
         self.incident_categories: dict[str, IncidentCategory] = sections["categories"]
         self.call_types: dict[str, CallType] = sections["call_types"]
         self.green_types: dict[str, GreenType] = sections["green_types"]
         self.admin_levels: dict[str, AdminLevel] = sections["levels"]
         self.road_types: dict[str, RoadType] = sections["road_types"]
+        self._sections = sections
+        self.city_overrides = MappingProxyType(cities or {})
+        self._for_city: dict[str, Catalog] = {}
 
     @cached_property
     def incident_call_types(self) -> list[str]:
         """Call types that are real emergencies, the default filter of every 112 analysis."""
         return [code for code, entry in self.call_types.items() if entry.counts_as_incident]
+
+    def for_city(self, code: str) -> Catalog:
+        """The catalog as city ``code`` sees it: the shared entries with its overrides applied and the
+        asset types it does not use left out (itself for a city without overrides)."""
+        overrides = self.city_overrides.get(code)
+        if overrides is None:
+            return self
+        if code not in self._for_city:
+            assets = {
+                type_id: entry.model_copy(update=_changes(overrides.asset_types.get(type_id)))
+                for type_id, entry in self.asset_types.items()
+                if type_id not in overrides.unused_asset_types
+            }
+            categories = {
+                category: entry.model_copy(update=_changes(overrides.categories.get(category)))
+                for category, entry in self.incident_categories.items()
+            }
+            self._for_city[code] = Catalog(
+                {**self._sections, "asset_types": assets, "categories": categories}
+            )
+        return self._for_city[code]
+
+
+def _changes(override: _Entry | None) -> dict:
+    return override.model_dump() if override is not None else {}
 
 
 def _describe(section: str, index: int, raw: object, key: str) -> str:
@@ -212,6 +267,43 @@ def load_catalog(layers_dir: Path) -> Catalog:
             entries, section_problems = _load_section(shown, section, document[section], model, key)
             problems.extend(section_problems)
             sections[section] = entries
+    cities = _load_city_overrides(Path(layers_dir) / "cities", sections, problems)
     if problems:
         raise CatalogError(problems)
-    return Catalog(sections)
+    return Catalog(sections, cities)
+
+
+def _load_city_overrides(
+    folder: Path, sections: dict[str, dict[str, _Entry]], problems: list[str]
+) -> dict[str, CityOverrides]:
+    """``layers/cities/<code>.yaml`` by city code; problems (a wrong file name, field or unknown id) are
+    added to ``problems``."""
+    cities: dict[str, CityOverrides] = {}
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        shown = f"layers/cities/{path.name}"
+        if not CITY_FILE.match(path.stem):
+            problems.append(f"{shown}: name the file after the city code, e.g. layers/cities/73.71.yaml")
+            continue
+        try:
+            overrides = CityOverrides.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        except yaml.YAMLError as exc:
+            problems.append(f"{shown}: not valid YAML: {exc}")
+            continue
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = ".".join(str(part) for part in error["loc"]) or "(file)"
+                problems.append(f"{shown}: {field}: {error['msg']}")
+            continue
+        known_assets = set(sections.get("asset_types", {}))
+        known_categories = set(sections.get("categories", {}))
+        for where, ids, known in (
+            ("asset_types", overrides.asset_types, known_assets),
+            ("unused_asset_types", overrides.unused_asset_types, known_assets),
+            ("categories", overrides.categories, known_categories),
+        ):
+            problems.extend(
+                f"{shown}: {where}: {unknown!r} is not in the shared catalog"
+                for unknown in sorted(set(ids) - known)
+            )
+        cities[path.stem] = overrides
+    return cities

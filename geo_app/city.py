@@ -47,6 +47,9 @@ class CityContext:
     metric_srid: int
     bounds: tuple[tuple[float, float], tuple[float, float]] | None = None
     """((south, west), (north, east)) of its areas; None before any area is loaded."""
+    url_root: str = "/"
+    """Where the city's pages and API are served: ``/`` for the deployment's default city, else
+    ``/kota/<code>/``; pages resolve their links and data URLs against it (``<base href>``)."""
 
     @property
     def timezone_name(self) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from geo_app.auth.commands import users as users_commands
-from geo_app.catalog import CatalogError, load_catalog
+from geo_app.catalog import Catalog, CatalogError, load_catalog
 from geo_app.city import CityContext, CityNotLoaded, require_city
 from geo_app.db import bootstrap, roles
 from geo_app.national import commands as national_commands
@@ -20,6 +20,11 @@ def load_settings() -> Settings:
         return Settings.from_env()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def city_catalog(settings: Settings) -> Catalog:
+    """The layer catalog as the command's city (CITY_CODE) sees it (layers/cities/<code>.yaml applied)."""
+    return load_catalog(settings.layers_dir).for_city(settings.city_code)
 
 
 def city_context(conn, settings: Settings) -> CityContext:
@@ -84,6 +89,8 @@ def check_catalog_command() -> None:
         f"categories, {len(catalog.call_types)} call types, {len(catalog.green_types)} green types, "
         f"{len(catalog.road_types)} road types"
     )
+    for code in catalog.city_overrides:
+        click.echo(f"layers/cities/{code}.yaml: overrides for city {code}")
 
 
 @main.command("metadata-records")
@@ -167,9 +174,7 @@ def import_incidents_command(path: Path, file_format: str | None, keep_good: boo
             bar.update(rows)
 
         try:
-            result = import_file(
-                settings, load_catalog(settings.layers_dir), path, file_format, keep_good, progress
-            )
+            result = import_file(settings, city_catalog(settings), path, file_format, keep_good, progress)
         except (IncidentFileError, LookupError) as exc:
             raise click.ClickException(str(exc)) from None
     print_report(result, click.echo)
@@ -193,7 +198,7 @@ def import_assets_command(
     from geo_app.ingest.readers import ReadError
 
     settings = load_settings()
-    catalog = load_catalog(settings.layers_dir)
+    catalog = city_catalog(settings)
     if asset_type not in catalog.asset_types:
         raise click.BadParameter(f"use one of {', '.join(catalog.asset_types)}", param_hint="--type")
     try:
@@ -333,7 +338,7 @@ def import_osm_command(file: Path, dry_run: bool) -> None:
     from geo_app.ingest.osm_read import OsmReadError
 
     settings = load_settings()
-    catalog = load_catalog(settings.layers_dir)
+    catalog = city_catalog(settings)
     started = time.monotonic()
 
     def progress(step: str) -> None:
@@ -394,7 +399,7 @@ def import_green_command(
                 report = green_ingest.import_file(
                     conn,
                     settings.city_code,
-                    load_catalog(settings.layers_dir),
+                    city_catalog(settings),
                     file,
                     layer=layer,
                     crs=crs,
@@ -459,7 +464,7 @@ def report_command(group: str, month: str, out: Path | None, public: bool) -> No
 
     settings = load_settings()
     try:
-        catalog = load_catalog(settings.layers_dir)
+        catalog = city_catalog(settings)
     except CatalogError as exc:
         raise click.ClickException(str(exc)) from None
     with connect(settings.database_url) as conn:

@@ -259,6 +259,7 @@ def build_collections(catalog: Catalog) -> dict[str, Collection]:
             table="assets",
             properties=asset_properties,
             geometry_type=MIXED if len(asset_geometry_types) > 1 else next(iter(asset_geometry_types)),
+            restrictions=(("asset_type", tuple(catalog.asset_types)),),  # a city's unused types stay out
             keywords=("assets",),
         )
     )

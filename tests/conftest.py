@@ -73,35 +73,67 @@ def app(settings: Settings, sample_city: str, web_database_url: str):
     application.extensions["db_pool"].close()
 
 
-@pytest.fixture(scope="session")
-def tokens(database_url: str) -> dict[str, str]:
-    """An API token per role (users ``test-<role>``; the opd_editor edits OPD ``Diskominfo``)."""
-    from geo_app.auth import users
-    from geo_app.auth.roles import OPD_EDITOR, USER_ROLES
+class RoleTokens(dict):
+    """An API token per role of the sample city's users (``tokens["admin"]``, users ``test-<role>``);
+    ``tokens.of(code)`` the same for the users of another city (``test-<code>-<role>``, made on first
+    use, the city must exist), ``tokens.national`` for national, read-only accounts. The opd_editors edit
+    OPD ``Diskominfo``."""
 
-    issued = {}
-    for role in USER_ROLES:
-        username = f"test-{role.replace('_', '-')}"
-        users.add_user(database_url, username, role, None, opd="Diskominfo" if role == OPD_EDITOR else None)
-        issued[role], _ = users.issue_token(database_url, username, days=1, label="pytest")
-    return issued
+    def __init__(self, database_url: str, city: str):
+        self.database_url = database_url
+        self.city = city
+        self._by_city: dict[str | None, dict[str, str]] = {}
+        super().__init__(self.of(city))
+
+    def of(self, code: str | None) -> dict[str, str]:
+        if code not in self._by_city:
+            self._by_city[code] = self._issue(code)
+        return self._by_city[code]
+
+    def for_app(self, app) -> dict[str, str]:
+        """The tokens of the users of ``app``'s default city (its CITY_CODE)."""
+        return self.of(app.config["SETTINGS"].city_code)
+
+    @property
+    def national(self) -> dict[str, str]:
+        return self.of(None)
+
+    def _issue(self, code: str | None) -> dict[str, str]:
+        from geo_app.auth import users
+        from geo_app.auth.roles import OPD_EDITOR, USER_ROLES
+
+        prefix = "test-" if code == self.city else f"test-{code or 'nasional'}-"
+        issued = {}
+        for role in USER_ROLES:
+            username = prefix + role.replace("_", "-")
+            opd = "Diskominfo" if role == OPD_EDITOR else None
+            users.add_user(self.database_url, username, role, None, opd=opd, city_code=code)
+            issued[role], _ = users.issue_token(self.database_url, username, days=1, label="pytest")
+        return issued
+
+
+@pytest.fixture(scope="session")
+def tokens(database_url: str, sample_city: str) -> RoleTokens:
+    """API tokens per role and city (RoleTokens): ``tokens[role]`` for the sample city's users."""
+    return RoleTokens(database_url, sample_city)
 
 
 @pytest.fixture
 def client(app, tokens):
-    """A test client signed in as admin (API token), so feature tests are not about access control."""
+    """A test client signed in as an admin of the app's city (API token), so feature tests are not about
+    access control."""
     test_client = app.test_client()
-    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['admin']}"
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.for_app(app)['admin']}"
     return test_client
 
 
 @pytest.fixture
 def client_as(app, tokens):
-    """``client_as("dlh")``: a test client signed in with that role's API token."""
+    """``client_as("dlh")``: a test client signed in with the API token of that role in the app's city."""
 
     def make(role: str):
         test_client = app.test_client()
-        test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens[role]}"
+        test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.for_app(app)[role]}"
         return test_client
 
     return make

@@ -160,7 +160,7 @@ def city_app(database_url: str) -> Iterator[Flask]:
 def planner_token(database_url: str) -> str:
     """An API token of a planner (the role that may read the incident collection), one user per module."""
     username = f"ogc_planner_{uuid.uuid4().hex[:8]}"
-    add_user(database_url, username, PERENCANA, password=None)
+    add_user(database_url, username, PERENCANA, password=None, city_code=ensure_city(database_url))
     secret, _ = issue_token(database_url, username)
     return secret
 

@@ -77,7 +77,7 @@ def app(database_url):
 
 def as_role(app, tokens, role: str):
     client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens[role]}"
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.for_app(app)[role]}"
     return client
 
 

@@ -39,7 +39,7 @@ def asset_app(database_url, city):
 def client(asset_app, tokens):
     """Signed in as admin: these tests are about assets, not access control (tests/test_access.py)."""
     test_client = asset_app.test_client()
-    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['admin']}"
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.for_app(asset_app)['admin']}"
     return test_client
 
 
@@ -284,7 +284,7 @@ def test_csv_with_projected_x_y_and_comma_decimals(client):
 
 def test_an_opd_editor_writes_only_its_own_opds_assets(asset_app, tokens):
     editor = asset_app.test_client()  # the tokens fixture's opd_editor edits OPD Diskominfo
-    editor.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['opd_editor']}"
+    editor.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.for_app(asset_app)['opd_editor']}"
     assert editor.post("/api/assets", json=feature(INSIDE_A1)).status_code == 201  # CCTV: Diskominfo
     refused = editor.post("/api/assets", json=feature(INSIDE_A1, asset_type="pos_damkar", name="Pos"))
     assert refused.status_code == 403 and "OPD" in refused.get_json()["detail"]

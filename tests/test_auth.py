@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from click.testing import CliRunner
-from conftest import execute
+from conftest import SAMPLE_CITY, execute
 
 from geo_app import create_app
 from geo_app.auth import users
@@ -22,10 +22,18 @@ def app(settings):
 
 
 @pytest.fixture
-def person(database_url):
-    """A fresh supervisor with a password (unique name: the sign-in rate limit counts per name)."""
+def person(database_url, sample_city):
+    """A fresh supervisor of the sample city with a password (unique name: the sign-in rate limit counts
+    per name)."""
     username = f"sup-{uuid.uuid4().hex[:8]}"
-    users.add_user(database_url, username, "supervisor_112", "kata-sandi-rahasia", display_name="Sup")
+    users.add_user(
+        database_url,
+        username,
+        "supervisor_112",
+        "kata-sandi-rahasia",
+        display_name="Sup",
+        city_code=sample_city,
+    )
     return username
 
 
@@ -81,7 +89,9 @@ def test_forms_without_the_csrf_token_are_refused(anonymous_client, person):
 
 def test_session_writes_need_the_csrf_header_token_writes_do_not(database_url, anonymous_client, tokens):
     username = f"kominfo-{uuid.uuid4().hex[:6]}"
-    users.add_user(database_url, username, "opd_editor", "kata-sandi-rahasia", opd="Diskominfo")
+    users.add_user(
+        database_url, username, "opd_editor", "kata-sandi-rahasia", opd="Diskominfo", city_code=SAMPLE_CITY
+    )
     sign_in(anonymous_client, username)
     body = {"type": "Feature", "geometry": None, "properties": {}}
     assert anonymous_client.post("/api/assets", json=body).status_code == 400
@@ -234,7 +244,7 @@ def test_sign_ins_are_in_the_audit_trail(client, anonymous_client, person):
     assert entries[0]["actor_role"] == "supervisor_112"  # the user's role, not the anonymous request's
 
 
-def test_users_commands(database_url, monkeypatch):
+def test_users_commands(database_url, sample_city, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database_url)
     runner = CliRunner()
     name = f"dlh-{uuid.uuid4().hex[:6]}"
@@ -243,7 +253,7 @@ def test_users_commands(database_url, monkeypatch):
     )
     assert added.exit_code == 0, added.output
     listed = runner.invoke(main, ["users", "list"])
-    assert re.search(rf"{name}\s+dlh\s+-\s+active", listed.output)
+    assert re.search(rf"{name}\s+dlh\s+-\s+36\.72\s+active", listed.output)  # CITY_CODE's user
     issued = runner.invoke(main, ["users", "token", name, "--days", "7", "--label", "laporan"])
     assert issued.exit_code == 0 and issued.output.startswith("gat_")
     token_id = re.search(r"token id (\d+)", issued.output).group(1)
@@ -252,13 +262,30 @@ def test_users_commands(database_url, monkeypatch):
     again = runner.invoke(main, ["users", "revoke-token", token_id])
     assert again.exit_code != 0 and "no unrevoked token" in again.output
     assert runner.invoke(main, ["users", "disable", name]).exit_code == 0
-    assert re.search(rf"{name}\s+dlh\s+-\s+disabled", runner.invoke(main, ["users", "list"]).output)
+    assert re.search(rf"{name}\s+dlh\s+-\s+36\.72\s+disabled", runner.invoke(main, ["users", "list"]).output)
     link = runner.invoke(main, ["users", "login-link", name, "--next", "/maps/green"])
     assert link.exit_code != 0 and "no active user" in link.output
     editor = runner.invoke(main, ["users", "add", "x-" + name, "--role", "opd_editor", "--no-password"])
     assert editor.exit_code != 0 and "--opd" in editor.output
     short = runner.invoke(main, ["users", "add", "y-" + name, "--role", "dlh"], input="pendek\npendek\n")
     assert short.exit_code != 0 and "10 characters" in short.output
+    national = runner.invoke(
+        main, ["users", "add", "n-" + name, "--role", "perencana", "--national", "--no-password"]
+    )
+    assert national.exit_code == 0 and "national, read-only" in national.output
+    assert re.search(
+        rf"n-{name}\s+perencana\s+-\s+nasional\s+active", runner.invoke(main, ["users", "list"]).output
+    )
+    unknown = runner.invoke(
+        main, ["users", "add", "u-" + name, "--role", "dlh", "--city", "98.76", "--no-password"]
+    )
+    assert unknown.exit_code != 0 and "98.76" in unknown.output and "--national" in unknown.output
+    both = runner.invoke(
+        main, ["users", "add", "b-" + name, "--role", "dlh", "--city", "36.72", "--national"]
+    )
+    assert both.exit_code != 0 and "either --city or --national" in both.output
+    moved = runner.invoke(main, ["users", "city", "n-" + name, sample_city])
+    assert moved.exit_code == 0 and f"city {sample_city}" in moved.output
 
 
 def test_pages_show_who_is_signed_in_and_offer_sign_out(anonymous_client, person):

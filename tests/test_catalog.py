@@ -95,3 +95,55 @@ def test_a_road_type_of_an_unknown_class_or_speed_is_named(tmp_path):
     first, second = "road_types[0] (osm=highway=motorway)", "road_types[1] (osm=highway=motorway_link)"
     assert any(p.startswith(f"layers/roads.yaml: {first}: road_class:") for p in problems)
     assert any(f"{second}: speed_kmh: Input should be greater than 0" in p for p in problems)
+
+
+def layers_with_city(tmp_path: Path, name: str, document: dict) -> Path:
+    """A copy of the layer folder with one city override file."""
+    target = tmp_path / "layers"
+    shutil.copytree(LAYERS, target)
+    (target / "cities").mkdir(exist_ok=True)
+    (target / "cities" / name).write_text(yaml.safe_dump(document))
+    return target
+
+
+def test_a_citys_overrides_change_its_catalog_only(tmp_path):
+    overrides = {
+        "asset_types": {"pos_damkar": {"coverage_radius_m": 3000}},
+        "categories": {"KEBAKARAN": {"response_target_min": 10}},
+        "unused_asset_types": ["pju", "sirine_peringatan"],
+    }
+    shared = load_catalog(layers_with_city(tmp_path, "73.71.yaml", overrides))
+    city = shared.for_city("73.71")
+    assert city.asset_types["pos_damkar"].coverage_radius_m == 3000
+    assert city.asset_types["pos_damkar"].label == shared.asset_types["pos_damkar"].label
+    assert city.incident_categories["KEBAKARAN"].response_target_min == 10
+    assert "pju" not in city.asset_types and "sirine_peringatan" not in city.asset_types
+    assert list(city.asset_types) == [t for t in shared.asset_types if t not in {"pju", "sirine_peringatan"}]
+    assert shared.asset_types["pos_damkar"].coverage_radius_m == 2500  # the shared entry is untouched
+    assert shared.incident_categories["KEBAKARAN"].response_target_min == 15
+    assert shared.for_city("36.72") is shared  # a city without overrides sees the shared catalog
+
+
+def test_wrong_city_overrides_are_reported_with_file_and_field(tmp_path):
+    wrong = {
+        "asset_types": {"pos_damkar": {"coverage_radius_m": -1}},
+        "categories": {"GEMPA_BUMI": {"response_target_min": 10}},
+        "unused_asset_types": ["parkir_pintar"],
+        "colours": {},
+    }
+    problems = problems_of(layers_with_city(tmp_path, "73.71.yaml", wrong))
+    assert any(
+        p.startswith("layers/cities/73.71.yaml: asset_types.pos_damkar.coverage_radius_m:") for p in problems
+    )
+    assert any(p.startswith("layers/cities/73.71.yaml: colours: Extra inputs") for p in problems)
+    unknown_ids = {"categories": wrong["categories"], "unused_asset_types": wrong["unused_asset_types"]}
+    unknown = problems_of(layers_with_city(tmp_path / "b", "73.71.yaml", unknown_ids))
+    assert "layers/cities/73.71.yaml: categories: 'GEMPA_BUMI' is not in the shared catalog" in unknown
+    assert (
+        "layers/cities/73.71.yaml: unused_asset_types: 'parkir_pintar' is not in the shared catalog"
+        in unknown
+    )
+    misnamed = problems_of(layers_with_city(tmp_path / "c", "makassar.yaml", {}))
+    assert misnamed == [
+        "layers/cities/makassar.yaml: name the file after the city code, e.g. layers/cities/73.71.yaml"
+    ]

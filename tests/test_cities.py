@@ -11,7 +11,6 @@ import dataclasses
 import math
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +20,7 @@ from conftest import execute
 from pyproj import Geod
 from shapely.geometry import shape
 from shapely.ops import polylabel
+from shared_cities import ensure_city, shared_data
 
 from geo_app import create_app
 from geo_app.city import timezone_for_code, utm_srid
@@ -29,15 +29,6 @@ from geo_app.db import connect
 from geo_app.ingest.cities import CityImportRefused, add_city
 
 GEOD = Geod(ellps="WGS84")
-
-
-def shared_data() -> Path:
-    """The read-only public boundaries beside the repository (the tests' only use of them)."""
-    for folder in Path(__file__).resolve().parents:
-        candidate = folder / "shared" / "data"
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("shared/data with the public kelurahan boundaries is not beside the repository")
 
 
 CITIES = {
@@ -50,9 +41,7 @@ CITIES = {
 def cities(database_url):
     """Makassar and Jayapura added with geo-app add-city, each with 60 calls at known times."""
     for code, (file, name, _, _) in CITIES.items():
-        if not execute(database_url, "SELECT 1 FROM cities WHERE code = %s", (code,)):
-            with connect(database_url) as conn:
-                add_city(conn, shared_data() / file, name=name)
+        ensure_city(database_url, code, file, name)
         execute(database_url, "DELETE FROM incidents WHERE city_code = %s", (code,))
         execute(
             database_url,
@@ -83,7 +72,7 @@ def city_apps(settings, cities, web_database_url, tokens):
     clients = {}
     for code, application in apps.items():
         client = application.test_client()
-        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['admin']}"
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.of(code)['admin']}"
         clients[code] = client
     yield clients
     for application in apps.values():

@@ -48,7 +48,7 @@ def catalog(settings):
 def client(database_url, city, tokens):
     application = create_app(Settings.from_env(database_url=database_url, env="test", city_code=city))
     test_client = application.test_client()
-    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['admin']}"
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.of(city)['admin']}"
     yield test_client
     application.extensions["db_pool"].close()
 

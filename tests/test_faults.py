@@ -41,7 +41,7 @@ def test_database_down_is_503_with_retry_after_then_recovers_by_itself(proxy, ci
     app = create_app(Settings.from_env(database_url=proxy.url, env="test", city_code=city, db_pool_size=2))
     try:
         visitor, staff = app.test_client(), app.test_client()
-        staff.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['supervisor_112']}"
+        staff.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.of(city)['supervisor_112']}"
         assert visitor.get("/api/areas").status_code == 200
         assert staff.get("/api/incidents").status_code == 200
         proxy.stop()

@@ -252,7 +252,7 @@ def test_external_geocoder_is_off_by_default_and_the_setting_selects_nominatim(d
 def test_geocode_api(city_settings, tokens):
     app = create_app(city_settings)
     client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['admin']}"
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.of(CODE)['admin']}"
     try:
         body = client.get("/api/geocode?address=Jln Sudirmn, Kel. Lebak Gede").json
         assert body["precision"] == "street" and body["lat"] == pytest.approx(-6.07, abs=0.001)

@@ -55,7 +55,7 @@ def client(database_url, tokens):
         conn.commit()
     app = create_app(Settings.from_env(database_url=database_url, env="test", city_code=CODE))
     test_client = app.test_client()
-    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['admin']}"
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.of(CODE)['admin']}"
     yield test_client
     app.extensions["db_pool"].close()
     drop_city(database_url, CODE)

@@ -226,7 +226,7 @@ def city_app(city_settings):
 @pytest.fixture
 def city_client(city_app, tokens):
     client = city_app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['admin']}"
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.for_app(city_app)['admin']}"
     return client
 
 
@@ -280,7 +280,7 @@ def test_api_post_one_list_filters_and_pages(city_client, clean):
 @pytest.fixture
 def supervisor(city_app, tokens):
     client = city_app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['supervisor_112']}"
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.for_app(city_app)['supervisor_112']}"
     return client
 
 

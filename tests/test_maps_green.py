@@ -52,9 +52,9 @@ def test_page_html_is_light_and_local(client):
     html = response.get_data(as_text=True)
     assert "Ruang Terbuka Hijau" in html
     assert vendor.external_urls(html) == []
-    assert "/api/green-areas?as_of=2025-07-01" in html and "/api/green-areas?as_of=2026-08-01" in html
+    assert "api/green-areas?as_of=2025-07-01" in html and "api/green-areas?as_of=2026-08-01" in html
     assert (
-        "/api/green-areas/changes?from=2025-07-01&amp;to=2026-08-01" in html
+        "api/green-areas/changes?from=2025-07-01&amp;to=2026-08-01" in html
         or "changes?from=2025-07-01" in html
     )
     assert len(html) < 200_000  # polygons come by URL

@@ -25,7 +25,7 @@ def test_the_helper_adds_a_vectorgrid_layer_served_locally():
     add_vector_tiles(m, "incidents", "Insiden", colour_by=("category", {"KEBAKARAN": "#d62728"}))
     html = base.render(m)
     assert "L.vectorGrid.protobuf" in html
-    assert "/tiles/incidents/{z}/{x}/{y}.mvt" in html
+    assert "'tiles/incidents/{z}/{x}/{y}.mvt'" in html  # relative: resolved against the city's <base>
     assert "/static/vendor/vectorgrid/Leaflet.VectorGrid.bundled.js" in html
     assert "unpkg" not in html and '"KEBAKARAN": "#d62728"' in html
 

@@ -99,3 +99,29 @@ def test_incident_points_are_checked_and_their_metric_coordinates_kept_by_the_da
     transformer = Transformer.from_crs(4326, 32748, always_xy=True)
     assert first == pytest.approx(transformer.transform(106.05, -6.0), abs=1e-6)
     assert moved == pytest.approx(transformer.transform(106.1, -6.1), abs=1e-6)
+
+
+def test_users_made_before_cities_belong_to_the_deployments_city(empty_database, monkeypatch):
+    """Revision 0012_city_users gives existing users CITY_CODE's city; new national users have none."""
+    config = migrate.alembic_config(empty_database)
+    command.upgrade(config, "0010")
+    with psycopg.connect(empty_database) as conn:
+        conn.execute(
+            "INSERT INTO cities (code, name, timezone, metric_srid) VALUES ('73.71', 'Kota Makassar',"
+            " 'Asia/Makassar', 32750)"
+        )
+        conn.execute("INSERT INTO users (username, role) VALUES ('lama', 'perencana')")
+    monkeypatch.setenv("CITY_CODE", "73.71")
+    command.upgrade(config, "0012_city_users")
+    with connect(empty_database) as conn:
+        assert conn.execute("SELECT city_code FROM users WHERE username = 'lama'").fetchone() == {
+            "city_code": "73.71"
+        }
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("INSERT INTO users (username, role, city_code) VALUES ('baru', 'dlh', 'Makassar')")
+    command.downgrade(config, "0010")
+    with connect(empty_database) as conn:
+        columns = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'users'"
+        ).fetchall()
+    assert "city_code" not in {row["column_name"] for row in columns}

@@ -331,29 +331,37 @@ def test_cross_border_hot_spot_found_by_the_national_step(tmp_path, dask_cluster
 # --- the national page ------------------------------------------------------------------------------
 
 
-def test_national_page_for_admins_only(sample_run, app, client_as, monkeypatch):
+def national_admin(app, tokens):
+    """A client signed in as an administrator of the national office (a user of no city)."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.national['admin']}"
+    return client
+
+
+def test_national_page_for_national_admins_only(sample_run, app, client_as, tokens, monkeypatch):
     runs, run_dir = sample_run
     monkeypatch.setitem(
         app.config, "SETTINGS", dataclasses.replace(app.config["SETTINGS"], national_output_dir=runs)
     )
-    page = client_as("admin").get("/nasional?figure=rth_share")
+    admin = national_admin(app, tokens)
+    page = admin.get("/nasional?figure=rth_share")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Kota Cilegon" in html and run_dir.name in html and "RTH terhadap luas kota" in html
-    cities = client_as("admin").get("/nasional/cities.geojson?figure=rth_share").get_json()
+    cities = admin.get("/nasional/cities.geojson?figure=rth_share").get_json()
     league = pd.read_parquet(run_dir / "league.parquet")
     assert [f["properties"]["code"] for f in cities["features"]] == ["36.72"]
     assert cities["features"][0]["properties"]["value"] == pytest.approx(league["rth_share"][0] * 100)
-    for role in ("perencana", "supervisor_112", "public"):
+    for role in ("admin", "perencana", "supervisor_112", "public"):  # a city's accounts, its admin too
         assert client_as(role).get("/nasional").status_code == 403, role
         assert client_as(role).get("/nasional/cities.geojson").status_code == 403, role
-    assert client_as("admin").get("/nasional?figure=nope").status_code == 400
+    assert admin.get("/nasional?figure=nope").status_code == 400
 
 
-def test_national_page_without_a_run_says_how_to_make_one(app, client_as, monkeypatch, tmp_path):
+def test_national_page_without_a_run_says_how_to_make_one(app, tokens, monkeypatch, tmp_path):
     monkeypatch.setitem(
         app.config, "SETTINGS", dataclasses.replace(app.config["SETTINGS"], national_output_dir=tmp_path)
     )
-    answer = client_as("admin").get("/nasional")
+    answer = national_admin(app, tokens).get("/nasional")
     assert answer.status_code == 404
     assert "geo-app national" in answer.get_json()["detail"]

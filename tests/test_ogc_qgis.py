@@ -35,7 +35,7 @@ SCHEMA_TYPES = {
 def planner(database_url, app) -> tuple[str, str, str]:
     """(user name, API token, sign-in password) of a planner, who may read the incident collection."""
     username, password = f"qgis_{uuid.uuid4().hex[:8]}", "a-long-sign-in-password-1"
-    add_user(database_url, username, PERENCANA, password=password)
+    add_user(database_url, username, PERENCANA, password=password, city_code=CITY)
     token, _ = issue_token(database_url, username)
     return username, token, password
 
@@ -58,7 +58,7 @@ def test_every_feature_carries_its_id_as_a_property(client, planner):
 def test_schema_types_every_property_as_the_database_does(client, planner, database_url, app):
     """Columns empty in the first features (valid_to, official_area_km2) keep their type in the schema."""
     auth = basic(planner[0], planner[1])
-    for collection in app.extensions["ogc_api"].collections.values():
+    for collection in app.extensions["ogc_api"][CITY].collections.values():
         types = {
             row["column_name"]: row["data_type"]
             for row in db_rows(

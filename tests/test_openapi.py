@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ogc_city import ogc_app  # noqa: F401 (fixture app)
+from ogc_city import CITY, ogc_app  # noqa: F401 (fixture app)
 from openapi_spec_validator import validate
 
 from geo_app.ogc.core import MAX_LIMIT
@@ -23,7 +23,7 @@ def test_the_document_is_valid_openapi_3(document):
 
 
 def test_every_route_is_documented(app, document):
-    ogc = app.extensions["ogc_api"]
+    ogc = app.extensions["ogc_api"][CITY]  # the OGC API of the app's city
     expected: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":

@@ -10,11 +10,15 @@ import re
 
 import flask
 import pytest
+from access_city import create_city
 from werkzeug.exceptions import HTTPException
+from werkzeug.test import EnvironBuilder
 
 from geo_app import create_app
 from geo_app.auth import permissions
-from geo_app.auth.roles import ADMIN, ANONYMOUS, PUBLIC, USER_ROLES
+from geo_app.auth.roles import ADMIN, ANONYMOUS, EVERYONE, PUBLIC, USER_ROLES
+from geo_app.web.access import NATIONAL_PAGES, READING_POSTS
+from geo_app.web.city_url import city_root, route_city
 from geo_app.web.errors import Problem
 
 SAMPLE_ARGUMENTS = {"integer": "1", "path": "site.css", "float": "1.5"}
@@ -27,6 +31,12 @@ def app(settings):
     application = create_app(settings)
     yield application
     application.extensions["db_pool"].close()
+
+
+@pytest.fixture(scope="module")
+def other_city(database_url) -> str:
+    """A second city in the same database: the city dimension of the matrix."""
+    return create_city(database_url)
 
 
 def endpoint_rules(app):
@@ -62,10 +72,13 @@ def test_every_endpoint_is_listed_explicitly(app):
     )
 
 
-def enforcement(app, rule, method: str, path: str, token: str | None) -> int | None:
-    """What the access hook does: None (the view would run), or the status it answers with."""
+def enforcement(app, rule, method: str, path: str, token: str | None, city: str | None = None) -> int | None:
+    """What the access hook does: None (the view would run), or the status it answers with.
+    ``city``: ask for the path under ``/kota/<city>/`` rather than for the default city."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    with app.test_request_context(path, method=method, headers=headers):
+    url = city_root(city) + path if city else path
+    environ = route_city(EnvironBuilder(url, method=method, headers=headers).get_environ())
+    with app.request_context(environ):
         assert flask.request.url_rule is rule, f"{method} {path} does not reach {rule.rule}"
         try:
             response = app.preprocess_request()
@@ -90,11 +103,64 @@ def test_every_endpoint_method_and_role_is_enforced_as_the_table_says(app, token
         token = tokens.get(role)
         effective_role = role if token else PUBLIC  # anonymous visitors get the public view by default
         allowed = permissions.is_allowed(effective_role, rule.rule, method, values)
+        if token and rule.rule.startswith(NATIONAL_PAGES):
+            allowed = False  # the national pages are for national accounts, not a city's
         outcome = enforcement(app, rule, method, path, token)
         refused = outcome in (401, 403) or (outcome == 302 and not token)
         if allowed == refused:
             wrong.append(f"{role} {method} {path}: table {'allows' if allowed else 'refuses'}, got {outcome}")
     assert not wrong, "\n".join(wrong)
+
+
+OPEN_TO_EVERYONE = "open to everyone"
+
+
+def city_cases(app):
+    """Every endpoint, method and URL, with whether it is the same for every city (sign-in, health,
+    static files), which no city check applies to."""
+    for rule, method, path, values in cases(app):
+        open_to_all = permissions.allowed_roles(rule.rule, method, values) == EVERYONE
+        yield rule, method, path, values, open_to_all
+
+
+@pytest.mark.parametrize("role", USER_ROLES)
+def test_no_endpoint_lets_a_city_user_into_another_city(app, tokens, other_city, role):
+    """The city dimension of the matrix: a user of one city gets 404 from every endpoint and method of
+    the other, through its /kota/<code>/ URL and, for the default city, through the plain one. The
+    national pages belong to no city: 403 for every city account."""
+    wrong = []
+    for rule, method, path, _values, open_to_all in city_cases(app):
+        if open_to_all:
+            continue
+        expected = 403 if path.startswith(NATIONAL_PAGES) else 404
+        for token, city in ((tokens[role], other_city), (tokens.of(other_city)[role], None)):
+            outcome = enforcement(app, rule, method, path, token, city)
+            if outcome != expected:
+                wrong.append(f"{role} of another city: {method} {city or 'default'} {path}: got {outcome}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", USER_ROLES)
+def test_national_accounts_read_every_city_and_write_none(app, tokens, other_city, role):
+    wrong = []
+    for rule, method, path, values, open_to_all in city_cases(app):
+        if open_to_all:
+            continue
+        for city in (None, other_city):
+            outcome = enforcement(app, rule, method, path, tokens.national[role], city)
+            allowed = permissions.is_allowed(role, rule.rule, method, values)
+            writes = method in permissions.WRITE and not path.startswith(READING_POSTS)
+            expected = 403 if (writes or not allowed) else None
+            if outcome != expected:
+                wrong.append(f"national {role}: {method} {city or 'default'} {path}: got {outcome}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_an_unknown_city_is_404_for_everyone(app, tokens):
+    for token in (None, tokens["admin"], tokens.national["admin"]):
+        for path in ("/", "/api/areas", "/ogc/collections", "/maps/areas"):
+            rule = app.url_map.bind("localhost").match(path, return_rule=True)[0]
+            assert enforcement(app, rule, "GET", path, token, city="98.76") == 404, path
 
 
 def test_admin_may_call_everything(app):

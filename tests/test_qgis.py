@@ -28,7 +28,7 @@ def qgis_saw(database_url) -> dict:
         pytest.skip("python3-qgis is not installed (scripts/test installs python3-qgis and qgis-providers)")
     with city_app(database_url) as app:
         username = f"qgis_{uuid.uuid4().hex[:8]}"
-        add_user(database_url, username, PERENCANA, password=None)
+        add_user(database_url, username, PERENCANA, password=None, city_code=CITY)
         token, _ = issue_token(database_url, username)
         server = LiveServer(app)
         try:

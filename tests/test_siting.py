@@ -86,7 +86,7 @@ def client(database_url, tokens):
     ensure_city(database_url)
     application = create_app(Settings.from_env(database_url=database_url, env="test", city_code=CITY))
     test_client = application.test_client()
-    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['admin']}"
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens.of(CITY)['admin']}"
     yield test_client
     application.extensions["db_pool"].close()
 

@@ -41,11 +41,64 @@ def users() -> None:
     default=True,
     help="ask for a password (default), or none: the user then works with API tokens only",
 )
-def add(username: str, role: str, opd: str | None, display_name: str, password: bool) -> None:
+@click.option("--city", "city_code", help="the city the user works for (kode wilayah); default CITY_CODE")
+@click.option("--national", is_flag=True, help="an account of the national office: reads every city")
+def add(
+    username: str,
+    role: str,
+    opd: str | None,
+    display_name: str,
+    password: bool,
+    city_code: str | None,
+    national: bool,
+) -> None:
     """Add a user (the password is asked twice, never passed on the command line)."""
+    city_code = _city_choice(city_code, national)
     secret = click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
-    user = _run(user_service.add_user, username.lower(), role, secret, opd=opd, display_name=display_name)
-    click.echo(f"added {user['username']} ({user['role']}{', ' + user['opd'] if user['opd'] else ''})")
+    user = _run(
+        user_service.add_user,
+        username.lower(),
+        role,
+        secret,
+        opd=opd,
+        display_name=display_name,
+        city_code=city_code,
+    )
+    click.echo(
+        f"added {user['username']} ({user['role']}{', ' + user['opd'] if user['opd'] else ''}, "
+        f"{_city_label(user['city_code'])})"
+    )
+
+
+@users.command("city")
+@click.argument("username")
+@click.argument("city_code", required=False)
+@click.option("--national", is_flag=True, help="make it an account of the national office")
+def city(username: str, city_code: str | None, national: bool) -> None:
+    """Move a user to another city (or make it national); its browser sessions end."""
+    if not city_code and not national:
+        raise click.UsageError("give the city code (e.g. 73.71) or --national")
+    city_code = _city_choice(city_code, national)
+    _run(user_service.set_city, username.lower(), city_code)
+    click.echo(f"{username}: {_city_label(city_code)}")
+
+
+def _city_choice(city_code: str | None, national: bool) -> str | None:
+    """The user's city: --city, none for --national, else the deployment's default city."""
+    if national and city_code:
+        raise click.UsageError("give either --city or --national, not both")
+    if national:
+        return None
+    if city_code:
+        return city_code
+    try:
+        return Settings.from_env().city_code
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _city_label(city_code: str | None) -> str:
+    return f"city {city_code}" if city_code else "national, read-only"
 
 
 @users.command("list")
@@ -62,7 +115,8 @@ def list_command(tokens: bool) -> None:
     for user in _run(user_service.list_users):
         state = "active" if user["is_active"] else "disabled"
         click.echo(
-            f"{user['username']:<24} {user['role']:<15} {user['opd'] or '-':<22} {state:<8} "
+            f"{user['username']:<24} {user['role']:<15} {user['opd'] or '-':<22} "
+            f"{user['city_code'] or 'nasional':<9} {state:<8} "
             f"{user['active_tokens']} token(s)"
         )
 

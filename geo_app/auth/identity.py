@@ -21,10 +21,17 @@ class Identity:
     via: str = "anonymous"
     """How the request proved it: ``session`` (cookie, CSRF applies), ``token`` (Bearer), ``basic``
     (HTTP Basic with an API token, reading only) or ``anonymous``."""
+    city_code: str | None = None
+    """The one city a user works for; None for visitors and for national accounts."""
 
     @property
     def signed_in(self) -> bool:
         return self.user_id is not None
+
+    @property
+    def national(self) -> bool:
+        """An account of the national office: reads every city, writes none."""
+        return self.signed_in and self.city_code is None
 
 
 def anonymous(public_view: bool) -> Identity:

@@ -22,7 +22,10 @@ def add_user(
     password: str | None,
     opd: str | None = None,
     display_name: str = "",
+    *,
+    city_code: str | None,
 ) -> dict:
+    """A user of city ``city_code``, or a national (read-only) account with ``city_code=None``."""
     if role not in USER_ROLES:
         raise UserError(f"role {role!r}: use one of {', '.join(USER_ROLES)}")
     if role == OPD_EDITOR and not opd:
@@ -32,7 +35,27 @@ def add_user(
     with transaction(database_url) as conn:
         if user_store.user_by_name(conn, username):
             raise UserError(f"user {username!r} exists already")
-        return user_store.add_user(conn, username, role, password_hash, opd, display_name)
+        _check_city(conn, city_code)
+        return user_store.add_user(conn, username, role, password_hash, opd, display_name, city_code)
+
+
+def set_city(database_url: str, username: str, city_code: str | None) -> None:
+    """Move a user to another city, or make it national (``None``)."""
+    with transaction(database_url) as conn:
+        _check_city(conn, city_code)
+        if not user_store.set_city(conn, username, city_code):
+            raise UserError(f"no user {username!r}")
+
+
+def _check_city(conn, city_code: str | None) -> None:
+    if (
+        city_code is not None
+        and not conn.execute("SELECT 1 FROM cities WHERE code = %s", (city_code,)).fetchone()
+    ):
+        raise UserError(
+            f"city {city_code!r} is not in the database: give the code of a city it serves (e.g. 36.72), "
+            "or --national for an account of the national office"
+        )
 
 
 MIN_PASSWORD_LENGTH = 10

@@ -44,7 +44,7 @@ def build_areas_map(
     m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=city.name)
     base.add_geojson_url(
         m,
-        "/api/areas?level=kelurahan",
+        "api/areas?level=kelurahan",
         "Kelurahan: kepadatan penduduk",
         style={**base.CHOROPLETH_BORDER, "fillOpacity": 0.78},
         colour_by=classes.rule("density_per_km2"),
@@ -55,7 +55,7 @@ def build_areas_map(
     )
     base.add_geojson_url(
         m,
-        "/api/areas?level=kecamatan",
+        "api/areas?level=kecamatan",
         "Batas kecamatan",
         style={"weight": 2.2, "color": base.KECAMATAN_OUTLINE, "fill": False},
         popup_title="Kecamatan {name}",

@@ -3,7 +3,7 @@
 A page is built as::
 
     m = make_map(settings, "Judul peta", city=city, sample=is_sample)
-    add_geojson_url(m, "/api/areas?level=kelurahan", "Kelurahan", colour_by=classes.rule("density_per_km2"))
+    add_geojson_url(m, "api/areas?level=kelurahan", "Kelurahan", colour_by=classes.rule("density_per_km2"))
     add_legend(m, "Kepadatan (jiwa/km²)", classes.legend_items())
     add_layer_control(m)
     html = render(m)
@@ -103,6 +103,8 @@ def make_map(
     m.options["max_zoom"] = MAX_ZOOM  # without tiles Leaflet has no zoom limit, which clustering needs
     figure.add_child(m)
     figure.header.add_child(Element(FAVICON), name="geo_app_favicon")
+    # the page's links and data URLs are relative: they stay inside the city the page was opened for
+    figure.header.add_child(Element(f'<base href="{escape(city.url_root)}">'), name="geo_app_base")
     figure.header.add_child(
         Element(
             f'<meta name="geo-app-timezone" content="{escape(city.timezone_name)}" '
@@ -149,7 +151,7 @@ def _report_link(group: str | None, city: CityContext) -> str:
         return ""
     month = last_complete_month(city, datetime.now(city.timezone))
     return (
-        f'<a class="geo-report" href="/reports/{escape(group)}?month={month.name}" '
+        f'<a class="geo-report" href="reports/{escape(group)}?month={month.name}" '
         f'title="Laporan bulanan {month.name} (PDF, A4)">Laporan {month.name} (PDF)</a>'
     )
 
@@ -163,7 +165,7 @@ def _header_bar(title: str, subtitle: str, sample: bool, report_link: str = "") 
     )
     sub = f'<span class="geo-subtitle">{escape(subtitle)}</span>' if subtitle else ""
     return (
-        '<header class="geo-header"><a class="geo-home" href="/" title="Beranda">&#8592; Beranda</a>'
+        '<header class="geo-header"><a class="geo-home" href="./" title="Beranda">&#8592; Beranda</a>'
         f"<h1>{escape(title)}</h1>{sub}{notice}{report_link}</header>"
     )
 
@@ -202,7 +204,7 @@ def add_geojson_url(
     front: bool = False,
     show: bool = True,
 ) -> GeoJsonUrl:
-    """Add a layer loaded by URL (e.g. ``/api/areas?level=kelurahan``).
+    """Add a layer loaded by URL, relative to the city's root (e.g. ``api/areas?level=kelurahan``).
 
     ``style``: Leaflet path options. ``colour_by``: from :meth:`Classes.rule` or :func:`category_rule`.
     ``popup_rows``: (label, template) pairs; templates fill ``{field}`` or ``{field:format}`` from the
@@ -229,7 +231,7 @@ def add_kecamatan_outlines(m: folium.Map, weight: float) -> GeoJsonUrl:
     of the thematic maps."""
     return add_geojson_url(
         m,
-        "/api/areas?level=kecamatan",
+        "api/areas?level=kecamatan",
         "Batas kecamatan",
         style={"weight": weight, "color": KECAMATAN_OUTLINE, "fill": False},
         tooltip="Kecamatan {name}",

@@ -128,7 +128,7 @@ def build_coverage_map(
     classes = base.classify(shares, fixed_breaks=base.SHARE_BREAKS, palette="YlGnBu")
     base.add_geojson_url(
         m,
-        "/api/analysis/coverage?" + query(request, format="geojson", layer="kelurahan"),
+        "api/analysis/coverage?" + query(request, format="geojson", layer="kelurahan"),
         "Kelurahan: penduduk terjangkau (%)",
         style={**base.CHOROPLETH_BORDER, "fillOpacity": 0.7},
         colour_by=classes.rule("population_covered_pct"),
@@ -139,13 +139,13 @@ def build_coverage_map(
     )
     base.add_geojson_url(
         m,
-        "/api/analysis/coverage?" + query(request, format="geojson", layer="covered"),
+        "api/analysis/coverage?" + query(request, format="geojson", layer="covered"),
         "Area terjangkau",
         style={"weight": 1, "color": COVERED_COLOUR, "fillColor": COVERED_COLOUR, "fillOpacity": 0.18},
     )
     base.add_geojson_url(
         m,
-        "/api/analysis/coverage?" + query(request, format="geojson", layer="gaps", min_gap_ha=MAP_MIN_GAP_HA),
+        "api/analysis/coverage?" + query(request, format="geojson", layer="gaps", min_gap_ha=MAP_MIN_GAP_HA),
         "Celah cakupan (belum terjangkau)",
         style={
             "weight": 1.2,
@@ -159,7 +159,7 @@ def build_coverage_map(
         show=True,
     )
     for entry in chosen:
-        assets_url = "/api/assets?" + urlencode(
+        assets_url = "api/assets?" + urlencode(
             {"type": entry.id, "status": "active,maintenance", "limit": 2000}
         )
         if entry.geometry_type != "Point":  # networks (fibre) are drawn as lines, not clustered
@@ -183,7 +183,7 @@ def build_coverage_map(
     if show_sites:
         base.add_geojson_url(
             m,
-            "/api/analysis/siting?"
+            "api/analysis/siting?"
             + urlencode({"type": chosen[0].id, "count": SUGGESTED_SITES, "format": "geojson"}),
             f"Usulan lokasi baru ({chosen[0].label})",
             style={"color": "#ffffff", "fillColor": SITE_COLOUR, "fillOpacity": 0.95, "weight": 2},
@@ -247,7 +247,7 @@ def form_html(asset_types: dict[str, AssetType], request: CoverageRequest) -> Ma
     value = request.minutes if request.mode == "travel_time" else request.radius_m
     shown = f"{value:g}" if value else ""
     return Markup(
-        '<form class="geo-coverage-form" method="get" action="/maps/coverage">'
+        '<form class="geo-coverage-form" method="get" action="maps/coverage">'
         f"<fieldset><legend>Jenis aset</legend>{boxes}</fieldset>"
         f'<label>Mode <select name="mode">{modes}</select></label>'
         f'<label>Nilai <input type="number" name="value" min="1" step="any" value="{shown}" '

@@ -157,7 +157,7 @@ def build_green_map(
     figure.header.add_child(JavascriptLink("/static/green_map.js"), name="geo_green_js")
     areas = base.add_geojson_url(
         m,
-        "/api/analysis/green/figures?" + urlencode({**dates, "format": "geojson", "level": "kelurahan"}),
+        "api/analysis/green/figures?" + urlencode({**dates, "format": "geojson", "level": "kelurahan"}),
         "Kelurahan: RTH terhadap target 30 %",
         style={**base.CHOROPLETH_BORDER, "fillOpacity": 0.7},
         colour_by={
@@ -175,7 +175,7 @@ def build_green_map(
     green_layers = [
         base.add_geojson_url(
             m,
-            f"/api/green-areas?as_of={day.isoformat()}&limit=5000",
+            f"api/green-areas?as_of={day.isoformat()}&limit=5000",
             f"RTH menurut tipe, {indonesian_date(day)} ({side})",
             style={"weight": 0.6, "color": "#1b4d2b", "fillOpacity": 0.85},
             colour_by=type_colours,
@@ -188,7 +188,7 @@ def build_green_map(
     ]
     changes = base.add_geojson_url(
         m,
-        "/api/green-areas/changes?" + urlencode({**dates, "format": "geojson"}),
+        "api/green-areas/changes?" + urlencode({**dates, "format": "geojson"}),
         f"Perubahan RTH {since} – {until}",
         style={"weight": 3, "fillOpacity": 0.9},
         colour_by=base.category_rule("change", {"gained": GAINED, "lost": LOST_FILL}),
@@ -200,7 +200,7 @@ def build_green_map(
     gap_name = f"Di luar {radius_m:g} m dari taman publik ≥ {base.format_number(min_ha, 1)} ha"
     gaps = base.add_geojson_url(
         m,
-        "/api/analysis/green/access?" + urlencode(access_query),
+        "api/analysis/green/access?" + urlencode(access_query),
         gap_name,
         style={"weight": 0.8, "color": GAP, "dashArray": "3 3", "fillColor": GAP_FILL, "fillOpacity": 1},
         popup_title="Kelurahan {name}",
@@ -263,7 +263,7 @@ def _legends(m, period, figures, green_types, areas, changes, green_layers, gaps
 
 def _period_form(period: Period) -> Markup:
     return Markup(
-        '<form class="green-period" method="get" action="/maps/green">'
+        '<form class="green-period" method="get" action="maps/green">'
         f'<label>Dari <input type="date" name="from" value="{period.since.isoformat()}" required></label>'
         f'<label>Sampai <input type="date" name="to" value="{period.until.isoformat()}" required></label>'
         '<button type="submit">Tampilkan</button></form>'
@@ -339,7 +339,7 @@ def _ranking(figures: pd.DataFrame, period: Period) -> Markup:
             + "</tr>"
             for _, row in rows.iterrows()
         )
-        csv = "/api/analysis/green/figures?" + urlencode({**dates, "level": level, "format": "csv"})
+        csv = "api/analysis/green/figures?" + urlencode({**dates, "level": level, "format": "csv"})
         tables.append(
             f'<div class="green-ranking" data-level="{level}"{"" if level == "kelurahan" else " hidden"}>'
             f'<p><a class="green-csv" href="{escape(csv)}" download>Unduh CSV ({label.lower()})</a></p>'

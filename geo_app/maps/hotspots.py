@@ -132,7 +132,7 @@ def form_html(
         for value, label in GRID_LABELS.items()
     )
     return Markup(
-        '<form class="geo-filter-form" method="get" action="/maps/hotspots">'
+        '<form class="geo-filter-form" method="get" action="maps/hotspots">'
         f'<label>Periode <select name="period">{period_options}</select></label>'
         '<div class="geo-dates">'
         f'<label>Dari <input type="date" name="start" value="{escape(filters.get("start", ""))}"></label>'
@@ -194,7 +194,7 @@ def build_hotspots_map(
         "GeoIncidents.hotspotLayer",
         "Hotspot Gi* (FDR)",
         {
-            "url": f"/api/analysis/hotspots?{grid_query}",
+            "url": f"api/analysis/hotspots?{grid_query}",
             "colours": BIN_COLOURS,
             "summary": "geo-hotspot-summary",
         },
@@ -202,7 +202,7 @@ def build_hotspots_map(
     ScriptLayer(
         "GeoIncidents.heatLayer",
         "Peta panas (kepadatan kernel)",
-        {"url": f"/api/analysis/hotspots/density?{query}", "note": "geo-heat-note"},
+        {"url": f"api/analysis/hotspots/density?{query}", "note": "geo-heat-note"},
         show=False,
         scripts=HEAT_JS,
     ).add_to(m)
@@ -210,7 +210,7 @@ def build_hotspots_map(
         "GeoIncidents.weeklyHeatLayer",
         "Kepadatan per minggu (slider)",
         {
-            "url": "/api/analysis/hotspots/density?"
+            "url": "api/analysis/hotspots/density?"
             + urlencode({key: value for key, value in filters.items() if key == "category"}),
             "weeks": [{"start": start.isoformat(), "end": end.isoformat()} for start, end in weeks],
         },
@@ -219,7 +219,7 @@ def build_hotspots_map(
     ).add_to(m)
     base.add_geojson_url(
         m,
-        "/api/analysis/hotspots/clusters?" + urlencode({**filters, "eps": 150, "min_points": 15}),
+        "api/analysis/hotspots/clusters?" + urlencode({**filters, "eps": 150, "min_points": 15}),
         "Klaster DBSCAN (150 m, min. 15)",
         style={
             "weight": 2,
@@ -234,7 +234,7 @@ def build_hotspots_map(
     )
     base.add_geojson_url(
         m,
-        "/api/analysis/emerging?" + urlencode({**filters, "step": step}),
+        "api/analysis/emerging?" + urlencode({**filters, "step": step}),
         "Pola hotspot baru/berkembang",
         style={"weight": 0.4, "color": "#ffffff", "fillOpacity": 0.8},
         colour_by=base.category_rule("category", {**EMERGING_COLOURS, "no_pattern": "rgba(0,0,0,0)"}),
@@ -248,7 +248,7 @@ def build_hotspots_map(
     )
     base.add_geojson_url(
         m,
-        f"/api/analysis/response/kelurahan?{query}",
+        f"api/analysis/response/kelurahan?{query}",
         "Kepatuhan waktu tanggap per kelurahan",
         style={**base.CHOROPLETH_BORDER, "fillOpacity": 0.7},
         colour_by=COMPLIANCE.rule("compliance"),
@@ -263,10 +263,10 @@ def build_hotspots_map(
     )
     RankedResponseTable(
         {
-            "url": f"/api/analysis/response?{query}",
+            "url": f"api/analysis/response?{query}",
             "name": "Kepatuhan per kelurahan",
             "target": "geo-response-ranking",
-            "areas_url": "/api/areas?level=kelurahan",
+            "areas_url": "api/areas?level=kelurahan",
             "goal": COMPLIANCE_GOAL,
         }
     ).add_to(m)

@@ -118,7 +118,7 @@ def build_incidents_map(settings: Settings, *, city: CityContext, catalog: Catal
         "GeoIncidents.liveLayer",
         "Insiden 24 jam terakhir",
         {
-            "url": "/api/incidents?limit=1000",
+            "url": "api/incidents?limit=1000",
             "summary": "geo-live-summary",
             "refresh_s": REFRESH_SECONDS,
             "categories": category_styles(catalog),

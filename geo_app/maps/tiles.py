@@ -23,7 +23,7 @@ PANE = "geoAppVectorTiles"  # above the GeoJSON polygons, and not in the way of 
 
 
 def tile_url(collection_id: str) -> str:
-    return f"/tiles/{collection_id}/{{z}}/{{x}}/{{y}}.mvt"
+    return f"tiles/{collection_id}/{{z}}/{{x}}/{{y}}.mvt"
 
 
 def _style(colour_by: tuple[str, dict[str, str]] | None, colour: str) -> JsCode:
@@ -83,7 +83,7 @@ ROAD_STYLES = {
 # kind first: where names would overlap, the higher kind is shown.
 PLACE_LABEL_ZOOMS = {"suburb": 11, "village": 12, "quarter": 13, "neighbourhood": 14}
 PLACE_LABEL_DEFAULT_ZOOM = 15
-PLACES_URL = "/ogc/collections/places/items?limit=10000"
+PLACES_URL = "ogc/collections/places/items?limit=10000"
 
 
 def _road_style() -> JsCode:

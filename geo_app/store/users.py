@@ -6,7 +6,7 @@ from datetime import datetime
 
 import psycopg
 
-USER_COLUMNS = "id, username, display_name, role, opd, is_active, created_at"
+USER_COLUMNS = "id, username, display_name, role, opd, city_code, is_active, created_at"
 
 
 def add_user(
@@ -16,11 +16,13 @@ def add_user(
     password_hash: str | None,
     opd: str | None = None,
     display_name: str = "",
+    city_code: str | None = None,
 ) -> dict:
+    """``city_code`` None: a national account."""
     return conn.execute(
-        f"INSERT INTO users (username, role, opd, password_hash, display_name)"
-        f" VALUES (%s, %s, %s, %s, %s) RETURNING {USER_COLUMNS}",
-        (username, role, opd, password_hash, display_name),
+        f"INSERT INTO users (username, role, opd, password_hash, display_name, city_code)"
+        f" VALUES (%s, %s, %s, %s, %s, %s) RETURNING {USER_COLUMNS}",
+        (username, role, opd, password_hash, display_name, city_code),
     ).fetchone()
 
 
@@ -53,6 +55,17 @@ def set_active(conn: psycopg.Connection, username: str, active: bool) -> bool:
     )
     row = cursor.fetchone()
     if row and not active:
+        end_sessions(conn, row["id"])
+    return row is not None
+
+
+def set_city(conn: psycopg.Connection, username: str, city_code: str | None) -> bool:
+    """Move a user to a city (None: national); the user's browser sessions end, so none of them goes on
+    with the old city."""
+    row = conn.execute(
+        "UPDATE users SET city_code = %s WHERE username = %s RETURNING id", (city_code, username)
+    ).fetchone()
+    if row:
         end_sessions(conn, row["id"])
     return row is not None
 
@@ -101,7 +114,7 @@ def add_token(
 def user_for_token(conn: psycopg.Connection, digest: bytes, kind: str = "api") -> dict | None:
     """The active user a valid (unexpired, unrevoked) token belongs to."""
     return conn.execute(
-        "SELECT u.id, u.username, u.role, u.opd, t.id AS token_id FROM api_tokens t"
+        "SELECT u.id, u.username, u.role, u.opd, u.city_code, t.id AS token_id FROM api_tokens t"
         " JOIN users u ON u.id = t.user_id"
         " WHERE t.token_hash = %s AND t.kind = %s AND t.revoked_at IS NULL AND t.expires_at > now()"
         " AND u.is_active",

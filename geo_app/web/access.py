@@ -24,11 +24,11 @@ from geo_app.auth import credentials, log_redaction, privacy
 from geo_app.auth.identity import Identity, anonymous, current_identity
 from geo_app.auth.permissions import WRITE, allowed_roles
 from geo_app.auth.privacy import can_see_personal_data
-from geo_app.auth.roles import READERS, USER_ROLES
+from geo_app.auth.roles import EVERYONE, READERS, USER_ROLES
 from geo_app.ingest import geometry_limits
 from geo_app.store import users as user_store
 from geo_app.web import deps
-from geo_app.web.errors import Problem, problem_response
+from geo_app.web.errors import DETAILS, PAGE_REASONS, Problem, problem_response
 from geo_app.web.params import json_has_nul
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def identify() -> Identity:
         with deps.raw_connection() as conn:
             user = user_store.user_for_token(conn, credentials.token_digest(session_secret), kind="session")
         if user:
-            return Identity(user["username"], user["role"], user["opd"], user["id"], via="session")
+            return _identity(user, via="session")
         session.clear()  # signed out, expired, revoked or the user disabled: nothing of it is kept
     return anonymous(public_view=deps.settings().anonymous_access)
 
@@ -114,7 +114,11 @@ def _token_identity(token: str, via: str, username: str | None = None) -> Identi
             "The API token is unknown, expired, revoked or not this user's. Ask an administrator for a new "
             "one (geo-app users token USERNAME)."
         )
-    return Identity(user["username"], user["role"], user["opd"], user["id"], via=via)
+    return _identity(user, via=via)
+
+
+def _identity(user: dict, via: str) -> Identity:
+    return Identity(user["username"], user["role"], user["opd"], user["id"], via, user["city_code"])
 
 
 def _basic_identity(credential: str) -> Identity:
@@ -136,7 +140,11 @@ def enforce_permissions():
     g.identity = identity = identify()
     if request.url_rule is None:  # 404 or 405: let routing answer
         return None
+    if deps.city_in_url():
+        deps.city()  # 404 for a city the deployment does not serve, before anything else is said
     roles = allowed_roles(request.url_rule.rule, request.method, request.view_args)
+    if roles != EVERYONE:  # sign-in, health and static files are the same for every city
+        enforce_city(identity)
     if identity.role not in roles:
         if identity.signed_in:
             raise Problem(
@@ -146,13 +154,48 @@ def enforce_permissions():
                 "Ask an administrator if your work needs it.",
             )
         if request.method == "GET" and wants_html():
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            # the page to return to keeps its city (/kota/<code>/...), which request.full_path leaves out
+            next_page = request.script_root + request.full_path.rstrip("?")
+            return redirect(url_for("auth.login", next=next_page))
         raise _unauthorized("Sign in at /login, or send an API token as 'Authorization: Bearer <token>'.")
     if request.method in WRITE and (identity.via == "session" or request.endpoint == "auth.login"):
         check_csrf()  # only a cookie is sent by the browser on its own; the sign-in form is guarded too
     if request.method in WRITE and request.is_json:
         check_json_body()
     return None
+
+
+NATIONAL_PAGES = "/nasional"
+READING_POSTS = ("/api/analysis/",)
+"""POST endpoints that compute an answer from a request body and write nothing."""
+
+
+def enforce_city(identity: Identity) -> None:
+    """A user works for one city: any request for another city is answered 404, as if nothing were there,
+    so a Cilegon account learns nothing of Makassar, not even what exists. National accounts read every
+    city and write none; the national pages are for national accounts (and visitors the table lets in)."""
+    if identity.national:
+        if request.method in WRITE and not request.path.startswith(READING_POSTS):
+            raise Problem(
+                403,
+                "Forbidden",
+                "National accounts read every city and change none. Changes are made by the city's own "
+                "accounts.",
+                indonesian="Akun nasional hanya dapat membaca data kota.",
+            )
+        return
+    if not identity.signed_in:
+        return
+    if request.path.startswith(NATIONAL_PAGES):
+        raise Problem(
+            403,
+            "Forbidden",
+            "The national pages are for national accounts; your account works for city "
+            f"{identity.city_code}.",
+            indonesian="Halaman nasional hanya untuk akun nasional.",
+        )
+    if identity.city_code != deps.city_code():
+        raise Problem(404, "Not Found", DETAILS[404], indonesian=PAGE_REASONS[404])
 
 
 def check_json_body() -> None:

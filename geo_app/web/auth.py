@@ -48,12 +48,14 @@ def _ip_and_username() -> str:
 def _safe_next(target: str | None) -> str:
     """Only paths on this site, so a sign-in link cannot send anyone elsewhere. Browsers drop tabs and
     line breaks inside a URL and read a backslash as a slash (``/%09/evil.com`` is ``//evil.com`` to
-    them), so a target holding any of those, or naming a scheme or host, is replaced by the home page."""
+    them), so a target holding any of those, or naming a scheme or host, is replaced by the home page
+    (of the city the sign-in page was opened for)."""
+    home = request.script_root + "/"
     if not target or any(ch.isspace() or not ch.isprintable() for ch in target) or "\\" in target:
-        return "/"
+        return home
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
+        return home
     return target
 
 

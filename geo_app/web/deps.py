@@ -1,28 +1,36 @@
-"""What views need from the application: settings, catalog and a pooled database connection."""
+"""What views need from the application: settings, catalog and a pooled database connection, all of the
+city the request's URL names (geo_app.web.city_url)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
-from flask import current_app, g
+from flask import current_app, g, request
 
 from geo_app.auth.context import tag_connection
 from geo_app.catalog import Catalog
 from geo_app.city import CityContext, load_city
 from geo_app.settings import Settings
 from geo_app.store import areas as area_store
+from geo_app.web.city_url import CITY_ENVIRON_KEY
 from geo_app.web.errors import Problem
 
 
 def settings() -> Settings:
-    return current_app.config["SETTINGS"]
+    """The deployment's settings with ``city_code`` the request's city, so that code reading the city
+    from the settings (imports, the geocoder, WMS/WFS) works for the city of the URL."""
+    if "city_settings" not in g:
+        g.city_settings = dataclasses.replace(current_app.config["SETTINGS"], city_code=city_code())
+    return g.city_settings
 
 
 def catalog() -> Catalog:
-    return current_app.config["CATALOG"]
+    """The layer catalog as the request's city sees it: shared entries with the city's overrides."""
+    return current_app.config["CATALOG"].for_city(city_code())
 
 
 @contextmanager
@@ -44,8 +52,14 @@ def raw_connection() -> Iterator[psycopg.Connection]:
 
 
 def city_code() -> str:
-    """The code of the city this request works for: the deployment's default city (``CITY_CODE``)."""
-    return settings().city_code
+    """The code of the city this request works for: the one in the URL (``/kota/<code>/...``), else the
+    deployment's default city (``CITY_CODE``)."""
+    return request.environ.get(CITY_ENVIRON_KEY) or current_app.config["SETTINGS"].city_code
+
+
+def city_in_url() -> bool:
+    """Whether the URL names the city (``/kota/<code>/...``) rather than leaving it to the default."""
+    return CITY_ENVIRON_KEY in request.environ
 
 
 def city() -> CityContext:
@@ -54,8 +68,18 @@ def city() -> CityContext:
     if "city" not in g:
         with raw_connection() as conn:
             g.city = load_city(conn, city_code())
+        if g.city is not None:
+            g.city = dataclasses.replace(g.city, url_root=request.script_root + "/")
     if g.city is None:
         code = city_code()
+        if city_in_url():
+            raise Problem(
+                404,
+                "No such city",
+                f"This deployment serves no city with code {code}. Check the code in the URL "
+                "(/kota/<kode wilayah>/...).",
+                indonesian=f"Tidak ada kota dengan kode {code} di layanan ini.",
+            )
         raise Problem(
             404,
             "No such city",

@@ -92,7 +92,7 @@ PAGE_REASONS = {
 def _is_map_page_in_browser() -> bool:
     from geo_app.web.access import wants_html  # access imports this module
 
-    return request.path.startswith(MAP_PAGES) and wants_html()
+    return (request.path == "/" or request.path.startswith(MAP_PAGES)) and wants_html()
 
 
 def map_error_page(status: int, title: str, detail: str, indonesian: str) -> Response:
@@ -105,7 +105,8 @@ def map_error_page(status: int, title: str, detail: str, indonesian: str) -> Res
         status=status,
         reason=reason,
         technical=f"{title}: {detail}" if detail else title,
-        back_url=request.path if known_page else "/",
+        back_url=request.script_root + (request.path if known_page else "/"),
+        home_url=request.script_root + "/",
         back_label="Buka peta dengan pengaturan bawaan" if known_page else "Ke beranda",
     )
     return Response(html, status=status, mimetype="text/html")

@@ -28,12 +28,13 @@ FORMAT = QueryParam("f", "Response format: json (default for clients) or html (d
 
 
 def ogc_api() -> OgcApi:
-    """The OGC API core of this application, built once from the layer catalog."""
-    api = current_app.extensions.get("ogc_api")
-    if api is None:
-        api = OgcApi(build_collections(deps.catalog()), deps.city_code(), is_public_collection)
-        current_app.extensions["ogc_api"] = api
-    return api
+    """The OGC API core of the request's city, built once per city from its view of the layer catalog
+    (its collections, and the extents it caches, are the city's own)."""
+    apis = current_app.extensions.setdefault("ogc_api", {})
+    code = deps.city_code()
+    if code not in apis:
+        apis[code] = OgcApi(build_collections(deps.catalog()), code, is_public_collection)
+    return apis[code]
 
 
 def is_public_collection(collection_id: str) -> bool:

@@ -25,18 +25,19 @@ blueprint = Blueprint("ows", __name__)
 
 
 def ows_service() -> OwsService:
-    service = current_app.extensions.get("ows")
-    if service is None:
+    """The WMS/WFS of the request's city, one per city: its map and cached capabilities are its own."""
+    services = current_app.extensions.setdefault("ows", {})
+    code = deps.city_code()
+    if code not in services:
         settings = deps.settings()
-        service = OwsService(
+        services[code] = OwsService(
             deps.catalog(),
             ogc_api().collections,
-            settings.city_code,
+            code,
             mapserver_connection(settings.database_url, settings.statement_timeout_ms),
             settings.public_min_cell_count,
         )
-        current_app.extensions["ows"] = service
-    return service
+    return services[code]
 
 
 def mapserver_connection(database_url: str, statement_timeout_ms: int) -> str:

@@ -3,7 +3,7 @@
 A tile holds what the OGC collection publishes and nothing more (same registry, same restrictions:
 public incidents only, no personal data), with the properties marked ``in_tiles``. ETag is a hash of the
 tile, so a client revalidating an unchanged tile gets 304; Cache-Control follows the collection, and
-built tiles are reused in-process for that long (geo_app.ogc.tilecache).
+built tiles are reused in-process for that long (geo_app.ogc.tilecache), keyed by city.
 Below a collection's ``tile_min_zoom`` (dense layers such as incidents) the tile is empty.
 """
 
@@ -50,7 +50,9 @@ def tile(collection_id: str, z: int, x: int, y: int):
         data = b""
     else:
         data = tile_cache().get_or_build(
-            (collection.id, z, x, y), collection.cache_seconds, lambda: build(collection, z, x, y)
+            (deps.city_code(), collection.id, z, x, y),
+            collection.cache_seconds,
+            lambda: build(collection, z, x, y),
         )
     etag = hashlib.blake2b(data, digest_size=16).hexdigest()
     headers = {

@@ -57,9 +57,10 @@ class AssetQuery(Query):
     def _phase(cls, values):
         return known(values, asset_store.ROADMAP_PHASES)
 
-    def to_filter(self) -> asset_store.AssetFilter:
+    def to_filter(self, city_types: tuple[str, ...]) -> asset_store.AssetFilter:
+        """The store's filter; without ``type``, the asset types the city uses (``city_types``)."""
         return asset_store.AssetFilter(
-            asset_types=self.type,
+            asset_types=self.type or city_types,
             statuses=self.status,
             owner_opd=self.owner_opd,
             dimensions=self.dimension,
@@ -124,7 +125,9 @@ def _shape(geometry: dict | None):
 def list_assets():
     """One page of assets as a FeatureCollection; the ``next`` link continues (``cursor``)."""
     query = parsed(AssetListQuery)
-    list_request = AssetList(query.to_filter(), page_request(ASSETS, query, alias="after"))
+    list_request = AssetList(
+        query.to_filter(tuple(deps.catalog().asset_types)), page_request(ASSETS, query, alias="after")
+    )
     with deps.connection() as conn:
         page = asset_usecases.list_assets(conn, deps.city(), list_request)
     collection = {
@@ -210,7 +213,7 @@ def export():
     with deps.connection() as conn:
         try:
             content, media_type, extension = asset_usecases.export(
-                conn, deps.city(), query.to_filter(), query.format
+                conn, deps.city(), query.to_filter(tuple(deps.catalog().asset_types)), query.format
             )
         except ExportError as exc:
             raise Problem(400, "Cannot export in this format", str(exc)) from None
