@@ -7,7 +7,7 @@ analyses default to call type ``darurat`` (the catalog's call types that count a
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -255,26 +255,6 @@ def hour_weekday():
         return incident_usecases.hour_weekday(conn, deps.city(), deps.catalog(), filters)
 
 
-def _next_step(start: datetime, step: str) -> datetime:
-    if step == "week":
-        return start + timedelta(days=7)
-    return (start.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
-def _steps(
-    first: datetime, last: datetime, step: str, now: datetime
-) -> tuple[list[datetime], datetime | None]:
-    """Every step from first to last, without a last step that has not ended yet (returned apart): half a
-    week or month of calls would read as a fall in every cell."""
-    periods, current = [], first
-    while current <= last:
-        periods.append(current)
-        current = _next_step(current, step)
-    if periods and _next_step(periods[-1], step) > now:
-        return periods[:-1], periods[-1]
-    return periods, None
-
-
 def _step_count(first: datetime, last: datetime, step: str) -> int:
     """Weeks or months from the first to the last call, counting both ends' steps (an upper bound)."""
     if step == "week":
@@ -307,9 +287,11 @@ def emerging_hot_spots():
             f"no incidents located to a street or better match the filters ({left_out['why']})."
         )
     now = datetime.now(ZoneInfo(timezone)).replace(tzinfo=None)  # periods are local times
-    periods, unfinished = _steps(
-        min(r["period"] for r in binned), max(r["period"] for r in binned), step, now
-    )
+    totals: dict[datetime, int] = {}
+    for row in binned:
+        totals[row["period"]] = totals.get(row["period"], 0) + row["count"]
+    steps_used = emerging.complete_steps(totals, step, now)
+    periods = steps_used.analysed
     if len(periods) < emerging.MIN_STEPS:
         raise _not_enough(
             f"only {len(periods)} {step}s of data; emerging hot spots need at least {emerging.MIN_STEPS} "
@@ -356,7 +338,10 @@ def emerging_hot_spots():
         "type": "FeatureCollection",
         "step": step,
         "steps": [period.date().isoformat() for period in periods],
-        "unfinished_step_left_out": unfinished.date().isoformat() if unfinished else None,
+        "unfinished_step_left_out": steps_used.unfinished.date().isoformat()
+        if steps_used.unfinished
+        else None,
+        "empty_steps_left_out": [start.date().isoformat() for start in steps_used.empty],
         "previous_steps": previous_steps,
         "cell_size_m": size,
         "band_m": band,
