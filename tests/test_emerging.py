@@ -116,6 +116,10 @@ def test_response_summary_by_hand():
     rows += [{"category": "B", "kelurahan_code": "k1", "minutes": 50}]
     by_kelurahan = response.by_group(rows, "kelurahan_code", {"A": 15, "B": 60})
     assert by_kelurahan["k1"]["compliance"] == round(2 / 3, 4)  # each incident against its own target
+    # goals: A 90 %, B 60 %; k1 is held to the mean goal of its three incidents, (90 + 90 + 60) / 3 = 80 %
+    judged = response.by_group(rows, "kelurahan_code", {"A": 15, "B": 60}, {"A": 90, "B": 60})["k1"]
+    assert judged["goal_pct"] == 80.0
+    assert judged["gap_points"] == round(200 / 3 - 80, 2) == -13.33
 
 
 def test_complete_steps_leave_out_the_running_month_and_months_without_incidents():

@@ -200,6 +200,7 @@ def add_geojson_url(
     highlight: dict | None = None,
     point: dict | None = None,
     front: bool = False,
+    interactive: bool = True,
     show: bool = True,
 ) -> GeoJsonUrl:
     """Add a layer loaded by URL (e.g. ``/api/areas?level=kelurahan``).
@@ -208,6 +209,7 @@ def add_geojson_url(
     ``popup_rows``: (label, template) pairs; templates fill ``{field}`` or ``{field:format}`` from the
     feature properties (formats: int, 0-9 decimals, pct, date, datetime, yesno, flag:TEXT).
     ``point``: circle-marker options for point layers. ``front``: keep above other overlays (outlines).
+    ``interactive=False``: clicks pass through to the layers below (outlines drawn over clickable cells).
     """
     options = {
         "style": {"weight": 1, "color": "#555", "fillOpacity": 0.7, **(style or {})},
@@ -218,6 +220,7 @@ def add_geojson_url(
         "highlight": highlight,
         "point": point,
         "front": front,
+        "interactive": interactive,
     }
     layer = GeoJsonUrl(url, name, options, show=show)
     layer.add_to(m)
@@ -313,23 +316,32 @@ def classify(
 
 
 class HtmlControl(MacroElement):
-    """A box of HTML as a Leaflet control (legends, notes), in a map corner."""
+    """A box of HTML as a Leaflet control (legends, notes), in a map corner; with ``layer``, shown only
+    while that layer is on the map."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         GeoApp.addHtmlControl({{ this._parent.get_name() }}, {{ this.html|tojson }},
-            {{ this.position|tojson }}, {{ this.css_class|tojson }});
+            {{ this.position|tojson }}, {{ this.css_class|tojson }}
+            {%- if this.layer %}, {{ this.layer.get_name() }}{% endif %});
         {% endmacro %}
         """
     )
 
-    def __init__(self, html: str, position: str = "bottomright", css_class: str = "geo-legend"):
+    def __init__(
+        self,
+        html: str,
+        position: str = "bottomright",
+        css_class: str = "geo-legend",
+        layer: Layer | MacroElement | None = None,
+    ):
         super().__init__()
         self._name = "HtmlControl"
         self.html = html
         self.position = position
         self.css_class = css_class
+        self.layer = layer
 
 
 def add_legend(
@@ -340,14 +352,22 @@ def add_legend(
     note: str = "",
     shape: str = "box",
     position: str = "bottomright",
+    layer: Layer | None = None,
 ) -> HtmlControl:
-    """A legend: (colour, label) rows under a title. ``shape``: box (areas), line (outlines), dot (points)."""
+    """A legend: (colour, label) rows under a title. ``shape``: box (areas), line (outlines), dot (points).
+    The title folds the legend away (folded from the start on a phone). ``layer``: the legend belongs to
+    that layer and is shown only while it is switched on, so each visible layer has its own legend."""
     rows = "".join(
         f'<li><i class="geo-key geo-key-{shape}" style="--key:{escape(colour)}"></i>{escape(label)}</li>'
         for colour, label in items
     )
     note_html = f'<p class="geo-legend-note">{escape(note)}</p>' if note else ""
-    control = HtmlControl(f"<h3>{escape(title)}</h3><ul>{rows}</ul>{note_html}", position=position)
+    control = HtmlControl(
+        f'<details class="geo-legend-fold" open><summary><h3>{escape(title)}</h3></summary>'
+        f"<ul>{rows}</ul>{note_html}</details>",
+        position=position,
+        layer=layer,
+    )
     control.add_to(m)
     return control
 

@@ -42,8 +42,22 @@
     return value ? GeoApp.formatValue(value, "datetime") : "–";
   }
 
-  /* Gi* cells coloured by confidence bin; the summary (band, cell size, cells) goes to options.summary. */
+  /* "Kel. Lebak Gede, Kec. Pulomerak": where a cell lies, from the API's place names. */
+  function placeText(p) {
+    var parts = [];
+    if (p.kelurahan) {
+      parts.push("Kel. " + p.kelurahan);
+    }
+    if (p.kecamatan) {
+      parts.push("Kec. " + p.kecamatan);
+    }
+    return parts.join(", ") || "Di luar kelurahan";
+  }
+
+  /* Gi* cells coloured by confidence bin; the summary (band, cell size, cells) goes to options.summary.
+   * Popups say the place, the incidents and the class in words; the statistics sit folded below. */
   function hotspotLayer(map, options) {
+    var band = null;
     var layer = L.geoJSON(null, {
       style: function (feature) {
         return {
@@ -55,17 +69,28 @@
       },
       onEachFeature: function (feature, cell) {
         var p = feature.properties;
-        cell.bindPopup(popupTable(p.label, [
-          ["Sel", p.name || p.cell],
-          ["Insiden", GeoApp.formatValue(p.count, "int")],
-          ["Gi* z", GeoApp.formatValue(p.z, "2")],
-          ["p (dua sisi)", GeoApp.formatValue(p.p, "4")],
-        ]));
+        var meaning = p.bin > 0
+          ? "Lebih banyak insiden di sel ini dan sekitarnya (" + GeoApp.formatValue(band, "int") + " m) daripada rata-rata kota."
+          : p.bin < 0
+            ? "Lebih sedikit insiden di sel ini dan sekitarnya daripada rata-rata kota."
+            : "Tidak berbeda nyata dari rata-rata kota.";
+        cell.bindPopup(
+          '<div class="geo-popup"><h4>' + escapeHtml(placeText(p)) + "</h4><table>" +
+          "<tr><th>Kelas</th><td><strong>" + escapeHtml(p.label) + "</strong></td></tr>" +
+          "<tr><th>Insiden di sel</th><td>" + GeoApp.formatValue(p.count, "int") + "</td></tr></table>" +
+          '<p class="geo-popup-note">' + escapeHtml(meaning) + "</p>" +
+          '<details class="geo-popup-details"><summary>Rincian statistik</summary><table>' +
+          "<tr><th>Sel</th><td>" + escapeHtml(p.cell) + "</td></tr>" +
+          "<tr><th>Gi* z</th><td>" + GeoApp.formatValue(p.z, "2") + "</td></tr>" +
+          "<tr><th>p (dua sisi)</th><td>" + GeoApp.formatValue(p.p, "4") + "</td></tr></table></details></div>"
+        );
+        cell.bindTooltip(escapeHtml(placeText(p) + " · " + p.label), { sticky: true });
       },
     });
     GeoApp.whenShown(map, layer, function () {
       getJson(map, options.url, options.summary, options.name).then(function (data) {
         if (data) {
+          band = data.band_m;
           layer.addData(data);
           summarise(data);
         }
@@ -107,16 +132,29 @@
     return layer;
   }
 
-  /* A heat layer for one week at a time, chosen with a slider control (bottom left). */
+  /* The index of the last week that has ended (the last week when none has): the slider opens there, as
+   * a week still running holds only part of its calls. */
+  function lastCompleteWeek(weeks) {
+    for (var i = weeks.length - 1; i >= 0; i--) {
+      if (weeks[i].complete) {
+        return i;
+      }
+    }
+    return Math.max(weeks.length - 1, 0);
+  }
+
+  /* A heat layer for one week at a time, chosen with a slider control (bottom left), opening on the last
+   * week that has ended. */
   function weeklyHeatLayer(map, options) {
     var layer = L.heatLayer([], { radius: 18, blur: 14, max: 1, minOpacity: 0.25 });
     var control = L.control({ position: "bottomleft" });
     control.onAdd = function () {
       var box = L.DomUtil.create("div", "geo-legend geo-week-slider");
+      var opening = lastCompleteWeek(options.weeks);
       box.innerHTML =
         "<h3>Kepadatan mingguan</h3>" +
         '<input type="range" min="0" max="' + (options.weeks.length - 1) + '" value="' +
-        (options.weeks.length - 1) + '" aria-label="Minggu">' +
+        opening + '" aria-label="Minggu">' +
         '<div class="geo-week-label"></div><div id="geo-week-note"></div>';
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
@@ -124,7 +162,8 @@
       var label = box.querySelector(".geo-week-label");
       function show(index) {
         var week = options.weeks[index];
-        label.textContent = "Minggu mulai " + GeoApp.formatValue(week.start + "T00:00:00+07:00", "date");
+        label.textContent = "Minggu " + GeoApp.formatValue(week.start + "T12:00:00Z", "date") + " – " +
+          GeoApp.formatValue(week.end + "T12:00:00Z", "date") + (week.complete ? "" : " (belum selesai)");
         note("geo-week-note", "");
         var url = options.url + (options.url.indexOf("?") < 0 ? "?" : "&") +
           "start=" + week.start + "&end=" + week.end;
@@ -134,7 +173,7 @@
       }
       slider.addEventListener("input", function () { show(Number(slider.value)); });
       if (options.weeks.length) {
-        show(options.weeks.length - 1);
+        show(opening);
       }
       return box;
     };
@@ -205,28 +244,36 @@
   }
 
   var RANKING_COLUMNS = [
-    { key: "name", label: "Kelurahan", text: true },
+    { key: "name", label: "Wilayah", text: true },
     { key: "incidents", label: "Insiden", digits: 0 },
     { key: "compliance_pct", label: "Sesuai %", digits: 1 },
+    { key: "goal_pct", label: "Sasaran %", digits: 1 },
     { key: "gap_points", label: "Selisih", digits: 1 },
     { key: "median_min", label: "Median", digits: 1 },
   ];
+  var RANKING_LEVELS = {
+    kelurahan: { label: "Kelurahan", summaries: "by_kelurahan" },
+    kecamatan: { label: "Kecamatan", summaries: "by_kecamatan" },
+  };
 
-  function rankingCsv(rows) {
-    var lines = [RANKING_COLUMNS.map(function (column) { return column.key; }).join(",")];
+  function rankingCsv(rows, level) {
+    var lines = [[level].concat(RANKING_COLUMNS.slice(1).map(function (column) { return column.key; })).join(",")];
     rows.forEach(function (row) {
       lines.push(RANKING_COLUMNS.map(function (column) {
         var value = row[column.key];
-        return column.text ? '"' + String(value).replace(/"/g, '""') + '"' : value.toFixed(column.digits);
+        if (column.text) {
+          return '"' + String(value).replace(/"/g, '""') + '"';
+        }
+        return value === null || value === undefined ? "" : value.toFixed(column.digits);
       }).join(","));
     });
     return lines.join("\r\n") + "\r\n";
   }
 
-  /* Outlines a kelurahan on the map while its table row is pointed at; the boundaries (options.areas_url)
-   * are fetched the first time a row is. */
+  /* Outlines an area on the map while its table row is pointed at; the boundaries of each level
+   * (areasUrl + level) are fetched the first time a row of that level is. */
   function rowHighlighter(map, areasUrl) {
-    var shapes = null;
+    var shapes = {};
     var outline = null;
     var wanted = null;
     function draw() {
@@ -234,7 +281,7 @@
         map.removeLayer(outline);
         outline = null;
       }
-      var feature = wanted && shapes && shapes[wanted];
+      var feature = wanted && shapes[wanted.level] && shapes[wanted.level][wanted.code];
       if (feature) {
         outline = L.geoJSON(feature, {
           style: { weight: 4, color: "#0b5e7a", fill: false, className: "geo-row-highlight" },
@@ -242,13 +289,13 @@
         }).addTo(map);
       }
     }
-    return function (code) {
-      wanted = code;
-      if (shapes === null && code) {
-        shapes = {};
-        GeoApp.fetchJson(map, areasUrl, "Batas kelurahan").then(function (data) {
+    return function (level, code) {
+      wanted = code ? { level: level, code: code } : null;
+      if (code && !shapes[level]) {
+        shapes[level] = {};
+        GeoApp.fetchJson(map, areasUrl + level, "Batas " + level).then(function (data) {
           data.features.forEach(function (feature) {
-            shapes[feature.properties.code] = feature;
+            shapes[level][feature.properties.code] = feature;
           });
           draw();
         });
@@ -257,25 +304,61 @@
     };
   }
 
-  /* Kelurahan ranked by response compliance (worst first) from /api/analysis/response, in the side panel:
-   * click a column heading to sort by it (again to reverse); "Unduh CSV" holds the rows as shown; pointing
-   * at a row outlines its kelurahan on the map. */
+  /* Switches the overlay called ``name`` on, as a click on its box in the layer control would. */
+  function showOverlay(name) {
+    var label = Array.from(document.querySelectorAll(".leaflet-control-layers-overlays label")).filter(function (item) {
+      return item.textContent.trim() === name;
+    })[0];
+    var input = label && label.querySelector("input");
+    if (input && !input.checked) {
+      input.click();
+    }
+  }
+
+  /* Kelurahan (or kecamatan) ranked by response compliance against their goal, worst first, from
+   * /api/analysis/response, in the side panel: click a column heading to sort by it (again to reverse);
+   * "Unduh CSV" holds the rows as shown; pointing at a row outlines its area on the map. */
   function responseTable(map, options) {
     var box = document.getElementById(options.target);
-    var sort = { key: "compliance_pct", ascending: true };
+    var sort = { key: "gap_points", ascending: true };
+    var level = "kelurahan";
+    var data = null;
     var rows = [];
     var highlight = rowHighlighter(map, options.areas_url);
 
+    function rowsOf(summaries) {
+      return Object.keys(summaries).map(function (code) {
+        var summary = summaries[code];
+        return {
+          code: code,
+          name: summary.name,
+          incidents: summary.incidents,
+          compliance_pct: summary.compliance * 100,
+          goal_pct: summary.goal_pct,
+          gap_points: summary.gap_points,
+          median_min: summary.median_min,
+        };
+      });
+    }
+
     function render() {
+      rows = rowsOf(data[RANKING_LEVELS[level].summaries]);
+      if (!rows.length) {
+        box.innerHTML = '<p class="geo-note">Belum ada insiden dengan waktu tiba pada periode ini. ' +
+          "Pilih periode yang lebih panjang.</p>";
+        return;
+      }
       rows.sort(function (a, b) {
         var x = a[sort.key], y = b[sort.key];
         var order = typeof x === "string" ? x.localeCompare(y, "id") : x - y;
         return sort.ascending ? order : -order;
       });
+      var below = rows.filter(function (row) { return row.gap_points < 0; }).length;
       var head = RANKING_COLUMNS.map(function (column) {
         var state = column.key === sort.key ? (sort.ascending ? "ascending" : "descending") : "none";
+        var label = column.text ? RANKING_LEVELS[level].label : column.label;
         return '<th scope="col" aria-sort="' + state + '"><button type="button" data-key="' + column.key + '">' +
-          escapeHtml(column.label) + "</button></th>";
+          escapeHtml(label) + "</button></th>";
       }).join("");
       var body = rows.map(function (row, index) {
         return '<tr data-code="' + escapeHtml(row.code) + '"' + (row.gap_points < 0 ? ' class="geo-below-goal"' : "") +
@@ -285,52 +368,55 @@
             return '<td class="num">' + (column.key === "gap_points" && row.gap_points > 0 ? "+" : "") + shown + "</td>";
           }).join("") + "</tr>";
       }).join("");
-      var download = "data:text/csv;charset=utf-8," + encodeURIComponent("\ufeff" + rankingCsv(rows));
+      var tabs = Object.keys(RANKING_LEVELS).map(function (key) {
+        return '<button type="button" class="geo-tab" data-level="' + key + '" aria-pressed="' + (key === level) + '">' +
+          RANKING_LEVELS[key].label + "</button>";
+      }).join("");
+      var download = "data:text/csv;charset=utf-8," + encodeURIComponent("\ufeff" + rankingCsv(rows, level));
       box.innerHTML =
-        '<p><a class="geo-csv" href="' + download + '" download="kepatuhan-waktu-tanggap-kelurahan.csv">Unduh CSV</a></p>' +
+        '<div class="geo-ranking-tools"><span class="geo-tabs" role="group" aria-label="Tingkat wilayah">' + tabs +
+        '</span><a class="geo-csv" href="' + download + '" download="kepatuhan-waktu-tanggap-' + level +
+        '.csv">Unduh CSV</a></div>' +
+        '<p class="geo-ranking-summary"><strong>' + below + " dari " + rows.length + "</strong> " +
+        RANKING_LEVELS[level].label.toLowerCase() + " di bawah sasaran." +
+        (options.layer_name ? ' <button type="button" class="geo-link" data-show-layer>Tampilkan di peta</button>' : "") +
+        "</p>" +
         '<div class="geo-ranking-scroll"><table class="geo-table geo-ranking"><thead><tr>' + head + "</tr></thead><tbody>" +
         body + "</tbody></table></div>";
     }
 
     box.addEventListener("click", function (event) {
-      var button = event.target.closest("button[data-key]");
+      var button = event.target.closest("button");
       if (!button) {
         return;
       }
-      var key = button.getAttribute("data-key");
-      sort = { key: key, ascending: sort.key === key ? !sort.ascending : true };
+      if (button.hasAttribute("data-key")) {
+        var key = button.getAttribute("data-key");
+        sort = { key: key, ascending: sort.key === key ? !sort.ascending : true };
+      } else if (button.hasAttribute("data-level")) {
+        level = button.getAttribute("data-level");
+        highlight(level, null);
+      } else if (button.hasAttribute("data-show-layer")) {
+        showOverlay(options.layer_name);
+        return;
+      }
       render();
     });
     box.addEventListener("mouseover", function (event) {
       var row = event.target.closest("tr[data-code]");
-      highlight(row ? row.getAttribute("data-code") : null);
+      highlight(level, row ? row.getAttribute("data-code") : null);
     });
     box.addEventListener("mouseleave", function () {
-      highlight(null);
+      highlight(level, null);
     });
 
     GeoApp.fetchJson(map, options.url, options.name, function (error) {
       box.innerHTML = '<p class="geo-note">' + escapeHtml(GeoApp.failureText(options.name, error)) + "</p>";
-    }).then(function (data) {
-      if (!data) {
-        return;
+    }).then(function (body) {
+      if (body) {
+        data = body;
+        render();
       }
-      rows = Object.keys(data.by_kelurahan).map(function (code) {
-        var summary = data.by_kelurahan[code];
-        return {
-          code: code,
-          name: summary.name,
-          incidents: summary.incidents,
-          compliance_pct: summary.compliance * 100,
-          gap_points: (summary.compliance - options.goal) * 100,
-          median_min: summary.median_min,
-        };
-      });
-      if (!rows.length) {
-        box.innerHTML = '<p class="geo-note">Belum ada insiden dengan waktu tiba pada periode ini.</p>';
-        return;
-      }
-      render();
     });
   }
 
@@ -349,6 +435,7 @@
   });
 
   window.GeoIncidents = {
+    placeText: placeText,
     hotspotLayer: hotspotLayer,
     heatLayer: heatLayer,
     weeklyHeatLayer: weeklyHeatLayer,

@@ -204,17 +204,35 @@
       }
     },
 
-    /* A box of HTML (legend, note) as a Leaflet control; clicks and scrolls stay inside it. */
-    addHtmlControl: function (map, html, position, className) {
+    /* A box of HTML (legend, note) as a Leaflet control; clicks and scrolls stay inside it. With
+     * ``layer`` the box is on the map only while that layer is. Folding legends start folded on a phone. */
+    addHtmlControl: function (map, html, position, className, layer) {
       var control = L.control({ position: position });
       control.onAdd = function () {
         var box = L.DomUtil.create("div", className);
         box.innerHTML = html;
+        if (window.matchMedia && window.matchMedia("(max-width: 800px)").matches) {
+          box.querySelectorAll("details.geo-legend-fold").forEach(function (fold) {
+            fold.open = false;
+          });
+        }
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.disableScrollPropagation(box);
         return box;
       };
-      control.addTo(map);
+      if (!layer) {
+        control.addTo(map);
+        return control;
+      }
+      if (map.hasLayer(layer)) {
+        control.addTo(map);
+      }
+      layer.on("add", function () {
+        control.addTo(map);
+      });
+      layer.on("remove", function () {
+        control.remove();
+      });
       return control;
     },
 
@@ -341,6 +359,7 @@
       var style = featureStyle(options);
       var layer = L.geoJSON(null, {
         style: style,
+        interactive: options.interactive !== false,
         pointToLayer: options.point
           ? function (feature, latlng) {
               return L.circleMarker(latlng, Object.assign({}, options.point, style(feature)));
@@ -387,4 +406,36 @@
   };
 
   window.GeoApp = GeoApp;
+
+  /* ---- Phone layout (maps.css, max-width 800px): two header buttons fold the layer control with the
+   * legends, and the side panel, in and out of view; on a wide screen the buttons are hidden. ---- */
+  function phoneToggle(header, label, bodyClass, target) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = label;
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", target);
+    button.addEventListener("click", function () {
+      var open = document.body.classList.toggle(bodyClass);
+      button.setAttribute("aria-expanded", String(open));
+    });
+    header.appendChild(button);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var header = document.querySelector(".geo-header");
+    if (!header) {
+      return;
+    }
+    var toggles = document.createElement("div");
+    toggles.className = "geo-phone-toggles";
+    var map = document.querySelector(".folium-map");
+    phoneToggle(toggles, "Lapisan & legenda", "geo-show-controls", map ? map.id : "");
+    var panel = document.querySelector(".geo-panel");
+    if (panel) {
+      panel.id = panel.id || "geo-panel";
+      phoneToggle(toggles, "Rincian & filter", "geo-show-panel", panel.id);
+    }
+    header.appendChild(toggles);
+  });
 })();

@@ -34,7 +34,7 @@ def response_summary(conn: psycopg.Connection, city: CityContext, catalog: Catal
     """Call-to-arrival compliance, median and p90 per category, kelurahan and kecamatan, and the monthly
     shares of prank and ghost calls (over every call type): the body of /api/analysis/response."""
     all_calls = replace(filters, call_types=())
-    targets = response_targets(catalog)
+    targets, goals = response_targets(catalog), compliance_goals(catalog)
     rows = aggregates.response_rows(conn, filters)
     monthly = aggregates.monthly_call_types(conn, all_calls, city.timezone_name)
     names = aggregates.area_names(conn, filters.city_code)
@@ -45,13 +45,14 @@ def response_summary(conn: psycopg.Connection, city: CityContext, catalog: Catal
     return {
         "measure": "minutes from call received to responder arrived",
         "targets_min": targets,
+        "compliance_goals_pct": goals,
         "incidents": len(rows),
         "by_category": {
             code: {"label": catalog.incident_categories[code].label, "target_min": targets[code], **summary}
-            for code, summary in response.by_group(rows, "category", targets).items()
+            for code, summary in response.by_group(rows, "category", targets, goals).items()
         },
-        "by_kelurahan": named(response.by_group(rows, "kelurahan_code", targets)),
-        "by_kecamatan": named(response.by_group(rows, "kecamatan_code", targets)),
+        "by_kelurahan": named(response.by_group(rows, "kelurahan_code", targets, goals)),
+        "by_kecamatan": named(response.by_group(rows, "kecamatan_code", targets, goals)),
         "monthly_call_shares": response.monthly_shares(monthly),
     }
 
@@ -60,10 +61,15 @@ def response_targets(catalog: Catalog) -> dict[str, float]:
     return {code: entry.response_target_min for code, entry in catalog.incident_categories.items()}
 
 
+def compliance_goals(catalog: Catalog) -> dict[str, float]:
+    """Each category's goal: the share (per cent) of its incidents that should arrive within target."""
+    return {code: entry.compliance_goal_pct for code, entry in catalog.incident_categories.items()}
+
+
 def response_by_kelurahan(conn: psycopg.Connection, catalog: Catalog, filters) -> dict[str, dict]:
-    """Compliance, median and p90 per kelurahan code (for the response map)."""
-    targets = response_targets(catalog)
-    return response.by_group(aggregates.response_rows(conn, filters), "kelurahan_code", targets)
+    """Compliance, median, p90, goal and gap per kelurahan code (for the response map)."""
+    rows = aggregates.response_rows(conn, filters)
+    return response.by_group(rows, "kelurahan_code", response_targets(catalog), compliance_goals(catalog))
 
 
 def hour_weekday(conn: psycopg.Connection, city: CityContext, catalog: Catalog, filters) -> dict:

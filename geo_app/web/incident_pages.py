@@ -74,7 +74,8 @@ def hotspots_page() -> Response:
     chosen_dates = bool(request.args.get("start") or request.args.get("end"))
     period = choice("period", PERIODS, default="custom" if chosen_dates else DEFAULT_PERIOD)
     zone = deps.city().timezone
-    days = preset_days(period, datetime.now(zone).date())
+    today = datetime.now(zone).date()
+    days = preset_days(period, today)
     grid = choice("grid", ("hexagon", "h3", "kelurahan"), default="hexagon")
     size = request.args.get("size", "").strip()
     if size and not (size.isdigit() and 25 <= int(size) <= 5000):
@@ -127,6 +128,7 @@ def hotspots_page() -> Response:
         grid=grid,
         size=size,
         weeks=_weeks(first, last),
+        today=today,
         step=step,
         hour_weekday=hour_weekday,
         response_minutes=minutes,

@@ -17,6 +17,7 @@ from geo_app.analysis import density, emerging, grids, hotspots, limits
 from geo_app.store import areas as area_store
 from geo_app.store import incident_aggregates as aggregates
 from geo_app.usecases import incidents as incident_usecases
+from geo_app.usecases.places import cell_places
 from geo_app.web import deps
 from geo_app.web.api.incidents import FILTER_PARAMS, incident_filter
 from geo_app.web.errors import Problem
@@ -139,6 +140,7 @@ def hot_spots():
         by_kelurahan = description["grid"] == "kelurahan"
         incidents = aggregates.count_located(conn, filters) if by_kelurahan else None
         left_out = aggregates.left_out(conn, filters, points_only=not by_kelurahan)
+        places = cell_places(conn, deps.city(), cells)
     counts = np.array([row["count"] for row in cells], dtype=float)
     incidents = int(counts.sum()) if incidents is None else incidents
     xy = np.array([(row["x"], row["y"]) for row in cells], dtype=float).reshape(-1, 2)
@@ -154,6 +156,8 @@ def hot_spots():
             "properties": {
                 "cell": _cell_id(row),
                 **({"name": row["name"]} if "name" in row else {}),
+                "kelurahan": row.get("name") or place["kelurahan"],
+                "kecamatan": place["kecamatan"],
                 "count": int(row["count"]),
                 "z": round(float(z), 6),
                 "p": float(p),
@@ -161,7 +165,7 @@ def hot_spots():
                 "label": BIN_LABELS[int(b)],
             },
         }
-        for row, z, p, b in zip(cells, result.z, result.p, result.bins, strict=True)
+        for row, place, z, p, b in zip(cells, places, result.z, result.p, result.bins, strict=True)
     ]
     return {
         "type": "FeatureCollection",
@@ -228,6 +232,7 @@ def clusters():
     with deps.connection() as conn:
         rows = aggregates.dbscan_clusters(conn, filters, eps, min_points)
         left_out = aggregates.left_out(conn, filters, points_only=True)
+        places = cell_places(conn, deps.city(), rows)
     return {
         "type": "FeatureCollection",
         "eps_m": eps,
@@ -238,9 +243,9 @@ def clusters():
                 "type": "Feature",
                 "id": row["cluster"],
                 "geometry": json.loads(row["geometry"]),
-                "properties": {"cluster": row["cluster"], "count": row["count"]},
+                "properties": {"cluster": row["cluster"], "count": row["count"], **place},
             }
-            for row in rows
+            for row, place in zip(rows, places, strict=True)
         ],
     }
 
@@ -282,6 +287,7 @@ def emerging_hot_spots():
         cells = aggregates.hexagon_counts(conn, filters, size)
         binned = aggregates.hexagon_step_counts(conn, filters, size, step, timezone)
         left_out = aggregates.left_out(conn, filters, points_only=True)
+        places = cell_places(conn, deps.city(), cells)
     if not binned:
         raise _not_enough(
             f"no incidents located to a street or better match the filters ({left_out['why']})."
@@ -313,8 +319,8 @@ def emerging_hot_spots():
     result = emerging.emerging_hot_spots(cube, xy, band, previous_steps)
     summary = {category: 0 for category in emerging.CATEGORIES}
     features = []
-    for row, category, trend, hot, cold in zip(
-        cells, result.categories, result.trends, result.hot, result.cold, strict=True
+    for row, place, category, trend, hot, cold in zip(
+        cells, places, result.categories, result.trends, result.hot, result.cold, strict=True
     ):
         summary[category] += 1
         features.append(
@@ -326,6 +332,7 @@ def emerging_hot_spots():
                     "cell": _cell_id(row),
                     "category": category,
                     "label": emerging.category_label(category),
+                    **place,
                     "incidents": int(row["count"]),
                     "hot_steps": int(hot.sum()),
                     "cold_steps": int(cold.sum()),
@@ -361,6 +368,17 @@ def response_times():
         return incident_usecases.response_summary(conn, deps.city(), deps.catalog(), filters)
 
 
+NO_RESPONSE = {
+    "incidents": 0,
+    "compliance": None,
+    "median_min": None,
+    "p90_min": None,
+    "goal_pct": None,
+    "gap_points": None,
+}
+"""The figures of a kelurahan without any arrived incident in the period."""
+
+
 @blueprint.get("/response/kelurahan")
 def response_by_kelurahan():
     """Kelurahan polygons with their response compliance, median and p90 (GeoJSON, for the map)."""
@@ -374,6 +392,7 @@ def response_by_kelurahan():
         feature["properties"] = {
             "code": code,
             "name": feature["properties"]["name"],
-            **summaries.get(code, {"incidents": 0, "compliance": None, "median_min": None, "p90_min": None}),
+            "kecamatan": feature["properties"]["parent_name"],
+            **summaries.get(code, NO_RESPONSE),
         }
     return collection, 200, {"Content-Type": "application/geo+json"}
