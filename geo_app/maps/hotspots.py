@@ -84,6 +84,10 @@ EMERGING_LEGEND = (
     "new_cold_spot",
     "persistent_cold_spot",
 )
+RECENT_PATTERNS = ("new_hot_spot", "consecutive_hot_spot", "intensifying_hot_spot")
+"""The patterns that answer "what emerged recently": hot in the last step, for the first time, in a run,
+or growing."""
+EMERGING_LAYER = "Pola hotspot baru/berkembang"
 GRID_LABELS = {"hexagon": "Heksagon", "h3": "H3", "kelurahan": "Kelurahan"}
 COMPLIANCE_LAYER = "Kepatuhan waktu tanggap per kelurahan"
 
@@ -240,21 +244,19 @@ def build_hotspots_map(
         show=False,
         scripts=HEAT_JS,
     ).add_to(m)
-    emerging_layer = base.add_geojson_url(
-        m,
-        "/api/analysis/emerging?" + urlencode({**filters, "step": step}),
-        "Pola hotspot baru/berkembang",
-        style={"weight": 0.4, "color": "#ffffff", "fillOpacity": 0.8},
-        colour_by=base.category_rule("category", {**EMERGING_COLOURS, "no_pattern": "rgba(0,0,0,0)"}),
-        popup_title="Kel. {kelurahan}, Kec. {kecamatan}",
-        popup_rows=[
-            ("Pola", "{label}"),
-            ("Insiden di sel", "{incidents:int}"),
-            (f"{'Bulan' if step == 'month' else 'Minggu'} hotspot", "{hot_steps:int}"),
-        ],
-        tooltip="Kel. {kelurahan} · {label}",
+    emerging_layer = ScriptLayer(
+        "GeoIncidents.emergingLayer",
+        EMERGING_LAYER,
+        {
+            "url": "/api/analysis/emerging?" + urlencode({**filters, "step": step}),
+            "step": step,
+            "colours": EMERGING_COLOURS,
+            "labels": {name: emerging.category_label(name) for name in EMERGING_COLOURS},
+            "recent": RECENT_PATTERNS,
+            "summary": "geo-emerging-summary",
+        },
         show=False,
-    )
+    ).add_to(m)
     compliance_layer = base.add_geojson_url(
         m,
         f"/api/analysis/response/kelurahan?{query}",
@@ -365,6 +367,14 @@ def build_hotspots_map(
             + ("Garis: target kategori." if target else "Target berbeda per kategori (lapisan kepatuhan).")
             + "</p>"
         ),
+    )
+    base.add_panel(
+        m,
+        "Yang baru muncul",
+        Markup(
+            '<div id="geo-emerging-summary"><p>Nyalakan lapisan <button type="button" class="geo-link" '
+            'data-show-layer="{}">{}</button> untuk melihat hotspot yang baru muncul atau menguat.</p></div>'
+        ).format(EMERGING_LAYER, EMERGING_LAYER),
     )
     base.add_panel(m, "Catatan", Markup('<div id="geo-heat-note"><p>Lapisan dimuat dari API.</p></div>'))
     return base.render(m)

@@ -67,6 +67,9 @@ PAGE_STYLE = """<style>
 .geo-ranking tbody tr:hover { background: #e4f1f6; }
 .geo-popup-note { margin: .35rem 0 0; font-size: .78rem; color: #4a5a66; max-width: 16rem; }
 .geo-popup-details summary { cursor: pointer; font-size: .75rem; color: #0b5e7a; margin-top: .3rem; }
+.geo-place-title { font-size: .85rem; margin: .6rem 0 .2rem; }
+.geo-place-list { margin: 0; padding-left: 1.3rem; font-size: .8rem; }
+.geo-place-list li { margin: .1rem 0; }
 @media (max-width: 800px) { .geo-ranking-scroll { max-height: none; } }
 </style>"""
 

@@ -54,6 +54,27 @@
     return parts.join(", ") || "Di luar kelurahan";
   }
 
+  /* The kelurahan of some cells, most incidents first (then by name), as an ordered list under ``title``:
+   * "Kel. A, Kec. B — 31 insiden (4 sel)"; at most ``limit`` (5) rows. */
+  function placeList(title, features, countKey, empty, limit) {
+    var places = {};
+    features.forEach(function (feature) {
+      var p = feature.properties;
+      var key = placeText(p);
+      var place = places[key] || (places[key] = { text: key, incidents: 0, cells: 0 });
+      place.incidents += p[countKey] || 0;
+      place.cells += 1;
+    });
+    var ranked = Object.keys(places).map(function (key) { return places[key]; });
+    ranked.sort(function (a, b) { return b.incidents - a.incidents || a.text.localeCompare(b.text, "id"); });
+    var rows = ranked.slice(0, limit || 5).map(function (place) {
+      return "<li><strong>" + escapeHtml(place.text) + "</strong> — " + GeoApp.formatValue(place.incidents, "int") +
+        " insiden (" + place.cells + " sel)</li>";
+    }).join("");
+    return '<h3 class="geo-place-title">' + escapeHtml(title) + "</h3>" +
+      (rows ? '<ol class="geo-place-list">' + rows + "</ol>" : '<p class="geo-legend-note">' + escapeHtml(empty) + "</p>");
+  }
+
   /* Gi* cells coloured by confidence bin; the summary (band, cell size, cells) goes to options.summary.
    * Popups say the place, the incidents and the class in words; the statistics sit folded below. */
   function hotspotLayer(map, options) {
@@ -65,6 +86,8 @@
           color: "#ffffff",
           fillColor: options.colours[String(feature.properties.bin)],
           fillOpacity: feature.properties.bin === 0 ? 0.25 : 0.75,
+          className: "geo-gi-cell geo-gi-" + (feature.properties.bin > 0 ? "hot" : feature.properties.bin < 0 ? "cold" : "none") +
+            Math.abs(feature.properties.bin),
         };
       },
       onEachFeature: function (feature, cell) {
@@ -108,8 +131,79 @@
         "<tr><td>Sel</td><td class=\"num\">" + GeoApp.formatValue(data.cells, "int") + " (" + size + ")</td></tr>" +
         "<tr><td>Jarak ambang (band)</td><td class=\"num\">" + GeoApp.formatValue(data.band_m, "int") + " m</td></tr>" +
         "<tr><td>Sel hotspot / coldspot</td><td class=\"num\">" + hot + " / " + cold + "</td></tr>" +
-        "</tbody></table><p class=\"geo-legend-note\">Gi* dengan koreksi FDR" +
+        "</tbody></table>" +
+        placeList("Hotspot menurut kelurahan", data.features.filter(function (f) { return f.properties.bin > 0; }),
+          "count", "Tidak ada sel hotspot yang signifikan pada periode ini.") +
+        "<p class=\"geo-legend-note\">Gi* dengan koreksi FDR" +
         (data.fdr ? "" : " (nonaktif)") + "; band dipilih dengan Moran's I bertahap.</p>");
+    }
+    return layer;
+  }
+
+  function stepText(start, step) {
+    var day = new Date(start + "T12:00:00Z");
+    return step === "month"
+      ? day.toLocaleDateString("id-ID", { month: "long", year: "numeric", timeZone: "UTC" })
+      : "minggu " + day.toLocaleDateString("id-ID", { dateStyle: "medium", timeZone: "UTC" });
+  }
+
+  /* Emerging hot-spot pattern per cell (space-time Gi* and Mann-Kendall, from the API); the summary in
+   * options.summary names the places of the recent patterns (new, consecutive, intensifying) and the steps
+   * analysed and left out. Cells without a pattern stay transparent and silent. */
+  function emergingLayer(map, options) {
+    var layer = L.geoJSON(null, {
+      filter: function (feature) { return feature.properties.category !== "no_pattern"; },
+      style: function (feature) {
+        return { weight: 0.4, color: "#ffffff", fillOpacity: 0.8, fillColor: options.colours[feature.properties.category] };
+      },
+      onEachFeature: function (feature, cell) {
+        var p = feature.properties;
+        cell.bindPopup(popupTable(placeText(p), [
+          ["Pola", p.label],
+          ["Insiden di sel", GeoApp.formatValue(p.incidents, "int")],
+          [options.step === "month" ? "Bulan hotspot" : "Minggu hotspot", GeoApp.formatValue(p.hot_steps, "int")],
+          [options.step === "month" ? "Bulan coldspot" : "Minggu coldspot", GeoApp.formatValue(p.cold_steps, "int")],
+        ]));
+        cell.bindTooltip(escapeHtml(placeText(p) + " · " + p.label), { sticky: true });
+      },
+    });
+    GeoApp.whenShown(map, layer, function () {
+      getJson(map, options.url, options.summary, options.name).then(function (data) {
+        if (data) {
+          layer.addData(data);
+          summarise(data);
+        }
+      });
+    });
+    function summarise(data) {
+      var html = "";
+      options.recent.forEach(function (category) {
+        var cells = data.features.filter(function (f) { return f.properties.category === category; });
+        if (cells.length) {
+          html += placeList(options.labels[category], cells, "incidents", "");
+        }
+      });
+      if (!html) {
+        html = '<p>Tidak ada hotspot baru, berturut-turut atau menguat pada periode ini.</p>';
+      }
+      var counts = Object.keys(data.summary).filter(function (category) {
+        return category !== "no_pattern" && data.summary[category] > 0;
+      }).map(function (category) {
+        return "<tr><td>" + escapeHtml(options.labels[category]) + '</td><td class="num">' + data.summary[category] + "</td></tr>";
+      }).join("");
+      var leftOut = data.empty_steps_left_out.map(function (start) {
+        return stepText(start, data.step) + " (tanpa insiden)";
+      });
+      if (data.unfinished_step_left_out) {
+        leftOut.push(stepText(data.unfinished_step_left_out, data.step) + " (belum selesai)");
+      }
+      note(options.summary, html +
+        (counts ? '<table class="geo-table"><thead><tr><th>Pola</th><th>Sel</th></tr></thead><tbody>' + counts +
+          "</tbody></table>" : "") +
+        '<p class="geo-legend-note geo-steps">Dianalisis ' + data.steps.length + " " +
+        (data.step === "month" ? "bulan" : "minggu") + ": " + escapeHtml(stepText(data.steps[0], data.step)) + " – " +
+        escapeHtml(stepText(data.steps[data.steps.length - 1], data.step)) + "." +
+        (leftOut.length ? " Tidak dihitung: " + escapeHtml(leftOut.join(", ")) + "." : "") + "</p>");
     }
     return layer;
   }
@@ -313,6 +407,7 @@
     if (input && !input.checked) {
       input.click();
     }
+    GeoApp.foldPhonePanel();
   }
 
   /* Kelurahan (or kecamatan) ranked by response compliance against their goal, worst first, from
@@ -379,7 +474,8 @@
         '.csv">Unduh CSV</a></div>' +
         '<p class="geo-ranking-summary"><strong>' + below + " dari " + rows.length + "</strong> " +
         RANKING_LEVELS[level].label.toLowerCase() + " di bawah sasaran." +
-        (options.layer_name ? ' <button type="button" class="geo-link" data-show-layer>Tampilkan di peta</button>' : "") +
+        (options.layer_name ? ' <button type="button" class="geo-link" data-show-layer="' + escapeHtml(options.layer_name) +
+          '">Tampilkan di peta</button>' : "") +
         "</p>" +
         '<div class="geo-ranking-scroll"><table class="geo-table geo-ranking"><thead><tr>' + head + "</tr></thead><tbody>" +
         body + "</tbody></table></div>";
@@ -396,9 +492,8 @@
       } else if (button.hasAttribute("data-level")) {
         level = button.getAttribute("data-level");
         highlight(level, null);
-      } else if (button.hasAttribute("data-show-layer")) {
-        showOverlay(options.layer_name);
-        return;
+      } else {
+        return;  // data-show-layer: the page-wide handler switches the layer on
       }
       render();
     });
@@ -420,6 +515,14 @@
     });
   }
 
+  /* Buttons with data-show-layer="Name" in the panel switch that overlay on. */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-show-layer]");
+    if (button && button.getAttribute("data-show-layer")) {
+      showOverlay(button.getAttribute("data-show-layer"));
+    }
+  });
+
   /* The hotspot form: typing a date means the reader picks the days, so the period becomes "custom". */
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector(".geo-filter-form");
@@ -436,6 +539,7 @@
 
   window.GeoIncidents = {
     placeText: placeText,
+    emergingLayer: emergingLayer,
     hotspotLayer: hotspotLayer,
     heatLayer: heatLayer,
     weeklyHeatLayer: weeklyHeatLayer,

@@ -422,6 +422,14 @@
     header.appendChild(button);
   }
 
+  /* Fold the panel sheet away (e.g. after a panel button switched a layer on, so the reader sees it). */
+  GeoApp.foldPhonePanel = function () {
+    document.body.classList.remove("geo-show-panel");
+    document.querySelectorAll('.geo-phone-toggles button[aria-controls="geo-panel"]').forEach(function (button) {
+      button.setAttribute("aria-expanded", "false");
+    });
+  };
+
   document.addEventListener("DOMContentLoaded", function () {
     var header = document.querySelector(".geo-header");
     if (!header) {
@@ -433,7 +441,6 @@
     phoneToggle(toggles, "Lapisan & legenda", "geo-show-controls", map ? map.id : "");
     var panel = document.querySelector(".geo-panel");
     if (panel) {
-      panel.id = panel.id || "geo-panel";
       phoneToggle(toggles, "Rincian & filter", "geo-show-panel", panel.id);
     }
     header.appendChild(toggles);
