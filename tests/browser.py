@@ -158,7 +158,7 @@ class Page:
             const element = Array.from(document.querySelectorAll({json.dumps(selector)})).find(item =>
                 item.getClientRects().length && (text === null || item.textContent.includes(text)));
             if (!element) return null;
-            element.scrollIntoView({{block: "center", inline: "center"}});
+            element.scrollIntoView({{block: "nearest", inline: "nearest"}});
             const box = element.getBoundingClientRect();
             const x = box.left + box.width / 2, y = box.top + box.height / 2;
             const top = document.elementFromPoint(x, y);

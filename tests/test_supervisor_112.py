@@ -40,8 +40,8 @@ POINT_IN_PATH = """(selector => {
 
 
 def api_url(page, path: str) -> str:
-    """The URL (path and query) of the page's own request to ``path``."""
-    url = next(url for url in page.requested if urlsplit(url).path == path)
+    """The URL (path and query) of the page's latest request to ``path``."""
+    url = [url for url in page.requested if urlsplit(url).path == path][-1]
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}"
 
@@ -220,15 +220,16 @@ def test_which_kelurahan_misses_the_response_target(open_page, client, sample_ci
     page.click(f"{ranking} button", text="Tampilkan di peta")
     assert not page.evaluate("document.body.classList.contains('geo-show-panel')")  # the sheet folds away
     show_controls(page, phone)
-    assert legends(page) == ["Hotspot Gi*", "Kepatuhan waktu tanggap", "Klaster DBSCAN"]
+    assert sorted(legends(page)) == ["Hotspot Gi*", "Kepatuhan waktu tanggap", "Klaster DBSCAN"]
     page.click(".leaflet-control-layers-overlays label", text="Hotspot Gi* (FDR)")  # Gi* off: its legend goes
-    assert legends(page) == ["Kepatuhan waktu tanggap", "Klaster DBSCAN"]
+    assert sorted(legends(page)) == ["Kepatuhan waktu tanggap", "Klaster DBSCAN"]
     page.screenshot(tmp_path / f"q2-{window}-layer.png")
 
     # pointing at the worst row outlines that kelurahan; a click inside it shows target and gap
     open_panel(page, phone)
     page.evaluate(
-        f"document.querySelector('{ranking} tbody tr td').dispatchEvent(new MouseEvent('mouseover', {{bubbles: true}}))"
+        f"document.querySelector('{ranking} tbody tr td')"
+        ".dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))"
     )
     page.wait_until("window.GeoApp.pending === 0")
     assert page.count("path.geo-row-highlight") == 1
@@ -237,12 +238,13 @@ def test_which_kelurahan_misses_the_response_target(open_page, client, sample_ci
         page.click(".geo-phone-toggles button", text="Lapisan & legenda")
     inside = page.evaluate(
         """(() => {
-        const outline = document.querySelector('path.geo-row-highlight'), box = outline.getBoundingClientRect();
+        const outline = document.querySelector('path.geo-row-highlight');
+        const box = outline.getBoundingClientRect();
         const matrix = outline.getScreenCTM().inverse();
         for (let i = 1; i < 16; i++) for (let j = 1; j < 16; j++) {
             const x = box.left + box.width * i / 16, y = box.top + box.height * j / 16;
             const top = document.elementFromPoint(x, y);
-            if (top && top.classList.contains('leaflet-interactive') && top.tagName === 'path'
+            if (top && top.classList.contains('leaflet-interactive') && top.getAttribute('fill') !== 'none'
                 && !top.closest('.leaflet-control-container')
                 && top.isPointInFill(new DOMPoint(x, y).matrixTransform(top.getScreenCTM().inverse()))
                 && outline.isPointInFill(new DOMPoint(x, y).matrixTransform(matrix))) return {x, y};
@@ -303,3 +305,14 @@ def test_what_emerged_recently(open_page, client, sample_city, window, tmp_path)
     assert "Pola hotspot baru/berkembang" in legends(page)
     page.screenshot(tmp_path / f"q3-{window}-map.png")
     assert page.errors == []
+
+
+def test_the_period_in_the_header_names_month_and_year_once():
+    from datetime import date
+
+    from geo_app.maps.hotspots import period_text
+
+    assert period_text(date(2026, 10, 1), date(2026, 10, 31)) == "1 – 31 Oktober 2026"
+    assert period_text(date(2026, 9, 1), date(2026, 11, 30)) == "1 September – 30 November 2026"
+    assert period_text(date(2025, 12, 1), date(2026, 11, 30)) == "1 Desember 2025 – 30 November 2026"
+    assert period_text(date(2026, 10, 3), date(2026, 10, 3)) == "3 Oktober 2026"

@@ -381,7 +381,8 @@ class SidePanel(Element):
     """The panel beside the map; sections are added by :func:`add_panel`."""
 
     _template = Template(
-        '<aside class="geo-panel" id="geo-panel">{% for section in this.sections %}{{ section }}{% endfor %}</aside>'
+        '<aside class="geo-panel" id="geo-panel">'
+        "{% for section in this.sections %}{{ section }}{% endfor %}</aside>"
     )
 
     def __init__(self):

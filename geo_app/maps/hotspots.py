@@ -122,10 +122,16 @@ def day_text(day: date) -> str:
 
 
 def period_text(first: date, last: date) -> str:
-    """An analysed period in words: one day, or first – last (the year once when both share it)."""
+    """An analysed period in words: one day, or first – last, naming the month and the year once when both
+    ends share them (1 – 31 Oktober 2026, 1 September – 30 November 2026)."""
     if first == last:
         return day_text(first)
-    start = f"{first.day} {MONTHS[first.month - 1]}" if first.year == last.year else day_text(first)
+    if (first.year, first.month) == (last.year, last.month):
+        start = str(first.day)
+    elif first.year == last.year:
+        start = f"{first.day} {MONTHS[first.month - 1]}"
+    else:
+        start = day_text(first)
     return f"{start} – {day_text(last)}"
 
 
