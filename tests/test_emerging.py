@@ -148,3 +148,18 @@ def test_complete_steps_in_weeks_end_at_the_last_finished_monday_to_sunday():
     steps = emerging.complete_steps(totals, "week", now=datetime(2026, 12, 7))  # the Monday after
     assert steps.analysed == weeks and steps.unfinished is None
     assert emerging.complete_steps({}, "week", now=monday).analysed == []
+
+
+def test_complete_steps_report_the_asked_months_without_incidents_and_stop_at_now():
+    """By hand: asked 1 Jan – 30 Jun 2026, incidents in Feb-Apr only, "now" 10 May 2026: January (before the
+    first incident) is empty, May still runs, June has not begun."""
+    from datetime import datetime
+
+    month = [datetime(2026, m, 1) for m in range(1, 7)]
+    totals = {month[1]: 5, month[2]: 7, month[3]: 1}
+    asked = (datetime(2026, 1, 1), datetime(2026, 6, 30, 23, 59, 59))
+    steps = emerging.complete_steps(totals, "month", now=datetime(2026, 5, 10), asked=asked)
+    assert steps.analysed == month[1:4]
+    assert steps.empty == [month[0]]
+    assert steps.unfinished == month[4]
+    assert emerging.step_start(datetime(2026, 12, 3, 8, 30), "week") == datetime(2026, 11, 30)  # a Monday

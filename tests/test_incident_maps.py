@@ -131,7 +131,7 @@ def test_kelurahan_ranked_by_response_compliance_sort_and_download(client, open_
     prefix = "data:text/csv;charset=utf-8,"
     assert link.startswith(prefix)
     lines = unquote(link.removeprefix(prefix)).lstrip("\ufeff").splitlines()
-    assert lines[0] == "kelurahan,incidents,compliance_pct,goal_pct,gap_points,median_min"
+    assert lines[0] == "kelurahan,incidents,compliance_pct,goal_pct,gap_points"
     assert len(lines) == len(expected) + 1
     assert lines[1].startswith(
         f'"{best["name"]}",{best["incidents"]},{best["compliance"] * 100:.1f},{best["goal_pct"]:.1f},'

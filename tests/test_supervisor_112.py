@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from geo_app.db import connect
+from geo_app.maps.hotspots import MONTHS
 
 WINDOWS = {"desktop": (1400, 900), "phone": (400, 800)}
 ACCIDENTS = "Kecelakaan lalu lintas"
@@ -163,6 +164,9 @@ def test_this_months_traffic_accident_hotspots(
     answer = client.get(api_url(page, "/api/analysis/hotspots")).json
     hot = [feature for feature in answer["features"] if feature["properties"]["bin"] > 0]
     assert hot
+    # a hot cell is hot for the incidents around it (within the band), though it may hold none itself
+    assert all(f["properties"]["nearby"] >= f["properties"]["count"] for f in answer["features"])
+    assert all(feature["properties"]["nearby"] > 0 for feature in hot)
     open_panel(page, phone)
     listed = listed_places(page, "#geo-hotspot-summary", "Hotspot menurut kelurahan")
     check_place_list(listed, places_by_incidents(hot, "count"))
@@ -179,6 +183,8 @@ def test_this_months_traffic_accident_hotspots(
     assert popup.startswith("Kel. "), popup
     assert f"Hotspot {({3: 99, 2: 95, 1: 90})[strongest]}%" in popup and "Insiden di sel" in popup
     assert "p (dua sisi)" not in popup and "Gi* z" not in popup  # the statistics stay folded
+    nearby = next(line for line in popup.splitlines() if line.startswith("Insiden dalam "))
+    assert f"Insiden dalam {round(answer['band_m'])} m" in nearby and int(nearby.split()[-1]) > 0, nearby
     popup_place = popup.splitlines()[0]
     assert popup_place in {
         place(feature["properties"]) for feature in hot if feature["properties"]["bin"] == strongest
@@ -216,12 +222,14 @@ def test_which_kelurahan_misses_the_response_target(open_page, client, sample_ci
     assert page.text(f"{ranking} tbody td") == f"1. {worst_kecamatan['name']}"
     page.click(f"{ranking} button", text="Kelurahan")
 
-    # "Tampilkan di peta": the compliance layer comes on with a legend of its own
+    # "Tampilkan di peta": the compliance layer comes on, in place of Gi*, with a legend of its own
     page.click(f"{ranking} button", text="Tampilkan di peta")
     assert not page.evaluate("document.body.classList.contains('geo-show-panel')")  # the sheet folds away
     show_controls(page, phone)
+    assert sorted(legends(page)) == ["Kepatuhan waktu tanggap", "Klaster DBSCAN"]
+    page.click(".leaflet-control-layers-overlays label", text="Hotspot Gi* (FDR)")  # one legend per layer
     assert sorted(legends(page)) == ["Hotspot Gi*", "Kepatuhan waktu tanggap", "Klaster DBSCAN"]
-    page.click(".leaflet-control-layers-overlays label", text="Hotspot Gi* (FDR)")  # Gi* off: its legend goes
+    page.click(".leaflet-control-layers-overlays label", text="Hotspot Gi* (FDR)")
     assert sorted(legends(page)) == ["Kepatuhan waktu tanggap", "Klaster DBSCAN"]
     page.screenshot(tmp_path / f"q2-{window}-layer.png")
 
@@ -295,14 +303,16 @@ def test_what_emerged_recently(open_page, client, sample_city, window, tmp_path)
     assert counts == expected
     steps_note = page.text(f"{summary} .geo-steps")
     assert steps_note.startswith(f"Dianalisis {len(answer['steps'])} bulan")
-    for empty in answer["empty_steps_left_out"]:
-        assert "(tanpa insiden)" in steps_note, empty
+    assert answer["empty_steps_left_out"], "the sample has no incident in the last month of the 12"
+    for empty in answer["empty_steps_left_out"]:  # named in the note
+        month = MONTHS[int(empty[5:7]) - 1]
+        assert f"{month} {empty[:4]} (tanpa insiden)" in steps_note, steps_note
     page.evaluate(f"document.querySelector('{summary}').scrollIntoView()")
     page.screenshot(tmp_path / f"q3-{window}-summary.png")
 
     fold_panel(page, phone)
     show_controls(page, phone)
-    assert "Pola hotspot baru/berkembang" in legends(page)
+    assert sorted(legends(page)) == ["Klaster DBSCAN", EMERGING_LAYER]  # in place of Gi*
     page.screenshot(tmp_path / f"q3-{window}-map.png")
     assert page.errors == []
 

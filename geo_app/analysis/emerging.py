@@ -79,19 +79,33 @@ class Steps:
     empty: list[datetime] = field(default_factory=list)
 
 
-def complete_steps(totals: Mapping[datetime, int], step: str, now: datetime) -> Steps:
+def step_start(moment: datetime, step: str) -> datetime:
+    """The start of the week (Monday, as PostgreSQL's date_trunc) or calendar month holding ``moment``."""
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday()) if step == "week" else day.replace(day=1)
+
+
+def complete_steps(
+    totals: Mapping[datetime, int],
+    step: str,
+    now: datetime,
+    asked: tuple[datetime | None, datetime | None] = (None, None),
+) -> Steps:
     """Every week or month from the first to the last step in ``totals`` (incidents per step start, in
-    local time like ``now``), without the step still running at ``now`` and without steps that hold no
-    incident at all. A step still running holds part of its calls and would read as a fall in every cell;
-    a step with no incident anywhere (most often days not imported) carries no spatial pattern and would
-    mark every cell cold in it."""
+    local time like ``now``), widened to the ``asked`` first and last moment (the filter's dates) up to
+    ``now``, without the step still running at ``now`` and without steps that hold no incident at all.
+    A step still running holds part of its calls and would read as a fall in every cell; a step with no
+    incident anywhere (most often days not imported) carries no spatial pattern and would mark every cell
+    cold in it."""
+    ends = [*totals, *(step_start(moment, step) for moment in asked if moment is not None)]
     if not totals:
         return Steps([])
-    starts, current, last = [], min(totals), max(totals)
+    starts, current = [], min(ends)
+    last = min(max(ends), step_start(now, step))
     while current <= last:
         starts.append(current)
         current = step_end(current, step)
-    unfinished = starts.pop() if step_end(starts[-1], step) > now else None
+    unfinished = starts.pop() if starts and step_end(starts[-1], step) > now else None
     empty = [start for start in starts if not totals.get(start)]
     return Steps([start for start in starts if totals.get(start)], unfinished, empty)
 

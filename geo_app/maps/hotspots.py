@@ -88,6 +88,7 @@ RECENT_PATTERNS = ("new_hot_spot", "consecutive_hot_spot", "intensifying_hot_spo
 """The patterns that answer "what emerged recently": hot in the last step, for the first time, in a run,
 or growing."""
 EMERGING_LAYER = "Pola hotspot baru/berkembang"
+GI_LAYER = "Hotspot Gi* (FDR)"
 GRID_LABELS = {"hexagon": "Heksagon", "h3": "H3", "kelurahan": "Kelurahan"}
 COMPLIANCE_LAYER = "Kepatuhan waktu tanggap per kelurahan"
 
@@ -222,7 +223,7 @@ def build_hotspots_map(
 
     gi_layer = ScriptLayer(
         "GeoIncidents.hotspotLayer",
-        "Hotspot Gi* (FDR)",
+        GI_LAYER,
         {
             "url": f"/api/analysis/hotspots?{grid_query}",
             "colours": BIN_COLOURS,
@@ -297,6 +298,7 @@ def build_hotspots_map(
             "target": "geo-response-ranking",
             "areas_url": "/api/areas?level=",
             "layer_name": COMPLIANCE_LAYER,
+            "covers": GI_LAYER,
         }
     ).add_to(m)
     base.add_legend(
@@ -348,8 +350,8 @@ def build_hotspots_map(
             '<div id="geo-response-ranking"><p>Memuat…</p></div><p class="geo-legend-note">Sesuai %: bagian '
             "insiden yang petugasnya tiba dalam target waktu kategorinya. Sasaran %: bagian yang harus tepat "
             "waktu, rata-rata sasaran kategori insiden wilayah itu. Selisih: Sesuai % dikurangi Sasaran %, "
-            "dalam poin (negatif = di bawah sasaran). Median: menit sampai tiba. Klik judul kolom untuk "
-            "mengurutkan.</p>"
+            "dalam poin (negatif = di bawah sasaran). Baris abu-abu: kurang dari 5 insiden, angkanya belum "
+            "stabil. Klik judul kolom untuk mengurutkan.</p>"
             '<details class="geo-targets"><summary>Target waktu tiba dan sasaran per kategori</summary>'
             "{}</details>"
         ).format(targets),
@@ -379,8 +381,9 @@ def build_hotspots_map(
         "Yang baru muncul",
         Markup(
             '<div id="geo-emerging-summary"><p>Nyalakan lapisan <button type="button" class="geo-link" '
-            'data-show-layer="{}">{}</button> untuk melihat hotspot yang baru muncul atau menguat.</p></div>'
-        ).format(EMERGING_LAYER, EMERGING_LAYER),
+            'data-show-layer="{}" data-hide-layer="{}">{}</button> untuk melihat hotspot yang baru muncul '
+            "atau menguat.</p></div>"
+        ).format(EMERGING_LAYER, GI_LAYER, EMERGING_LAYER),
     )
     base.add_panel(m, "Catatan", Markup('<div id="geo-heat-note"><p>Lapisan dimuat dari API.</p></div>'))
     return base.render(m)

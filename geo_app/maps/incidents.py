@@ -65,6 +65,7 @@ PAGE_STYLE = """<style>
 .geo-link { all: unset; cursor: pointer; color: #0b5e7a; text-decoration: underline; }
 .geo-ranking tr.geo-below-goal td:nth-child(5) { color: #b2182b; font-weight: 600; }
 .geo-ranking tbody tr:hover { background: #e4f1f6; }
+.geo-ranking tr.geo-few td { color: #7b8a94; }
 .geo-popup-note { margin: .35rem 0 0; font-size: .78rem; color: #4a5a66; max-width: 16rem; }
 .geo-popup-details summary { cursor: pointer; font-size: .75rem; color: #0b5e7a; margin-top: .3rem; }
 .geo-place-title { font-size: .85rem; margin: .6rem 0 .2rem; }

@@ -92,6 +92,8 @@
       },
       onEachFeature: function (feature, cell) {
         var p = feature.properties;
+        var nearby = "<tr><th>Insiden dalam " + GeoApp.formatValue(band, "int") + " m</th><td>" +
+          GeoApp.formatValue(p.nearby, "int") + "</td></tr>";
         var meaning = p.bin > 0
           ? "Lebih banyak insiden di sel ini dan sekitarnya (" + GeoApp.formatValue(band, "int") + " m) daripada rata-rata kota."
           : p.bin < 0
@@ -100,7 +102,7 @@
         cell.bindPopup(
           '<div class="geo-popup"><h4>' + escapeHtml(placeText(p)) + "</h4><table>" +
           "<tr><th>Kelas</th><td><strong>" + escapeHtml(p.label) + "</strong></td></tr>" +
-          "<tr><th>Insiden di sel</th><td>" + GeoApp.formatValue(p.count, "int") + "</td></tr></table>" +
+          "<tr><th>Insiden di sel</th><td>" + GeoApp.formatValue(p.count, "int") + "</td></tr>" + nearby + "</table>" +
           '<p class="geo-popup-note">' + escapeHtml(meaning) + "</p>" +
           '<details class="geo-popup-details"><summary>Rincian statistik</summary><table>' +
           "<tr><th>Sel</th><td>" + escapeHtml(p.cell) + "</td></tr>" +
@@ -191,9 +193,11 @@
       }).map(function (category) {
         return "<tr><td>" + escapeHtml(options.labels[category]) + '</td><td class="num">' + data.summary[category] + "</td></tr>";
       }).join("");
-      var leftOut = data.empty_steps_left_out.map(function (start) {
-        return stepText(start, data.step) + " (tanpa insiden)";
-      });
+      var empty = data.empty_steps_left_out;
+      var leftOut = empty.length > 3
+        ? [empty.length + " " + (data.step === "month" ? "bulan" : "minggu") + " tanpa insiden (" +
+          stepText(empty[0], data.step) + " – " + stepText(empty[empty.length - 1], data.step) + ")"]
+        : empty.map(function (start) { return stepText(start, data.step) + " (tanpa insiden)"; });
       if (data.unfinished_step_left_out) {
         leftOut.push(stepText(data.unfinished_step_left_out, data.step) + " (belum selesai)");
       }
@@ -343,8 +347,8 @@
     { key: "compliance_pct", label: "Sesuai %", digits: 1 },
     { key: "goal_pct", label: "Sasaran %", digits: 1 },
     { key: "gap_points", label: "Selisih", digits: 1 },
-    { key: "median_min", label: "Median", digits: 1 },
   ];
+  var FEW_INCIDENTS = 5;  // rows with fewer arrived incidents are marked: one late arrival moves them a lot
   var RANKING_LEVELS = {
     kelurahan: { label: "Kelurahan", summaries: "by_kelurahan" },
     kecamatan: { label: "Kecamatan", summaries: "by_kecamatan" },
@@ -398,14 +402,23 @@
     };
   }
 
-  /* Switches the overlay called ``name`` on, as a click on its box in the layer control would. */
-  function showOverlay(name) {
+  function overlayInput(name) {
     var label = Array.from(document.querySelectorAll(".leaflet-control-layers-overlays label")).filter(function (item) {
       return item.textContent.trim() === name;
     })[0];
-    var input = label && label.querySelector("input");
+    return label && label.querySelector("input");
+  }
+
+  /* Switches the overlay called ``name`` on (and ``hide``, one it would cover, off), as clicks on their
+   * boxes in the layer control would; on a phone the panel sheet folds so the map shows. */
+  function showOverlay(name, hide) {
+    var input = overlayInput(name);
     if (input && !input.checked) {
       input.click();
+    }
+    var covered = hide && overlayInput(hide);
+    if (covered && covered.checked) {
+      covered.click();
     }
     GeoApp.foldPhonePanel();
   }
@@ -431,7 +444,6 @@
           compliance_pct: summary.compliance * 100,
           goal_pct: summary.goal_pct,
           gap_points: summary.gap_points,
-          median_min: summary.median_min,
         };
       });
     }
@@ -456,7 +468,9 @@
           escapeHtml(label) + "</button></th>";
       }).join("");
       var body = rows.map(function (row, index) {
-        return '<tr data-code="' + escapeHtml(row.code) + '"' + (row.gap_points < 0 ? ' class="geo-below-goal"' : "") +
+        var classes = (row.gap_points < 0 ? " geo-below-goal" : "") + (row.incidents < FEW_INCIDENTS ? " geo-few" : "");
+        return '<tr data-code="' + escapeHtml(row.code) + '" class="' + classes.trim() + '"' +
+          (row.incidents < FEW_INCIDENTS ? ' title="Kurang dari ' + FEW_INCIDENTS + ' insiden: angka belum stabil"' : "") +
           "><td>" + (index + 1) + ". " +
           escapeHtml(row.name) + "</td>" + RANKING_COLUMNS.slice(1).map(function (column) {
             var shown = GeoApp.formatValue(row[column.key], String(column.digits));
@@ -475,7 +489,7 @@
         '<p class="geo-ranking-summary"><strong>' + below + " dari " + rows.length + "</strong> " +
         RANKING_LEVELS[level].label.toLowerCase() + " di bawah sasaran." +
         (options.layer_name ? ' <button type="button" class="geo-link" data-show-layer="' + escapeHtml(options.layer_name) +
-          '">Tampilkan di peta</button>' : "") +
+          '" data-hide-layer="' + escapeHtml(options.covers || "") + '">Tampilkan di peta</button>' : "") +
         "</p>" +
         '<div class="geo-ranking-scroll"><table class="geo-table geo-ranking"><thead><tr>' + head + "</tr></thead><tbody>" +
         body + "</tbody></table></div>";
@@ -519,7 +533,7 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("button[data-show-layer]");
     if (button && button.getAttribute("data-show-layer")) {
-      showOverlay(button.getAttribute("data-show-layer"));
+      showOverlay(button.getAttribute("data-show-layer"), button.getAttribute("data-hide-layer"));
     }
   });
 

@@ -7,7 +7,7 @@ analyses default to call type ``darurat`` (the catalog's call types that count a
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -148,6 +148,8 @@ def hot_spots():
         result = hotspots.hot_spots(counts, xy, incidents, band=band, fdr=fdr)
     except hotspots.NotEnoughData as exc:
         raise _not_enough(exc) from None
+    # incidents within the band of each cell, itself included: the neighbourhood its Gi* weighs
+    nearby = hotspots.distance_band_weights(xy, result.band_m, include_self=True) @ counts
     features = [
         {
             "type": "Feature",
@@ -159,13 +161,16 @@ def hot_spots():
                 "kelurahan": row.get("name") or place["kelurahan"],
                 "kecamatan": place["kecamatan"],
                 "count": int(row["count"]),
+                "nearby": int(near),
                 "z": round(float(z), 6),
                 "p": float(p),
                 "bin": int(b),
                 "label": BIN_LABELS[int(b)],
             },
         }
-        for row, place, z, p, b in zip(cells, places, result.z, result.p, result.bins, strict=True)
+        for row, place, near, z, p, b in zip(
+            cells, places, nearby, result.z, result.p, result.bins, strict=True
+        )
     ]
     return {
         "type": "FeatureCollection",
@@ -292,11 +297,18 @@ def emerging_hot_spots():
         raise _not_enough(
             f"no incidents located to a street or better match the filters ({left_out['why']})."
         )
-    now = datetime.now(ZoneInfo(timezone)).replace(tzinfo=None)  # periods are local times
+    zone = ZoneInfo(timezone)
+    now = datetime.now(zone).replace(tzinfo=None)  # periods are local times
     totals: dict[datetime, int] = {}
     for row in binned:
         totals[row["period"]] = totals.get(row["period"], 0) + row["count"]
-    steps_used = emerging.complete_steps(totals, step, now)
+    asked = (
+        filters.start.astimezone(zone).replace(tzinfo=None) if filters.start else None,
+        (filters.end - timedelta(microseconds=1)).astimezone(zone).replace(tzinfo=None)
+        if filters.end
+        else None,
+    )
+    steps_used = emerging.complete_steps(totals, step, now, asked)
     periods = steps_used.analysed
     if len(periods) < emerging.MIN_STEPS:
         raise _not_enough(
