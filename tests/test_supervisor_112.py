@@ -326,3 +326,19 @@ def test_the_period_in_the_header_names_month_and_year_once():
     assert period_text(date(2026, 9, 1), date(2026, 11, 30)) == "1 September – 30 November 2026"
     assert period_text(date(2025, 12, 1), date(2026, 11, 30)) == "1 Desember 2025 – 30 November 2026"
     assert period_text(date(2026, 10, 3), date(2026, 10, 3)) == "3 Oktober 2026"
+
+
+@pytest.mark.browser
+def test_live_incidents_on_a_phone_map_first_then_the_summary(open_page, sample_city, tmp_path):
+    page = open_page("/maps/incidents", window=WINDOWS["phone"])
+    assert page.errors == []
+    assert page.text(".geo-sample") == "Data contoh"
+    map_box = page.evaluate(
+        "JSON.parse(JSON.stringify(document.querySelector('.folium-map').getBoundingClientRect()))"
+    )
+    assert map_box["width"] == 400 and map_box["height"] > 550  # the map fills the screen under the header
+    assert page.count(".leaflet-marker-icon") >= 1
+    page.screenshot(tmp_path / "incidents-phone-map.png")
+    page.click(".geo-phone-toggles button", text="Rincian & filter")
+    assert "insiden berlokasi dalam 24 jam terakhir" in page.text("#geo-live-summary")
+    page.screenshot(tmp_path / "incidents-phone-summary.png")

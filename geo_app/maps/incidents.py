@@ -44,8 +44,8 @@ PAGE_STYLE = """<style>
 .geo-filter-form .geo-check { display: block; margin: .05rem 0; font-size: .78rem; }
 .geo-filter-form button { margin-top: .3rem; }
 .geo-legend-list { list-style: none; margin: 0; padding: 0; font-size: .85rem; }
-.geo-ranking-scroll { max-height: 22rem; overflow-y: auto; overflow-x: hidden; }
-.geo-ranking th { position: sticky; top: 0; background: #fafcfd; white-space: nowrap; }
+.geo-ranking-scroll { max-height: 22rem; overflow-y: auto; overflow-x: auto; }
+.geo-ranking th { position: sticky; top: 0; background: #fafcfd; vertical-align: bottom; }
 .geo-ranking td.num { white-space: nowrap; }
 .geo-ranking { font-size: .75rem; }
 .geo-ranking th, .geo-ranking td { padding: .2rem .2rem; }
