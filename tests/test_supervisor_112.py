@@ -317,17 +317,6 @@ def test_what_emerged_recently(open_page, client, sample_city, window, tmp_path)
     assert page.errors == []
 
 
-def test_the_period_in_the_header_names_month_and_year_once():
-    from datetime import date
-
-    from geo_app.maps.hotspots import period_text
-
-    assert period_text(date(2026, 10, 1), date(2026, 10, 31)) == "1 – 31 Oktober 2026"
-    assert period_text(date(2026, 9, 1), date(2026, 11, 30)) == "1 September – 30 November 2026"
-    assert period_text(date(2025, 12, 1), date(2026, 11, 30)) == "1 Desember 2025 – 30 November 2026"
-    assert period_text(date(2026, 10, 3), date(2026, 10, 3)) == "3 Oktober 2026"
-
-
 @pytest.mark.browser
 def test_live_incidents_on_a_phone_map_first_then_the_summary(open_page, sample_city, tmp_path):
     page = open_page("/maps/incidents", window=WINDOWS["phone"])
