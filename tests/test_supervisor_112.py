@@ -331,3 +331,24 @@ def test_live_incidents_on_a_phone_map_first_then_the_summary(open_page, sample_
     page.click(".geo-phone-toggles button", text="Rincian & filter")
     assert "insiden berlokasi dalam 24 jam terakhir" in page.text("#geo-live-summary")
     page.screenshot(tmp_path / "incidents-phone-summary.png")
+
+
+@pytest.mark.browser
+def test_the_weekly_slider_opens_on_the_last_finished_week_with_incidents(open_page, sample_city, tmp_path):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).date()
+    page = open_page(f"/maps/hotspots?start=2026-10-01&end={today.isoformat()}")
+    page.click(".leaflet-control-layers-overlays label", text="Kepadatan per minggu (slider)")
+    slider = ".geo-week-slider input"
+    opened = page.text(".geo-week-label")
+    assert opened.startswith("Minggu ") and "belum selesai" not in opened and "tanpa insiden" not in opened
+    last = int(page.evaluate(f"document.querySelector('{slider}').max"))
+    assert int(page.evaluate(f"document.querySelector('{slider}').value")) < last
+    page.screenshot(tmp_path / "weekly-slider.png")
+    page.evaluate(
+        f"const s = document.querySelector('{slider}'); s.value = s.max; s.dispatchEvent(new Event('input'))"
+    )
+    page.wait_until("window.GeoApp.pending === 0")
+    assert "(belum selesai)" in page.text(".geo-week-label")  # this week, still running

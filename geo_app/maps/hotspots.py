@@ -198,7 +198,7 @@ def build_hotspots_map(
     incident_count: int,
     grid: str,
     size: str,
-    weeks: Sequence[tuple[date, date]],
+    weeks: Sequence[tuple[date, date, int]],
     today: date,
     step: str,
     hour_weekday: Sequence[Sequence[int]],
@@ -208,7 +208,8 @@ def build_hotspots_map(
 ) -> str:
     """The page's HTML. ``filters``: the API filter parameters (start, end, category as strings);
     ``analysed``: the first and last day analysed, shown in the header with ``incident_count``;
-    ``today``: the city's date, so the weekly slider opens on the last week that has ended."""
+    ``weeks``: (Monday, Sunday, incidents) of the weekly slider, which opens on the last week that has
+    ended (before ``today``, the city's date) and holds incidents."""
     categories = [code for code in filters.get("category", "").split(",") if code]
     query = urlencode(filters)
     grid_query = urlencode({**filters, "grid": grid, **({"size": size} if size else {})})
@@ -244,8 +245,8 @@ def build_hotspots_map(
             "url": "/api/analysis/hotspots/density?"
             + urlencode({key: value for key, value in filters.items() if key == "category"}),
             "weeks": [
-                {"start": start.isoformat(), "end": end.isoformat(), "complete": end < today}
-                for start, end in weeks
+                {"start": start.isoformat(), "end": end.isoformat(), "complete": end < today, "incidents": n}
+                for start, end, n in weeks
             ],
         },
         show=False,

@@ -230,11 +230,11 @@
     return layer;
   }
 
-  /* The index of the last week that has ended (the last week when none has): the slider opens there, as
-   * a week still running holds only part of its calls. */
+  /* The index of the last week that has ended and holds incidents (the last week when none does): the
+   * slider opens there, as a week still running holds only part of its calls and an empty one nothing. */
   function lastCompleteWeek(weeks) {
     for (var i = weeks.length - 1; i >= 0; i--) {
-      if (weeks[i].complete) {
+      if (weeks[i].complete && weeks[i].incidents > 0) {
         return i;
       }
     }
@@ -261,7 +261,8 @@
       function show(index) {
         var week = options.weeks[index];
         label.textContent = "Minggu " + GeoApp.formatValue(week.start + "T12:00:00Z", "date") + " – " +
-          GeoApp.formatValue(week.end + "T12:00:00Z", "date") + (week.complete ? "" : " (belum selesai)");
+          GeoApp.formatValue(week.end + "T12:00:00Z", "date") + (week.complete ? "" : " (belum selesai)") +
+          (week.incidents ? "" : " (tanpa insiden)");
         note("geo-week-note", "");
         var url = options.url + (options.url.indexOf("?") < 0 ? "?" : "&") +
           "start=" + week.start + "&end=" + week.end;
