@@ -72,6 +72,8 @@ class IncidentCategory(_Entry):
     label_en: str = Field(min_length=1)
     opd: str = Field(min_length=1)
     response_target_min: float = Field(gt=0)
+    compliance_goal_pct: float = Field(gt=0, le=100)
+    """The share of incidents (per cent) that should arrive within ``response_target_min``."""
     icon: str = Field(min_length=1)
     colour: str = Field(pattern=COLOUR)
 

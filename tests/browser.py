@@ -9,6 +9,9 @@ the fixtures ``browser``, ``live_server`` (the sample-city app on a free port) a
         assert page.errors == []                # JS exceptions, console errors, failed requests
         assert page.count(".leaflet-overlay-pane path") >= 43
         page.screenshot(tmp_path / "mine.png")
+
+    phone = open_page("/maps/mine", window=(400, 800))   # a phone-sized window
+    phone.click("button", text="Rincian & filter")      # a real mouse click at the element's centre
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from werkzeug.serving import make_server
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 WINDOW = (1400, 900)
+PHONE_WIDTH = 480
+"""Windows this narrow are emulated as a phone (touch-sized, the page's viewport meta honoured)."""
 # Wait for the page's own fetches (maps.js counts them in GeoApp.pending) and the document to be ready.
 READY_EXPRESSION = "document.readyState === 'complete' && (!window.GeoApp || window.GeoApp.pending === 0)"
 
@@ -140,6 +145,61 @@ class Page:
             and not url.startswith(("http://127.0.0.1", "http://localhost"))
         ]
 
+    def click(
+        self, selector: str, text: str | None = None, timeout: float = 30, navigates: bool = False
+    ) -> None:
+        """Click the first visible element matching ``selector`` (and containing ``text``) with the mouse,
+        as a reader would: scrolled into view, pressed at its centre. Fails when another element covers
+        that point. Then waits for the page's fetches to end; ``navigates``: for the next page to load
+        (a submit button or a link)."""
+        found = self.evaluate(
+            f"""(() => {{
+            const text = {json.dumps(text)};
+            const element = Array.from(document.querySelectorAll({json.dumps(selector)})).find(item =>
+                item.getClientRects().length && (text === null || item.textContent.includes(text)));
+            if (!element) return null;
+            element.scrollIntoView({{block: "nearest", inline: "nearest"}});
+            const box = element.getBoundingClientRect();
+            const x = box.left + box.width / 2, y = box.top + box.height / 2;
+            const top = document.elementFromPoint(x, y);
+            const covered = !(top && (top === element || element.contains(top) || top.contains(element)));
+            return {{x, y, covered: covered ? (top ? top.outerHTML.slice(0, 120) : "nothing") : null}};
+            }})()"""
+        )
+        if found is None:
+            raise AssertionError(f"nothing visible to click: {selector} {text or ''}".strip())
+        if found["covered"]:
+            raise AssertionError(f"{selector} {text or ''} is covered by {found['covered']}")
+        if not navigates:
+            self.click_at(found["x"], found["y"], timeout)
+            return
+        before = self.evaluate("performance.timeOrigin")
+        self._mouse_click(found["x"], found["y"])
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(RuntimeError):  # the old page's context goes while the new one loads
+                if self.evaluate(f"performance.timeOrigin !== {before} && ({READY_EXPRESSION})"):
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no new page loaded in {timeout} s after clicking {selector}")
+            self._drain(0.1)
+        self.url = self.evaluate("location.href")
+        self._drain(0.5)
+
+    def click_at(self, x: float, y: float, timeout: float = 30) -> None:
+        """A left mouse click at a point of the window (CSS pixels); then waits for the page's fetches."""
+        self._mouse_click(x, y)
+        self._drain(0.2)
+        self.wait_until(READY_EXPRESSION, timeout)
+
+    def _mouse_click(self, x: float, y: float) -> None:
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self._call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
+    def text(self, selector: str) -> str:
+        """The visible text of the first element matching ``selector`` ("" when there is none)."""
+        return self.evaluate(f"(document.querySelector({json.dumps(selector)}) || {{}}).innerText || ''")
+
     def screenshot(self, path: str | Path) -> Path:
         data = self._call("Page.captureScreenshot", format="png")["data"]
         path = Path(path)
@@ -147,7 +207,10 @@ class Page:
         return path
 
     def load(
-        self, timeout: float, headers: dict[str, str] | None = None, window: tuple[int, int] = WINDOW
+        self,
+        timeout: float,
+        headers: dict[str, str] | None = None,
+        window: tuple[int, int] = WINDOW,
     ) -> None:
         for domain in ("Runtime", "Log", "Network", "Page"):
             self._call(f"{domain}.enable")
@@ -159,9 +222,19 @@ class Page:
             width=width,
             height=height,
             deviceScaleFactor=1,
-            mobile=width < 800,
+            mobile=width <= PHONE_WIDTH,
         )
-        self._call("Page.navigate", url=self.url)
+        self.navigate(self.url, timeout)
+
+    def navigate(self, url: str, timeout: float = 30) -> None:
+        """Open ``url`` in this tab (same window and headers) and wait until it has loaded."""
+        self.url = url
+        self._call("Page.navigate", url=url)
+        self.wait_loaded(timeout)
+
+    def wait_loaded(self, timeout: float = 30) -> None:
+        """Wait for the document and the page's fetches (after a navigation or a submitted form)."""
+        self._drain(0.3)
         try:
             self.wait_until(READY_EXPRESSION, timeout)
         except TimeoutError:
@@ -265,7 +338,8 @@ def open_page(browser: Browser, live_server: LiveServer, tokens: dict[str, str])
     """``open_page("/maps/areas")`` -> a loaded Page (errors, count(selector), screenshot(path)).
 
     The page is signed in as admin (API token header); ``open_page(path, role="public")`` views it with
-    another role's token, ``role=None`` as an anonymous visitor; ``window=(400, 800)`` at phone size.
+    another role's token, ``role=None`` as an anonymous visitor. ``window=(400, 800)``: a phone-sized
+    window (default 1400×900).
     """
     pages: list[Page] = []
 

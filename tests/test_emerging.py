@@ -116,3 +116,50 @@ def test_response_summary_by_hand():
     rows += [{"category": "B", "kelurahan_code": "k1", "minutes": 50}]
     by_kelurahan = response.by_group(rows, "kelurahan_code", {"A": 15, "B": 60})
     assert by_kelurahan["k1"]["compliance"] == round(2 / 3, 4)  # each incident against its own target
+    # goals: A 90 %, B 60 %; k1 is held to the mean goal of its three incidents, (90 + 90 + 60) / 3 = 80 %
+    judged = response.by_group(rows, "kelurahan_code", {"A": 15, "B": 60}, {"A": 90, "B": 60})["k1"]
+    assert judged["goal_pct"] == 80.0
+    assert judged["gap_points"] == round(200 / 3 - 80, 2) == -13.33
+
+
+def test_complete_steps_leave_out_the_running_month_and_months_without_incidents():
+    """By hand: data from Jul to Dec 2026, Sep and Nov empty, "now" 3 Dec 2026: Dec still runs."""
+    from datetime import datetime
+
+    month = [datetime(2026, m, 1) for m in range(7, 13)]
+    totals = {month[0]: 4, month[1]: 9, month[3]: 2, month[5]: 1}  # Jul, Aug, Oct, Dec
+    steps = emerging.complete_steps(totals, "month", now=datetime(2026, 12, 3, 8))
+    assert steps.analysed == [month[0], month[1], month[3]]
+    assert steps.unfinished == month[5]
+    assert steps.empty == [month[2], month[4]]
+    # once December has ended it is a step like any other
+    later = emerging.complete_steps(totals, "month", now=datetime(2027, 1, 1))
+    assert later.analysed == [month[0], month[1], month[3], month[5]] and later.unfinished is None
+
+
+def test_complete_steps_in_weeks_end_at_the_last_finished_monday_to_sunday():
+    from datetime import datetime, timedelta
+
+    monday = datetime(2026, 11, 2)
+    weeks = [monday + timedelta(days=7 * k) for k in range(5)]  # 2, 9, 16, 23, 30 Nov
+    totals = dict.fromkeys(weeks, 3)
+    steps = emerging.complete_steps(totals, "week", now=datetime(2026, 12, 6, 23, 59))  # Sunday evening
+    assert steps.analysed == weeks[:4] and steps.unfinished == weeks[4] and steps.empty == []
+    steps = emerging.complete_steps(totals, "week", now=datetime(2026, 12, 7))  # the Monday after
+    assert steps.analysed == weeks and steps.unfinished is None
+    assert emerging.complete_steps({}, "week", now=monday).analysed == []
+
+
+def test_complete_steps_report_the_asked_months_without_incidents_and_stop_at_now():
+    """By hand: asked 1 Jan – 30 Jun 2026, incidents in Feb-Apr only, "now" 10 May 2026: January (before the
+    first incident) is empty, May still runs, June has not begun."""
+    from datetime import datetime
+
+    month = [datetime(2026, m, 1) for m in range(1, 7)]
+    totals = {month[1]: 5, month[2]: 7, month[3]: 1}
+    asked = (datetime(2026, 1, 1), datetime(2026, 6, 30, 23, 59, 59))
+    steps = emerging.complete_steps(totals, "month", now=datetime(2026, 5, 10), asked=asked)
+    assert steps.analysed == month[1:4]
+    assert steps.empty == [month[0]]
+    assert steps.unfinished == month[4]
+    assert emerging.step_start(datetime(2026, 12, 3, 8, 30), "week") == datetime(2026, 11, 30)  # a Monday

@@ -64,7 +64,7 @@ def test_the_page_opens_on_the_last_three_whole_months_and_says_so(client, sampl
     count = counted_incidents(database_url, sample_city, client.application.config["CATALOG"], first, last)
     assert f"{count:,}".replace(",", ".") + " insiden" in header
     # every layer analyses that period, not all two years of data
-    layer_urls = re.findall(r'"(/api/analysis/[^"]+)"', html.replace("\\u0026", "&"))
+    layer_urls = re.findall(r'"(api/analysis/[^"]+)"', html.replace("\\u0026", "&"))
     assert len(layer_urls) >= 4
     for url in layer_urls:
         if "/density?" in url and "start" not in url:
@@ -84,7 +84,7 @@ def test_a_preset_wins_over_the_dates_still_in_the_form_and_dates_alone_are_cust
     assert f'name="start" value="{first.isoformat()}"' in html
     assert subtitle(html).split(" · ")[1].startswith("Bulan lalu: ")
     custom = client.get("/maps/hotspots?start=2025-01-01&end=2025-01-31").get_data(as_text=True)
-    assert subtitle(custom).split(" · ")[1] == "1 Januari – 31 Januari 2025"
+    assert subtitle(custom).split(" · ")[1] == "1 – 31 Januari 2025"
     assert '<option value="custom" selected>' in custom
 
 
@@ -134,3 +134,14 @@ def test_hotspot_header_and_form_in_chromium(open_page, sample_city, tmp_path: P
     )
     assert page.evaluate("document.querySelector('select[name=period]').value") == "custom"
     page.screenshot(tmp_path / "hotspots.png")
+
+
+def test_the_period_in_the_header_names_month_and_year_once():
+    from datetime import date
+
+    from geo_app.maps.hotspots import period_text
+
+    assert period_text(date(2026, 10, 1), date(2026, 10, 31)) == "1 – 31 Oktober 2026"
+    assert period_text(date(2026, 9, 1), date(2026, 11, 30)) == "1 September – 30 November 2026"
+    assert period_text(date(2025, 12, 1), date(2026, 11, 30)) == "1 Desember 2025 – 30 November 2026"
+    assert period_text(date(2026, 10, 3), date(2026, 10, 3)) == "3 Oktober 2026"

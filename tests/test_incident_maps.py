@@ -114,12 +114,16 @@ def test_kelurahan_ranked_by_response_compliance_sort_and_download(client, open_
     assert page.errors == []
     table = "#geo-response-ranking table tbody tr"
     assert page.count(table) == len(expected) > 10
-    worst = min(expected.values(), key=lambda summary: summary["compliance"])
+    worst = min(expected.values(), key=lambda summary: summary["gap_points"])
     first = page.evaluate(f"Array.from(document.querySelector('{table}').cells).map(c => c.innerText)")
     assert first[0] == f"1. {worst['name']}"
     assert first[2] == f"{worst['compliance'] * 100:.1f}".replace(".", ",")
-    gap = (worst["compliance"] - 0.8) * 100
-    assert first[3] == f"{'+' if gap > 0 else ''}{gap:.1f}".replace(".", ",")
+    assert first[3] == f"{worst['goal_pct']:.1f}".replace(".", ",")
+    gap = worst["gap_points"]
+    assert first[4] == f"{'+' if gap > 0 else ''}{gap:.1f}".replace(".", ",")
+    page.evaluate("document.querySelector('#geo-response-ranking button[data-key=compliance_pct]').click()")
+    lowest = min(expected.values(), key=lambda summary: summary["compliance"])
+    assert page.evaluate(f"document.querySelector('{table} td').innerText") == f"1. {lowest['name']}"
     page.evaluate("document.querySelector('#geo-response-ranking button[data-key=compliance_pct]').click()")
     best = max(expected.values(), key=lambda summary: summary["compliance"])
     assert page.evaluate(f"document.querySelector('{table} td').innerText") == f"1. {best['name']}"
@@ -127,9 +131,11 @@ def test_kelurahan_ranked_by_response_compliance_sort_and_download(client, open_
     prefix = "data:text/csv;charset=utf-8,"
     assert link.startswith(prefix)
     lines = unquote(link.removeprefix(prefix)).lstrip("\ufeff").splitlines()
-    assert lines[0] == "name,incidents,compliance_pct,gap_points,median_min"
+    assert lines[0] == "kelurahan,incidents,compliance_pct,goal_pct,gap_points"
     assert len(lines) == len(expected) + 1
-    assert lines[1].startswith(f'"{best["name"]}",{best["incidents"]},{best["compliance"] * 100:.1f},')
+    assert lines[1].startswith(
+        f'"{best["name"]}",{best["incidents"]},{best["compliance"] * 100:.1f},{best["goal_pct"]:.1f},'
+    )
     # pointing at a row outlines its kelurahan on the map, leaving the table removes it
     page.evaluate(
         "document.querySelector('#geo-response-ranking tbody tr td')"

@@ -8,13 +8,17 @@ Choices the spec leaves open, documented here:
 - *persistent* (and *intensifying*/*diminishing*) need the last step to be hot: a cell hot in >= 90 % of
   the steps but not in the last is *historical*, as the spec defines that category by the last step;
 - *sporadic* needs at least one hot step and one step that is not hot;
-- at least ``MIN_STEPS`` (10) time steps are needed: a trend test on fewer says little.
+- at least ``MIN_STEPS`` (10) time steps are needed: a trend test on fewer says little;
+- only complete steps are analysed (:func:`complete_steps`): a step still running and a step without a
+  single incident anywhere are left out and reported, not counted as a drop to zero.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import numpy as np
 from scipy import stats
@@ -57,6 +61,53 @@ def category_label(category: str) -> str:
         return "Tanpa pola"
     name, kind = category.rsplit("_", 2)[0], category.split("_")[-2]
     return f"{'Hotspot' if kind == 'hot' else 'Coldspot'} {LABELS_ID[name]}"
+
+
+def step_end(start: datetime, step: str) -> datetime:
+    """The start of the step after the week or calendar month that begins at ``start``."""
+    if step == "week":
+        return start + timedelta(days=7)
+    return (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The time steps of an emerging analysis: those analysed and those left out, with why."""
+
+    analysed: list[datetime]
+    unfinished: datetime | None = None
+    empty: list[datetime] = field(default_factory=list)
+
+
+def step_start(moment: datetime, step: str) -> datetime:
+    """The start of the week (Monday, as PostgreSQL's date_trunc) or calendar month holding ``moment``."""
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday()) if step == "week" else day.replace(day=1)
+
+
+def complete_steps(
+    totals: Mapping[datetime, int],
+    step: str,
+    now: datetime,
+    asked: tuple[datetime | None, datetime | None] = (None, None),
+) -> Steps:
+    """Every week or month from the first to the last step in ``totals`` (incidents per step start, in
+    local time like ``now``), widened to the ``asked`` first and last moment (the filter's dates) up to
+    ``now``, without the step still running at ``now`` and without steps that hold no incident at all.
+    A step still running holds part of its calls and would read as a fall in every cell; a step with no
+    incident anywhere (most often days not imported) carries no spatial pattern and would mark every cell
+    cold in it."""
+    ends = [*totals, *(step_start(moment, step) for moment in asked if moment is not None)]
+    if not totals:
+        return Steps([])
+    starts, current = [], min(ends)
+    last = min(max(ends), step_start(now, step))
+    while current <= last:
+        starts.append(current)
+        current = step_end(current, step)
+    unfinished = starts.pop() if starts and step_end(starts[-1], step) > now else None
+    empty = [start for start in starts if not totals.get(start)]
+    return Steps([start for start in starts if totals.get(start)], unfinished, empty)
 
 
 @dataclass

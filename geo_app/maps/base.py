@@ -202,6 +202,7 @@ def add_geojson_url(
     highlight: dict | None = None,
     point: dict | None = None,
     front: bool = False,
+    interactive: bool = True,
     show: bool = True,
 ) -> GeoJsonUrl:
     """Add a layer loaded by URL, relative to the city's root (e.g. ``api/areas?level=kelurahan``).
@@ -210,6 +211,7 @@ def add_geojson_url(
     ``popup_rows``: (label, template) pairs; templates fill ``{field}`` or ``{field:format}`` from the
     feature properties (formats: int, 0-9 decimals, pct, date, datetime, yesno, flag:TEXT).
     ``point``: circle-marker options for point layers. ``front``: keep above other overlays (outlines).
+    ``interactive=False``: clicks pass through to the layers below (outlines drawn over clickable cells).
     """
     options = {
         "style": {"weight": 1, "color": "#555", "fillOpacity": 0.7, **(style or {})},
@@ -220,6 +222,7 @@ def add_geojson_url(
         "highlight": highlight,
         "point": point,
         "front": front,
+        "interactive": interactive,
     }
     layer = GeoJsonUrl(url, name, options, show=show)
     layer.add_to(m)
@@ -315,7 +318,8 @@ def classify(
 
 
 class HtmlControl(MacroElement):
-    """A box of HTML as a Leaflet control (legends, notes), in a map corner."""
+    """A box of HTML as a Leaflet control (legends, notes), in a map corner; with ``layer``, shown only
+    while that layer is on the map."""
 
     _template = Template(
         """
@@ -366,11 +370,13 @@ def add_legend(
     position: str = "bottomright",
     layers: Sequence[Layer] = (),
 ) -> HtmlControl:
-    """A legend: rows of :func:`legend_rows` under a title. ``layers``: the legend shows only while one
-    of them is on the map (one legend per visible layer); default: always."""
+    """A legend: rows of :func:`legend_rows` under a title that folds it away (folded from the start on a
+    phone). ``layers``: the legend shows only while one of them is on the map (one legend per visible
+    layer); default: always."""
     note_html = f'<p class="geo-legend-note">{escape(note)}</p>' if note else ""
     control = HtmlControl(
-        f"<h3>{escape(title)}</h3><ul>{legend_rows(items, shape)}</ul>{note_html}",
+        f'<details class="geo-legend-fold" open><summary><h3>{escape(title)}</h3></summary>'
+        f"<ul>{legend_rows(items, shape)}</ul>{note_html}</details>",
         position=position,
         layers=layers,
     )
@@ -387,7 +393,8 @@ class SidePanel(Element):
     """The panel beside the map; sections are added by :func:`add_panel`."""
 
     _template = Template(
-        '<aside class="geo-panel">{% for section in this.sections %}{{ section }}{% endfor %}</aside>'
+        '<aside class="geo-panel" id="geo-panel">'
+        "{% for section in this.sections %}{{ section }}{% endfor %}</aside>"
     )
 
     def __init__(self):

@@ -59,15 +59,38 @@ EMERGING_COLOURS = {
     "oscillating_cold_spot": "#4292c6",
     "historical_cold_spot": "#08306b",
 }
-COMPLIANCE = base.Classes(
-    breaks=[0.5, 0.7, 0.8, 0.9, 1.0],
-    colours=["#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641"],
-    minimum=0.0,
+GAP_RULE = {
+    "property": "gap_points",
+    "breaks": [-20, -10, -0.001, 10, 1000],
+    "colours": ["#d7191c", "#fdae61", "#fee08b", "#a6d96a", "#1a9641"],
+    "no_data": base.NO_DATA_COLOUR,
+}
+"""Kelurahan coloured by their gap to the compliance goal (percentage points): red far below, green above."""
+GAP_LEGEND = [
+    ("#d7191c", "lebih dari 20 poin di bawah sasaran"),
+    ("#fdae61", "10 – 20 poin di bawah sasaran"),
+    ("#fee08b", "0 – 10 poin di bawah sasaran"),
+    ("#a6d96a", "mencapai sasaran (hingga +10 poin)"),
+    ("#1a9641", "lebih dari 10 poin di atas sasaran"),
+    (base.NO_DATA_COLOUR, "tidak ada insiden dengan waktu tiba"),
+]
+EMERGING_LEGEND = (
+    "new_hot_spot",
+    "consecutive_hot_spot",
+    "intensifying_hot_spot",
+    "persistent_hot_spot",
+    "sporadic_hot_spot",
+    "historical_hot_spot",
+    "new_cold_spot",
+    "persistent_cold_spot",
 )
+RECENT_PATTERNS = ("new_hot_spot", "consecutive_hot_spot", "intensifying_hot_spot")
+"""The patterns that answer "what emerged recently": hot in the last step, for the first time, in a run,
+or growing."""
+EMERGING_LAYER = "Pola hotspot baru/berkembang"
+GI_LAYER = "Hotspot Gi* (FDR)"
 GRID_LABELS = {"hexagon": "Heksagon", "h3": "H3", "kelurahan": "Kelurahan"}
-COMPLIANCE_GOAL = 0.8
-"""The share of calls that should be answered within their category's target time; the ranked table
-gives each kelurahan's gap to it in percentage points (the map's classes turn green from 80 % too)."""
+COMPLIANCE_LAYER = "Kepatuhan waktu tanggap per kelurahan"
 
 
 class RankedResponseTable(MacroElement):
@@ -100,10 +123,16 @@ def day_text(day: date) -> str:
 
 
 def period_text(first: date, last: date) -> str:
-    """An analysed period in words: one day, or first – last (the year once when both share it)."""
+    """An analysed period in words: one day, or first – last, naming the month and the year once when both
+    ends share them (1 – 31 Oktober 2026, 1 September – 30 November 2026)."""
     if first == last:
         return day_text(first)
-    start = f"{first.day} {MONTHS[first.month - 1]}" if first.year == last.year else day_text(first)
+    if (first.year, first.month) == (last.year, last.month):
+        start = str(first.day)
+    elif first.year == last.year:
+        start = f"{first.day} {MONTHS[first.month - 1]}"
+    else:
+        start = day_text(first)
     return f"{start} – {day_text(last)}"
 
 
@@ -169,7 +198,8 @@ def build_hotspots_map(
     incident_count: int,
     grid: str,
     size: str,
-    weeks: Sequence[tuple[date, date]],
+    weeks: Sequence[tuple[date, date, int]],
+    today: date,
     step: str,
     hour_weekday: Sequence[Sequence[int]],
     response_minutes: Sequence[float],
@@ -177,7 +207,9 @@ def build_hotspots_map(
     sample: bool,
 ) -> str:
     """The page's HTML. ``filters``: the API filter parameters (start, end, category as strings);
-    ``analysed``: the first and last day analysed, shown in the header with ``incident_count``."""
+    ``analysed``: the first and last day analysed, shown in the header with ``incident_count``;
+    ``weeks``: (Monday, Sunday, incidents) of the weekly slider, which opens on the last week that has
+    ended (before ``today``, the city's date) and holds incidents."""
     categories = [code for code in filters.get("category", "").split(",") if code]
     query = urlencode(filters)
     grid_query = urlencode({**filters, "grid": grid, **({"size": size} if size else {})})
@@ -190,9 +222,9 @@ def build_hotspots_map(
     m = base.make_map(settings, TITLE, city=city, sample=sample, subtitle=subtitle, report="112")
     prepare_page(m)
 
-    ScriptLayer(
+    gi_layer = ScriptLayer(
         "GeoIncidents.hotspotLayer",
-        "Hotspot Gi* (FDR)",
+        GI_LAYER,
         {
             "url": f"api/analysis/hotspots?{grid_query}",
             "colours": BIN_COLOURS,
@@ -212,89 +244,118 @@ def build_hotspots_map(
         {
             "url": "api/analysis/hotspots/density?"
             + urlencode({key: value for key, value in filters.items() if key == "category"}),
-            "weeks": [{"start": start.isoformat(), "end": end.isoformat()} for start, end in weeks],
+            "weeks": [
+                {"start": start.isoformat(), "end": end.isoformat(), "complete": end < today, "incidents": n}
+                for start, end, n in weeks
+            ],
         },
         show=False,
         scripts=HEAT_JS,
     ).add_to(m)
-    base.add_geojson_url(
-        m,
-        "api/analysis/hotspots/clusters?" + urlencode({**filters, "eps": 150, "min_points": 15}),
-        "Klaster DBSCAN (150 m, min. 15)",
-        style={
-            "weight": 2,
-            "color": "#6a3d9a",
-            "fillColor": "#6a3d9a",
-            "fillOpacity": 0.08,
-            "dashArray": "4 3",
+    emerging_layer = ScriptLayer(
+        "GeoIncidents.emergingLayer",
+        EMERGING_LAYER,
+        {
+            "url": "api/analysis/emerging?" + urlencode({**filters, "step": step}),
+            "step": step,
+            "colours": EMERGING_COLOURS,
+            "labels": {name: emerging.category_label(name) for name in EMERGING_COLOURS},
+            "recent": RECENT_PATTERNS,
+            "summary": "geo-emerging-summary",
         },
-        popup_title="Klaster DBSCAN {cluster}",
-        popup_rows=[("Insiden", "{count:int}")],
-        front=True,
-    )
-    base.add_geojson_url(
-        m,
-        "api/analysis/emerging?" + urlencode({**filters, "step": step}),
-        "Pola hotspot baru/berkembang",
-        style={"weight": 0.4, "color": "#ffffff", "fillOpacity": 0.8},
-        colour_by=base.category_rule("category", {**EMERGING_COLOURS, "no_pattern": "rgba(0,0,0,0)"}),
-        popup_title="{label}",
-        popup_rows=[
-            ("Insiden", "{incidents:int}"),
-            ("Langkah hot", "{hot_steps:int}"),
-            ("Tren z", "{trend_z:2}"),
-        ],
         show=False,
-    )
-    base.add_geojson_url(
+    ).add_to(m)
+    compliance_layer = base.add_geojson_url(
         m,
         f"api/analysis/response/kelurahan?{query}",
-        "Kepatuhan waktu tanggap per kelurahan",
+        COMPLIANCE_LAYER,
         style={**base.CHOROPLETH_BORDER, "fillOpacity": 0.7},
-        colour_by=COMPLIANCE.rule("compliance"),
-        popup_title="Kelurahan {name}",
+        colour_by=GAP_RULE,
+        popup_title="Kel. {name}, Kec. {kecamatan}",
         popup_rows=[
-            ("Insiden dengan waktu tiba", "{incidents:int}"),
             ("Sesuai target", "{compliance:pct}"),
+            ("Sasaran", "{goal_pct:1} %"),
+            ("Selisih", "{gap_points:1} poin"),
+            ("Insiden dengan waktu tiba", "{incidents:int}"),
             ("Median", "{median_min:1} menit"),
             ("Persentil 90", "{p90_min:1} menit"),
         ],
+        tooltip="Kel. {name}: {gap_points:1} poin terhadap sasaran",
+        highlight=base.HOVER_OUTLINE,
         show=False,
+    )
+    clusters_layer = base.add_geojson_url(
+        m,
+        "api/analysis/hotspots/clusters?" + urlencode({**filters, "eps": 150, "min_points": 15}),
+        "Klaster DBSCAN (150 m, min. 15)",
+        style={"weight": 2, "color": "#6a3d9a", "fill": False, "dashArray": "4 3"},
+        front=True,
+        interactive=False,
     )
     RankedResponseTable(
         {
             "url": f"api/analysis/response?{query}",
-            "name": "Kepatuhan per kelurahan",
+            "name": "Kepatuhan waktu tanggap",
             "target": "geo-response-ranking",
-            "areas_url": "api/areas?level=kelurahan",
-            "goal": COMPLIANCE_GOAL,
+            "areas_url": "api/areas?level=",
+            "layer_name": COMPLIANCE_LAYER,
+            "covers": GI_LAYER,
         }
     ).add_to(m)
-    base.add_legend(m, "Hotspot Gi*", [(BIN_COLOURS[value], label) for value, label in BIN_LEGEND])
+    base.add_legend(
+        m, "Hotspot Gi*", [(BIN_COLOURS[value], label) for value, label in BIN_LEGEND], layers=[gi_layer]
+    )
+    base.add_legend(
+        m,
+        "Kepatuhan waktu tanggap",
+        GAP_LEGEND,
+        note="Selisih bagian insiden yang tiba dalam target terhadap sasaran kategorinya, dalam poin.",
+        layers=[compliance_layer],
+    )
+    base.add_legend(
+        m,
+        "Pola hotspot baru/berkembang",
+        [(EMERGING_COLOURS[name], emerging.category_label(name)) for name in EMERGING_LEGEND],
+        note=f"Langkah waktu: {'bulan' if step == 'month' else 'minggu'} yang sudah selesai; "
+        "coldspot berwarna biru.",
+        layers=[emerging_layer],
+    )
+    base.add_legend(
+        m,
+        "Klaster DBSCAN",
+        [("#6a3d9a", "≥ 15 insiden berjarak ≤ 150 m")],
+        shape="line",
+        note="Garis saja, tidak dapat diklik: sel di bawahnya tetap dapat diklik.",
+        layers=[clusters_layer],
+    )
     base.add_kecamatan_outlines(m, weight=1.6)
     base.add_layer_control(m)
 
     base.add_panel(m, "Filter", form_html(catalog, filters, categories, grid, size, period, periods))
     base.add_panel(m, "Hasil Gi*", Markup('<div id="geo-hotspot-summary"><p>Memuat…</p></div>'))
     targets = base.table_html(
-        [],
+        ["Kategori", "Target (menit)", "Sasaran"],
         [
-            (entry.label, base.format_number(entry.response_target_min))
+            (
+                entry.label,
+                base.format_number(entry.response_target_min),
+                f"{base.format_number(entry.compliance_goal_pct)} %",
+            )
             for entry in catalog.incident_categories.values()
-            if entry.response_target_min
         ],
     )
     base.add_panel(
         m,
-        "Kelurahan menurut kepatuhan waktu tanggap",
+        "Wilayah menurut kepatuhan waktu tanggap",
         Markup(
             '<div id="geo-response-ranking"><p>Memuat…</p></div><p class="geo-legend-note">Sesuai %: bagian '
-            "insiden yang petugasnya tiba dalam target kategorinya. Selisih: poin persentase terhadap "
-            "sasaran {} % insiden sesuai target (negatif = di bawah sasaran). Median: menit sampai tiba. "
-            "Klik judul kolom untuk mengurutkan.</p>"
-            '<details class="geo-targets"><summary>Target waktu tiba per kategori (menit)</summary>'
+            "insiden yang petugasnya tiba dalam target waktu kategorinya. Sasaran %: bagian yang harus tepat "
+            "waktu, rata-rata sasaran kategori insiden wilayah itu. Selisih: Sesuai % dikurangi Sasaran %, "
+            "dalam poin (negatif = di bawah sasaran). Baris abu-abu: kurang dari 5 insiden, angkanya belum "
+            "stabil. Klik judul kolom untuk mengurutkan.</p>"
+            '<details class="geo-targets"><summary>Target waktu tiba dan sasaran per kategori</summary>'
             "{}</details>"
-        ).format(base.format_number(COMPLIANCE_GOAL * 100), targets),
+        ).format(targets),
     )
     base.add_panel(
         m,
@@ -316,20 +377,14 @@ def build_hotspots_map(
             + "</p>"
         ),
     )
-    emerging_rows = "".join(
-        f'<li><i class="geo-key geo-key-box" style="--key:{colour}"></i>'
-        f"{escape(emerging.category_label(name))}</li>"
-        for name, colour in list(EMERGING_COLOURS.items())[:8]
-    )
     base.add_panel(
         m,
-        "Pola hotspot baru/berkembang",
+        "Yang baru muncul",
         Markup(
-            f'<ul class="geo-legend-list">{emerging_rows}</ul>'
-            '<p class="geo-legend-note">Lapisan peta; langkah '
-            f"waktu: {'bulan' if step == 'month' else 'minggu'}; Gi* ruang-waktu dan uji Mann-Kendall. "
-            "Coldspot berwarna biru.</p>"
-        ),
+            '<div id="geo-emerging-summary"><p>Nyalakan lapisan <button type="button" class="geo-link" '
+            'data-show-layer="{}" data-hide-layer="{}">{}</button> untuk melihat hotspot yang baru muncul '
+            "atau menguat.</p></div>"
+        ).format(EMERGING_LAYER, GI_LAYER, EMERGING_LAYER),
     )
     base.add_panel(m, "Catatan", Markup('<div id="geo-heat-note"><p>Lapisan dimuat dari API.</p></div>'))
     return base.render(m)

@@ -42,8 +42,43 @@
     return value ? GeoApp.formatValue(value, "datetime") : "–";
   }
 
-  /* Gi* cells coloured by confidence bin; the summary (band, cell size, cells) goes to options.summary. */
+  /* "Kel. Lebak Gede, Kec. Pulomerak": where a cell lies, from the API's place names. */
+  function placeText(p) {
+    var parts = [];
+    if (p.kelurahan) {
+      parts.push("Kel. " + p.kelurahan);
+    }
+    if (p.kecamatan) {
+      parts.push("Kec. " + p.kecamatan);
+    }
+    return parts.join(", ") || "Di luar kelurahan";
+  }
+
+  /* The kelurahan of some cells, most incidents first (then by name), as an ordered list under ``title``:
+   * "Kel. A, Kec. B — 31 insiden (4 sel)"; at most ``limit`` (5) rows. */
+  function placeList(title, features, countKey, empty, limit) {
+    var places = {};
+    features.forEach(function (feature) {
+      var p = feature.properties;
+      var key = placeText(p);
+      var place = places[key] || (places[key] = { text: key, incidents: 0, cells: 0 });
+      place.incidents += p[countKey] || 0;
+      place.cells += 1;
+    });
+    var ranked = Object.keys(places).map(function (key) { return places[key]; });
+    ranked.sort(function (a, b) { return b.incidents - a.incidents || a.text.localeCompare(b.text, "id"); });
+    var rows = ranked.slice(0, limit || 5).map(function (place) {
+      return "<li><strong>" + escapeHtml(place.text) + "</strong> — " + GeoApp.formatValue(place.incidents, "int") +
+        " insiden (" + place.cells + " sel)</li>";
+    }).join("");
+    return '<h3 class="geo-place-title">' + escapeHtml(title) + "</h3>" +
+      (rows ? '<ol class="geo-place-list">' + rows + "</ol>" : '<p class="geo-legend-note">' + escapeHtml(empty) + "</p>");
+  }
+
+  /* Gi* cells coloured by confidence bin; the summary (band, cell size, cells) goes to options.summary.
+   * Popups say the place, the incidents and the class in words; the statistics sit folded below. */
   function hotspotLayer(map, options) {
+    var band = null;
     var layer = L.geoJSON(null, {
       style: function (feature) {
         return {
@@ -51,21 +86,36 @@
           color: "#ffffff",
           fillColor: options.colours[String(feature.properties.bin)],
           fillOpacity: feature.properties.bin === 0 ? 0.25 : 0.75,
+          className: "geo-gi-cell geo-gi-" + (feature.properties.bin > 0 ? "hot" : feature.properties.bin < 0 ? "cold" : "none") +
+            Math.abs(feature.properties.bin),
         };
       },
       onEachFeature: function (feature, cell) {
         var p = feature.properties;
-        cell.bindPopup(popupTable(p.label, [
-          ["Sel", p.name || p.cell],
-          ["Insiden", GeoApp.formatValue(p.count, "int")],
-          ["Gi* z", GeoApp.formatValue(p.z, "2")],
-          ["p (dua sisi)", GeoApp.formatValue(p.p, "4")],
-        ]));
+        var nearby = "<tr><th>Insiden dalam " + GeoApp.formatValue(band, "int") + " m</th><td>" +
+          GeoApp.formatValue(p.nearby, "int") + "</td></tr>";
+        var meaning = p.bin > 0
+          ? "Lebih banyak insiden di sel ini dan sekitarnya (" + GeoApp.formatValue(band, "int") + " m) daripada rata-rata kota."
+          : p.bin < 0
+            ? "Lebih sedikit insiden di sel ini dan sekitarnya daripada rata-rata kota."
+            : "Tidak berbeda nyata dari rata-rata kota.";
+        cell.bindPopup(
+          '<div class="geo-popup"><h4>' + escapeHtml(placeText(p)) + "</h4><table>" +
+          "<tr><th>Kelas</th><td><strong>" + escapeHtml(p.label) + "</strong></td></tr>" +
+          "<tr><th>Insiden di sel</th><td>" + GeoApp.formatValue(p.count, "int") + "</td></tr>" + nearby + "</table>" +
+          '<p class="geo-popup-note">' + escapeHtml(meaning) + "</p>" +
+          '<details class="geo-popup-details"><summary>Rincian statistik</summary><table>' +
+          "<tr><th>Sel</th><td>" + escapeHtml(p.cell) + "</td></tr>" +
+          "<tr><th>Gi* z</th><td>" + GeoApp.formatValue(p.z, "2") + "</td></tr>" +
+          "<tr><th>p (dua sisi)</th><td>" + GeoApp.formatValue(p.p, "4") + "</td></tr></table></details></div>"
+        );
+        cell.bindTooltip(escapeHtml(placeText(p) + " · " + p.label), { sticky: true });
       },
     });
     GeoApp.whenShown(map, layer, function () {
       getJson(map, options.url, options.summary, options.name).then(function (data) {
         if (data) {
+          band = data.band_m;
           layer.addData(data);
           summarise(data);
         }
@@ -83,8 +133,81 @@
         "<tr><td>Sel</td><td class=\"num\">" + GeoApp.formatValue(data.cells, "int") + " (" + size + ")</td></tr>" +
         "<tr><td>Jarak ambang (band)</td><td class=\"num\">" + GeoApp.formatValue(data.band_m, "int") + " m</td></tr>" +
         "<tr><td>Sel hotspot / coldspot</td><td class=\"num\">" + hot + " / " + cold + "</td></tr>" +
-        "</tbody></table><p class=\"geo-legend-note\">Gi* dengan koreksi FDR" +
+        "</tbody></table>" +
+        placeList("Hotspot menurut kelurahan", data.features.filter(function (f) { return f.properties.bin > 0; }),
+          "count", "Tidak ada sel hotspot yang signifikan pada periode ini.") +
+        "<p class=\"geo-legend-note\">Gi* dengan koreksi FDR" +
         (data.fdr ? "" : " (nonaktif)") + "; band dipilih dengan Moran's I bertahap.</p>");
+    }
+    return layer;
+  }
+
+  function stepText(start, step) {
+    var day = new Date(start + "T12:00:00Z");
+    return step === "month"
+      ? day.toLocaleDateString("id-ID", { month: "long", year: "numeric", timeZone: "UTC" })
+      : "minggu " + day.toLocaleDateString("id-ID", { dateStyle: "medium", timeZone: "UTC" });
+  }
+
+  /* Emerging hot-spot pattern per cell (space-time Gi* and Mann-Kendall, from the API); the summary in
+   * options.summary names the places of the recent patterns (new, consecutive, intensifying) and the steps
+   * analysed and left out. Cells without a pattern stay transparent and silent. */
+  function emergingLayer(map, options) {
+    var layer = L.geoJSON(null, {
+      filter: function (feature) { return feature.properties.category !== "no_pattern"; },
+      style: function (feature) {
+        return { weight: 0.4, color: "#ffffff", fillOpacity: 0.8, fillColor: options.colours[feature.properties.category] };
+      },
+      onEachFeature: function (feature, cell) {
+        var p = feature.properties;
+        cell.bindPopup(popupTable(placeText(p), [
+          ["Pola", p.label],
+          ["Insiden di sel", GeoApp.formatValue(p.incidents, "int")],
+          [options.step === "month" ? "Bulan hotspot" : "Minggu hotspot", GeoApp.formatValue(p.hot_steps, "int")],
+          [options.step === "month" ? "Bulan coldspot" : "Minggu coldspot", GeoApp.formatValue(p.cold_steps, "int")],
+        ]));
+        cell.bindTooltip(escapeHtml(placeText(p) + " · " + p.label), { sticky: true });
+      },
+    });
+    GeoApp.whenShown(map, layer, function () {
+      getJson(map, options.url, options.summary, options.name).then(function (data) {
+        if (data) {
+          layer.addData(data);
+          summarise(data);
+        }
+      });
+    });
+    function summarise(data) {
+      var html = "";
+      options.recent.forEach(function (category) {
+        var cells = data.features.filter(function (f) { return f.properties.category === category; });
+        if (cells.length) {
+          html += placeList(options.labels[category], cells, "incidents", "");
+        }
+      });
+      if (!html) {
+        html = '<p>Tidak ada hotspot baru, berturut-turut atau menguat pada periode ini.</p>';
+      }
+      var counts = Object.keys(data.summary).filter(function (category) {
+        return category !== "no_pattern" && data.summary[category] > 0;
+      }).map(function (category) {
+        return "<tr><td>" + escapeHtml(options.labels[category]) + '</td><td class="num">' + data.summary[category] + "</td></tr>";
+      }).join("");
+      var empty = data.empty_steps_left_out;
+      var leftOut = empty.length > 3
+        ? [empty.length + " " + (data.step === "month" ? "bulan" : "minggu") + " tanpa insiden (" +
+          stepText(empty[0], data.step) + " – " + stepText(empty[empty.length - 1], data.step) + ")"]
+        : empty.map(function (start) { return stepText(start, data.step) + " (tanpa insiden)"; });
+      if (data.unfinished_step_left_out) {
+        leftOut.push(stepText(data.unfinished_step_left_out, data.step) + " (belum selesai)");
+      }
+      note(options.summary, html +
+        (counts ? '<table class="geo-table"><thead><tr><th>Pola</th><th>Sel</th></tr></thead><tbody>' + counts +
+          "</tbody></table>" : "") +
+        '<p class="geo-legend-note geo-steps">Dianalisis ' + data.steps.length + " " +
+        (data.step === "month" ? "bulan" : "minggu") + ": " + escapeHtml(stepText(data.steps[0], data.step)) + " – " +
+        escapeHtml(stepText(data.steps[data.steps.length - 1], data.step)) + "." +
+        (leftOut.length ? " Tidak dihitung: " + escapeHtml(leftOut.join(", ")) + "." : "") + "</p>");
     }
     return layer;
   }
@@ -107,16 +230,29 @@
     return layer;
   }
 
-  /* A heat layer for one week at a time, chosen with a slider control (bottom left). */
+  /* The index of the last week that has ended and holds incidents (the last week when none does): the
+   * slider opens there, as a week still running holds only part of its calls and an empty one nothing. */
+  function lastCompleteWeek(weeks) {
+    for (var i = weeks.length - 1; i >= 0; i--) {
+      if (weeks[i].complete && weeks[i].incidents > 0) {
+        return i;
+      }
+    }
+    return Math.max(weeks.length - 1, 0);
+  }
+
+  /* A heat layer for one week at a time, chosen with a slider control (bottom left), opening on the last
+   * week that has ended. */
   function weeklyHeatLayer(map, options) {
     var layer = L.heatLayer([], { radius: 18, blur: 14, max: 1, minOpacity: 0.25 });
     var control = L.control({ position: "bottomleft" });
     control.onAdd = function () {
       var box = L.DomUtil.create("div", "geo-legend geo-week-slider");
+      var opening = lastCompleteWeek(options.weeks);
       box.innerHTML =
         "<h3>Kepadatan mingguan</h3>" +
         '<input type="range" min="0" max="' + (options.weeks.length - 1) + '" value="' +
-        (options.weeks.length - 1) + '" aria-label="Minggu">' +
+        opening + '" aria-label="Minggu">' +
         '<div class="geo-week-label"></div><div id="geo-week-note"></div>';
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
@@ -124,7 +260,9 @@
       var label = box.querySelector(".geo-week-label");
       function show(index) {
         var week = options.weeks[index];
-        label.textContent = "Minggu mulai " + GeoApp.formatValue(week.start + "T00:00:00+07:00", "date");
+        label.textContent = "Minggu " + GeoApp.formatValue(week.start + "T12:00:00Z", "date") + " – " +
+          GeoApp.formatValue(week.end + "T12:00:00Z", "date") + (week.complete ? "" : " (belum selesai)") +
+          (week.incidents ? "" : " (tanpa insiden)");
         note("geo-week-note", "");
         var url = options.url + (options.url.indexOf("?") < 0 ? "?" : "&") +
           "start=" + week.start + "&end=" + week.end;
@@ -134,7 +272,7 @@
       }
       slider.addEventListener("input", function () { show(Number(slider.value)); });
       if (options.weeks.length) {
-        show(options.weeks.length - 1);
+        show(opening);
       }
       return box;
     };
@@ -205,28 +343,36 @@
   }
 
   var RANKING_COLUMNS = [
-    { key: "name", label: "Kelurahan", text: true },
+    { key: "name", label: "Wilayah", text: true },
     { key: "incidents", label: "Insiden", digits: 0 },
     { key: "compliance_pct", label: "Sesuai %", digits: 1 },
+    { key: "goal_pct", label: "Sasaran %", digits: 1 },
     { key: "gap_points", label: "Selisih", digits: 1 },
-    { key: "median_min", label: "Median", digits: 1 },
   ];
+  var FEW_INCIDENTS = 5;  // rows with fewer arrived incidents are marked: one late arrival moves them a lot
+  var RANKING_LEVELS = {
+    kelurahan: { label: "Kelurahan", summaries: "by_kelurahan" },
+    kecamatan: { label: "Kecamatan", summaries: "by_kecamatan" },
+  };
 
-  function rankingCsv(rows) {
-    var lines = [RANKING_COLUMNS.map(function (column) { return column.key; }).join(",")];
+  function rankingCsv(rows, level) {
+    var lines = [[level].concat(RANKING_COLUMNS.slice(1).map(function (column) { return column.key; })).join(",")];
     rows.forEach(function (row) {
       lines.push(RANKING_COLUMNS.map(function (column) {
         var value = row[column.key];
-        return column.text ? '"' + String(value).replace(/"/g, '""') + '"' : value.toFixed(column.digits);
+        if (column.text) {
+          return '"' + String(value).replace(/"/g, '""') + '"';
+        }
+        return value === null || value === undefined ? "" : value.toFixed(column.digits);
       }).join(","));
     });
     return lines.join("\r\n") + "\r\n";
   }
 
-  /* Outlines a kelurahan on the map while its table row is pointed at; the boundaries (options.areas_url)
-   * are fetched the first time a row is. */
+  /* Outlines an area on the map while its table row is pointed at; the boundaries of each level
+   * (areasUrl + level) are fetched the first time a row of that level is. */
   function rowHighlighter(map, areasUrl) {
-    var shapes = null;
+    var shapes = {};
     var outline = null;
     var wanted = null;
     function draw() {
@@ -234,7 +380,7 @@
         map.removeLayer(outline);
         outline = null;
       }
-      var feature = wanted && shapes && shapes[wanted];
+      var feature = wanted && shapes[wanted.level] && shapes[wanted.level][wanted.code];
       if (feature) {
         outline = L.geoJSON(feature, {
           style: { weight: 4, color: "#0b5e7a", fill: false, className: "geo-row-highlight" },
@@ -242,13 +388,13 @@
         }).addTo(map);
       }
     }
-    return function (code) {
-      wanted = code;
-      if (shapes === null && code) {
-        shapes = {};
-        GeoApp.fetchJson(map, areasUrl, "Batas kelurahan").then(function (data) {
+    return function (level, code) {
+      wanted = code ? { level: level, code: code } : null;
+      if (code && !shapes[level]) {
+        shapes[level] = {};
+        GeoApp.fetchJson(map, areasUrl + level, "Batas " + level).then(function (data) {
           data.features.forEach(function (feature) {
-            shapes[feature.properties.code] = feature;
+            shapes[level][feature.properties.code] = feature;
           });
           draw();
         });
@@ -257,82 +403,140 @@
     };
   }
 
-  /* Kelurahan ranked by response compliance (worst first) from /api/analysis/response, in the side panel:
-   * click a column heading to sort by it (again to reverse); "Unduh CSV" holds the rows as shown; pointing
-   * at a row outlines its kelurahan on the map. */
+  function overlayInput(name) {
+    var label = Array.from(document.querySelectorAll(".leaflet-control-layers-overlays label")).filter(function (item) {
+      return item.textContent.trim() === name;
+    })[0];
+    return label && label.querySelector("input");
+  }
+
+  /* Switches the overlay called ``name`` on (and ``hide``, one it would cover, off), as clicks on their
+   * boxes in the layer control would; on a phone the panel sheet folds so the map shows. */
+  function showOverlay(name, hide) {
+    var input = overlayInput(name);
+    if (input && !input.checked) {
+      input.click();
+    }
+    var covered = hide && overlayInput(hide);
+    if (covered && covered.checked) {
+      covered.click();
+    }
+    GeoApp.foldPhonePanel();
+  }
+
+  /* Kelurahan (or kecamatan) ranked by response compliance against their goal, worst first, from
+   * /api/analysis/response, in the side panel: click a column heading to sort by it (again to reverse);
+   * "Unduh CSV" holds the rows as shown; pointing at a row outlines its area on the map. */
   function responseTable(map, options) {
     var box = document.getElementById(options.target);
-    var sort = { key: "compliance_pct", ascending: true };
+    var sort = { key: "gap_points", ascending: true };
+    var level = "kelurahan";
+    var data = null;
     var rows = [];
     var highlight = rowHighlighter(map, options.areas_url);
 
+    function rowsOf(summaries) {
+      return Object.keys(summaries).map(function (code) {
+        var summary = summaries[code];
+        return {
+          code: code,
+          name: summary.name,
+          incidents: summary.incidents,
+          compliance_pct: summary.compliance * 100,
+          goal_pct: summary.goal_pct,
+          gap_points: summary.gap_points,
+        };
+      });
+    }
+
     function render() {
+      rows = rowsOf(data[RANKING_LEVELS[level].summaries]);
+      if (!rows.length) {
+        box.innerHTML = '<p class="geo-note">Belum ada insiden dengan waktu tiba pada periode ini. ' +
+          "Pilih periode yang lebih panjang.</p>";
+        return;
+      }
       rows.sort(function (a, b) {
         var x = a[sort.key], y = b[sort.key];
         var order = typeof x === "string" ? x.localeCompare(y, "id") : x - y;
         return sort.ascending ? order : -order;
       });
+      var below = rows.filter(function (row) { return row.gap_points < 0; }).length;
       var head = RANKING_COLUMNS.map(function (column) {
         var state = column.key === sort.key ? (sort.ascending ? "ascending" : "descending") : "none";
+        var label = column.text ? RANKING_LEVELS[level].label : column.label;
         return '<th scope="col" aria-sort="' + state + '"><button type="button" data-key="' + column.key + '">' +
-          escapeHtml(column.label) + "</button></th>";
+          escapeHtml(label) + "</button></th>";
       }).join("");
       var body = rows.map(function (row, index) {
-        return '<tr data-code="' + escapeHtml(row.code) + '"' + (row.gap_points < 0 ? ' class="geo-below-goal"' : "") +
+        var classes = (row.gap_points < 0 ? " geo-below-goal" : "") + (row.incidents < FEW_INCIDENTS ? " geo-few" : "");
+        return '<tr data-code="' + escapeHtml(row.code) + '" class="' + classes.trim() + '"' +
+          (row.incidents < FEW_INCIDENTS ? ' title="Kurang dari ' + FEW_INCIDENTS + ' insiden: angka belum stabil"' : "") +
           "><td>" + (index + 1) + ". " +
           escapeHtml(row.name) + "</td>" + RANKING_COLUMNS.slice(1).map(function (column) {
             var shown = GeoApp.formatValue(row[column.key], String(column.digits));
             return '<td class="num">' + (column.key === "gap_points" && row.gap_points > 0 ? "+" : "") + shown + "</td>";
           }).join("") + "</tr>";
       }).join("");
-      var download = "data:text/csv;charset=utf-8," + encodeURIComponent("\ufeff" + rankingCsv(rows));
+      var tabs = Object.keys(RANKING_LEVELS).map(function (key) {
+        return '<button type="button" class="geo-tab" data-level="' + key + '" aria-pressed="' + (key === level) + '">' +
+          RANKING_LEVELS[key].label + "</button>";
+      }).join("");
+      var download = "data:text/csv;charset=utf-8," + encodeURIComponent("\ufeff" + rankingCsv(rows, level));
       box.innerHTML =
-        '<p><a class="geo-csv" href="' + download + '" download="kepatuhan-waktu-tanggap-kelurahan.csv">Unduh CSV</a></p>' +
+        '<div class="geo-ranking-tools"><span class="geo-tabs" role="group" aria-label="Tingkat wilayah">' + tabs +
+        '</span><a class="geo-csv" href="' + download + '" download="kepatuhan-waktu-tanggap-' + level +
+        '.csv">Unduh CSV</a></div>' +
+        '<p class="geo-ranking-summary"><strong>' + below + " dari " + rows.length + "</strong> " +
+        RANKING_LEVELS[level].label.toLowerCase() + " di bawah sasaran." +
+        (options.layer_name ? ' <button type="button" class="geo-link" data-show-layer="' + escapeHtml(options.layer_name) +
+          '" data-hide-layer="' + escapeHtml(options.covers || "") + '">Tampilkan di peta</button>' : "") +
+        "</p>" +
         '<div class="geo-ranking-scroll"><table class="geo-table geo-ranking"><thead><tr>' + head + "</tr></thead><tbody>" +
         body + "</tbody></table></div>";
     }
 
     box.addEventListener("click", function (event) {
-      var button = event.target.closest("button[data-key]");
+      var button = event.target.closest("button");
       if (!button) {
         return;
       }
-      var key = button.getAttribute("data-key");
-      sort = { key: key, ascending: sort.key === key ? !sort.ascending : true };
+      if (button.hasAttribute("data-key")) {
+        var key = button.getAttribute("data-key");
+        sort = { key: key, ascending: sort.key === key ? !sort.ascending : true };
+      } else if (button.hasAttribute("data-level")) {
+        level = button.getAttribute("data-level");
+        highlight(level, null);
+      } else {
+        return;  // data-show-layer: the page-wide handler switches the layer on
+      }
       render();
     });
     box.addEventListener("mouseover", function (event) {
       var row = event.target.closest("tr[data-code]");
-      highlight(row ? row.getAttribute("data-code") : null);
+      highlight(level, row ? row.getAttribute("data-code") : null);
     });
     box.addEventListener("mouseleave", function () {
-      highlight(null);
+      highlight(level, null);
     });
 
     GeoApp.fetchJson(map, options.url, options.name, function (error) {
       box.innerHTML = '<p class="geo-note">' + escapeHtml(GeoApp.failureText(options.name, error)) + "</p>";
-    }).then(function (data) {
-      if (!data) {
-        return;
+    }).then(function (body) {
+      if (body) {
+        data = body;
+        render();
       }
-      rows = Object.keys(data.by_kelurahan).map(function (code) {
-        var summary = data.by_kelurahan[code];
-        return {
-          code: code,
-          name: summary.name,
-          incidents: summary.incidents,
-          compliance_pct: summary.compliance * 100,
-          gap_points: (summary.compliance - options.goal) * 100,
-          median_min: summary.median_min,
-        };
-      });
-      if (!rows.length) {
-        box.innerHTML = '<p class="geo-note">Belum ada insiden dengan waktu tiba pada periode ini.</p>';
-        return;
-      }
-      render();
     });
   }
+
+  /* Buttons with data-show-layer="Name" in the panel switch that overlay on. */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-show-layer]");
+    if (button && button.getAttribute("data-show-layer")) {
+      showOverlay(button.getAttribute("data-show-layer"), button.getAttribute("data-hide-layer"));
+    }
+  });
 
   /* The hotspot form: typing a date means the reader picks the days, so the period becomes "custom". */
   document.addEventListener("DOMContentLoaded", function () {
@@ -349,6 +553,8 @@
   });
 
   window.GeoIncidents = {
+    placeText: placeText,
+    emergingLayer: emergingLayer,
     hotspotLayer: hotspotLayer,
     heatLayer: heatLayer,
     weeklyHeatLayer: weeklyHeatLayer,

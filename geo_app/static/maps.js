@@ -211,6 +211,11 @@
       control.onAdd = function () {
         var box = L.DomUtil.create("div", className);
         box.innerHTML = html;
+        if (window.matchMedia && window.matchMedia("(max-width: 800px)").matches) {
+          box.querySelectorAll("details.geo-legend-fold").forEach(function (fold) {
+            fold.open = false;
+          });
+        }
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.disableScrollPropagation(box);
         return box;
@@ -353,6 +358,7 @@
       var style = featureStyle(options);
       var layer = L.geoJSON(null, {
         style: style,
+        interactive: options.interactive !== false,
         pointToLayer: options.point
           ? function (feature, latlng) {
               return L.circleMarker(latlng, Object.assign({}, options.point, style(feature)));
@@ -399,4 +405,43 @@
   };
 
   window.GeoApp = GeoApp;
+
+  /* ---- Phone layout (maps.css, max-width 800px): two header buttons fold the layer control with the
+   * legends, and the side panel, in and out of view; on a wide screen the buttons are hidden. ---- */
+  function phoneToggle(header, label, bodyClass, target) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = label;
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", target);
+    button.addEventListener("click", function () {
+      var open = document.body.classList.toggle(bodyClass);
+      button.setAttribute("aria-expanded", String(open));
+    });
+    header.appendChild(button);
+  }
+
+  /* Fold the panel sheet away (e.g. after a panel button switched a layer on, so the reader sees it). */
+  GeoApp.foldPhonePanel = function () {
+    document.body.classList.remove("geo-show-panel");
+    document.querySelectorAll('.geo-phone-toggles button[aria-controls="geo-panel"]').forEach(function (button) {
+      button.setAttribute("aria-expanded", "false");
+    });
+  };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var header = document.querySelector(".geo-header");
+    if (!header) {
+      return;
+    }
+    var toggles = document.createElement("div");
+    toggles.className = "geo-phone-toggles";
+    var map = document.querySelector(".folium-map");
+    phoneToggle(toggles, "Lapisan & legenda", "geo-show-controls", map ? map.id : "");
+    var panel = document.querySelector(".geo-panel");
+    if (panel) {
+      phoneToggle(toggles, "Rincian & filter", "geo-show-panel", panel.id);
+    }
+    header.appendChild(toggles);
+  });
 })();

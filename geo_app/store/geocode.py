@@ -124,3 +124,22 @@ def reverse(conn: psycopg.Connection, city_code: str, lon: float, lat: float) ->
         {"lon": lon, "lat": lat, "city": city_code},
     ).fetchone()
     return row
+
+
+def places_at(conn: psycopg.Connection, city_code: str, lons: list[float], lats: list[float]) -> list[dict]:
+    """Kelurahan and kecamatan name of each point, in order: the kelurahan holding it, else the nearest
+    one (a cell centre just off the coast)."""
+    return conn.execute(
+        """
+        SELECT kel.name AS kelurahan, kec.name AS kecamatan
+        FROM unnest(%(lons)s::float8[], %(lats)s::float8[]) WITH ORDINALITY AS p(lon, lat, k)
+        CROSS JOIN LATERAL (
+            SELECT a.name, a.parent_code FROM admin_areas a
+            WHERE a.city_code = %(city)s AND a.level = 'kelurahan'
+            ORDER BY a.geom <-> ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326), a.code LIMIT 1
+        ) kel
+        LEFT JOIN admin_areas kec ON kec.code = kel.parent_code
+        ORDER BY p.k
+        """,
+        {"lons": list(lons), "lats": list(lats), "city": city_code},
+    ).fetchall()

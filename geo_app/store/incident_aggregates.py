@@ -221,11 +221,12 @@ def dbscan_labels(
 def dbscan_clusters(
     conn: psycopg.Connection, filters: IncidentFilter, eps: float, min_points: int
 ) -> list[dict]:
-    """One row per DBSCAN cluster: incident count and its outline (convex hull widened by eps/2)."""
+    """One row per DBSCAN cluster: incident count, mean point (x, y) and its outline (convex hull widened
+    by eps/2)."""
     labelled, params = _dbscan(filters, eps, min_points)
     return conn.execute(
         f"""
-        SELECT cluster, count(*) AS count,
+        SELECT cluster, count(*) AS count, avg(x) AS x, avg(y) AS y,
                ST_AsGeoJSON(ST_Transform(ST_Buffer(ST_ConvexHull(ST_Collect(geom)), %(eps)s / 2, 4), 4326), 6)
                    AS geometry
         FROM ({labelled}) l WHERE cluster IS NOT NULL GROUP BY cluster ORDER BY count DESC, cluster

@@ -20,6 +20,7 @@ from geo_app.city import CityContext
 from geo_app.store import incident_aggregates as aggregates
 from geo_app.store.incidents import IncidentFilter
 from geo_app.usecases.errors import NoArea, NotEnoughData
+from geo_app.usecases.places import cell_places
 
 BIN_LABELS = {
     3: "Hotspot 99%",
@@ -115,10 +116,13 @@ def hot_spots(conn: psycopg.Connection, city: CityContext, request: HotSpotReque
     by_kelurahan = description["grid"] == "kelurahan"
     incidents = aggregates.count_located(conn, filters) if by_kelurahan else None
     left_out = aggregates.left_out(conn, filters, points_only=not by_kelurahan)
+    places = cell_places(conn, city, cells)
     counts = np.array([row["count"] for row in cells], dtype=float)
     incidents = int(counts.sum()) if incidents is None else incidents
     xy = np.array([(row["x"], row["y"]) for row in cells], dtype=float).reshape(-1, 2)
     result = hotspots.hot_spots(counts, xy, incidents, band=request.band, fdr=request.fdr)
+    # incidents within the band of each cell, itself included: the neighbourhood its Gi* weighs
+    nearby = hotspots.distance_band_weights(xy, result.band_m, include_self=True) @ counts
     features = [
         {
             "type": "Feature",
@@ -127,14 +131,19 @@ def hot_spots(conn: psycopg.Connection, city: CityContext, request: HotSpotReque
             "properties": {
                 "cell": _cell_id(row),
                 **({"name": row["name"]} if "name" in row else {}),
+                "kelurahan": row.get("name") or place["kelurahan"],
+                "kecamatan": place["kecamatan"],
                 "count": int(row["count"]),
+                "nearby": int(near),
                 "z": round(float(z), 6),
                 "p": float(p),
                 "bin": int(b),
                 "label": BIN_LABELS[int(b)],
             },
         }
-        for row, z, p, b in zip(cells, result.z, result.p, result.bins, strict=True)
+        for row, place, near, z, p, b in zip(
+            cells, places, nearby, result.z, result.p, result.bins, strict=True
+        )
     ]
     return {
         "type": "FeatureCollection",
@@ -206,6 +215,7 @@ def clusters(conn: psycopg.Connection, city: CityContext, request: ClusterReques
     """DBSCAN (ST_ClusterDBSCAN in the city's metric CRS): one outline per cluster with its count."""
     rows = aggregates.dbscan_clusters(conn, request.filters, request.eps, request.min_points)
     left_out = aggregates.left_out(conn, request.filters, points_only=True)
+    places = cell_places(conn, city, rows)
     return {
         "type": "FeatureCollection",
         "eps_m": request.eps,
@@ -216,31 +226,11 @@ def clusters(conn: psycopg.Connection, city: CityContext, request: ClusterReques
                 "type": "Feature",
                 "id": row["cluster"],
                 "geometry": json.loads(row["geometry"]),
-                "properties": {"cluster": row["cluster"], "count": row["count"]},
+                "properties": {"cluster": row["cluster"], "count": row["count"], **place},
             }
-            for row in rows
+            for row, place in zip(rows, places, strict=True)
         ],
     }
-
-
-def _next_step(start: datetime, step: str) -> datetime:
-    if step == "week":
-        return start + timedelta(days=7)
-    return (start.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
-def _steps(
-    first: datetime, last: datetime, step: str, now: datetime
-) -> tuple[list[datetime], datetime | None]:
-    """Every step from first to last, without a last step that has not ended yet (returned apart): half a
-    week or month of calls would read as a fall in every cell."""
-    periods, current = [], first
-    while current <= last:
-        periods.append(current)
-        current = _next_step(current, step)
-    if periods and _next_step(periods[-1], step) > now:
-        return periods[:-1], periods[-1]
-    return periods, None
 
 
 def _step_count(first: datetime, last: datetime, step: str) -> int:
@@ -275,14 +265,24 @@ def emerging_hot_spots(
     cells = aggregates.hexagon_counts(conn, filters, size)
     binned = aggregates.hexagon_step_counts(conn, filters, size, step, city.timezone_name)
     left_out = aggregates.left_out(conn, filters, points_only=True)
+    places = cell_places(conn, city, cells)
     if not binned:
         raise NotEnoughData(
             f"no incidents located to a street or better match the filters ({left_out['why']})."
         )
-    local_now = now.astimezone(city.timezone).replace(tzinfo=None)  # periods are local times
-    periods, unfinished = _steps(
-        min(r["period"] for r in binned), max(r["period"] for r in binned), step, local_now
+    zone = city.timezone
+    local_now = now.astimezone(zone).replace(tzinfo=None)  # periods are local times
+    step_totals: dict[datetime, int] = {}
+    for row in binned:
+        step_totals[row["period"]] = step_totals.get(row["period"], 0) + row["count"]
+    asked = (
+        filters.start.astimezone(zone).replace(tzinfo=None) if filters.start else None,
+        (filters.end - timedelta(microseconds=1)).astimezone(zone).replace(tzinfo=None)
+        if filters.end
+        else None,
     )
+    steps_used = emerging.complete_steps(step_totals, step, local_now, asked)
+    periods = steps_used.analysed
     if len(periods) < emerging.MIN_STEPS:
         raise NotEnoughData(
             f"only {len(periods)} {step}s of data; emerging hot spots need at least {emerging.MIN_STEPS} "
@@ -301,8 +301,8 @@ def emerging_hot_spots(
     result = emerging.emerging_hot_spots(cube, xy, band, request.previous_steps)
     summary = {category: 0 for category in emerging.CATEGORIES}
     features = []
-    for row, category, trend, hot, cold in zip(
-        cells, result.categories, result.trends, result.hot, result.cold, strict=True
+    for row, place, category, trend, hot, cold in zip(
+        cells, places, result.categories, result.trends, result.hot, result.cold, strict=True
     ):
         summary[category] += 1
         features.append(
@@ -314,6 +314,7 @@ def emerging_hot_spots(
                     "cell": _cell_id(row),
                     "category": category,
                     "label": emerging.category_label(category),
+                    **place,
                     "incidents": int(row["count"]),
                     "hot_steps": int(hot.sum()),
                     "cold_steps": int(cold.sum()),
@@ -326,7 +327,10 @@ def emerging_hot_spots(
         "type": "FeatureCollection",
         "step": step,
         "steps": [period.date().isoformat() for period in periods],
-        "unfinished_step_left_out": unfinished.date().isoformat() if unfinished else None,
+        "unfinished_step_left_out": steps_used.unfinished.date().isoformat()
+        if steps_used.unfinished
+        else None,
+        "empty_steps_left_out": [start.date().isoformat() for start in steps_used.empty],
         "previous_steps": request.previous_steps,
         "cell_size_m": size,
         "band_m": band,

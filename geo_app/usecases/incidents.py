@@ -35,7 +35,7 @@ def response_summary(conn: psycopg.Connection, city: CityContext, catalog: Catal
     """Call-to-arrival compliance, median and p90 per category, kelurahan and kecamatan, and the monthly
     shares of prank and ghost calls (over every call type): the body of /api/analysis/response."""
     all_calls = replace(filters, call_types=())
-    targets = response_targets(catalog)
+    targets, goals = response_targets(catalog), compliance_goals(catalog)
     rows = aggregates.response_rows(conn, filters)
     monthly = aggregates.monthly_call_types(conn, all_calls, city.timezone_name)
     names = aggregates.area_names(conn, filters.city_code)
@@ -46,13 +46,14 @@ def response_summary(conn: psycopg.Connection, city: CityContext, catalog: Catal
     return {
         "measure": "minutes from call received to responder arrived",
         "targets_min": targets,
+        "compliance_goals_pct": goals,
         "incidents": len(rows),
         "by_category": {
             code: {"label": catalog.incident_categories[code].label, "target_min": targets[code], **summary}
-            for code, summary in response.by_group(rows, "category", targets).items()
+            for code, summary in response.by_group(rows, "category", targets, goals).items()
         },
-        "by_kelurahan": named(response.by_group(rows, "kelurahan_code", targets)),
-        "by_kecamatan": named(response.by_group(rows, "kecamatan_code", targets)),
+        "by_kelurahan": named(response.by_group(rows, "kelurahan_code", targets, goals)),
+        "by_kecamatan": named(response.by_group(rows, "kecamatan_code", targets, goals)),
         "monthly_call_shares": response.monthly_shares(monthly),
     }
 
@@ -61,24 +62,42 @@ def response_targets(catalog: Catalog) -> dict[str, float]:
     return {code: entry.response_target_min for code, entry in catalog.incident_categories.items()}
 
 
+def compliance_goals(catalog: Catalog) -> dict[str, float]:
+    """Each category's goal: the share (per cent) of its incidents that should arrive within target."""
+    return {code: entry.compliance_goal_pct for code, entry in catalog.incident_categories.items()}
+
+
 def response_by_kelurahan(conn: psycopg.Connection, catalog: Catalog, filters) -> dict[str, dict]:
-    """Compliance, median and p90 per kelurahan code (for the response map)."""
-    targets = response_targets(catalog)
-    return response.by_group(aggregates.response_rows(conn, filters), "kelurahan_code", targets)
+    """Compliance, median, p90, goal and gap per kelurahan code (for the response map)."""
+    rows = aggregates.response_rows(conn, filters)
+    return response.by_group(rows, "kelurahan_code", response_targets(catalog), compliance_goals(catalog))
 
 
-NO_RESPONSES = {"incidents": 0, "compliance": None, "median_min": None, "p90_min": None}
+NO_RESPONSES = {
+    "incidents": 0,
+    "compliance": None,
+    "median_min": None,
+    "p90_min": None,
+    "goal_pct": None,
+    "gap_points": None,
+}
+"""The figures of a kelurahan without any arrived incident in the period."""
 
 
 def response_map(conn: psycopg.Connection, city: CityContext, catalog: Catalog, filters) -> dict:
-    """Every kelurahan polygon with its response compliance, median and p90 (GeoJSON, the response map
-    and /api/analysis/response/kelurahan); kelurahan without incidents carry zero and nulls."""
+    """Every kelurahan polygon with its kecamatan and its response compliance against its goal, median and
+    p90 (GeoJSON, the response map and /api/analysis/response/kelurahan); kelurahan without incidents carry
+    zero and nulls."""
     summaries = response_by_kelurahan(conn, catalog, filters)
     collection = area_store.areas_geojson(conn, city.code, "kelurahan")
     for feature in collection["features"]:
-        code = feature["properties"]["code"]
-        name = feature["properties"]["name"]
-        feature["properties"] = {"code": code, "name": name, **summaries.get(code, NO_RESPONSES)}
+        properties = feature["properties"]
+        feature["properties"] = {
+            "code": properties["code"],
+            "name": properties["name"],
+            "kecamatan": properties["parent_name"],
+            **summaries.get(properties["code"], NO_RESPONSES),
+        }
     return collection
 
 

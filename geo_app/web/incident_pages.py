@@ -6,6 +6,7 @@ Routes are registered in geo_app.web.pages; every layer's data is fetched by the
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -56,12 +57,14 @@ def preset_days(period: str, today: date) -> tuple[date, date] | None:
     }.get(period)
 
 
-def _weeks(first: date, last: date) -> list[tuple[date, date]]:
-    """Monday-to-Sunday weeks covering first..last (the latest MAX_WEEKS)."""
+def _weeks(first: date, last: date, per_day: dict[date, int]) -> list[tuple[date, date, int]]:
+    """Monday-to-Sunday weeks covering first..last (the latest MAX_WEEKS), each with its incidents."""
     monday = first - timedelta(days=first.weekday())
     weeks = []
     while monday <= last:
-        weeks.append((monday, monday + timedelta(days=6)))
+        sunday = monday + timedelta(days=6)
+        count = sum(n for day, n in per_day.items() if monday <= day <= sunday)
+        weeks.append((monday, sunday, count))
         monday += timedelta(days=7)
     return weeks[-MAX_WEEKS:]
 
@@ -73,7 +76,8 @@ def hotspots_page() -> Response:
     chosen_dates = bool(request.args.get("start") or request.args.get("end"))
     period = choice("period", PERIODS, default="custom" if chosen_dates else DEFAULT_PERIOD)
     zone = deps.city().timezone
-    days = preset_days(period, datetime.now(zone).date())
+    today = datetime.now(zone).date()
+    days = preset_days(period, today)
     grid = choice("grid", ("hexagon", "h3", "kelurahan"), default="hexagon")
     size = request.args.get("size", "").strip()
     if size and not (size.isdigit() and 25 <= int(size) <= 5000):
@@ -101,6 +105,9 @@ def hotspots_page() -> Response:
         span = aggregates.period(conn, filters)
         hour_weekday = incident_usecases.hour_weekday(conn, frame.city, catalog, filters)["total"]
         bins = aggregates.response_minute_bins(conn, filters, RESPONSE_BIN_MIN, RESPONSE_TOP_MIN)
+        per_day: dict[date, int] = defaultdict(int)
+        for row in aggregates.daily_counts(conn, filters, timezone.key):
+            per_day[row["day"]] += row["count"]
     # the chart takes values: each bin's middle, as often as the bin counts (small for any data size)
     minutes = np.repeat(
         [(row["bin"] + 0.5) * RESPONSE_BIN_MIN for row in bins], [row["count"] for row in bins]
@@ -125,7 +132,8 @@ def hotspots_page() -> Response:
         incident_count=span["count"],
         grid=grid,
         size=size,
-        weeks=_weeks(first, last),
+        weeks=_weeks(first, last, per_day),
+        today=today,
         step=step,
         hour_weekday=hour_weekday,
         response_minutes=minutes,
