@@ -24,7 +24,8 @@ MAX_NEIGHBOUR_PAIRS = 4_000_000
 MAX_DENSITY_NODES = 100_000
 """Nodes of a density surface: bounds the answer to ~3 MB ([lat, lon, value] per node above zero)."""
 MAX_COVER_PAIRS = 2_000_000
-"""Siting: candidate sites × demand points within the radius, each pick a pass over them (100 picks)."""
+"""Siting: candidate sites × the uncovered demand points they reach, each pick a pass over them (100
+picks)."""
 MAX_UNION_INPUTS = 40_000
 """Coverage: service shapes unioned per kelurahan (summed), about 2 s; a kelurahan that lies wholly
 inside one shape needs no union and is not counted."""
@@ -158,6 +159,17 @@ def check_siting(candidates: int, demand_points: int, demand_cell_m: float, radi
             f"radius_m={widest} or less, or a larger spacing_m (fewer candidates).",
             "radius_m",
             widest,
+        )
+
+
+def check_network_cover(pairs: int) -> None:
+    """Siting in travel-time mode: candidate × demand pairs reached so far; TooMuchWork past
+    MAX_COVER_PAIRS (checked while the pairs are found, since reach over roads cannot be estimated)."""
+    if pairs > MAX_COVER_PAIRS:
+        raise TooMuchWork(
+            f"the candidate sites reach more than {MAX_COVER_PAIRS:,} candidate × demand pairs in this "
+            "travel time; use fewer minutes or a larger spacing_m (fewer candidates).",
+            "spacing_m",
         )
 
 

@@ -101,7 +101,7 @@ def result_csv(result: coverage.CoverageResult) -> str:
     kelurahan = result.kelurahan.assign(level="kelurahan")
     table = pd.concat([city, kecamatan, kelurahan], ignore_index=True)
     columns = ["level", "code", "name", "kecamatan_code", "area_ha", "covered_ha", "covered_pct"]
-    columns += ["population", "population_covered", "population_covered_pct"]
+    columns += ["population", "population_covered", "population_covered_pct", "population_uncovered"]
     return to_csv(table[columns].round(4))
 
 
@@ -167,27 +167,30 @@ def candidate_points() -> list[tuple[float, float]] | None:
 
 @blueprint.get("/siting")
 def siting():
-    """Suggest ``count`` new sites for one asset type (greedy maximal covering), each with its gain."""
-    reject_unknown({"type", "count", "radius_m", "spacing_m", "candidates", "format"})
-    catalog = deps.catalog()
-    asset_type = choice("type", catalog.asset_types)
-    if asset_type is None:
-        raise Problem(400, "Missing parameter", f"type is required: one of {', '.join(catalog.asset_types)}.")
+    """Suggest ``count`` new sites (greedy maximal covering) on top of the coverage the same parameters
+    show: same types, mode and radius or minutes; new sites are of the first type. Each site carries its
+    gain and the cumulative share from today's coverage on."""
+    reject_unknown(
+        {"type", "mode", "radius_m", "minutes", "access_m", "count", "spacing_m", "candidates", "format"}
+    )
     fmt = choice("format", ("json", "geojson"), default="json")
-    count = number("count", 5, 1, 100, whole=True)
-    radius_m = number("radius_m", None, 1, 50_000)
+    request_ = coverage_request()
+    count = number("count", 3, 1, siting_analysis.MAX_SITES, whole=True)
     spacing_m = number("spacing_m", 500.0, 50, 10_000)
     with deps.connection() as conn:
-        result = siting_analysis.suggest_sites(
-            conn,
-            deps.city_code(),
-            catalog,
-            asset_type,
-            count,
-            radius_m,
-            candidate_points(),
-            spacing_m,
-        )
+        try:
+            result = coverage_usecases.siting_result(
+                conn,
+                deps.city(),
+                deps.catalog(),
+                request_,
+                request_.asset_types[0],
+                count,
+                candidate_points(),
+                spacing_m,
+            )
+        except coverage.CoverageError as exc:
+            raise Problem(409, "Siting cannot be computed", str(exc)) from None
     if fmt == "geojson":
         features = [
             {
@@ -198,6 +201,5 @@ def siting():
             for site in result["sites"]
         ]
         summary = {k: v for k, v in result.items() if k != "sites"}
-        collection = {"type": "FeatureCollection", "features": features, **summary}
-        return jsonable(collection), 200, {"Content-Type": GEOJSON}
-    return jsonable(result)
+        return {"type": "FeatureCollection", "features": features, **summary}, 200, {"Content-Type": GEOJSON}
+    return result
