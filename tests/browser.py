@@ -34,6 +34,10 @@ from werkzeug.serving import make_server
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 WINDOW = (1400, 900)
+PHONE = (400, 800)
+SLOW_LINK = {"latency": 150, "downloadThroughput": 2_000_000 / 8, "uploadThroughput": 1_000_000 / 8}
+"""A 2 Mbit/s link (1 Mbit/s up) with 150 ms round trips, as Chromium's network throttling takes it
+(latency in ms, throughput in bytes per second)."""
 # Wait for the page's own fetches (maps.js counts them in GeoApp.pending) and the document to be ready.
 READY_EXPRESSION = "document.readyState === 'complete' && (!window.GeoApp || window.GeoApp.pending === 0)"
 
@@ -146,18 +150,27 @@ class Page:
         path.write_bytes(base64.b64decode(data))
         return path
 
-    def load(self, timeout: float, headers: dict[str, str] | None = None) -> None:
+    def load(
+        self,
+        timeout: float,
+        headers: dict[str, str] | None = None,
+        window: tuple[int, int] = WINDOW,
+        network: dict | None = None,
+    ) -> None:
         for domain in ("Runtime", "Log", "Network", "Page"):
             self._call(f"{domain}.enable")
         if headers:  # e.g. Authorization: sent with the page and every request it makes
             self._call("Network.setExtraHTTPHeaders", headers=headers)
-        width, height = WINDOW
+        if network:  # a slow link (see SLOW_LINK), with the cache off so every file travels over it
+            self._call("Network.setCacheDisabled", cacheDisabled=True)
+            self._call("Network.emulateNetworkConditions", offline=False, **network)
+        width, height = window
         self._call(
             "Emulation.setDeviceMetricsOverride",
             width=width,
             height=height,
             deviceScaleFactor=1,
-            mobile=False,
+            mobile=width < 800,
         )
         self._call("Page.navigate", url=self.url)
         try:
@@ -213,13 +226,22 @@ class Browser:
             time.sleep(0.1)
         raise TimeoutError("chromium did not open its DevTools port")
 
-    def open(self, url: str, timeout: float = 30, headers: dict[str, str] | None = None) -> Page:
+    def open(
+        self,
+        url: str,
+        timeout: float = 30,
+        headers: dict[str, str] | None = None,
+        window: tuple[int, int] = WINDOW,
+        network: dict | None = None,
+    ) -> Page:
+        """A new tab on ``url``, loaded; ``window``: (width, height) in CSS pixels (below 800 wide a phone);
+        ``network``: Network.emulateNetworkConditions parameters, e.g. SLOW_LINK."""
         request = urllib.request.Request(f"http://{self._endpoint}/json/new?about:blank", method="PUT")
         with urllib.request.urlopen(request, timeout=10) as response:
             target = json.load(response)
         socket = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=10, suppress_origin=True)
         page = Page(url=url, _socket=socket)
-        page.load(timeout, headers)
+        page.load(timeout, headers, window, network)
         return page
 
     def close(self) -> None:
@@ -257,13 +279,13 @@ def open_page(browser: Browser, live_server: LiveServer, tokens: dict[str, str])
     """``open_page("/maps/areas")`` -> a loaded Page (errors, count(selector), screenshot(path)).
 
     The page is signed in as admin (API token header); ``open_page(path, role="public")`` views it with
-    another role's token, ``role=None`` as an anonymous visitor.
+    another role's token, ``role=None`` as an anonymous visitor; ``window=PHONE`` at phone width.
     """
     pages: list[Page] = []
 
-    def open_path(path: str, role: str | None = "admin") -> Page:
+    def open_path(path: str, role: str | None = "admin", window: tuple[int, int] = WINDOW) -> Page:
         headers = {"Authorization": f"Bearer {tokens[role]}"} if role else None
-        pages.append(browser.open(live_server.url + path, headers=headers))
+        pages.append(browser.open(live_server.url + path, headers=headers, window=window))
         return pages[-1]
 
     yield open_path
