@@ -102,7 +102,6 @@ def make_map(
         font_size="0.85rem",
     )
     m.options["max_zoom"] = MAX_ZOOM  # without tiles Leaflet has no zoom limit, which clustering needs
-    drop_unused_folium_files(m)
     figure.add_child(m)
     figure.header.add_child(Element(FAVICON), name="geo_app_favicon")
     figure.header.add_child(
@@ -135,15 +134,30 @@ def make_map(
 
 
 FOLIUM_FILES_USED = ("leaflet", "leaflet_css")
-"""Of the files folium.Map links by default, the ones our pages use: jQuery, Bootstrap, awesome markers and
-Font Awesome are not needed (pages with icons link Font Awesome themselves), and leaving them out saves
-about 150 kB compressed on every page, a second at 2 Mbit/s."""
+"""Of the files folium.Map links by default, the ones every page uses. jQuery and Bootstrap are needed by
+none, awesome markers only where a folium.Icon is drawn, Font Awesome is linked by the pages with icons;
+leaving them out saves about 150 kB compressed per page, more than half a second at 2 Mbit/s."""
+AWESOME_MARKER_FILES = (
+    "awesome_markers",
+    "awesome_markers_css",
+    "awesome_markers_font_css",
+    "awesome_rotate_css",
+)
 
 
 def drop_unused_folium_files(m: folium.Map) -> None:
-    """Link only Leaflet of folium.Map's default scripts and style sheets (FOLIUM_FILES_USED)."""
-    m.default_js = [(name, url) for name, url in m.default_js if name in FOLIUM_FILES_USED]
-    m.default_css = [(name, url) for name, url in m.default_css if name in FOLIUM_FILES_USED]
+    """Link only what the map uses of folium.Map's default scripts and style sheets (called by render)."""
+
+    def elements(element):
+        for child in element._children.values():
+            yield child
+            yield from elements(child)
+
+    used = set(FOLIUM_FILES_USED)
+    if any(isinstance(element, folium.Icon) for element in elements(m)):
+        used.update(AWESOME_MARKER_FILES)
+    m.default_js = [(name, url) for name, url in m.default_js if name in used]
+    m.default_css = [(name, url) for name, url in m.default_css if name in used]
 
 
 class MetricScale(MacroElement):
@@ -511,5 +525,7 @@ class LinkedTable(MacroElement):
 
 
 def render(m: folium.Map) -> str:
-    """The page's HTML, all assets local (raises vendor.UnmappedAssetError otherwise)."""
+    """The page's HTML, all assets local (raises vendor.UnmappedAssetError otherwise), linking only the
+    folium files it uses."""
+    drop_unused_folium_files(m)
     return m.get_root().render()
