@@ -214,6 +214,20 @@ class GeoJsonUrl(Layer):
         self.url = url
         self.js_options = {"name": name, **js_options}
 
+    def render(self, **kwargs):
+        if self.show:
+            preload_fetch(self, self.url)
+        super().render(**kwargs)
+
+
+def preload_fetch(element: MacroElement, url: str) -> None:
+    """Let the browser fetch ``url`` while the page's scripts load, not after them: GeoApp.fetchJson then
+    takes the preloaded answer (for data shown from the start; a slow link saves a second)."""
+    element.get_root().header.add_child(
+        Element(f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{escape(url)}">'),
+        name=f"preload_{element.get_name()}",
+    )
+
 
 def add_geojson_url(
     m: folium.Map,

@@ -111,6 +111,10 @@ class SuggestedSites(folium.MacroElement):
         self.url = url
         self.list_id = list_id
 
+    def render(self, **kwargs):
+        base.preload_fetch(self, self.url)
+        super().render(**kwargs)
+
 
 class AssetClusters(folium.MacroElement):
     """Fill a marker cluster with the assets of one type, fetched by URL page by page."""
@@ -129,6 +133,10 @@ class AssetClusters(folium.MacroElement):
         self._name = "AssetClusters"
         self.url = url
         self.asset_type = asset_type
+
+    def render(self, **kwargs):
+        base.preload_fetch(self, self.url)  # asset layers are shown from the start
+        super().render(**kwargs)
 
 
 def cluster_icon(colour: str) -> str:
