@@ -10,7 +10,7 @@ import pytest
 import shapely
 from shapely.ops import substring
 
-from geo_app.analysis import coverage, siting
+from geo_app.analysis import coverage, limits, siting
 from geo_app.catalog import load_catalog
 
 FIRE = coverage.FIRE_ASSET_TYPE
@@ -43,7 +43,8 @@ def reference_cover(edges, start_node, start_cost, candidate, demand, budget, ac
 
 
 def grid_roads(rng: np.random.Generator, size: int = 5, step: float = 400.0):
-    """A street grid with random travel times, a few one-way streets and one free (zero-cost) link."""
+    """A street grid (some streets bent) with random travel times, a few one-way streets and one free
+    (zero-cost) link."""
     edges = []
     node = lambda i, j: i * size + j  # noqa: E731
     for i in range(size):
@@ -51,7 +52,13 @@ def grid_roads(rng: np.random.Generator, size: int = 5, step: float = 400.0):
             for di, dj in ((1, 0), (0, 1)):
                 if i + di < size and j + dj < size:
                     a, b = node(i, j), node(i + di, j + dj)
-                    line = shapely.LineString([(i * step, j * step), ((i + di) * step, (j + dj) * step)])
+                    ends = [(i * step, j * step), ((i + di) * step, (j + dj) * step)]
+                    bend = rng.uniform(-80, 80) if rng.random() < 0.4 else 0.0  # some streets bend
+                    middle = (
+                        (ends[0][0] + ends[1][0]) / 2 + bend * dj,
+                        (ends[0][1] + ends[1][1]) / 2 + bend * di,
+                    )
+                    line = shapely.LineString([ends[0], middle, ends[1]])
                     cost = float(rng.uniform(20, 90))
                     reverse = -1.0 if rng.random() < 0.2 else float(rng.uniform(20, 90))
                     edges.append((a, b, cost, reverse, line))
@@ -91,6 +98,19 @@ def test_network_cover_matrix_matches_a_networkx_reference(seed):
             if abs(min(shapely.distance(shapely.Point(demand[j]), line) for *_, line in edges) - access_m) < 1
         }
         assert found ^ expected <= unsure
+
+
+def test_travel_time_siting_advises_a_spacing_within_the_limits():
+    with pytest.raises(limits.TooMuchWork) as refused:
+        limits.check_network_candidates(64_848, 50.0)
+    assert refused.value.parameter == "spacing_m"
+    assert 64_848 * (50.0 / refused.value.allowed) ** 2 <= limits.MAX_NETWORK_CANDIDATES
+    # pairs found by the first 100 of 2,500 candidates, extrapolated to all of them
+    with pytest.raises(limits.TooMuchWork) as refused:
+        limits.check_network_cover(limits.MAX_COVER_PAIRS + 1, 100, 2_500, 250.0)
+    expected = (limits.MAX_COVER_PAIRS + 1) / 100 * 2_500
+    assert expected * (250.0 / refused.value.allowed) ** 2 <= limits.MAX_COVER_PAIRS
+    limits.check_network_cover(limits.MAX_COVER_PAIRS, 2_500, 2_500, 250.0)  # at the limit: accepted
 
 
 @pytest.fixture(scope="module")

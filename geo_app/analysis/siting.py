@@ -174,16 +174,44 @@ def road_graph(edges: Sequence[dict]) -> RoadGraph:
 def reach_fractions(lines: np.ndarray, demand_xy: np.ndarray, access_m: float):
     """Pairs (demand point, edge) within ``access_m``, and for each how far along the edge one must travel
     before the travelled part comes within ``access_m`` of the point: from its start (fraction of its
-    length) and from its end. Returns (demand index, edge index, from_start, from_end)."""
-    points = shapely.points(demand_xy)
-    demand, edge = shapely.STRtree(lines).query(points, predicate="dwithin", distance=access_m)
-    near = shapely.intersection(lines[edge], shapely.buffer(points[demand], access_m, quad_segs=16))
-    coords, pair = shapely.get_coordinates(near, return_index=True)
-    along = shapely.line_locate_point(lines[edge[pair]], shapely.points(coords), normalized=True)
+    length) and from its end. Returns (demand index, edge index, from_start, from_end).
+
+    Solved per straight segment of each edge: the points P0 + t (P1 − P0) within ``access_m`` of Q are
+    the t in [0, 1] with |P0 − Q + t (P1 − P0)|² ≤ access_m², an interval from a quadratic."""
+    demand, edge = shapely.STRtree(lines).query(
+        shapely.points(demand_xy), predicate="dwithin", distance=access_m
+    )
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    joined = owner[1:] == owner[:-1]
+    seg_start, seg_end, seg_edge = coords[:-1][joined], coords[1:][joined], owner[:-1][joined]
+    seg_length = np.hypot(*(seg_end - seg_start).T)
+    edge_length = np.bincount(seg_edge, seg_length, minlength=len(lines))
+    running = np.cumsum(seg_length)
+    first_segment = np.searchsorted(seg_edge, np.arange(len(lines)))
+    segments = np.diff(np.append(first_segment, len(seg_edge)))
+    length_before = (
+        running - seg_length - np.where(first_segment > 0, running[first_segment - 1], 0.0)[seg_edge]
+    )
+    # one row per (pair, segment of the pair's edge)
+    pair = np.repeat(np.arange(len(edge)), segments[edge])
+    offset = np.arange(len(pair)) - np.repeat(np.cumsum(segments[edge]) - segments[edge], segments[edge])
+    segment = first_segment[edge][pair] + offset
+    d = seg_end[segment] - seg_start[segment]
+    f = seg_start[segment] - demand_xy[demand[pair]]
+    a, b, c = (d * d).sum(axis=1), 2 * (f * d).sum(axis=1), (f * f).sum(axis=1) - access_m**2
+    root = np.sqrt(np.maximum(b * b - 4 * a * c, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = np.where(a > 0, (-b - root) / (2 * a), 0.0)
+        high = np.where(a > 0, (-b + root) / (2 * a), 0.0)
+    hit = np.where(a > 0, (b * b - 4 * a * c >= 0) & (high >= 0) & (low <= 1), c <= 0)
+    low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
+    total = np.where(edge_length > 0, edge_length, 1.0)[edge[pair]]
+    along_low = (length_before[segment] + low * seg_length[segment]) / total
+    along_high = (length_before[segment] + high * seg_length[segment]) / total
     first = np.full(len(edge), np.inf)
     last = np.full(len(edge), -np.inf)
-    np.minimum.at(first, pair, along)
-    np.maximum.at(last, pair, along)
+    np.minimum.at(first, pair[hit], along_low[hit])
+    np.maximum.at(last, pair[hit], along_high[hit])
     found = np.isfinite(first)
     return demand[found], edge[found], first[found], 1.0 - last[found]
 
@@ -197,30 +225,43 @@ def network_cover_matrix(
     budget_s: float,
     access_m: float,
     reach_m: float,
+    spacing_m: float = 500.0,
 ) -> sparse.csr_matrix:
     """Boolean (candidates × demand) matrix of travel-time coverage: candidate i covers demand j when,
     leaving from its road node (index ``start_nodes[i]``, after ``start_costs_s[i]``), some road reached
     within ``budget_s`` passes within ``access_m`` of j, and j lies within ``reach_m`` of i (the
     straight-line bound). An edge is reached from its start up to the fraction the remaining time pays
-    for (its cost that way), and likewise from its end: coverage.network_shapes's road pieces."""
+    for (its cost that way), and likewise from its end: coverage.network_shapes's road pieces.
+    ``spacing_m`` (of the candidates) only words the advice when the pairs pass the limit."""
     demand, edge, from_start, from_end = reach_fractions(roads.lines, demand_xy, access_m)
     cost, reverse_cost = roads.cost[edge], roads.reverse_cost[edge]
     need_forward = np.where(cost >= 0, from_start * np.maximum(cost, 0), np.inf)
     need_backward = np.where(reverse_cost >= 0, from_end * np.maximum(reverse_cost, 0), np.inf)
     pair_source, pair_target = roads.source[edge], roads.target[edge]
+    # node -> the pairs of its edges, so each candidate looks only at the roads it reaches
+    pairs_of_node = sparse.csr_matrix(
+        (
+            np.ones(2 * len(edge), dtype=bool),
+            (np.concatenate([pair_source, pair_target]), np.tile(np.arange(len(edge)), 2)),
+        ),
+        shape=(len(roads.node_ids), len(edge)),
+    )
     unique_nodes, row_of = np.unique(start_nodes, return_inverse=True)
     times = dijkstra(roads.graph, directed=True, indices=unique_nodes, limit=budget_s)
     rows, cols, found = [], [], 0
     for i, (row, start_cost) in enumerate(zip(row_of, start_costs_s, strict=True)):
         arrival = times[row] + start_cost
-        reached = np.minimum(arrival[pair_source] + need_forward, arrival[pair_target] + need_backward)
-        covered = np.unique(demand[reached <= budget_s])
+        near = np.unique(pairs_of_node[np.flatnonzero(arrival <= budget_s)].indices)
+        reached = np.minimum(
+            arrival[pair_source[near]] + need_forward[near], arrival[pair_target[near]] + need_backward[near]
+        )
+        covered = np.unique(demand[near][reached <= budget_s])
         offsets = demand_xy[covered] - candidates_xy[i]
         covered = covered[np.hypot(offsets[:, 0], offsets[:, 1]) <= reach_m]
         rows.append(np.full(len(covered), i))
         cols.append(covered)
         found += len(covered)
-        limits.check_network_cover(found)
+        limits.check_network_cover(found, i + 1, len(start_nodes), spacing_m)
     shape = (len(candidates_xy), len(demand_xy))
     if not rows:
         return sparse.csr_matrix(shape, dtype=bool)
@@ -273,7 +314,10 @@ def suggest_sites(
         limits.check_siting(len(candidates), len(weights), demand_cell_m, radius)
         cover = cover_matrix(candidates, demand_xy, radius)
     else:
-        cover = travel_time_cover(conn, city_code, request, candidates, candidate_lonlat, demand_xy)
+        limits.check_network_candidates(len(candidates), spacing_m)
+        cover = travel_time_cover(
+            conn, city_code, request, candidates, candidate_lonlat, demand_xy, spacing_m
+        )
     picks = greedy_max_cover(cover, weights, count)
     population = float(result.city["population"])
     before = float(result.city["population_covered"])
@@ -322,6 +366,7 @@ def travel_time_cover(
     candidates: np.ndarray,
     candidate_lonlat: np.ndarray,
     demand_xy: np.ndarray,
+    spacing_m: float,
 ) -> sparse.csr_matrix:
     """What each candidate would reach in ``request.minutes`` over the road network (as an asset there)."""
     speed = coverage_store.max_road_speed(conn, city_code)
@@ -343,6 +388,7 @@ def travel_time_cover(
         budget_s,
         request.access_m,
         speed * budget_s,
+        spacing_m,
     )
 
 
