@@ -39,6 +39,10 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 WINDOW = (1400, 900)
 PHONE_WIDTH = 480
 """Windows this narrow are emulated as a phone (touch-sized, the page's viewport meta honoured)."""
+PHONE = (400, 800)
+SLOW_LINK = {"latency": 150, "downloadThroughput": 2_000_000 / 8, "uploadThroughput": 1_000_000 / 8}
+"""A 2 Mbit/s link (1 Mbit/s up) with 150 ms round trips, as Chromium's network throttling takes it
+(latency in ms, throughput in bytes per second)."""
 # Wait for the page's own fetches (maps.js counts them in GeoApp.pending) and the document to be ready.
 READY_EXPRESSION = "document.readyState === 'complete' && (!window.GeoApp || window.GeoApp.pending === 0)"
 
@@ -211,11 +215,15 @@ class Page:
         timeout: float,
         headers: dict[str, str] | None = None,
         window: tuple[int, int] = WINDOW,
+        network: dict | None = None,
     ) -> None:
         for domain in ("Runtime", "Log", "Network", "Page"):
             self._call(f"{domain}.enable")
         if headers:  # e.g. Authorization: sent with the page and every request it makes
             self._call("Network.setExtraHTTPHeaders", headers=headers)
+        if network:  # a slow link (see SLOW_LINK), with the cache off so every file travels over it
+            self._call("Network.setCacheDisabled", cacheDisabled=True)
+            self._call("Network.emulateNetworkConditions", offline=False, **network)
         width, height = window
         self._call(
             "Emulation.setDeviceMetricsOverride",
@@ -294,13 +302,16 @@ class Browser:
         timeout: float = 30,
         headers: dict[str, str] | None = None,
         window: tuple[int, int] = WINDOW,
+        network: dict | None = None,
     ) -> Page:
+        """A new tab on ``url``, loaded; ``window``: (width, height) in CSS pixels (phone up to PHONE_WIDTH);
+        ``network``: Network.emulateNetworkConditions parameters, e.g. SLOW_LINK."""
         request = urllib.request.Request(f"http://{self._endpoint}/json/new?about:blank", method="PUT")
         with urllib.request.urlopen(request, timeout=10) as response:
             target = json.load(response)
         socket = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=10, suppress_origin=True)
         page = Page(url=url, _socket=socket)
-        page.load(timeout, headers, window)
+        page.load(timeout, headers, window, network)
         return page
 
     def close(self) -> None:

@@ -28,7 +28,8 @@ ATTACKS = [
     ("/api/analysis/hotspots?grid=h3&resolution=11", "resolution"),
     ("/api/analysis/hotspots/density?cell=20", "cell"),
     ("/api/analysis/hotspots/density?cell=10&radius=20000", "cell"),
-    ("/api/analysis/siting?type=cctv&spacing_m=100&radius_m=50000&count=100", "radius_m"),
+    ("/api/analysis/siting?type=pos_damkar&spacing_m=100&radius_m=3000&count=100", "radius_m"),
+    ("/api/analysis/siting?type=pos_damkar&mode=travel_time&minutes=2&spacing_m=50", "spacing_m"),
 ]
 
 

@@ -80,6 +80,16 @@ def test_offline_figure_keeps_folium_plugins_working_from_local_files():
     assert isinstance(m.get_root(), Figure)
 
 
+def test_pages_link_only_the_folium_files_they_use():
+    plain = base.render(base.make_map(Settings(), "Uji", city=CITY))
+    assert "leaflet/leaflet.js" in plain
+    assert not any(name in plain for name in ("jquery", "bootstrap", "awesome-markers", "fontawesome"))
+    m = base.make_map(Settings(), "Uji", city=CITY)
+    folium.Marker([-6.0, 106.05], icon=folium.Icon(icon="fire", prefix="fa")).add_to(m)
+    with_icon = base.render(m)
+    assert "awesome-markers/leaflet.awesome-markers.js" in with_icon and "jquery" not in with_icon
+
+
 def test_classes_follow_mapclassify_and_colour_by_upper_bound():
     values = [10, 12, 15, 40, 42, 45, 100, 120, 400, 410]
     classes = base.classify(values, k=4, scheme="Quantiles")

@@ -283,13 +283,17 @@ def test_coverage_with_the_grid_matches_a_hand_computation(database_url, square_
     # people), a site at (3000, 1000) reaches A2's 160, so that one is chosen
     with connect(database_url) as conn:
         execute(database_url, "DELETE FROM assets WHERE city_code = %s", (square_city,))
+        catalog = load_catalog(settings.layers_dir)
+        nothing_yet = coverage.compute_coverage(
+            conn, square_city, catalog, coverage.CoverageRequest(("cctv",), radius_m=300)
+        )
         sites = siting.suggest_sites(
             conn,
             square_city,
-            load_catalog(settings.layers_dir),
+            catalog,
+            nothing_yet,
             "cctv",
             1,
-            radius_m=300,
             candidate_lonlat=np.array([lonlat(1500, 1500), lonlat(3000, 1000)]),
         )
     assert sites["population_model"] == "square_2024 (2024)"

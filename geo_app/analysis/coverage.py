@@ -155,8 +155,10 @@ def coverage_table(areas: Areas, covered: np.ndarray) -> pd.DataFrame:
 
 
 def with_shares(table: pd.DataFrame) -> pd.DataFrame:
-    """Add covered_pct and population_covered_pct (NaN where there is no area or population)."""
+    """Add covered_pct, population_covered_pct (NaN where there is no area or population) and
+    population_uncovered (the gap in people)."""
     table = table.copy()
+    table["population_uncovered"] = table["population"] - table["population_covered"]
     table["covered_pct"] = 100 * table["covered_ha"] / table["area_ha"].where(table["area_ha"] > 0)
     table["population_covered_pct"] = (
         100 * table["population_covered"] / table["population"].where(table["population"] > 0)

@@ -24,7 +24,11 @@ MAX_NEIGHBOUR_PAIRS = 4_000_000
 MAX_DENSITY_NODES = 100_000
 """Nodes of a density surface: bounds the answer to ~3 MB ([lat, lon, value] per node above zero)."""
 MAX_COVER_PAIRS = 2_000_000
-"""Siting: candidate sites × demand points within the radius, each pick a pass over them (100 picks)."""
+"""Siting: candidate sites × the uncovered demand points they reach, each pick a pass over them (100
+picks)."""
+MAX_NETWORK_CANDIDATES = 5_000
+"""Siting in travel-time mode: candidate sites, each joined to the road network and walked from (~0.5 ms
+each); Cilegon's default 500 m spacing gives ~650."""
 MAX_UNION_INPUTS = 40_000
 """Coverage: service shapes unioned per kelurahan (summed), about 2 s; a kelurahan that lies wholly
 inside one shape needs no union and is not counted."""
@@ -158,6 +162,34 @@ def check_siting(candidates: int, demand_points: int, demand_cell_m: float, radi
             f"radius_m={widest} or less, or a larger spacing_m (fewer candidates).",
             "radius_m",
             widest,
+        )
+
+
+def check_network_candidates(candidates: int, spacing_m: float) -> None:
+    """Siting in travel-time mode: candidate sites; TooMuchWork past MAX_NETWORK_CANDIDATES."""
+    if candidates > MAX_NETWORK_CANDIDATES:
+        wider = math.ceil(spacing_m * math.sqrt(candidates / MAX_NETWORK_CANDIDATES) * 1.02)
+        raise TooMuchWork(
+            f"spacing_m={spacing_m:g} places {candidates:,} candidate sites; at most "
+            f"{MAX_NETWORK_CANDIDATES:,} are walked over the road network at once. "
+            f"Use spacing_m={wider} or more.",
+            "spacing_m",
+            wider,
+        )
+
+
+def check_network_cover(pairs: int, done: int, candidates: int, spacing_m: float) -> None:
+    """Siting in travel-time mode: candidate × demand pairs reached by the first ``done`` of ``candidates``;
+    TooMuchWork past MAX_COVER_PAIRS (checked while the pairs are found: reach over roads cannot be
+    estimated), advising the spacing whose fewer candidates would stay within it."""
+    if pairs > MAX_COVER_PAIRS:
+        expected = pairs / done * candidates
+        wider = math.ceil(spacing_m * math.sqrt(expected / MAX_COVER_PAIRS) * 1.05)
+        raise TooMuchWork(
+            f"the candidate sites reach more than {MAX_COVER_PAIRS:,} candidate × demand pairs in this "
+            f"travel time; use fewer minutes or spacing_m={wider} or more (fewer candidates).",
+            "spacing_m",
+            wider,
         )
 
 

@@ -129,6 +129,9 @@
     loadingBoxes.forEach(function (box) {
       box.hidden = GeoApp.pending === 0;
     });
+    if (GeoApp.pending === 0) {
+      GeoApp.idleAt = performance.now(); /* when "Memuat data…" last went (scripts/bench/slow_link.py) */
+    }
   }
 
   /* Why a layer could not be drawn, in words the reader can act on. */
@@ -185,6 +188,86 @@
     });
   }
 
+  /* Ranked tables (geo_app.maps.base.ranked_table_html): a header click sorts by its column (again:
+   * the other way), "Unduh CSV" saves the table's values as shown (data-value) with its headers. */
+  function cellValue(row, index, numeric) {
+    var raw = row.cells[index].getAttribute("data-value");
+    if (!numeric) {
+      return raw;
+    }
+    return raw === "" ? -Infinity : Number(raw);
+  }
+
+  function sortTable(table, index) {
+    var header = table.tHead.rows[0].cells[index];
+    var numeric = header.getAttribute("data-type") === "number";
+    var descending = header.getAttribute("aria-sort") !== "descending";
+    if (!numeric && !header.hasAttribute("aria-sort")) {
+      descending = false;
+    }
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    rows.sort(function (a, b) {
+      var x = cellValue(a, index, numeric);
+      var y = cellValue(b, index, numeric);
+      var order = numeric ? x - y : String(x).localeCompare(String(y), LOCALE);
+      return descending ? -order : order;
+    });
+    rows.forEach(function (row) {
+      table.tBodies[0].appendChild(row);
+    });
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell) {
+      cell.removeAttribute("aria-sort");
+    });
+    header.setAttribute("aria-sort", descending ? "descending" : "ascending");
+  }
+
+  function csvField(text) {
+    return /[",\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+
+  function tableCsv(table) {
+    var lines = [Array.prototype.map.call(table.tHead.rows[0].cells, function (cell) {
+      return csvField(cell.textContent.trim());
+    }).join(",")];
+    Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+      lines.push(Array.prototype.map.call(row.cells, function (cell) {
+        return csvField(cell.getAttribute("data-value"));
+      }).join(","));
+    });
+    return lines.join("\r\n") + "\r\n";
+  }
+
+  function downloadCsv(table) {
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob(["\ufeff" + tableCsv(table)], { type: "text/csv;charset=utf-8" }));
+    link.download = table.getAttribute("data-csv-name") || "tabel.csv";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+  }
+
+  function setUpRankedTables() {
+    Array.prototype.forEach.call(document.querySelectorAll("table.geo-ranked"), function (table) {
+      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell, index) {
+        cell.querySelector("button").addEventListener("click", function () {
+          sortTable(table, index);
+        });
+      });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("button.geo-csv"), function (button) {
+      button.addEventListener("click", function () {
+        downloadCsv(document.getElementById(button.getAttribute("data-table")));
+      });
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUpRankedTables);
+  } else {
+    setUpRankedTables();
+  }
+
   var GeoApp = {
     timeZone: TIME_ZONE,
     zoneLabel: ZONE_LABEL,
@@ -193,6 +276,49 @@
     formatValue: formatValue,
     failureText: failureText,
     layerFailure: layerFailure,
+
+    tableCsv: tableCsv,
+
+    /* Rows of a ranked table outline the features of ``layer`` whose ``property`` is the row's key while
+     * hovered, and zoom the map to them when clicked. */
+    linkTable: function (tableId, map, layer, property, highlight) {
+      var table = document.getElementById(tableId);
+      if (!table) {
+        return;
+      }
+      function matching(row) {
+        var key = row.getAttribute("data-key");
+        var found = [];
+        layer.eachLayer(function (featureLayer) {
+          if (String((featureLayer.feature.properties || {})[property]) === key) {
+            found.push(featureLayer);
+          }
+        });
+        return found;
+      }
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+        row.addEventListener("mouseenter", function () {
+          matching(row).forEach(function (featureLayer) {
+            featureLayer.setStyle(highlight);
+            featureLayer.bringToFront();
+          });
+          row.classList.add("geo-row-active");
+        });
+        row.addEventListener("mouseleave", function () {
+          matching(row).forEach(function (featureLayer) {
+            layer.resetStyle(featureLayer);
+          });
+          row.classList.remove("geo-row-active");
+          raiseFrontLayers(map);
+        });
+        row.addEventListener("click", function () {
+          var found = matching(row);
+          if (found.length) {
+            map.fitBounds(L.featureGroup(found).getBounds(), { maxZoom: 15, padding: [20, 20] });
+          }
+        });
+      });
+    },
 
     /* Run ``load`` once, the first time ``layer`` is on ``map`` (at once if it already is): layers that
      * start switched off cost nothing until the reader switches them on. */
@@ -396,6 +522,7 @@
             return;
           }
           layer.addData(data);
+          GeoApp.firstDrawnAt = GeoApp.firstDrawnAt || performance.now();
           raiseFrontLayers(map);
           layer.fire("geoapp:loaded", { count: (data.features || []).length });
         });

@@ -76,6 +76,49 @@ def max_road_speed(conn: psycopg.Connection, city_code: str) -> float | None:
     return row["speed"]
 
 
+# Each start (a point or shape in EPSG:4326, WKB) joins the road network at its nearest road node; hop_m is
+# the straight distance to it in metres. Shared by coverage (reached_road_pieces) and siting
+# (nearest_road_nodes), so a suggested site joins the network exactly as an asset there would.
+STARTS_SQL = """
+            SELECT t.position, n.id AS node, ST_Transform(s.geom, p.srid) AS metric,
+                   ST_Distance(ST_Transform(n.geom, p.srid), ST_Transform(s.geom, p.srid)) AS hop_m
+            FROM unnest(%(wkbs)s::bytea[]) WITH ORDINALITY AS t(wkb, position)
+            CROSS JOIN LATERAL (SELECT ST_PointOnSurface(ST_GeomFromWKB(t.wkb, 4326)) AS geom) s
+            CROSS JOIN params p
+            CROSS JOIN LATERAL (
+                SELECT rn.id, rn.geom FROM road_nodes rn WHERE rn.city_code = %(city)s
+                ORDER BY rn.geom <-> s.geom LIMIT 1) n
+"""
+
+
+def nearest_road_nodes(conn: psycopg.Connection, city_code: str, start_wkbs: Sequence[bytes]) -> list[dict]:
+    """Per start point (EPSG:4326 WKB), in the order given: ``node`` (nearest road node) and ``hop_m``."""
+    if not start_wkbs:
+        return []
+    return conn.execute(
+        "WITH params AS (SELECT metric_srid AS srid FROM cities WHERE code = %(city)s) "
+        + "SELECT node, hop_m FROM ("
+        + STARTS_SQL
+        + ") starts ORDER BY position",
+        {"city": city_code, "wkbs": list(start_wkbs)},
+    ).fetchall()
+
+
+def road_edges_metric(conn: psycopg.Connection, city_code: str) -> list[dict]:
+    """Every road: source, target, cost_s, reverse_cost_s (negative: no such direction) and its line in the
+    city's metric CRS (WKB), the graph pgr_drivingDistance walks in reached_road_pieces."""
+    return conn.execute(
+        """
+        SELECT r.source, r.target, r.cost_s, r.reverse_cost_s,
+               ST_AsBinary(ST_Transform(r.geom, c.metric_srid)) AS wkb
+        FROM roads r JOIN cities c ON c.code = r.city_code
+        WHERE r.city_code = %s
+        ORDER BY r.id
+        """,
+        (city_code,),
+    ).fetchall()
+
+
 def reached_road_pieces(
     conn: psycopg.Connection,
     city_code: str,
@@ -101,14 +144,9 @@ def reached_road_pieces(
         WITH params AS (
             SELECT metric_srid AS srid FROM cities WHERE code = %(city)s
         ), starts AS (
-            SELECT n.id AS node, ST_Transform(s.geom, p.srid) AS metric,
-                   ST_Distance(ST_Transform(n.geom, p.srid), ST_Transform(s.geom, p.srid)) AS hop_m
-            FROM (SELECT ST_PointOnSurface(ST_GeomFromWKB(wkb, 4326)) AS geom
-                  FROM unnest(%(wkbs)s::bytea[]) AS t(wkb)) s
-            CROSS JOIN params p
-            CROSS JOIN LATERAL (
-                SELECT rn.id, rn.geom FROM road_nodes rn WHERE rn.city_code = %(city)s
-                ORDER BY rn.geom <-> s.geom LIMIT 1) n
+        """
+        + STARTS_SQL
+        + """
         ), access AS (
             SELECT array_agg(node ORDER BY node) AS nodes,
                    array_agg((hop_m + %(reserve)s) / %(speed)s ORDER BY node) AS costs,

@@ -7,7 +7,7 @@ import math
 
 import psycopg
 
-from geo_app.analysis import coverage
+from geo_app.analysis import coverage, siting
 from geo_app.catalog import Catalog
 from geo_app.city import CityContext
 
@@ -60,3 +60,21 @@ def coverage_summary(
 ) -> dict:
     """The JSON body of /api/analysis/coverage."""
     return jsonable(result_summary(coverage_result(conn, city, catalog, request)))
+
+
+def siting_result(
+    conn: psycopg.Connection,
+    city: CityContext,
+    catalog: Catalog,
+    request: coverage.CoverageRequest,
+    asset_type: str,
+    count: int,
+    candidates: list[tuple[float, float]] | None = None,
+    spacing_m: float = 500.0,
+) -> dict:
+    """The JSON body of /api/analysis/siting: ``count`` new sites of ``asset_type`` on top of the coverage
+    ``request`` shows (same mode and value), cumulative figures from today's coverage on."""
+    result = coverage_result(conn, city, catalog, request)
+    return jsonable(
+        siting.suggest_sites(conn, city.code, catalog, result, asset_type, count, candidates, spacing_m)
+    )

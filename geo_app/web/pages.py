@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 
 from geo_app.analysis import coverage
+from geo_app.analysis.siting import MAX_SITES
 from geo_app.auth.identity import current_identity, current_role
 from geo_app.auth.permissions import is_allowed
 from geo_app.auth.privacy import can_see_exact_incidents
 from geo_app.maps.areas import build_areas_map
 from geo_app.maps.base import format_number
-from geo_app.maps.coverage import build_coverage_map
+from geo_app.maps.coverage import SUGGESTED_SITES, build_coverage_map
 from geo_app.store import areas as area_store
 from geo_app.usecases.coverage import coverage_result
 from geo_app.web import deps
@@ -124,7 +125,7 @@ def areas_map():
 @blueprint.get("/maps/coverage")
 def coverage_map():
     """Coverage of the chosen asset types (form: type, mode, value) with gaps and suggested sites."""
-    reject_unknown({"type", "mode", "value"})
+    reject_unknown({"type", "mode", "value", "count"})
     settings, catalog = deps.settings(), deps.catalog()
     types = tuple(value for raw in request.args.getlist("type") for value in raw.split(",") if value)
     types = types or (coverage.FIRE_ASSET_TYPE if coverage.FIRE_ASSET_TYPE in catalog.asset_types else "",)
@@ -148,6 +149,7 @@ def coverage_map():
             "value: give a radius in metres or a travel time in minutes above 0.",
             indonesian="Isi radius dalam meter (sampai 50.000) atau waktu tempuh dalam menit (sampai 180).",
         )
+    site_count = site_count_parameter()
     analysis = coverage.CoverageRequest(
         asset_types=types,
         mode=mode,
@@ -165,8 +167,24 @@ def coverage_map():
         result=result,
         show_sites=is_allowed(current_role(), "/api/analysis/siting", "GET"),
         sample=frame.sample,
+        site_count=site_count,
     )
     return Response(html, mimetype="text/html")
+
+
+def site_count_parameter() -> int:
+    """The form's "Jumlah lokasi usulan" (count): a whole number from 1 to MAX_SITES; empty: default."""
+    raw = request.args.get("count", "").strip()
+    if not raw:
+        return SUGGESTED_SITES
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_SITES:
+        raise Problem(
+            400,
+            "Invalid parameter",
+            f"count={raw!r}: give a whole number from 1 to {MAX_SITES}.",
+            indonesian=f"Jumlah lokasi usulan: isi bilangan bulat 1 sampai {MAX_SITES}.",
+        )
+    return int(raw)
 
 
 @blueprint.get("/maps/hotspots")

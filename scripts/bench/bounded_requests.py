@@ -104,7 +104,7 @@ def walk() -> list[Step]:
         Step("/api/analysis/hotspots/density?cell=10&radius=20000"),
         Step("/api/analysis/hotspots/density"),
         Step("/api/analysis/hotspots/clusters?eps=5000&min_points=2"),
-        Step("/api/analysis/siting?type=cctv&spacing_m=100&radius_m=50000&count=100"),
+        Step("/api/analysis/siting?type=pos_damkar&spacing_m=100&radius_m=3000&count=100"),
         Step("/api/analysis/siting?type=cctv&spacing_m=50&count=100"),
         Step(f"/api/analysis/coverage?type={ALL_ASSET_TYPES}&radius_m=50000"),
         Step(f"/api/analysis/coverage?type={ALL_ASSET_TYPES}&radius_m=50000&format=geojson&layer=gaps"),

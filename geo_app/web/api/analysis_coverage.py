@@ -10,7 +10,7 @@ from typing import Literal
 import geopandas as gpd
 import pandas as pd
 import shapely
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from pydantic import Field, ValidationInfo, field_validator
 
 from geo_app.analysis import coverage
@@ -22,7 +22,7 @@ from geo_app.usecases import coverage as coverage_usecases
 from geo_app.usecases.coverage import jsonable, result_summary
 from geo_app.web import deps
 from geo_app.web.errors import Problem
-from geo_app.web.params import Query, choice, known, number, parsed, reject_unknown
+from geo_app.web.params import Query, known, number, parsed, reject_unknown
 
 blueprint = Blueprint("coverage_api", __name__, url_prefix="/api/analysis")
 
@@ -31,25 +31,24 @@ GEOJSON = "application/geo+json"
 OUTPUT_SIMPLIFY_M = 2.0
 
 
-class CoverageQuery(Query):
-    """The analysis the query string asks for (types checked against the catalog); the travel time and
-    the walk to the road default to the settings."""
+class CoverageParams(Query):
+    """What coverage is measured by, shared by the coverage and siting queries (types checked against the
+    catalog); the travel time and the walk to the road default to the settings."""
 
     type: tuple[str, ...] = Field((), description="Asset types of the catalog, comma-separated (required)")
     mode: Literal["radius", "travel_time"] = "radius"
     radius_m: float | None = Field(None, ge=1, le=50_000, description="Radius; default per asset type")
     minutes: float | None = Field(None, ge=0.1, le=180, description="Travel time with mode=travel_time")
     access_m: float | None = Field(None, ge=1, le=2_000, description="Walk to and from the road network")
-    min_gap_ha: float = Field(1.0, ge=0, le=10_000, description="Smallest uncovered area listed as a gap")
-    format: Literal["json", "geojson", "csv"] = "json"
-    layer: Literal["kelurahan", "kecamatan", "covered", "gaps"] | None = None
 
     @field_validator("type")
     @classmethod
     def _type(cls, values, info: ValidationInfo):
         return known(values, info.context["catalog"].asset_types)
 
-    def to_request(self, settings: Settings, catalog: Catalog) -> coverage.CoverageRequest:
+    def to_request(
+        self, settings: Settings, catalog: Catalog, min_gap_ha: float = 1.0
+    ) -> coverage.CoverageRequest:
         """The coverage request; a 400 for a parameter that does not go with the others."""
         if not self.type:
             raise Problem(
@@ -65,16 +64,39 @@ class CoverageQuery(Query):
             raise Problem(
                 400, "Invalid parameter", "radius_m goes with mode=radius; use minutes with mode=travel_time."
             )
-        if self.layer is not None and self.format != "geojson":
-            raise Problem(400, "Invalid parameter", "layer chooses the GeoJSON layer; add format=geojson.")
         return coverage.CoverageRequest(
             asset_types=self.type,
             mode=self.mode,
             radius_m=self.radius_m,
             minutes=self.minutes or float(settings.fire_response_minutes),
             access_m=self.access_m or float(settings.coverage_access_m),
-            min_gap_ha=self.min_gap_ha,
+            min_gap_ha=min_gap_ha,
         )
+
+
+class CoverageQuery(CoverageParams):
+    min_gap_ha: float = Field(1.0, ge=0, le=10_000, description="Smallest uncovered area listed as a gap")
+    format: Literal["json", "geojson", "csv"] = Field("json", description="json, geojson (one layer) or csv")
+    layer: Literal["kelurahan", "kecamatan", "covered", "gaps"] | None = Field(
+        None,
+        description="With format=geojson: areas with their figures (default kelurahan), covered land or gaps",
+    )
+
+    def to_request(
+        self, settings: Settings, catalog: Catalog, min_gap_ha: float = 1.0
+    ) -> coverage.CoverageRequest:
+        if self.layer is not None and self.format != "geojson":
+            raise Problem(400, "Invalid parameter", "layer chooses the GeoJSON layer; add format=geojson.")
+        return super().to_request(settings, catalog, self.min_gap_ha)
+
+
+class SitingQuery(CoverageParams):
+    count: int = Field(3, ge=1, le=siting_analysis.MAX_SITES, description="Number of sites to suggest")
+    spacing_m: float = Field(500.0, ge=50, le=10_000, description="Spacing of the candidate grid")
+    candidates: str | None = Field(
+        None, description="Own candidate points instead of the grid: lon,lat pairs separated by ';'"
+    )
+    format: Literal["json", "geojson"] = Field("json", description="json, or geojson (the sites as points)")
 
 
 def to_lonlat(geoms, srid: int) -> gpd.GeoSeries:
@@ -117,7 +139,7 @@ def result_csv(result: coverage.CoverageResult) -> str:
     kelurahan = result.kelurahan.assign(level="kelurahan")
     table = pd.concat([city, kecamatan, kelurahan], ignore_index=True)
     columns = ["level", "code", "name", "kecamatan_code", "area_ha", "covered_ha", "covered_pct"]
-    columns += ["population", "population_covered", "population_covered_pct"]
+    columns += ["population", "population_covered", "population_covered_pct", "population_uncovered"]
     return to_csv(table[columns].round(4))
 
 
@@ -153,8 +175,7 @@ def fire_view():
     return jsonable(view)
 
 
-def candidate_points() -> list[tuple[float, float]] | None:
-    raw = request.args.get("candidates")
+def candidate_points(raw: str | None) -> list[tuple[float, float]] | None:
     if raw is None:
         return None
     try:
@@ -168,27 +189,27 @@ def candidate_points() -> list[tuple[float, float]] | None:
 
 @blueprint.get("/siting")
 def siting():
-    """Suggest ``count`` new sites for one asset type (greedy maximal covering), each with its gain."""
-    reject_unknown({"type", "count", "radius_m", "spacing_m", "candidates", "format"})
-    catalog = deps.catalog()
-    asset_type = choice("type", catalog.asset_types)
-    if asset_type is None:
-        raise Problem(400, "Missing parameter", f"type is required: one of {', '.join(catalog.asset_types)}.")
-    fmt = choice("format", ("json", "geojson"), default="json")
-    count = number("count", 5, 1, 100, whole=True)
-    radius_m = number("radius_m", None, 1, 50_000)
-    spacing_m = number("spacing_m", 500.0, 50, 10_000)
+    """Suggest ``count`` new sites (greedy maximal covering) on top of the coverage the same parameters
+    show: same types, mode and radius or minutes; new sites are of the first type. Each site carries its
+    gain and the cumulative share from today's coverage on."""
+    query = parsed(SitingQuery)
+    fmt = query.format
+    request_ = query.to_request(deps.settings(), deps.catalog())
+    count, spacing_m = query.count, query.spacing_m
     with deps.connection() as conn:
-        result = siting_analysis.suggest_sites(
-            conn,
-            deps.city_code(),
-            catalog,
-            asset_type,
-            count,
-            radius_m,
-            candidate_points(),
-            spacing_m,
-        )
+        try:
+            result = coverage_usecases.siting_result(
+                conn,
+                deps.city(),
+                deps.catalog(),
+                request_,
+                request_.asset_types[0],
+                count,
+                candidate_points(query.candidates),
+                spacing_m,
+            )
+        except coverage.CoverageError as exc:
+            raise Problem(409, "Siting cannot be computed", str(exc)) from None
     if fmt == "geojson":
         features = [
             {
@@ -199,6 +220,5 @@ def siting():
             for site in result["sites"]
         ]
         summary = {k: v for k, v in result.items() if k != "sites"}
-        collection = {"type": "FeatureCollection", "features": features, **summary}
-        return jsonable(collection), 200, {"Content-Type": GEOJSON}
-    return jsonable(result)
+        return {"type": "FeatureCollection", "features": features, **summary}, 200, {"Content-Type": GEOJSON}
+    return result
