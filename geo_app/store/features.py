@@ -14,12 +14,15 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
 
-from geo_app.ogc.collections import Collection
 from geo_app.ogc.crs import CRS84, Crs
+
+if TYPE_CHECKING:  # the registry imports Flask; the importers read TILE_KEY_ZOOM without it
+    from geo_app.ogc.collections import Collection
 
 TILE_EXTENT = 4096
 TILE_BUFFER = 64
