@@ -9,10 +9,10 @@ Each batch of the file is split three ways:
   table, from which one set-based UPDATE changes the stored rows that differ (so an import of the same
   file again changes nothing);
 - every other row (a check it fails, an external id repeating an earlier row, an address without
-  coordinates for the geocoder, geocoding columns, a point farther out than the city's tolerance): with
-  its row number into the SQL path's staging table, where it is checked row by row, geocoded, reported
-  with its reasons and written as the SQL path writes. So the checks here may be stricter than the
-  SQL path's, never looser.
+  coordinates for the geocoder, geocoding columns, a point farther out than the city's tolerance, a
+  time without an offset that the city's clocks skip or show twice): with its row number into the SQL
+  path's staging table, where it is checked row by row, geocoded, reported with its reasons and
+  written as the SQL path writes. So the checks here may be stricter than the SQL path's, never looser.
 
 Only files it can read completely (else ``None``, nothing written, and the SQL path takes the file):
 big ones (``min_rows``), known columns with lat and lon among them, lines pyarrow reads as COPY does.
@@ -42,7 +42,7 @@ import shapely
 from pyproj import Transformer
 
 from geo_app.catalog import Catalog
-from geo_app.city import load_city
+from geo_app.city import CityContext, require_city
 from geo_app.db.copy_binary import SIGNATURE, binary_copy_rows, binary_values
 from geo_app.store import audit
 from geo_app.store import incidents as store
@@ -52,11 +52,14 @@ from geo_app.store.features import TILE_KEY_ZOOM
 # Geocoding columns: rows that carry them go the SQL path (which checks them); the others are empty.
 GEOCODE_FIELDS = ("geocode_precision", "geocode_source", "geocode_score")
 CALLER_FIELDS = ("caller_name", "caller_phone")
-# Decimal degrees as the SQL path's NUMBER (after trimming), and ISO 8601 times that carry an offset
-# (times without one are read in the city's zone by the SQL path), to the microsecond as stored.
+# Decimal degrees as the SQL path's NUMBER (after trimming), and ISO 8601 times to the microsecond as
+# stored: with an offset (an instant), or without one (a time of the city's zone, as the SQL path reads it).
 DEGREES = r"^[-+]?[0-9]+(\.[0-9]+)?$"
-ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
+WITH_OFFSET = ISO_TIME + r"(Z|[+-]\d{2}(:?\d{2})?)$"
+WITHOUT_OFFSET = ISO_TIME + "$"
 INSTANT = pa.timestamp("us", tz="UTC")
+LOCAL_TIME = pa.timestamp("us")
 BATCH_ROWS = 100_000  # rows read, checked and sent at a time (each batch lands in tile order)
 FIRST_BATCH_ROWS = 10_000  # a small first batch: the server starts storing rows sooner
 READ_BLOCK_BYTES = 1 << 20  # pyarrow's reading unit, gathered into batches
@@ -120,21 +123,37 @@ def _true(mask: pa.Array) -> np.ndarray:
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
 
-def _instants(values: pa.Array) -> pa.Array:
-    """The instants of a column of times; NULL where a value is empty or doubtful (not ISO 8601 with an
-    offset, or a day that does not exist)."""
-    readable = pc.if_else(pc.match_substring_regex(values, ISO_TIME), values, None)
-    try:
-        return pc.cast(readable, INSTANT)
-    except pa.ArrowInvalid:  # a day that does not exist, an hour 24, ...: the batch value by value
-        return pa.concat_arrays([_instant_or_null(value) for value in readable.to_pylist()] or [readable])
+def _instants(values: pa.Array, zone: str) -> pa.Array:
+    """The instants of a column of times; NULL where a value is empty or doubtful: not ISO 8601, a day
+    that does not exist, or a time without an offset that the clocks of ``zone`` skip or show twice (a
+    change of offset; the SQL path resolves it as PostgreSQL does). Times without an offset are times
+    of ``zone``."""
+    instants = _cast(pc.if_else(pc.match_substring_regex(values, WITH_OFFSET), values, None), INSTANT)
+    local = pc.match_substring_regex(values, WITHOUT_OFFSET)
+    if not pc.any(local).as_py():
+        return instants
+    local_times = _cast(pc.if_else(local, values, None), LOCAL_TIME)
+    earliest, latest = (
+        pc.assume_timezone(local_times, zone, ambiguous=side, nonexistent=side)
+        for side in ("earliest", "latest")
+    )
+    only_one = pc.if_else(pc.equal(earliest, latest), earliest, None)  # a skipped or repeated time: NULL
+    return pc.coalesce(instants, pc.cast(only_one, INSTANT))
 
 
-def _instant_or_null(value: str | None) -> pa.Array:
+def _cast(values: pa.Array, to: pa.DataType) -> pa.Array:
+    """Texts cast to times; NULL for those Arrow cannot read (a day that does not exist, ...)."""
     try:
-        return pc.cast(pa.array([value], pa.string()), INSTANT)
+        return pc.cast(values, to)
+    except pa.ArrowInvalid:  # one doubtful value fails the batch: value by value then
+        return pa.concat_arrays([_cast_or_null(value, to) for value in values.to_pylist()])
+
+
+def _cast_or_null(value: str | None, to: pa.DataType) -> pa.Array:
+    try:
+        return pc.cast(pa.array([value], pa.string()), to)
     except pa.ArrowInvalid:
-        return pa.nulls(1, INSTANT)
+        return pa.nulls(1, to)
 
 
 def _not_before(later: pa.Array, earlier: pa.Array) -> np.ndarray:
@@ -321,18 +340,19 @@ class EncodedBatch:
 
 class BatchEncoder:
     """Checks each batch of the file in columns, splits it and encodes the parts, numbering new rows on
-    from ``first_id`` (in tile order)."""
+    from ``first_id`` (in tile order); times without an offset are times of the city's ``zone``."""
 
     def __init__(
         self,
-        city_code: str,
+        city: CityContext,
         columns: list[str],
         catalog: Catalog,
         places: Kelurahan,
         stored_ids: SortedKeys,
         progress: Progress,
     ):
-        self.city_code, self.columns, self.catalog, self.places = city_code, columns, catalog, places
+        self.city_code, self.zone = city.code, city.timezone_name
+        self.columns, self.catalog, self.places = columns, catalog, places
         self.stored_ids, self.file_ids = stored_ids, FileIds()
         self.progress = progress
         self.rows_read = 0
@@ -382,7 +402,7 @@ class BatchEncoder:
 
         area, by_tolerance = self.places.place(lon, lat)
         time_texts = {name: _text(table, name) for name in store.TIME_FIELDS}
-        times = {name: _instants(text) for name, text in time_texts.items()}
+        times = {name: _instants(text, self.zone) for name, text in time_texts.items()}
         received, dispatched, arrived, closed = times.values()
         readable_times = _true(pc.is_valid(received))
         for name, text in time_texts.items():
@@ -573,13 +593,14 @@ def import_csv(
             return None
     except DoubtfulRow:
         return None
-    places = Kelurahan(store.kelurahan_shapes(conn, city_code), load_city(conn, city_code).to_metric)
+    city = require_city(conn, city_code)
+    places = Kelurahan(store.kelurahan_shapes(conn, city_code), city.to_metric)
     known_ids = stored_ids(store.external_ids(conn, city_code))
     rebuild_indexes = mostly_new(leading, known_ids)
     # where the role may, the foreign keys are checked here (the codes come from the locked rows) and
     # stay in place; elsewhere they are dropped and checked again as a whole afterwards
     keys_checked_here = store.may_skip_foreign_key_checks(conn)
-    encoder = BatchEncoder(city_code, columns, catalog, places, known_ids, progress)
+    encoder = BatchEncoder(city, columns, catalog, places, known_ids, progress)
     try:
         with conn.transaction():
             store.use_city_time_zone(conn, city_code)  # as the SQL path: the audit shows local times
