@@ -128,10 +128,11 @@ def _instants(values: pa.Array, zone: str) -> pa.Array:
     that does not exist, or a time without an offset that the clocks of ``zone`` skip or show twice (a
     change of offset; the SQL path resolves it as PostgreSQL does). Times without an offset are times
     of ``zone``."""
-    instants = _cast(pc.if_else(pc.match_substring_regex(values, WITH_OFFSET), values, None), INSTANT)
-    local = pc.match_substring_regex(values, WITHOUT_OFFSET)
-    if not pc.any(local).as_py():
+    with_offset = pc.match_substring_regex(values, WITH_OFFSET)
+    instants = _cast(pc.if_else(with_offset, values, None), INSTANT)
+    if pc.all(with_offset, min_count=0).as_py():  # NULLs skipped; the usual export: no second pass
         return instants
+    local = pc.match_substring_regex(values, WITHOUT_OFFSET)
     local_times = _cast(pc.if_else(local, values, None), LOCAL_TIME)
     earliest, latest = (
         pc.assume_timezone(local_times, zone, ambiguous=side, nonexistent=side)
