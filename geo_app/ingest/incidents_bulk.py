@@ -17,8 +17,9 @@ Each batch of the file is split three ways:
 Only files it can read completely (else ``None``, nothing written, and the SQL path takes the file):
 big ones (``min_rows``), known columns with lat and lon among them, lines pyarrow reads as COPY does.
 
-The file is read in batches: a helper thread reads, checks and encodes the next batch while
-PostgreSQL stores the one before, so reading the file costs no time of its own.
+The file is read in batches, in a pipeline of two helper threads: one reads and checks a batch, the other
+encodes the batch checked before as COPY data, while PostgreSQL stores the batch before that; so reading
+and encoding the file cost no time of their own where the server has work to do.
 """
 
 from __future__ import annotations
@@ -325,6 +326,17 @@ def tile_order(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class CheckedBatch:
+    """One batch of the file checked and split into its parts (``encoded`` makes them COPY data)."""
+
+    new: pa.Table  # COPY_COLUMNS of the new rows, into incidents
+    callers: pa.Table  # id and CALLER_FIELDS of the new rows with a caller, into incident_callers
+    stored: pa.Table  # UPDATE_COLUMNS of rows whose external id is stored, into the updates table
+    to_sql: pa.Table  # row_no, repeats_row and the file's columns, into the staging table
+    near_city: int  # rows placed by the tolerance rule
+
+
+@dataclass
 class EncodedBatch:
     """One batch of the file, split and encoded for its COPYs (binary ones with their signature)."""
 
@@ -339,9 +351,35 @@ class EncodedBatch:
     near_city: int  # rows placed by the tolerance rule
 
 
-class BatchEncoder:
-    """Checks each batch of the file in columns, splits it and encodes the parts, numbering new rows on
-    from ``first_id`` (in tile order); times without an offset are times of the city's ``zone``."""
+def encoded(batch: CheckedBatch) -> EncodedBatch:
+    """The parts of a checked batch as COPY data: a stage of its own, so that one thread encodes a
+    batch while another checks the next."""
+    to_sql = b""
+    if batch.to_sql.num_rows:
+        sink = io.BytesIO()
+        options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+        pa_csv.write_csv(batch.to_sql, sink, options)
+        to_sql = sink.getvalue()
+    return EncodedBatch(
+        new=_with_signature(batch.new),
+        new_rows=batch.new.num_rows,
+        callers=_with_signature(batch.callers),
+        caller_ids=batch.callers["id"].to_numpy(),
+        stored=_with_signature(batch.stored),
+        stored_rows=batch.stored.num_rows,
+        to_sql=to_sql,
+        to_sql_rows=batch.to_sql.num_rows,
+        near_city=batch.near_city,
+    )
+
+
+def _with_signature(values: pa.Table) -> bytes:
+    return SIGNATURE + binary_copy_rows(values) if values.num_rows else b""
+
+
+class BatchChecker:
+    """Checks each batch of the file in columns and splits it, numbering new rows on from ``first_id``
+    (in tile order); times without an offset are times of the city's zone."""
 
     def __init__(
         self,
@@ -379,7 +417,7 @@ class BatchEncoder:
             known &= _true(pc.is_null(_text(table, name)))
         return known & (area < len(self.places.codes))
 
-    def encoded(self, table: pa.Table) -> EncodedBatch:
+    def checked(self, table: pa.Table) -> CheckedBatch:
         count = table.num_rows
         rows = np.arange(self.rows_read + 1, self.rows_read + count + 1)
         self.rows_read += count
@@ -419,16 +457,14 @@ class BatchEncoder:
             & _not_before(closed, received)
         )
         new, known = fast & ~stored, fast & stored
-        encoded = EncodedBatch(
+        checked = CheckedBatch(
             *self._new_rows(values.filter(new)),
-            stored=self._with_signature(values.filter(known).select(UPDATE_COLUMNS)),
-            stored_rows=int(known.sum()),
+            stored=values.filter(known).select(UPDATE_COLUMNS),
             to_sql=self._to_sql(table.filter(~fast), rows[~fast], repeats[~fast]),
-            to_sql_rows=int((~fast).sum()),
             near_city=int((by_tolerance & fast).sum()),
         )
         self.progress("checking and storing rows", count)
-        return encoded
+        return checked
 
     def _stored_values(self, table, external_id, lon, lat, area, times) -> pa.Table:
         """Every column the fast path writes, for every row of the batch (only passing rows are kept)."""
@@ -455,7 +491,8 @@ class BatchEncoder:
             }
         )
 
-    def _new_rows(self, values: pa.Table) -> tuple[bytes, int, bytes, np.ndarray]:
+    def _new_rows(self, values: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """The new rows with their ids, and their callers."""
         count = values.num_rows
         ids = np.arange(self.next_id, self.next_id + count)
         self.next_id += count
@@ -467,32 +504,18 @@ class BatchEncoder:
         with_caller = _true(
             pc.or_kleene(pc.is_valid(values["caller_name"]), pc.is_valid(values["caller_phone"]))
         )
-        return (
-            self._with_signature(values.select(COPY_COLUMNS)),
-            count,
-            self._with_signature(values.filter(with_caller).select(["id", *CALLER_FIELDS])),
-            ids[with_caller],
-        )
+        return values.select(COPY_COLUMNS), values.filter(with_caller).select(["id", *CALLER_FIELDS])
 
-    @staticmethod
-    def _with_signature(values: pa.Table) -> bytes:
-        return SIGNATURE + binary_copy_rows(values) if values.num_rows else b""
-
-    def _to_sql(self, table: pa.Table, rows: np.ndarray, repeats: np.ndarray) -> bytes:
+    def _to_sql(self, table: pa.Table, rows: np.ndarray, repeats: np.ndarray) -> pa.Table:
         """The rows as the file gave them, for the SQL path's staging table (numbers of the file's rows,
         and of the earlier row a repeated external id came first in)."""
-        if not table.num_rows:
-            return b""
-        staged = pa.table(
+        return pa.table(
             {
                 "row_no": rows,
                 "repeats_row": pa.array(repeats, mask=repeats == 0),
                 **{name: table[name] for name in self.columns},
             }
         )
-        sink = io.BytesIO()
-        pa_csv.write_csv(staged, sink, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
-        return sink.getvalue()
 
 
 def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
@@ -578,9 +601,9 @@ def import_csv(
 
     The first batches are read before anything is written, to know that the file is big enough and
     whether it is mostly new (else the indexes stay: the same file again updates nothing). Then each
-    batch is checked and encoded in a helper thread while the server stores the one before. A line
-    pyarrow cannot read, found once the COPYs have begun, rolls them back to the savepoint taken
-    before them."""
+    batch is checked in one helper thread and encoded in another while the server stores the one
+    before. A line pyarrow cannot read, found once the COPYs have begun, rolls them back to the
+    savepoint taken before them."""
     if not set(columns) <= set(store.IMPORT_FIELDS) or not {"lat", "lon"} <= set(columns):
         return None
     batches = read_batches(path, columns)
@@ -601,7 +624,7 @@ def import_csv(
     # where the role may, the foreign keys are checked here (the codes come from the locked rows) and
     # stay in place; elsewhere they are dropped and checked again as a whole afterwards
     keys_checked_here = store.may_skip_foreign_key_checks(conn)
-    encoder = BatchEncoder(city, columns, catalog, places, known_ids, progress)
+    checker = BatchChecker(city, columns, catalog, places, known_ids, progress)
     try:
         with conn.transaction():
             store.use_city_time_zone(conn, city_code)  # as the SQL path: the audit shows local times
@@ -619,20 +642,16 @@ def import_csv(
                     raise DoubtfulRow
                 import_id = store.start_import_record(conn, city_code, source)
                 first_id = store.next_incident_id(conn)
-                encoder.start(import_id, first_id)
+                checker.start(import_id, first_id)
                 with store.foreign_key_checks_skipped(conn) if keys_checked_here else nullcontext():
-                    tally = write_batches(
-                        conn,
-                        prefetched(map(encoder.encoded, itertools.chain(leading, batches))),
-                        columns,
-                        updates,
-                    )
+                    checked = prefetched(map(checker.checked, itertools.chain(leading, batches)))
+                    tally = write_batches(conn, prefetched(map(encoded, checked)), columns, updates)
                 if tally.inserted:
-                    store.incident_ids_used_up_to(conn, encoder.next_id - 1)
+                    store.incident_ids_used_up_to(conn, checker.next_id - 1)
                 if rebuild_indexes:
                     progress("rebuilding indexes and keys", 0)
             audit.record_copied_inserts(
-                conn, "incidents", "id", tally.inserted, first_id, encoder.next_id - 1
+                conn, "incidents", "id", tally.inserted, first_id, checker.next_id - 1
             )
             audit.record_copied_inserts(
                 conn,
@@ -646,11 +665,11 @@ def import_csv(
     except DoubtfulRow:
         return None
     return store.ImportResult(
-        rows_read=encoder.rows_read,
+        rows_read=checker.rows_read,
         inserted=tally.inserted,
         updated=updated,
         near_city=tally.near_city,
         import_id=import_id,
-        columnar_rows=encoder.rows_read - tally.to_sql,
+        columnar_rows=checker.rows_read - tally.to_sql,
         sql_rows=tally.to_sql,
     )
