@@ -1,18 +1,17 @@
 """geo_app: the geospatial service of a smart city, on PostGIS.
 
-``create_app`` builds the Flask application; ``geo-app`` (geo_app.cli) is the command line.
+``create_app`` builds the Flask application; ``geo-app`` (geo_app.cli) is the command line. Flask and
+the web modules are imported by ``create_app`` only: the command line starts without them.
 """
 
 from __future__ import annotations
 
-import logging
+from typing import TYPE_CHECKING
 
-from flask import Flask
-from flask_compress import Compress
+from geo_app.settings import Settings
 
-from geo_app.catalog import load_catalog
-from geo_app.db import make_pool
-from geo_app.settings import PACKAGE_DIR, Settings
+if TYPE_CHECKING:
+    from flask import Flask
 
 # Answers sent compressed (brotli or gzip, as the client accepts): pages, scripts, JSON and GeoJSON (a map
 # page's layers shrink about sevenfold), CSV and vector tiles. Answers under 500 bytes are sent as they are.
@@ -36,6 +35,14 @@ COMPRESSED_MEDIA_TYPES = [
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Application factory: settings, layer catalog, database pool, blueprints, error handlers."""
+    import logging
+
+    from flask import Flask
+    from flask_compress import Compress
+
+    from geo_app.catalog import load_catalog
+    from geo_app.db import make_pool
+    from geo_app.settings import PACKAGE_DIR
     from geo_app.web import BLUEPRINTS
     from geo_app.web.access import init_access
     from geo_app.web.city_url import CityUrls

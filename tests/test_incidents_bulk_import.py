@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 
 import numpy as np
 import psycopg
@@ -152,6 +153,34 @@ def test_with_keep_good_the_fast_path_writes_the_good_rows_as_the_sql_path_does(
     assert fast.rejected == careful.rejected and [row["row"] for row in fast.rejected] == [3, 4, 5]
     assert fast_rows == stored_rows(database_url)
     assert {row["external_id"]: row["geocode_precision"] for row in fast_rows}["F-11"] == "exact"
+
+
+def test_times_without_an_offset_are_the_citys_on_the_fast_path_too(
+    city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
+):
+    local = [
+        "L-1,darurat,BANJIR,,,-6.02,106.07,2026-10-01 10:00:00,2026-10-01T10:02,2026-10-01 10:12:30.25,,",
+        "L-2,informasi,,,,-6.07,106.02,2026-10-01T23:59:59,,,,",
+    ]
+    # Jakarta's clocks jumped from +07:30 to +09:00 at midnight on 23 March 1942 (00:45 never showed)
+    # and went back from +07:30 to +07:00 at midnight on 1 January 1964 (23:45 showed twice): those two
+    # take the SQL path, which reads them as PostgreSQL does
+    changes = [
+        "L-3,darurat,BANJIR,,,-6.02,106.07,1942-03-23 00:45:00,,,,",
+        "L-4,darurat,BANJIR,,,-6.02,106.07,1963-12-31 23:45:00,,,,",
+    ]
+    text = HEADER + "\n".join([*ROWS, *local, *changes]) + "\n"
+    fast = run_import(city_settings, tmp_path, text, 1, monkeypatch)
+    fast_rows = stored_rows(database_url)
+    delete_incidents(database_url)
+    run_import(city_settings, tmp_path, text, 10**9, monkeypatch)
+    assert fast_path_answers == [True, False]
+    assert (fast.columnar_rows, fast.sql_rows, fast.inserted) == (len(ROWS) + 2, 2, len(ROWS) + 4)
+    assert fast_rows == stored_rows(database_url)
+    by_id = {row["external_id"]: row for row in fast_rows}
+    assert by_id["L-1"]["received_at"] == datetime(2026, 10, 1, 3, tzinfo=UTC)  # WIB is UTC+7
+    assert by_id["L-1"]["arrived_at"] == datetime(2026, 10, 1, 3, 12, 30, 250_000, tzinfo=UTC)
+    assert by_id["L-2"]["received_at"] == datetime(2026, 10, 1, 16, 59, 59, tzinfo=UTC)
 
 
 def test_stored_external_ids_are_compared_and_only_changed_rows_update(

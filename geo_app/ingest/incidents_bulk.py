@@ -9,16 +9,17 @@ Each batch of the file is split three ways:
   table, from which one set-based UPDATE changes the stored rows that differ (so an import of the same
   file again changes nothing);
 - every other row (a check it fails, an external id repeating an earlier row, an address without
-  coordinates for the geocoder, geocoding columns, a point farther out than the city's tolerance): with
-  its row number into the SQL path's staging table, where it is checked row by row, geocoded, reported
-  with its reasons and written as the SQL path writes. So the checks here may be stricter than the
-  SQL path's, never looser.
+  coordinates for the geocoder, geocoding columns, a point farther out than the city's tolerance, a
+  time without an offset that the city's clocks skip or show twice): with its row number into the SQL
+  path's staging table, where it is checked row by row, geocoded, reported with its reasons and
+  written as the SQL path writes. So the checks here may be stricter than the SQL path's, never looser.
 
 Only files it can read completely (else ``None``, nothing written, and the SQL path takes the file):
 big ones (``min_rows``), known columns with lat and lon among them, lines pyarrow reads as COPY does.
 
-The file is read in batches: a helper thread reads, checks and encodes the next batch while
-PostgreSQL stores the one before, so reading the file costs no time of its own.
+The file is read in batches, in a pipeline of two helper threads: one reads and checks a batch, the other
+encodes the batch checked before as COPY data, while PostgreSQL stores the batch before that; so reading
+and encoding the file cost no time of their own where the server has work to do.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import shapely
 from pyproj import Transformer
 
 from geo_app.catalog import Catalog
-from geo_app.city import load_city
+from geo_app.city import CityContext, require_city
 from geo_app.db.copy_binary import SIGNATURE, binary_copy_rows, binary_values
 from geo_app.store import audit
 from geo_app.store import incidents as store
@@ -52,11 +53,14 @@ from geo_app.store.features import TILE_KEY_ZOOM
 # Geocoding columns: rows that carry them go the SQL path (which checks them); the others are empty.
 GEOCODE_FIELDS = ("geocode_precision", "geocode_source", "geocode_score")
 CALLER_FIELDS = ("caller_name", "caller_phone")
-# Decimal degrees as the SQL path's NUMBER (after trimming), and ISO 8601 times that carry an offset
-# (times without one are read in the city's zone by the SQL path), to the microsecond as stored.
+# Decimal degrees as the SQL path's NUMBER (after trimming), and ISO 8601 times to the microsecond as
+# stored: with an offset (an instant), or without one (a time of the city's zone, as the SQL path reads it).
 DEGREES = r"^[-+]?[0-9]+(\.[0-9]+)?$"
-ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+ISO_TIME = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
+WITH_OFFSET = ISO_TIME + r"(Z|[+-]\d{2}(:?\d{2})?)$"
+WITHOUT_OFFSET = ISO_TIME + "$"
 INSTANT = pa.timestamp("us", tz="UTC")
+LOCAL_TIME = pa.timestamp("us")
 BATCH_ROWS = 100_000  # rows read, checked and sent at a time (each batch lands in tile order)
 FIRST_BATCH_ROWS = 10_000  # a small first batch: the server starts storing rows sooner
 READ_BLOCK_BYTES = 1 << 20  # pyarrow's reading unit, gathered into batches
@@ -120,21 +124,38 @@ def _true(mask: pa.Array) -> np.ndarray:
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
 
-def _instants(values: pa.Array) -> pa.Array:
-    """The instants of a column of times; NULL where a value is empty or doubtful (not ISO 8601 with an
-    offset, or a day that does not exist)."""
-    readable = pc.if_else(pc.match_substring_regex(values, ISO_TIME), values, None)
-    try:
-        return pc.cast(readable, INSTANT)
-    except pa.ArrowInvalid:  # a day that does not exist, an hour 24, ...: the batch value by value
-        return pa.concat_arrays([_instant_or_null(value) for value in readable.to_pylist()] or [readable])
+def _instants(values: pa.Array, zone: str) -> pa.Array:
+    """The instants of a column of times; NULL where a value is empty or doubtful: not ISO 8601, a day
+    that does not exist, or a time without an offset that the clocks of ``zone`` skip or show twice (a
+    change of offset; the SQL path resolves it as PostgreSQL does). Times without an offset are times
+    of ``zone``."""
+    with_offset = pc.match_substring_regex(values, WITH_OFFSET)
+    instants = _cast(pc.if_else(with_offset, values, None), INSTANT)
+    if pc.all(with_offset, min_count=0).as_py():  # NULLs skipped; the usual export: no second pass
+        return instants
+    local = pc.match_substring_regex(values, WITHOUT_OFFSET)
+    local_times = _cast(pc.if_else(local, values, None), LOCAL_TIME)
+    earliest, latest = (
+        pc.assume_timezone(local_times, zone, ambiguous=side, nonexistent=side)
+        for side in ("earliest", "latest")
+    )
+    only_one = pc.if_else(pc.equal(earliest, latest), earliest, None)  # a skipped or repeated time: NULL
+    return pc.coalesce(instants, pc.cast(only_one, INSTANT))
 
 
-def _instant_or_null(value: str | None) -> pa.Array:
+def _cast(values: pa.Array, to: pa.DataType) -> pa.Array:
+    """Texts cast to times; NULL for those Arrow cannot read (a day that does not exist, ...)."""
     try:
-        return pc.cast(pa.array([value], pa.string()), INSTANT)
+        return pc.cast(values, to)
+    except pa.ArrowInvalid:  # one doubtful value fails the batch: value by value then
+        return pa.concat_arrays([_cast_or_null(value, to) for value in values.to_pylist()])
+
+
+def _cast_or_null(value: str | None, to: pa.DataType) -> pa.Array:
+    try:
+        return pc.cast(pa.array([value], pa.string()), to)
     except pa.ArrowInvalid:
-        return pa.nulls(1, INSTANT)
+        return pa.nulls(1, to)
 
 
 def _not_before(later: pa.Array, earlier: pa.Array) -> np.ndarray:
@@ -305,6 +326,17 @@ def tile_order(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class CheckedBatch:
+    """One batch of the file checked and split into its parts (``encoded`` makes them COPY data)."""
+
+    new: pa.Table  # COPY_COLUMNS of the new rows, into incidents
+    callers: pa.Table  # id and CALLER_FIELDS of the new rows with a caller, into incident_callers
+    stored: pa.Table  # UPDATE_COLUMNS of rows whose external id is stored, into the updates table
+    to_sql: pa.Table  # row_no, repeats_row and the file's columns, into the staging table
+    near_city: int  # rows placed by the tolerance rule
+
+
+@dataclass
 class EncodedBatch:
     """One batch of the file, split and encoded for its COPYs (binary ones with their signature)."""
 
@@ -319,20 +351,47 @@ class EncodedBatch:
     near_city: int  # rows placed by the tolerance rule
 
 
-class BatchEncoder:
-    """Checks each batch of the file in columns, splits it and encodes the parts, numbering new rows on
-    from ``first_id`` (in tile order)."""
+def encoded(batch: CheckedBatch) -> EncodedBatch:
+    """The parts of a checked batch as COPY data: a stage of its own, so that one thread encodes a
+    batch while another checks the next."""
+    to_sql = b""
+    if batch.to_sql.num_rows:
+        sink = io.BytesIO()
+        options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+        pa_csv.write_csv(batch.to_sql, sink, options)
+        to_sql = sink.getvalue()
+    return EncodedBatch(
+        new=_with_signature(batch.new),
+        new_rows=batch.new.num_rows,
+        callers=_with_signature(batch.callers),
+        caller_ids=batch.callers["id"].to_numpy(),
+        stored=_with_signature(batch.stored),
+        stored_rows=batch.stored.num_rows,
+        to_sql=to_sql,
+        to_sql_rows=batch.to_sql.num_rows,
+        near_city=batch.near_city,
+    )
+
+
+def _with_signature(values: pa.Table) -> bytes:
+    return SIGNATURE + binary_copy_rows(values) if values.num_rows else b""
+
+
+class BatchChecker:
+    """Checks each batch of the file in columns and splits it, numbering new rows on from ``first_id``
+    (in tile order); times without an offset are times of the city's zone."""
 
     def __init__(
         self,
-        city_code: str,
+        city: CityContext,
         columns: list[str],
         catalog: Catalog,
         places: Kelurahan,
         stored_ids: SortedKeys,
         progress: Progress,
     ):
-        self.city_code, self.columns, self.catalog, self.places = city_code, columns, catalog, places
+        self.city_code, self.zone = city.code, city.timezone_name
+        self.columns, self.catalog, self.places = columns, catalog, places
         self.stored_ids, self.file_ids = stored_ids, FileIds()
         self.progress = progress
         self.rows_read = 0
@@ -358,7 +417,7 @@ class BatchEncoder:
             known &= _true(pc.is_null(_text(table, name)))
         return known & (area < len(self.places.codes))
 
-    def encoded(self, table: pa.Table) -> EncodedBatch:
+    def checked(self, table: pa.Table) -> CheckedBatch:
         count = table.num_rows
         rows = np.arange(self.rows_read + 1, self.rows_read + count + 1)
         self.rows_read += count
@@ -382,7 +441,7 @@ class BatchEncoder:
 
         area, by_tolerance = self.places.place(lon, lat)
         time_texts = {name: _text(table, name) for name in store.TIME_FIELDS}
-        times = {name: _instants(text) for name, text in time_texts.items()}
+        times = {name: _instants(text, self.zone) for name, text in time_texts.items()}
         received, dispatched, arrived, closed = times.values()
         readable_times = _true(pc.is_valid(received))
         for name, text in time_texts.items():
@@ -398,16 +457,14 @@ class BatchEncoder:
             & _not_before(closed, received)
         )
         new, known = fast & ~stored, fast & stored
-        encoded = EncodedBatch(
+        checked = CheckedBatch(
             *self._new_rows(values.filter(new)),
-            stored=self._with_signature(values.filter(known).select(UPDATE_COLUMNS)),
-            stored_rows=int(known.sum()),
+            stored=values.filter(known).select(UPDATE_COLUMNS),
             to_sql=self._to_sql(table.filter(~fast), rows[~fast], repeats[~fast]),
-            to_sql_rows=int((~fast).sum()),
             near_city=int((by_tolerance & fast).sum()),
         )
         self.progress("checking and storing rows", count)
-        return encoded
+        return checked
 
     def _stored_values(self, table, external_id, lon, lat, area, times) -> pa.Table:
         """Every column the fast path writes, for every row of the batch (only passing rows are kept)."""
@@ -434,7 +491,8 @@ class BatchEncoder:
             }
         )
 
-    def _new_rows(self, values: pa.Table) -> tuple[bytes, int, bytes, np.ndarray]:
+    def _new_rows(self, values: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """The new rows with their ids, and their callers."""
         count = values.num_rows
         ids = np.arange(self.next_id, self.next_id + count)
         self.next_id += count
@@ -446,32 +504,18 @@ class BatchEncoder:
         with_caller = _true(
             pc.or_kleene(pc.is_valid(values["caller_name"]), pc.is_valid(values["caller_phone"]))
         )
-        return (
-            self._with_signature(values.select(COPY_COLUMNS)),
-            count,
-            self._with_signature(values.filter(with_caller).select(["id", *CALLER_FIELDS])),
-            ids[with_caller],
-        )
+        return values.select(COPY_COLUMNS), values.filter(with_caller).select(["id", *CALLER_FIELDS])
 
-    @staticmethod
-    def _with_signature(values: pa.Table) -> bytes:
-        return SIGNATURE + binary_copy_rows(values) if values.num_rows else b""
-
-    def _to_sql(self, table: pa.Table, rows: np.ndarray, repeats: np.ndarray) -> bytes:
+    def _to_sql(self, table: pa.Table, rows: np.ndarray, repeats: np.ndarray) -> pa.Table:
         """The rows as the file gave them, for the SQL path's staging table (numbers of the file's rows,
         and of the earlier row a repeated external id came first in)."""
-        if not table.num_rows:
-            return b""
-        staged = pa.table(
+        return pa.table(
             {
                 "row_no": rows,
                 "repeats_row": pa.array(repeats, mask=repeats == 0),
                 **{name: table[name] for name in self.columns},
             }
         )
-        sink = io.BytesIO()
-        pa_csv.write_csv(staged, sink, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
-        return sink.getvalue()
 
 
 def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
@@ -557,9 +601,9 @@ def import_csv(
 
     The first batches are read before anything is written, to know that the file is big enough and
     whether it is mostly new (else the indexes stay: the same file again updates nothing). Then each
-    batch is checked and encoded in a helper thread while the server stores the one before. A line
-    pyarrow cannot read, found once the COPYs have begun, rolls them back to the savepoint taken
-    before them."""
+    batch is checked in one helper thread and encoded in another while the server stores the one
+    before. A line pyarrow cannot read, found once the COPYs have begun, rolls them back to the
+    savepoint taken before them."""
     if not set(columns) <= set(store.IMPORT_FIELDS) or not {"lat", "lon"} <= set(columns):
         return None
     batches = read_batches(path, columns)
@@ -573,13 +617,14 @@ def import_csv(
             return None
     except DoubtfulRow:
         return None
-    places = Kelurahan(store.kelurahan_shapes(conn, city_code), load_city(conn, city_code).to_metric)
+    city = require_city(conn, city_code)
+    places = Kelurahan(store.kelurahan_shapes(conn, city_code), city.to_metric)
     known_ids = stored_ids(store.external_ids(conn, city_code))
     rebuild_indexes = mostly_new(leading, known_ids)
     # where the role may, the foreign keys are checked here (the codes come from the locked rows) and
     # stay in place; elsewhere they are dropped and checked again as a whole afterwards
     keys_checked_here = store.may_skip_foreign_key_checks(conn)
-    encoder = BatchEncoder(city_code, columns, catalog, places, known_ids, progress)
+    checker = BatchChecker(city, columns, catalog, places, known_ids, progress)
     try:
         with conn.transaction():
             store.use_city_time_zone(conn, city_code)  # as the SQL path: the audit shows local times
@@ -597,20 +642,16 @@ def import_csv(
                     raise DoubtfulRow
                 import_id = store.start_import_record(conn, city_code, source)
                 first_id = store.next_incident_id(conn)
-                encoder.start(import_id, first_id)
+                checker.start(import_id, first_id)
                 with store.foreign_key_checks_skipped(conn) if keys_checked_here else nullcontext():
-                    tally = write_batches(
-                        conn,
-                        prefetched(map(encoder.encoded, itertools.chain(leading, batches))),
-                        columns,
-                        updates,
-                    )
+                    checked = prefetched(map(checker.checked, itertools.chain(leading, batches)))
+                    tally = write_batches(conn, prefetched(map(encoded, checked)), columns, updates)
                 if tally.inserted:
-                    store.incident_ids_used_up_to(conn, encoder.next_id - 1)
+                    store.incident_ids_used_up_to(conn, checker.next_id - 1)
                 if rebuild_indexes:
                     progress("rebuilding indexes and keys", 0)
             audit.record_copied_inserts(
-                conn, "incidents", "id", tally.inserted, first_id, encoder.next_id - 1
+                conn, "incidents", "id", tally.inserted, first_id, checker.next_id - 1
             )
             audit.record_copied_inserts(
                 conn,
@@ -624,11 +665,11 @@ def import_csv(
     except DoubtfulRow:
         return None
     return store.ImportResult(
-        rows_read=encoder.rows_read,
+        rows_read=checker.rows_read,
         inserted=tally.inserted,
         updated=updated,
         near_city=tally.near_city,
         import_id=import_id,
-        columnar_rows=encoder.rows_read - tally.to_sql,
+        columnar_rows=checker.rows_read - tally.to_sql,
         sql_rows=tally.to_sql,
     )

@@ -1,4 +1,6 @@
-"""``geo-app export-parquet``, ``geo-app national`` and ``geo-app make-national-sample``."""
+"""``geo-app export-parquet``, ``geo-app national`` and ``geo-app make-national-sample``.
+
+GeoPandas and Dask are imported by the commands that use them: the other commands start without them."""
 
 from __future__ import annotations
 
@@ -6,8 +8,6 @@ from pathlib import Path
 
 import click
 from tqdm import tqdm
-
-from geo_app.national import collection
 
 
 def _settings():
@@ -23,6 +23,7 @@ def export_parquet_command(out_dir: Path, city_code: str | None) -> None:
     """Write a city's incidents (without personal data), assets, green areas and areas as GeoParquet into
     the national collection OUT_DIR, partitioned by city code."""
     from geo_app.city import CityError
+    from geo_app.national.collection import CollectionError
     from geo_app.national.export import export_city
 
     settings = _settings()
@@ -35,7 +36,7 @@ def export_parquet_command(out_dir: Path, city_code: str | None) -> None:
 
     try:
         written = export_city(settings.database_url, city_code, out_dir, progress)
-    except (CityError, collection.CollectionError) as exc:
+    except (CityError, CollectionError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         for bar in bars.values():
@@ -67,6 +68,7 @@ def national_command(
     """League tables and hot spots of every city in COLLECTION_DIR, and cross-border hot spots, on Dask."""
     from geo_app.catalog import load_catalog
     from geo_app.national.city_analysis import NationalSettings
+    from geo_app.national.collection import CollectionError
     from geo_app.national.run import dask_client, run_national
 
     settings = _settings()
@@ -77,7 +79,7 @@ def national_command(
     try:
         with dask_client(scheduler, workers, processes=not threads) as client:
             run_dir = run_national(client, collection_dir, out_dir, national)
-    except collection.CollectionError as exc:
+    except CollectionError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"national run written to {run_dir}")
 

@@ -14,12 +14,15 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
 
 from geo_app.crs import CRS84, Crs
-from geo_app.published import Collection
+
+if TYPE_CHECKING:  # for hints only: the importers read TILE_KEY_ZOOM without loading the registry
+    from geo_app.published import Collection
 
 TILE_EXTENT = 4096
 TILE_BUFFER = 64

@@ -1,17 +1,18 @@
 #!/usr/bin/env python
 """Benchmarks of the 112 incidents on 1,000,000 synthetic calls, in their own database (default
 ``geo_app_bench_incidents``, created and loaded with the sample city on first use, then given the official
-kelurahan boundaries of ``../shared/data/cilegon_kelurahan.geojson`` through the import-areas logic when
-that file is there, or of OFFICIAL_KELURAHAN; the project itself never needs it):
+kelurahan boundaries of ``shared/data/cilegon_kelurahan.geojson`` beside the repository or a folder above
+it (or of OFFICIAL_KELURAHAN) through the import-areas logic when that file is there; the project itself
+never needs it):
 
 1. a CSV shaped like a call-centre export (88 % darurat calls with the caller's name and phone, 12 %
    other call types, a few dozen points on kelurahan boundaries, in the gaps between them and 150 m off
    the coast, five bad rows) imported two ways, side by side, ``--import-runs`` times each (the order
-   alternates; medians are compared): ``ogr2ogr -f PostgreSQL ... --config PG_USE_COPY YES`` into a
-   plain PostGIS table, and ``geo-app import-incidents --keep-good`` in its own process (validation,
-   kelurahan assignment, callers, audit, upsert into ``incidents``; its peak resident memory is
-   reported); then the same file again (nothing changes), again beside ogr2ogr. Targets: at most 1.0x
-   and 2.0x ogr2ogr's median;
+   alternates; the median of the ratios of the back-to-back pairs is compared, shown with the load
+   average): ``ogr2ogr -f PostgreSQL ... --config PG_USE_COPY YES`` into a plain PostGIS table, and
+   ``geo-app import-incidents --keep-good`` in its own process (validation, kelurahan assignment,
+   callers, audit, upsert into ``incidents``; its peak resident memory is reported); then the same file
+   again (nothing changes), again beside ogr2ogr. Targets: at most 1.0x and 2.0x ogr2ogr;
 2. ``GET /api/analysis/hotspots`` (aggregation, Gi*, FDR) over the 1,000,000 incidents: median of
    ``--runs`` requests (target: at most 1.5 s), and esda's ``G_Local`` on the same cells and band;
 3. the size of the ``/maps/hotspots`` page at 1,000,000 incidents (target: at most 2 MB).
@@ -51,10 +52,15 @@ TOKEN_USER = "bench-incidents"
 REPO = Path(__file__).resolve().parents[2]
 
 
-# The official boundaries, beside the repository where the project's shared data lives (the project
-# itself never needs them: without them the bench runs on the sample city's boundaries)
+# The official boundaries, in the project's shared data beside the repository or a folder above it (a
+# worktree); the project itself never needs them: without them the bench runs on the sample city's own
+OFFICIAL_FILE = Path("shared", "data", "cilegon_kelurahan.geojson")
 OFFICIAL_KELURAHAN = Path(
-    os.environ.get("OFFICIAL_KELURAHAN") or REPO.parent / "shared" / "data" / "cilegon_kelurahan.geojson"
+    os.environ.get("OFFICIAL_KELURAHAN")
+    or next(
+        (up / OFFICIAL_FILE for up in REPO.parents if (up / OFFICIAL_FILE).exists()),
+        REPO.parent / OFFICIAL_FILE,
+    )
 )
 NON_EMERGENCY = ("informasi", "prank", "ghost", "dropped")
 
@@ -226,6 +232,19 @@ def run_import(url: str, path: Path) -> tuple[float, int, str]:
     return seconds, peak_kib * 1024, process.stdout
 
 
+def pair_summary(pairs: list[tuple[float, float, float]]) -> str:
+    """Side-by-side runs compared: the median of the ratios of each pair (the two ran back to back, so
+    the machine's changing load falls on both alike), the medians of both tools, and each pair with
+    the one-minute load average after it."""
+    ratios = [ours / theirs for ours, theirs, _ in pairs]
+    ours, theirs = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+    runs = "; ".join(f"{o:.1f} s vs {t:.1f} s = {o / t:.2f}x at load {load:.1f}" for o, t, load in pairs)
+    return (
+        f"median ratio {statistics.median(ratios):.2f}x ogr2ogr (medians: geo-app {ours:.1f} s, ogr2ogr "
+        f"{theirs:.1f} s; {runs})"
+    )
+
+
 def admin_client(app, url: str):
     from geo_app.auth import users
 
@@ -312,43 +331,37 @@ def main() -> None:
         print(f"generating {args.rows:,} incidents into {csv_path}")
         shape = synthetic_csv(url, args.rows, csv_path)
         print(f"CSV: {csv_path.stat().st_size / 1e6:.0f} MB; rows: {shape}")
-        ogr_times, import_times, peaks = [], [], []
+        fresh, again, peaks = [], [], []  # (geo-app s, ogr2ogr s, load average) of each pair
         for run in range(1, args.import_runs + 1):
             remove_bench_rows(url)
             # alternate which goes first: the machine's other load then falls on both alike
+            times = {}
             for tool in ("ogr2ogr", "geo-app") if run % 2 else ("geo-app", "ogr2ogr"):
                 if tool == "ogr2ogr":
-                    ogr_times.append(run_ogr2ogr(url, csv_path))
-                    print(f"  run {run}: ogr2ogr (PG_USE_COPY=YES) {ogr_times[-1]:.1f} s")
+                    times[tool] = run_ogr2ogr(url, csv_path)
+                    print(f"  run {run}: ogr2ogr (PG_USE_COPY=YES) {times[tool]:.1f} s")
                 else:
-                    seconds, peak, report = run_import(url, csv_path)
-                    import_times.append(seconds)
+                    times[tool], peak, report = run_import(url, csv_path)
                     peaks.append(peak)
                     print(
-                        f"  run {run}: geo-app import-incidents --keep-good {seconds:.1f} s, peak RSS "
+                        f"  run {run}: geo-app import-incidents --keep-good {times[tool]:.1f} s, peak RSS "
                         f"{peak / 2**20:.0f} MiB\n    " + report.strip().replace("\n", "\n    ")
                     )
-        again_times = []
-        for _ in range(args.import_runs):  # the same file again, beside ogr2ogr again
+            fresh.append((times["geo-app"], times["ogr2ogr"], os.getloadavg()[0]))
+        for run in range(1, args.import_runs + 1):  # the same file again, beside ogr2ogr again
             seconds, peak, report = run_import(url, csv_path)
-            again_times.append(seconds)
+            peaks.append(peak)
             print(
-                f"  same file again: {seconds:.1f} s, peak RSS {peak / 2**20:.0f} MiB\n    "
+                f"  run {run}: same file again {seconds:.1f} s, peak RSS {peak / 2**20:.0f} MiB\n    "
                 + report.strip().replace("\n", "\n    ")
             )
-            ogr_times.append(run_ogr2ogr(url, csv_path))
-            print(f"  ogr2ogr (PG_USE_COPY=YES) {ogr_times[-1]:.1f} s")
-        ogr = statistics.median(ogr_times)
+            ogr_seconds = run_ogr2ogr(url, csv_path)
+            print(f"  run {run}: ogr2ogr (PG_USE_COPY=YES) {ogr_seconds:.1f} s")
+            again.append((seconds, ogr_seconds, os.getloadavg()[0]))
         summary = [
-            f"import {args.rows:,} rows, median of {args.import_runs}: geo-app "
-            f"{statistics.median(import_times):.1f} s ({statistics.median(import_times) / ogr:.2f}x) vs "
-            f"ogr2ogr {ogr:.1f} s (geo-app {', '.join(f'{t:.1f}' for t in import_times)}; "
-            f"ogr2ogr {', '.join(f'{t:.1f}' for t in ogr_times)})",
-            f"same file again, median of {args.import_runs}: {statistics.median(again_times):.1f} s "
-            f"({statistics.median(again_times) / ogr:.2f}x ogr2ogr; "
-            f"{', '.join(f'{t:.1f}' for t in again_times)})",
+            f"import {args.rows:,} rows: {pair_summary(fresh)}",
+            f"same file again: {pair_summary(again)}",
             f"peak RSS of the import: {max(peaks) / 2**20:.0f} MiB",
-            f"load average: {', '.join(f'{value:.2f}' for value in os.getloadavg())}",
         ]
         if args.imports_only:
             print("\nsummary\n  " + "\n  ".join(summary))
