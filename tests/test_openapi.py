@@ -7,7 +7,7 @@ from ogc_city import CITY, ogc_app  # noqa: F401 (fixture app)
 from openapi_spec_validator import validate
 
 from geo_app.ogc.core import MAX_LIMIT
-from geo_app.web.openapi import RULE_ARGUMENT
+from geo_app.web.openapi import RULE_ARGUMENT, UNDESCRIBED
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,33 @@ def test_operations_carry_summaries_parameters_and_problem_errors(document):
     }
     areas = document["paths"]["/api/areas"]["get"]
     assert [p["name"] for p in areas["parameters"]] == ["limit", "cursor", "level"]  # its parsed(AreaQuery)
+
+
+def test_every_query_parameter_is_described_and_typed_where_the_code_says_how(document):
+    undescribed = [
+        f"{method.upper()} {path} {parameter['name']}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation["parameters"]
+        if parameter.get("in") == "query" and parameter.get("description") in (None, "", UNDESCRIBED)
+    ]
+    assert undescribed == []
+
+    def query(path: str, method: str = "get") -> dict:
+        operation = document["paths"][path][method]
+        return {p["name"]: p["schema"] for p in operation["parameters"] if p.get("in") == "query"}
+
+    hotspots = query("/api/analysis/hotspots")  # a pydantic model: Literal, bounds and defaults
+    assert hotspots["grid"] == {
+        "type": "string",
+        "enum": ["hexagon", "h3", "kelurahan"],
+        "default": "hexagon",
+    }
+    assert hotspots["resolution"] == {"type": "integer", "default": 8, "minimum": 5, "maximum": 11}
+    fire = query("/api/analysis/coverage/fire")  # number(name, default, minimum, maximum) in the view
+    assert fire["radius_m"]["minimum"] == 1 and fire["radius_m"]["maximum"] == 50_000
+    green = query("/api/analysis/green")  # choice(name, options, default) in the view
+    assert green["format"] == {"type": "string", "enum": ["csv", "geojson", "json"], "default": "json"}
 
 
 def test_items_take_limit_from_components_with_its_maximum(document):

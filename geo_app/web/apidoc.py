@@ -22,6 +22,8 @@ class QueryParam:
     enum: tuple[str, ...] = ()
     default: object = None
     required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
 
     def schema(self) -> dict:
         schema: dict = {"type": self.type}
@@ -29,6 +31,10 @@ class QueryParam:
             schema["enum"] = list(self.enum)
         if self.default is not None:
             schema["default"] = self.default
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
         return schema
 
 

@@ -12,6 +12,7 @@ import ast
 import inspect
 import re
 import textwrap
+from dataclasses import replace
 from functools import cache
 
 from flask import Blueprint, Flask, current_app, render_template, request
@@ -72,39 +73,153 @@ def _summary(view) -> tuple[str, str]:
     return first.strip() or view.__name__.replace("_", " "), rest.strip()
 
 
+COMMON_PARAMETERS = {
+    "as_of": "State at the end of this day (YYYY-MM-DD, city time); default: today",
+    "level": "Which rows or areas: kelurahan, kecamatan or the city (kota); default all",
+    "format": "Answer format (json by default)",
+    "radius_m": "Distance in metres (straight line)",
+    "minutes": "Travel time over the road network, in minutes",
+    "min_ha": "Smallest public green area counted, in hectares",
+    "type": "Types of the layer catalog, comma-separated (default: all)",
+    "mode": "radius (straight line) or travel_time (over the road network)",
+    "value": "Radius in metres (mode=radius) or minutes (mode=travel_time); default per asset type",
+    "count": "Number of suggested sites",
+    "from": "Start date, YYYY-MM-DD (as of the end of that day, city time)",
+    "to": "End date, YYYY-MM-DD (as of the end of that day, city time)",
+    "start": "From: a month (2026-10), a date or an ISO date-time, in the city's time zone",
+    "end": "To (a month or date counts whole): like start",
+    "category": "Incident categories of the catalog, comma-separated",
+    "call_type": "Call types of the catalog, comma-separated",
+    "public": "true: public green areas only; false: private only",
+    "opd": "Owner OPD (agency) code",
+    "owner_opd": "Owner OPD (agency) code",
+    "kelurahan": "Kelurahan codes, comma-separated",
+    "bbox": "min_lon,min_lat,max_lon,max_lat in degrees",
+    "status": "Asset status, comma-separated",
+    "dimension": "Smart-city dimension, comma-separated",
+    "phase": "Roadmap phase, comma-separated",
+    "overlap": "What to do where the new polygon overlaps a current one: reject (default), clip or keep",
+    "valid_to": "Last day the feature was valid (YYYY-MM-DD); default today",
+    "dry_run": "true: check and report without writing",
+    "keep_good_rows": "true: import the good rows and report the rejected ones (default: refuse the file)",
+    "keep_good": "true: import the good rows and report the rejected ones (default: refuse the file)",
+    "crs": "CRS of a file without one (e.g. EPSG:32748)",
+    "address": "Address or place name to find in the city",
+    "lat": "Latitude in degrees",
+    "lon": "Longitude in degrees",
+    "entity": "Kind of record (asset, incident, green_area, user, …)",
+    "entity_id": "Id of the record",
+    "actor": "User name of whoever made the change",
+    "since": "Changes from this date or ISO date-time on",
+    "until": "Changes up to this date or ISO date-time",
+    "day": "The briefing as it read on this morning (YYYY-MM-DD, city time); default today",
+    "next": "Page to open after signing in (a path of this service)",
+    "figure": "League figure the cities are coloured by",
+    "month": "Calendar month YYYY-MM; default the last complete month",
+    "grid": "Cells incidents are counted in: hexagons, H3 cells or kelurahan",
+    "size": "Hexagon size in metres (centre to corner); default 1/100 of the area's longer side",
+    "resolution": "H3 resolution with grid=h3",
+    "band": "Gi* distance band in metres; default chosen from the data (see band_choice)",
+    "fdr": "Correct the confidence bins for the false discovery rate (Benjamini-Hochberg)",
+    "radius": "Kernel radius in metres; default from the data (Silverman-style rule)",
+    "cell": "Grid spacing of the surface in metres; default radius/4",
+    "eps": "DBSCAN neighbourhood distance in metres",
+    "min_points": "DBSCAN: incidents a core point needs within eps",
+    "step": "Time step of the space-time cube: month or week",
+    "previous_steps": "Steps back the recent patterns (new, intensifying) look at",
+}
+"""Descriptions of query parameters that mean the same on every endpoint; a view or model that says more
+(its own ``declare`` or pydantic ``Field(description=...)``) wins."""
+
 UNDESCRIBED = "Checked by the view; not described yet"
+
+JSON_TYPES = {"integer", "number", "boolean", "string"}
+
+
+def _described(name: str) -> QueryParam:
+    return QueryParam(name, COMMON_PARAMETERS.get(name, UNDESCRIBED))
+
+
+def _literal(node: ast.AST | None) -> object:
+    try:
+        return ast.literal_eval(node) if node is not None else None
+    except ValueError:
+        return None
+
+
+def _from_call(called: str, node: ast.Call, params: dict[str, QueryParam]) -> None:
+    """Enum and default of ``choice(name, options, default)``, type and bounds of ``number(name, default,
+    minimum, maximum, whole=)`` where the view writes them as literals."""
+    name = _literal(node.args[0])
+    given = [_literal(arg) for arg in node.args[1:]]
+    keywords = {keyword.arg: _literal(keyword.value) for keyword in node.keywords}
+    if called == "choice":
+        options, default = (*given, keywords.get("default"), None)[:2]
+        if isinstance(options, tuple | list | set):
+            params[name] = replace(params[name], enum=tuple(sorted(options)), default=default)
+        return
+    default, low, high = (*given, keywords.get("maximum"), None, None)[:3]
+    numeric = (int, float)
+    params[name] = replace(
+        params[name],
+        type="integer" if keywords.get("whole") is True else "number",
+        default=default if isinstance(default, numeric) else None,
+        minimum=low if isinstance(low, numeric) else None,
+        maximum=high if isinstance(high, numeric) else None,
+    )
+
+
+def _model_params(model) -> dict[str, QueryParam]:
+    """The fields of a pydantic query model, typed from its JSON schema (enums, bounds, defaults)."""
+    try:
+        properties = model.model_json_schema()["properties"]
+    except Exception:  # a field type without a JSON schema: names and descriptions only
+        properties = {}
+    params = {}
+    for name, field in model.model_fields.items():
+        prop = properties.get(name, {})
+        typed = next((option for option in prop.get("anyOf", [prop]) if option.get("type") != "null"), {})
+        kind = typed.get("type")
+        default = prop.get("default")
+        params[name] = QueryParam(
+            name,
+            field.description or COMMON_PARAMETERS.get(name, UNDESCRIBED),
+            kind if kind in JSON_TYPES else "string",
+            enum=tuple(typed.get("enum", ())),
+            default=default if isinstance(default, str | int | float | bool) else None,
+            minimum=typed.get("minimum"),
+            maximum=typed.get("maximum"),
+        )
+    return params
 
 
 @cache
-def _source_facts(view) -> tuple[dict[str, str], bool]:
-    """Query parameters given to reject_unknown or read by parsed(Model) (name → description), and
-    whether the view renders an HTML template."""
+def _source_facts(view) -> tuple[dict[str, QueryParam], bool]:
+    """Query parameters given to reject_unknown or read by parsed(Model) (typed and described where the
+    code says how), and whether the view renders an HTML template."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(view)))
     except (OSError, TypeError, SyntaxError):
         return {}, False
-    names: dict[str, str] = {}
+    params: dict[str, QueryParam] = {}
     renders_html = False
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    for node in calls:
         called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         renders_html |= called == "render_template"
-        if (
-            called == reject_unknown.__name__
-            and node.args
-            and isinstance(node.args[0], ast.Set | ast.List | ast.Tuple)
-        ):
-            names |= {
-                e.value: UNDESCRIBED
-                for e in node.args[0].elts
-                if isinstance(e, ast.Constant) and isinstance(e.value, str)
-            }
+        if called == reject_unknown.__name__ and node.args:
+            names = _literal(node.args[0])
+            if isinstance(names, set | list | tuple):
+                params |= {name: params.get(name) or _described(name) for name in sorted(names)}
         if called == parsed.__name__ and node.args and isinstance(node.args[0], ast.Name):
             model = view.__globals__.get(node.args[0].id)
-            fields = getattr(model, "model_fields", {})
-            names |= {name: field.description or UNDESCRIBED for name, field in fields.items()}
-    return names, renders_html
+            if model is not None:
+                params |= _model_params(model)
+    for node in calls:
+        called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if called in ("choice", "number") and node.args and _literal(node.args[0]) in params:
+            _from_call(called, node, params)
+    return params, renders_html
 
 
 def _parameter(param: QueryParam) -> dict:
@@ -137,10 +252,8 @@ def _operation(
 ) -> dict:
     declaration: ApiDeclaration = getattr(view, "api_declaration", ApiDeclaration())
     summary, description = _summary(view)
-    parameter_names, renders_html = _source_facts(view)
-    params = list(declaration.params) or [
-        QueryParam(name, description) for name, description in parameter_names.items()
-    ]
+    source_params, renders_html = _source_facts(view)
+    params = list(declaration.params) or list(source_params.values())
     references = []
     if declaration.items and collection is not None:
         params = [*ITEMS_PARAMS, *_queryable_params(collection)]
