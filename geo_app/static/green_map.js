@@ -181,48 +181,12 @@
     });
   }
 
-  /* Legends fold to their title (a tap opens them); on a phone they start folded and the layer list
-   * starts closed behind its button, so the map stays visible. */
-  function foldControls(map) {
-    var small = window.matchMedia("(max-width: 800px)").matches;
-    map.getContainer().querySelectorAll(".geo-legend h3").forEach(function (title) {
-      var legend = title.parentNode;
-      title.setAttribute("role", "button");
-      title.setAttribute("tabindex", "0");
-      legend.classList.toggle("green-folded", small);
-      title.setAttribute("aria-expanded", String(!small));
-      function toggle() {
-        var folded = legend.classList.toggle("green-folded");
-        title.setAttribute("aria-expanded", String(!folded));
-      }
-      title.addEventListener("click", toggle);
-      title.addEventListener("keydown", function (event) {
-        if (event.key === "Enter" || event.key === " ") {
-          event.preventDefault();
-          toggle();
-        }
-      });
-    });
-    var layerList = map.getContainer().querySelector(".leaflet-control-layers");
-    if (small && layerList) {
-      layerList.classList.remove("leaflet-control-layers-expanded");
-      layerList.querySelector(".leaflet-control-layers-toggle").addEventListener("click", function (event) {
-        event.preventDefault();
-        layerList.classList.add("leaflet-control-layers-expanded");
-      });
-      map.on("click", function () {
-        layerList.classList.remove("leaflet-control-layers-expanded");
-      });
-    }
-  }
-
   window.GeoGreen = {
     init: function (map, layers) {
       addHatches(layers.colours);
       styleChanges(map, layers.changes, layers.colours);
       swipeWhenBoth(map, layers.swipe, layers.left, layers.right);
       rankingTables(map, layers.areas);
-      foldControls(map);
     },
   };
 })();
