@@ -123,7 +123,7 @@ def test_number_matched_is_exact_up_to_its_limit_and_estimated_above(client, ass
     assert items(client, "assets_pju")["numberMatched"] == sum(a["asset_type"] == "pju" for a in assets)
     assert items(client, "assets_cctv", "?limit=5")["numberMatched"] == CCTV_COUNT  # exact: under 20,000
     cap = 1000  # the service counts up to 20,000; a smaller cap shows what happens above it
-    api = OgcApi(app.extensions["ogc_api"].collections, CITY, exact_count_max=cap)
+    api = OgcApi(app.extensions["ogc_api"][CITY].collections, CITY, exact_count_max=cap)
     with connect(database_url) as conn:
         conn.execute("ANALYZE assets")
         up_to_cap = api.items("http://x/ogc", "assets_cctv", {"filter": f"name < 'CCTV {cap:04d}'"}, conn)

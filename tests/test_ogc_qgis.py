@@ -182,7 +182,7 @@ def test_every_collection_declares_its_geometry_type_as_the_data_has_it(client, 
     shown = {c["id"] for c in listed["collections"]}
     mixed = {c["id"] for c in listed["mixedGeometryCollections"]}
     assert "assets" in mixed and "assets" not in shown and "assets_jaringan_fiber" in shown
-    for collection in app.extensions["ogc_api"].collections.values():
+    for collection in app.extensions["ogc_api"][CITY].collections.values():
         where = " AND ".join(
             [f"{name} IN ({', '.join(repr(v) for v in values)})" for name, values in collection.restrictions]
             + ["city_code = %s", "geom IS NOT NULL"]
