@@ -41,7 +41,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import geopandas as gpd
 import numpy as np
 from load import CENTRE, free_port, say, start_gunicorn, tile_of
-from sample_database import sample_city_database
+from sample_database import SAMPLE_CITY, sample_city_database
 from tqdm import tqdm
 
 from geo_app.auth.users import UserError, add_user, issue_token
@@ -179,7 +179,7 @@ def with_value(path: str, parameter: str, value: float) -> str:
 
 def prepare_token(url: str) -> str:
     with contextlib.suppress(UserError):  # the user exists from an earlier run
-        add_user(url, BENCH_USER, "admin", None)
+        add_user(url, BENCH_USER, "admin", None, city_code=SAMPLE_CITY)
     token, _ = issue_token(url, BENCH_USER, days=1, label="bounded requests benchmark")
     return token
 

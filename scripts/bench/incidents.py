@@ -251,7 +251,7 @@ def admin_client(app, url: str):
     with connect(url) as conn:
         exists = conn.execute("SELECT 1 FROM users WHERE username = %s", (TOKEN_USER,)).fetchone()
     if not exists:
-        users.add_user(url, TOKEN_USER, "admin", None)
+        users.add_user(url, TOKEN_USER, "admin", None, city_code=CITY)
     token, _ = users.issue_token(url, TOKEN_USER, days=1, label="bench")
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"

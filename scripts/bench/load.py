@@ -31,6 +31,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from sample_database import SAMPLE_CITY
 from tqdm import tqdm
 
 from geo_app.auth.users import UserError, add_user, issue_token
@@ -108,7 +109,7 @@ def prepare_database(url: str) -> str:
     with connect(url, autocommit=True) as conn:
         conn.execute("ANALYZE")  # planner statistics of freshly loaded tables, as autovacuum would give them
     with contextlib.suppress(UserError):  # the user exists from an earlier run
-        add_user(url, BENCH_USER, "supervisor_112", None)
+        add_user(url, BENCH_USER, "supervisor_112", None, city_code=SAMPLE_CITY)
     token, _ = issue_token(url, BENCH_USER, days=1, label="load benchmark")
     return token
 

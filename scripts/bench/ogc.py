@@ -216,7 +216,7 @@ def public_id_at(url: str, position: int) -> int:
 
 def bench_token(url: str) -> str:
     with suppress(UserError):
-        add_user(url, "bench_planner", PERENCANA, password=None)
+        add_user(url, "bench_planner", PERENCANA, password=None, city_code=CITY)
     secret, _ = issue_token(url, "bench_planner", days=1, label="bench")
     return secret
 

@@ -24,7 +24,7 @@ import urllib.request
 import uuid
 
 from load import free_port, say, start_gunicorn
-from sample_database import sample_city_database
+from sample_database import SAMPLE_CITY, sample_city_database
 
 from geo_app.auth.users import add_user, issue_token
 from geo_app.db import connect
@@ -94,7 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     url = sample_city_database(args.database)
     username = f"bench-ows-{uuid.uuid4().hex[:6]}"
-    add_user(url, username, "perencana", password=None)
+    add_user(url, username, "perencana", password=None, city_code=SAMPLE_CITY)
     token, _ = issue_token(url, username, days=1, label="bench")
     headers = {"Authorization": "Basic " + base64.b64encode(f"{username}:{token}".encode()).decode()}
     port = free_port()

@@ -71,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     url = sample_city_database(args.database)
     with suppress(UserError):
-        add_user(url, "bench_admin", ADMIN, password=None)
+        add_user(url, "bench_admin", ADMIN, password=None, city_code=SAMPLE_CITY)
     token, _ = issue_token(url, "bench_admin", days=1, label="bench slow link")
     headers = {"Authorization": f"Bearer {token}"}
     app = create_app(Settings.from_env(database_url=url, env="test", city_code=SAMPLE_CITY))
