@@ -6,16 +6,17 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from shapely.geometry import box
 
 from geo_app.auth.privacy import incident_fields
 from geo_app.auth.roles import ADMIN
 from geo_app.city import load_city
 from geo_app.store.assets import AssetFilter
 from geo_app.store.incidents import IncidentFilter
-from geo_app.usecases import areas, assets, hotspots, incident_records
+from geo_app.usecases import areas, assets, green_areas, hotspots, incident_records
 from geo_app.usecases.assets import AssetList
 from geo_app.usecases.audit import AuditList, audit_entries
-from geo_app.usecases.errors import NotFound, WholeMonthsOnly
+from geo_app.usecases.errors import NotFound, Rejected, WholeMonthsOnly
 from geo_app.usecases.incident_records import IncidentList
 from geo_app.usecases.incidents import AreaCountRequest, area_counts
 from geo_app.usecases.paging import PageRequest
@@ -86,6 +87,35 @@ def test_a_missing_record_is_a_domain_error_and_a_404_problem(client, conn, city
     assert (
         response.status_code == 404 and response.json["detail"] == "There is no asset 987654321 in this city."
     )
+
+
+def test_green_area_edits_are_use_cases_that_check_everything_or_write_nothing(client, conn, city):
+    catalog = client.application.config["CATALOG"]
+    count = "SELECT count(*) AS n FROM green_areas WHERE city_code = %s"
+    before = conn.execute(count, (city.code,)).fetchone()["n"]
+    lon, lat = (
+        conn.execute(  # a small square inside a kelurahan
+            "SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (SELECT ST_PointOnSurface(geom) AS p FROM admin_areas"
+            " WHERE city_code = %s AND level = 'kelurahan' ORDER BY code LIMIT 1) AS inside",
+            (city.code,),
+        )
+        .fetchone()
+        .values()
+    )
+    square = box(lon - 0.0005, lat - 0.0005, lon + 0.0005, lat + 0.0005)
+    unknown_type = green_areas.GreenAreaEdit({"green_type": "no_such_type", "name": "X"}, square)
+    with pytest.raises(Rejected) as refused:
+        green_areas.create_green_area(conn, city, catalog, unknown_type)
+    assert "no_such_type" in str(refused.value)
+    outside = green_areas.GreenAreaEdit({"green_type": "taman_kota", "name": "X"}, box(100, 0, 100.01, 0.01))
+    with pytest.raises(Rejected) as refused:
+        green_areas.create_green_area(conn, city, catalog, outside)
+    assert refused.value.report is not None  # the whole check travels with the refusal
+    assert conn.execute(count, (city.code,)).fetchone()["n"] == before
+    with pytest.raises(NotFound, match="no green area 987654321"):
+        green_areas.end_green_area(conn, city, 987654321)
+    with pytest.raises(NotFound):
+        green_areas.green_area_history(conn, city, 987654321)
 
 
 def month_bounds(city) -> tuple[datetime, datetime]:

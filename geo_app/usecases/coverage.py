@@ -22,6 +22,19 @@ def coverage_result(
     return RESULTS.compute(conn, city.code, catalog, request)
 
 
+def fire_view(
+    conn: psycopg.Connection,
+    city: CityContext,
+    catalog: Catalog,
+    radius_m: float,
+    minutes: float,
+    access_m: float,
+) -> dict:
+    """The fire service's figures: people within ``radius_m`` of a fire post and within ``minutes`` over
+    the roads (coverage.fire_service_view)."""
+    return coverage.fire_service_view(conn, city.code, catalog, radius_m, minutes, access_m)
+
+
 def jsonable(value):
     """NaN becomes null and floats are rounded to 4 decimals, recursively."""
     if isinstance(value, float):

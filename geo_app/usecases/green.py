@@ -17,6 +17,7 @@ import psycopg
 from geo_app.analysis import green as green_analysis
 from geo_app.city import CityContext
 from geo_app.store import green as green_store
+from geo_app.store import population as population_store
 from geo_app.usecases.periods import last_complete_month
 
 FIGURE_COLUMNS = [
@@ -51,6 +52,57 @@ def records(frame: pd.DataFrame) -> list[dict]:
 def rth_statistics(conn: psycopg.Connection, city: CityContext, at: datetime | None) -> pd.DataFrame:
     """One row per kelurahan, kecamatan and the city (``level``) at ``at`` (default: now)."""
     return green_analysis.load_rth_statistics(conn, city.code, city.name, at)
+
+
+@dataclass(frozen=True)
+class GreenChanges:
+    """Hectares gained and lost per kelurahan, kecamatan and city between two moments; the changed land
+    as shapes (``with_shapes``) and the changed polygons of each kelurahan (``with_polygons``)."""
+
+    table: pd.DataFrame
+    shapes: list[dict]
+    polygons: list[dict]
+
+
+def green_changes(
+    conn: psycopg.Connection,
+    city: CityContext,
+    before: datetime,
+    after: datetime,
+    *,
+    with_shapes: bool = False,
+    with_polygons: bool = False,
+) -> GreenChanges:
+    table, shapes = green_analysis.load_change(
+        conn, city.code, city.name, before, after, geometry=with_shapes
+    )
+    polygons = green_store.changed_polygons(conn, city.code, before, after) if with_polygons else []
+    return GreenChanges(table, shapes, polygons)
+
+
+@dataclass(frozen=True)
+class ParkAccessRequest:
+    radius_m: float = green_analysis.ACCESS_RADIUS_M
+    min_ha: float = green_analysis.ACCESS_MIN_HA
+    at: datetime | None = None
+    green_types: tuple[str, ...] = ()  # (): every public type
+
+
+@dataclass(frozen=True)
+class ParkAccess:
+    """Residents within reach per kelurahan, kecamatan and city, the land beyond reach per kelurahan, and
+    where the residents come from (population grid or spread evenly)."""
+
+    table: pd.DataFrame
+    gaps: dict
+    population_model: str
+
+
+def park_access(conn: psycopg.Connection, city: CityContext, request: ParkAccessRequest) -> ParkAccess:
+    table, gaps = green_analysis.load_access(
+        conn, city.code, city.name, request.radius_m, request.min_ha, request.at, request.green_types
+    )
+    return ParkAccess(table, gaps, population_store.model_name(conn, city.code))
 
 
 def targets() -> dict:

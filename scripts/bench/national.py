@@ -38,6 +38,7 @@ from geo_app.national.city_analysis import NationalSettings, hexagon_hot_spots
 from geo_app.national.run import dask_client, run_national
 from geo_app.national.simulation import simulate_collection
 from geo_app.settings import Settings
+from geo_app.store.incidents import POINT_PRECISIONS
 
 
 def peak_rss_mb() -> float:
@@ -89,9 +90,12 @@ def one_run(path: Path, workers: int, scheduler: str | None, settings: NationalS
 def check_city(path: Path, run_dir: Path, settings: NationalSettings, code: str) -> int:
     """The run's cells of one city against the city node's pure functions on the same files."""
     city = collection.read_cities(path).set_index("code").loc[code]
-    incidents = collection.read_city_layer(path, "incidents", code, ["call_type"])
+    incidents = collection.read_city_layer(path, "incidents", code, ["call_type", "geocode_precision"])
     areas = collection.read_city_layer(path, "admin_areas", code)
-    emergencies = incidents[incidents["call_type"].isin(settings.incident_call_types)]
+    emergencies = incidents[  # the calls the city node's hot spots count: emergencies located to a point
+        incidents["call_type"].isin(settings.incident_call_types)
+        & incidents["geocode_precision"].isin(POINT_PRECISIONS)
+    ]
     outline = areas[areas["level"] == "kelurahan"].geometry.union_all()
     area = gpd.GeoSeries([outline], crs=4326).to_crs(int(city["metric_srid"])).iloc[0]
     located = emergencies.geometry.dropna().to_crs(int(city["metric_srid"]))

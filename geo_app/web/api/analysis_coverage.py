@@ -169,8 +169,8 @@ def fire_view():
     radius_m = number("radius_m", float(settings.fire_coverage_radius_m), 1, 50_000)
     minutes = number("minutes", float(settings.fire_response_minutes), 0.1, 180)
     with deps.connection() as conn:
-        view = coverage.fire_service_view(
-            conn, deps.city_code(), deps.catalog(), radius_m, minutes, float(settings.coverage_access_m)
+        view = coverage_usecases.fire_view(
+            conn, deps.city(), deps.catalog(), radius_m, minutes, float(settings.coverage_access_m)
         )
     return jsonable(view)
 

@@ -20,7 +20,6 @@ from shapely.geometry import mapping, shape
 from geo_app.analysis import green as green_analysis
 from geo_app.csv_cells import to_csv
 from geo_app.ingest import green as green_ingest
-from geo_app.ingest.readers import ReadError
 from geo_app.store import areas as area_store
 from geo_app.store import green as green_store
 from geo_app.store import population as population_store
@@ -203,10 +202,7 @@ def get_green_area(feature_id: int):
     reject_unknown({"as_of"})
     at = _instant("as_of", end_of_day=True)
     with deps.connection() as conn:
-        row = green_store.get_green_area(conn, deps.city_code(), feature_id, at)
-    if row is None:
-        when = f" on {request.args['as_of']}" if at else ""
-        raise Problem(404, "Not found", f"No green area {feature_id}{when}; see /api/green-areas.")
+        row = green_areas.get_green_area(conn, deps.city(), feature_id, at)
     return _geojson(_feature(row))
 
 
@@ -215,14 +211,12 @@ def green_area_history(feature_id: int):
     """Every version of a feature, oldest first."""
     reject_unknown(())
     with deps.connection() as conn:
-        rows = green_store.green_area_history(conn, deps.city_code(), feature_id)
-    if not rows:
-        raise Problem(404, "Not found", f"No green area {feature_id}; see /api/green-areas.")
+        rows = green_areas.green_area_history(conn, deps.city(), feature_id)
     return _geojson({"type": "FeatureCollection", "features": [_feature(row) for row in rows]})
 
 
-def _body() -> tuple[dict, object, datetime | None]:
-    """A GeoJSON Feature body: its properties, shapely geometry (or None) and valid_from."""
+def _edit() -> green_areas.GreenAreaEdit:
+    """The GeoJSON Feature of the body as an edit: properties, shapely geometry (or None), valid_from."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or body.get("type") != "Feature":
         raise Problem(
@@ -240,16 +234,11 @@ def _body() -> tuple[dict, object, datetime | None]:
         at = _parse_instant(valid_from, "valid_from") if valid_from else None
     except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException) as exc:
         raise Problem(400, "Invalid body", f"The geometry or valid_from cannot be read: {exc}") from None
-    return properties, geom, at
+    return green_areas.GreenAreaEdit(properties, geom, at, _overlap())
 
 
-def _refused(result: green_ingest.FeatureResult) -> Problem:
-    detail = "; ".join([*result.errors, *result.notes]) or result.status
-    return Problem(422, "Green area not saved", detail, report=asdict(result))
-
-
-def _saved(conn, feature_id: int, result: green_ingest.FeatureResult, status: int) -> Response:
-    body = _feature(green_store.get_green_area(conn, deps.city_code(), feature_id))
+def _saved(conn, feature_id: int, result, status: int) -> Response:
+    body = _feature(green_areas.get_green_area(conn, deps.city(), feature_id))
     body["report"] = asdict(result)
     location = url_for(".get_green_area", feature_id=feature_id)
     return _geojson(body, status, {"Location": location})
@@ -259,16 +248,9 @@ def _saved(conn, feature_id: int, result: green_ingest.FeatureResult, status: in
 def create_green_area():
     """Create a feature from a GeoJSON Feature (geometry checked as in an import)."""
     reject_unknown({"overlap"})
-    properties, geom, at = _body()
+    edit = _edit()
     with deps.connection() as conn:
-        try:
-            result = green_ingest.create_feature(
-                conn, deps.city_code(), deps.catalog(), properties, geom, _overlap(), at
-            )
-        except green_ingest.GreenEditError as exc:
-            raise Problem(422, "Green area not saved", str(exc)) from None
-        if result.id is None:
-            raise _refused(result)
+        result = green_areas.create_green_area(conn, deps.city(), deps.catalog(), edit)
         return _saved(conn, result.id, result, 201)
 
 
@@ -276,27 +258,11 @@ def create_green_area():
 def update_green_area(feature_id: int):
     """PUT replaces the feature; PATCH changes the given properties and/or geometry. Both keep history."""
     reject_unknown({"overlap"})
-    properties, geom, at = _body()
-    city = deps.city_code()
+    edit = _edit()
     with deps.connection() as conn:
-        try:
-            result = green_ingest.update_feature(
-                conn,
-                city,
-                deps.catalog(),
-                feature_id,
-                properties,
-                geom,
-                replace=request.method == "PUT",
-                overlap=_overlap(),
-                at=at,
-            )
-        except green_ingest.GreenEditError as exc:
-            raise Problem(422, "Green area not saved", str(exc)) from None
-        if result is None:
-            raise Problem(404, "Not found", f"No current green area {feature_id}; see /api/green-areas.")
-        if result.area_ha is None:
-            raise _refused(result)
+        result = green_areas.update_green_area(
+            conn, deps.city(), deps.catalog(), feature_id, edit, replace=request.method == "PUT"
+        )
         return _saved(conn, feature_id, result, 200)
 
 
@@ -306,12 +272,7 @@ def delete_green_area(feature_id: int):
     reject_unknown({"valid_to"})
     at = _instant("valid_to", end_of_day=False)
     with deps.connection() as conn:
-        try:
-            deleted = green_ingest.delete_feature(conn, deps.city_code(), feature_id, at)
-        except green_ingest.GreenEditError as exc:
-            raise Problem(422, "Green area not deleted", str(exc)) from None
-    if not deleted:
-        raise Problem(404, "Not found", f"No current green area {feature_id}; see /api/green-areas.")
+        green_areas.end_green_area(conn, deps.city(), feature_id, at)
     return Response(status=204)
 
 
@@ -331,25 +292,20 @@ def import_green_areas():
             "Send the file as multipart/form-data field 'file' (GeoJSON, GPKG, zipped SHP, KML).",
         )
     valid_from = request.values.get("valid_from")
+    green_upload = green_areas.GreenUpload(
+        upload.filename or "",
+        upload.read(),
+        layer=request.values.get("layer"),
+        crs=request.values.get("crs"),
+        overlap=_overlap(),
+        dry_run=bool(_boolean("dry_run")),
+        keep_valid=bool(_boolean("keep_valid")),
+        default_type=request.values.get("type"),
+        source=request.values.get("source"),
+        valid_from=_parse_instant(valid_from, "valid_from") if valid_from else None,
+    )
     with deps.connection() as conn:
-        try:
-            report = green_ingest.import_upload(
-                conn,
-                deps.city_code(),
-                deps.catalog(),
-                upload.filename or "",
-                upload.read(),
-                layer=request.values.get("layer"),
-                crs=request.values.get("crs"),
-                overlap=_overlap(),
-                dry_run=bool(_boolean("dry_run")),
-                keep_valid=bool(_boolean("keep_valid")),
-                default_type=request.values.get("type"),
-                source=request.values.get("source"),
-                valid_from=_parse_instant(valid_from, "valid_from") if valid_from else None,
-            )
-        except (ReadError, green_ingest.GreenEditError) as exc:
-            raise Problem(422, "File not imported", str(exc)) from None
+        report = green_areas.import_green_areas(conn, deps.city(), deps.catalog(), green_upload)
     body = report.to_dict()
     refused = report.count("rejected") and not report.keep_valid
     return body, 422 if refused else 200
@@ -375,12 +331,11 @@ def green_changes():
         )
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
     city = deps.city()
-    city_code = city.code
     with deps.connection() as conn:
-        table, shapes = green_analysis.load_change(
-            conn, city_code, city.name, before, after, geometry=fmt == "geojson"
+        changes = green_usecases.green_changes(
+            conn, city, before, after, with_shapes=fmt == "geojson", with_polygons=fmt == "json"
         )
-        polygons = green_store.changed_polygons(conn, city_code, before, after) if fmt == "json" else []
+    table, shapes, polygons = changes.table, changes.shapes, changes.polygons
     if fmt == "geojson":
         geometries = green_analysis.to_lonlat([shape["geometry"] for shape in shapes], city.metric_srid)
         features = [
@@ -468,8 +423,10 @@ def green_access():
     fmt = choice("format", ("json", "csv", "geojson"), default="json")
     city = deps.city()
     with deps.connection() as conn:
-        table, gaps = green_analysis.load_access(conn, city.code, city.name, radius, min_ha, at, _types())
-        population_model = population_store.model_name(conn, city.code)
+        access = green_usecases.park_access(
+            conn, city, green_usecases.ParkAccessRequest(radius, min_ha, at, _types())
+        )
+    table, gaps, population_model = access.table, access.gaps, access.population_model
     if fmt == "geojson":
         records = [
             record
