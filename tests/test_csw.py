@@ -242,6 +242,21 @@ def test_a_post_of_a_read_operation_is_answered_by_pycsw(site):
     assert int(results.get("numberOfRecordsMatched")) > 10
 
 
+def test_a_post_with_a_doctype_never_reaches_pycsw(site):
+    """An external entity would make pycsw's parser read a file of the server: refused before it."""
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" service="CSW" version="2.0.2"'
+        b' resultType="results"><csw:Query typeNames="csw:Record"><csw:ElementSetName>&x;'
+        b"</csw:ElementSetName></csw:Query></csw:GetRecords>"
+    )
+    request = urllib.request.Request(f"{site}/csw", data=body, headers={"Content-Type": "application/xml"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    answer = refused.value.read().decode()
+    assert refused.value.code == 400 and "DOCTYPE" in answer and "root:" not in answer
+
+
 def test_without_the_catalogue_process_csw_is_a_503_problem(settings, sample_city, web_database_url):
     app = create_app(
         dataclasses.replace(

@@ -40,6 +40,10 @@ def requested_operation() -> str:
         root = etree.fromstring(request.get_data(), XML_PARSER)
     except etree.XMLSyntaxError as exc:
         raise Problem(400, "Not an XML document", f"POST a CSW request as XML: {exc}") from None
+    if root.getroottree().docinfo.doctype:  # the body goes on to pycsw's own parser: no DTD, no entities
+        raise Problem(
+            400, "DOCTYPE not accepted", "POST the CSW request without a <!DOCTYPE ...> declaration."
+        )
     return etree.QName(root).localname
 
 
