@@ -103,7 +103,7 @@ COMMON_PARAMETERS = {
     "dry_run": "true: check and report without writing",
     "keep_good_rows": "true: import the good rows and report the rejected ones (default: refuse the file)",
     "keep_good": "true: import the good rows and report the rejected ones (default: refuse the file)",
-    "crs": "CRS of a file without one (e.g. EPSG:32748)",
+    "crs": "CRS of a file without one, as EPSG:code (e.g. the city's WGS 84 / UTM zone)",
     "address": "Address or place name to find in the city",
     "lat": "Latitude in degrees",
     "lon": "Longitude in degrees",

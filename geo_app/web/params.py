@@ -313,9 +313,10 @@ def invalid(exc: ValidationError) -> Problem:
     )
 
 
-def _day(name: str) -> date | None:
+def day_param(name: str) -> date | None:
+    """A calendar day YYYY-MM-DD within the served range; None when not given (or empty)."""
     value = request.args.get(name)
-    if value is None:
+    if not value:
         return None
     try:
         day = date.fromisoformat(value)
@@ -328,7 +329,7 @@ def _day(name: str) -> date | None:
         raise Problem(
             400,
             "Invalid parameter",
-            f"{name}={value!r}: use a date like 2025-06-01",
+            f"{name}={value!r}: use a date like 2025-06-01 (YYYY-MM-DD)",
             indonesian=f"Tanggal «{value}» tidak dapat dibaca; tulis seperti 2025-06-01.",
         ) from None
     return day
@@ -338,7 +339,7 @@ def green_period(conn, city: CityContext) -> green_usecases.Period:
     """The ``from`` / ``to`` dates of a green figures request (page or API). By default ``to`` is the end
     of the last complete month and ``from`` the end of the same month a year before (or the first day of
     the green history, if later)."""
-    since, until = _day("from"), _day("to")
+    since, until = day_param("from"), day_param("to")
     if until is None:
         until = green_usecases.default_period(conn, city, datetime.now(city.timezone)).until
     if since is None:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import Blueprint, Response, render_template, request
 
 from geo_app import reports
 from geo_app.auth.privacy import can_see_exact_incidents
-from geo_app.dates import DateOutOfRange, check_in_range
 from geo_app.usecases import incidents as incident_usecases
 from geo_app.usecases.periods import Month
 from geo_app.web import deps
 from geo_app.web.errors import Problem
-from geo_app.web.params import reject_unknown
+from geo_app.web.params import day_param, reject_unknown
 from geo_app.web.rate_limits import limiter, user_or_address
 
 blueprint = Blueprint("report_pages", __name__)
@@ -31,17 +30,9 @@ def _report_rate_limit() -> str:
 
 def _briefing_moment(city) -> datetime:
     """Now, or the start of ``day`` (YYYY-MM-DD, local): the briefing as it read that morning."""
-    raw = request.args.get("day")
-    if not raw:
+    day = day_param("day")
+    if day is None:
         return datetime.now(city.timezone)
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise Problem(400, "Invalid parameter", f"day={raw!r}: give a date as YYYY-MM-DD.") from None
-    try:
-        check_in_range(day, f"day={raw}")
-    except DateOutOfRange as exc:
-        raise Problem(400, "Invalid parameter", str(exc)) from None
     return datetime(day.year, day.month, day.day, tzinfo=city.timezone)
 
 
