@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Literal
 
@@ -46,9 +47,7 @@ class CoverageParams(Query):
     def _type(cls, values, info: ValidationInfo):
         return known(values, info.context["catalog"].asset_types)
 
-    def to_request(
-        self, settings: Settings, catalog: Catalog, min_gap_ha: float = 1.0
-    ) -> coverage.CoverageRequest:
+    def to_request(self, settings: Settings, catalog: Catalog) -> coverage.CoverageRequest:
         """The coverage request; a 400 for a parameter that does not go with the others."""
         if not self.type:
             raise Problem(
@@ -70,7 +69,6 @@ class CoverageParams(Query):
             radius_m=self.radius_m,
             minutes=self.minutes or float(settings.fire_response_minutes),
             access_m=self.access_m or float(settings.coverage_access_m),
-            min_gap_ha=min_gap_ha,
         )
 
 
@@ -82,12 +80,10 @@ class CoverageQuery(CoverageParams):
         description="With format=geojson: areas with their figures (default kelurahan), covered land or gaps",
     )
 
-    def to_request(
-        self, settings: Settings, catalog: Catalog, min_gap_ha: float = 1.0
-    ) -> coverage.CoverageRequest:
+    def to_request(self, settings: Settings, catalog: Catalog) -> coverage.CoverageRequest:
         if self.layer is not None and self.format != "geojson":
             raise Problem(400, "Invalid parameter", "layer chooses the GeoJSON layer; add format=geojson.")
-        return super().to_request(settings, catalog, self.min_gap_ha)
+        return dataclasses.replace(super().to_request(settings, catalog), min_gap_ha=self.min_gap_ha)
 
 
 class SitingQuery(CoverageParams):
