@@ -202,14 +202,17 @@ def test_stored_external_ids_are_compared_and_only_changed_rows_update(
 
 
 def incidents_machinery(database_url):
-    """The definitions of the indexes, constraints and triggers of incidents."""
+    """The definitions of the indexes, constraints and triggers of incidents and incident_callers."""
     with connect(database_url) as conn:
         return conn.execute(
-            "SELECT 'index' AS kind, indexdef AS ddl FROM pg_indexes WHERE tablename = 'incidents' "
+            "SELECT 'index' AS kind, indexdef AS ddl FROM pg_indexes "
+            "WHERE tablename IN ('incidents', 'incident_callers') "
             "UNION ALL SELECT 'constraint', conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'incidents'::regclass OR confrelid = 'incidents'::regclass "
+            "WHERE conrelid IN ('incidents'::regclass, 'incident_callers'::regclass) "
+            "OR confrelid = 'incidents'::regclass "
             "UNION ALL SELECT 'trigger', pg_get_triggerdef(oid) FROM pg_trigger "
-            "WHERE tgrelid = 'incidents'::regclass AND NOT tgisinternal ORDER BY 1, 2"
+            "WHERE tgrelid IN ('incidents'::regclass, 'incident_callers'::regclass) AND NOT tgisinternal "
+            "ORDER BY 1, 2"
         ).fetchall()
 
 
@@ -392,15 +395,15 @@ def test_prefetched_keeps_the_order_and_hands_on_the_helpers_error():
     assert made == [0, 1, 2][: len(made)] and made
 
 
-def test_a_file_is_read_in_a_small_batch_then_batches_of_the_batch_size(tmp_path, monkeypatch):
+def test_a_file_is_read_in_a_small_batch_then_doubling_batches_up_to_the_batch_size(tmp_path, monkeypatch):
     monkeypatch.setattr(incidents_bulk, "FIRST_BATCH_ROWS", 2)
-    monkeypatch.setattr(incidents_bulk, "BATCH_ROWS", 3)
+    monkeypatch.setattr(incidents_bulk, "BATCH_ROWS", 5)
     path = tmp_path / "incidents.csv"
-    path.write_text("external_id,lat\n" + "".join(f"E-{n},-6.0{n}\n" for n in range(7)), encoding="utf-8")
+    path.write_text("external_id,lat\n" + "".join(f"E-{n},-6.{n:02d}\n" for n in range(17)), encoding="utf-8")
     batches = list(incidents_bulk.read_batches(path, ["external_id", "lat"]))
-    assert [batch.num_rows for batch in batches] == [2, 3, 2]
+    assert [batch.num_rows for batch in batches] == [2, 4, 5, 5, 1]
     assert [value for batch in batches for value in batch["external_id"].to_pylist()] == [
-        f"E-{n}" for n in range(7)
+        f"E-{n}" for n in range(17)
     ]
     path.write_text("external_id,lat\nE-1,-6.01\nE-2,-6.02,surplus\n", encoding="utf-8")
     with pytest.raises(incidents_bulk.DoubtfulRow):

@@ -62,7 +62,9 @@ WITHOUT_OFFSET = ISO_TIME + "$"
 INSTANT = pa.timestamp("us", tz="UTC")
 LOCAL_TIME = pa.timestamp("us")
 BATCH_ROWS = 100_000  # rows read, checked and sent at a time (each batch lands in tile order)
-FIRST_BATCH_ROWS = 10_000  # a small first batch: the server starts storing rows sooner
+# A small first batch, each next one twice as big up to BATCH_ROWS: the server starts storing rows
+# sooner and never waits long for a big batch to be checked while the pipeline fills.
+FIRST_BATCH_ROWS = 10_000
 READ_BLOCK_BYTES = 1 << 20  # pyarrow's reading unit, gathered into batches
 # The stored columns the fast path writes (no geocoder score: rows with geocoding columns go the SQL
 # path), with the metric point the trigger would compute and the keys for new rows (the rest take
@@ -88,8 +90,9 @@ class DoubtfulRow(Exception):
 
 def read_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
     """The data lines as text columns (header already mapped by the caller): ``FIRST_BATCH_ROWS``,
-    then ``BATCH_ROWS`` at a time; DoubtfulRow where pyarrow cannot read them exactly as COPY would
-    (the SQL path then reports what is wrong). Only empty fields are NULL, as in COPY."""
+    then twice as many each time up to ``BATCH_ROWS``; DoubtfulRow where pyarrow cannot read them
+    exactly as COPY would (the SQL path then reports what is wrong). Only empty fields are NULL, as in
+    COPY."""
     try:
         reader = pa_csv.open_csv(
             path,
@@ -104,7 +107,7 @@ def read_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
             pending = pa.concat_tables([pending, pa.Table.from_batches([block])])
             while pending.num_rows >= size:
                 yield pending.slice(0, size).combine_chunks()
-                pending, size = pending.slice(size), BATCH_ROWS
+                pending, size = pending.slice(size), min(2 * size, BATCH_ROWS)
     except (pa.ArrowInvalid, UnicodeDecodeError):
         raise DoubtfulRow from None
     if pending.num_rows:
@@ -631,7 +634,10 @@ def import_csv(
             store.create_staging(conn)
             updates = store.create_fast_updates(conn)
             with (
-                store.indexes_rebuilt_after(conn, foreign_keys=not keys_checked_here)
+                store.indexes_rebuilt_after(conn, "incidents", foreign_keys=not keys_checked_here)
+                if rebuild_indexes
+                else nullcontext(),
+                store.indexes_rebuilt_after(conn, "incident_callers", foreign_keys=not keys_checked_here)
                 if rebuild_indexes
                 else nullcontext(),
                 store.triggers_dropped(conn),
