@@ -258,6 +258,19 @@ def test_national_accounts_read_both_cities(app, tokens, makassar_data):
     assert client_of(app, tokens["admin"]).get("/nasional").status_code == 403  # a city's admin
 
 
+@pytest.mark.parametrize("role", ["admin", "supervisor_112"])
+def test_national_accounts_read_incidents_as_planners_do(app, tokens, makassar_data, role):
+    """The national office oversees cities and handles none of their calls: whatever its role, it gets no
+    free text, call-centre numbers or callers; the city's own account of that role gets them."""
+    staff_only = {"external_id", "description", "address", "caller_name", "caller_phone"}
+    national = features_of(client_of(app, tokens.national[role]), f"{ROOT}/api/incidents?limit=1000")
+    own = features_of(client_of(app, tokens.of(MAKASSAR)[role]), f"{ROOT}/api/incidents?limit=1000")
+    assert len(national) == len(own) >= 3
+    assert not staff_only & {key for feature in national for key in feature["properties"]}
+    assert {"external_id", "description", "address"} <= set(own[0]["properties"])
+    assert national[0]["properties"].keys() == own[0]["properties"].keys() - staff_only
+
+
 def test_visitors_see_each_citys_public_view(app, makassar_data):
     visitor = app.test_client()
     assert cities_of_features(features_of(visitor, f"{ROOT}/api/areas?level=kelurahan")) == {MAKASSAR}

@@ -5,6 +5,7 @@ serializer, collection and last check that touches incident rows reads it. Plann
 with (times, category, call type, location, kelurahan/kecamatan, status, responding OPD); the free text
 and the call-centre number are for the 112 roles and admins, because call-takers type names, phone
 numbers and house addresses into them. Caller names and phone numbers are for the same roles only.
+National accounts read incidents as planners do, whatever their role (:func:`reading_role`).
 Everyone else gets counts over whole calendar months that are sums of cells (kelurahan × month × category
 × call type) holding at least ``PUBLIC_MIN_CELL_COUNT`` incidents; smaller cells are left out of every
 sum (geo_app.store.incident_counts), so no difference of answers shows them.
@@ -18,8 +19,8 @@ from collections.abc import Iterable
 
 from flask import current_app, g, has_request_context
 
-from geo_app.auth.identity import current_role
-from geo_app.auth.roles import INCIDENT_READERS, PERSONAL_DATA_ROLES, STAFF_112
+from geo_app.auth.identity import current_identity
+from geo_app.auth.roles import INCIDENT_READERS, PERENCANA, PERSONAL_DATA_ROLES, STAFF_112
 
 PERSONAL_DATA_FIELDS = ("caller_name", "caller_phone")
 
@@ -51,12 +52,22 @@ INCIDENT_FIELD_ROLES: dict[str, frozenset[str]] = {
 """Every field of an incident, in the order answers list them, and the roles that may see it."""
 
 
+def reading_role() -> str:
+    """The role whose incident rights apply to the request. A national account oversees cities and
+    handles none of their calls: whatever its role, it reads incidents as a planner does (no free text,
+    no call-centre numbers, no callers)."""
+    identity = current_identity()
+    if identity.national and identity.role in STAFF_112:
+        return PERENCANA
+    return identity.role
+
+
 def can_see_personal_data() -> bool:
-    return current_role() in PERSONAL_DATA_ROLES
+    return reading_role() in PERSONAL_DATA_ROLES
 
 
 def can_see_exact_incidents() -> bool:
-    return current_role() in INCIDENT_READERS
+    return reading_role() in INCIDENT_READERS
 
 
 def incident_fields(role: str | None = None) -> tuple[str, ...]:
@@ -64,7 +75,7 @@ def incident_fields(role: str | None = None) -> tuple[str, ...]:
 
     The caller is not part of an incident row: no incident answer reads incident_callers.
     """
-    role = role or current_role()
+    role = role or reading_role()
     return tuple(
         name
         for name, roles in INCIDENT_FIELD_ROLES.items()

@@ -287,7 +287,7 @@ def withhold_personal_data(response: Response) -> Response:
     """
     if response.direct_passthrough or response.is_streamed:
         return response
-    role = current_identity().role
+    role = privacy.reading_role()
     withheld = privacy.withheld_fields(role)
     body = response.get_data()
     # a name nowhere in the bytes is no key either (JSON and CSV write ASCII names as they are)
