@@ -190,8 +190,8 @@
 
   /* ---- Ranked tables beside the map: markup of geo_app.maps.base.ranked_table_html. A header click sorts
    * by its column, again the other way; "Unduh CSV" saves the values as shown (each cell's data-value)
-   * under the headers. The handlers listen on the document, so a table built after the page loaded works
-   * too. ---- */
+   * under the headers; level buttons show the table of one level. The handlers listen on the document, so
+   * a table built after the page loaded works too. ---- */
 
   function isEmpty(value) {
     return value === "" || value === null || value === undefined || (typeof value === "number" && isNaN(value));
@@ -260,6 +260,18 @@
     setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
   }
 
+  /* A button of a ".geo-levels" group shows the ".geo-level" box of its data-level beside the group. */
+  function showLevel(button) {
+    var group = button.closest(".geo-levels");
+    var wanted = button.getAttribute("data-level");
+    group.querySelectorAll("button[data-level]").forEach(function (other) {
+      other.setAttribute("aria-pressed", String(other === button));
+    });
+    group.parentElement.querySelectorAll(".geo-level[data-level]").forEach(function (box) {
+      box.hidden = box.getAttribute("data-level") !== wanted;
+    });
+  }
+
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!target.closest) {
@@ -267,11 +279,14 @@
     }
     var sortButton = target.closest("table.geo-ranked thead th button");
     var csvButton = target.closest("button.geo-csv[data-table]");
+    var levelButton = target.closest(".geo-levels button[data-level]");
     if (sortButton) {
       var header = sortButton.closest("th");
       sortTable(header.closest("table"), header.cellIndex);
     } else if (csvButton) {
       downloadCsv(document.getElementById(csvButton.getAttribute("data-table")));
+    } else if (levelButton) {
+      showLevel(levelButton);
     }
   });
 
