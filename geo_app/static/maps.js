@@ -188,10 +188,10 @@
     });
   }
 
-  /* ---- Ranked tables beside the map: markup of geo_app.maps.base.ranked_table_html. A header click sorts
-   * by its column, again the other way; "Unduh CSV" saves the values as shown (each cell's data-value)
-   * under the headers; level buttons show the table of one level. The handlers listen on the document, so
-   * a table built after the page loaded works too. ---- */
+  /* ---- Ranked tables beside the map: markup of geo_app.maps.base.ranked_table_html (incident_maps.js
+   * builds the same in the browser). A header click sorts by its column, again the other way; "Unduh CSV"
+   * saves the values as shown (each cell's data-value) under the headers; level buttons show the table of
+   * one level. The handlers listen on the document, so a table built after the page loaded works too. ---- */
 
   function isEmpty(value) {
     return value === "" || value === null || value === undefined || (typeof value === "number" && isNaN(value));
@@ -237,9 +237,10 @@
     return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   }
 
+  /* The table as CSV: a header's data-csv-header names its column (else its text), cells their data-value. */
   function tableCsv(table) {
     var lines = [Array.prototype.map.call(table.tHead.rows[0].cells, function (cell) {
-      return csvField(cell.textContent.trim());
+      return csvField(cell.getAttribute("data-csv-header") || cell.textContent.trim());
     }).join(",")];
     Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
       lines.push(Array.prototype.map.call(row.cells, function (cell) {
