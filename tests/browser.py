@@ -204,6 +204,28 @@ class Page:
         """The visible text of the first element matching ``selector`` ("" when there is none)."""
         return self.evaluate(f"(document.querySelector({json.dumps(selector)}) || {{}}).innerText || ''")
 
+    def download(self, selector: str) -> tuple[str, str]:
+        """Click the download button ``selector`` and return the file name and the text it saves, caught
+        before the browser writes it to disk (the text keeps a byte order mark, if any)."""
+        saved = self.evaluate(
+            f"""new Promise(resolve => {{
+            const createUrl = URL.createObjectURL, click = HTMLAnchorElement.prototype.click;
+            let bytes = null;
+            URL.createObjectURL = blob => {{
+                URL.createObjectURL = createUrl;
+                bytes = blob.arrayBuffer();
+                return createUrl.call(URL, blob);
+            }};
+            HTMLAnchorElement.prototype.click = function () {{
+                HTMLAnchorElement.prototype.click = click;
+                const name = this.download;
+                bytes.then(buffer => resolve({{name, bytes: Array.from(new Uint8Array(buffer))}}));
+            }};
+            document.querySelector({json.dumps(selector)}).click();
+            }})"""
+        )
+        return saved["name"], bytes(saved["bytes"]).decode("utf-8")
+
     def screenshot(self, path: str | Path) -> Path:
         data = self._call("Page.captureScreenshot", format="png")["data"]
         path = Path(path)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from pathlib import Path
-from urllib.parse import unquote
 
 import pytest
 
@@ -107,38 +108,59 @@ def test_too_few_incidents_give_an_indonesian_note_not_a_red_banner(client, open
     page.screenshot(tmp_path / "narrow.png")
 
 
+def ranking_names(page, level: str = "kelurahan") -> list[str]:
+    return page.evaluate(
+        f"Array.from(document.querySelectorAll('#geo-response-{level} tbody td:first-child'),"
+        " cell => cell.innerText)"
+    )
+
+
 @pytest.mark.browser
 def test_kelurahan_ranked_by_response_compliance_sort_and_download(client, open_page, sample_city, tmp_path):
-    expected = client.get(f"/api/analysis/response?{SAMPLE_YEARS}").json["by_kelurahan"]
+    expected = client.get(f"/api/analysis/response?{SAMPLE_YEARS}").json
+    by_kelurahan = expected["by_kelurahan"]
     page = open_page(f"/maps/hotspots?{SAMPLE_YEARS}")
     assert page.errors == []
-    table = "#geo-response-ranking table tbody tr"
-    assert page.count(table) == len(expected) > 10
-    worst = min(expected.values(), key=lambda summary: summary["gap_points"])
+    table = "#geo-response-kelurahan tbody tr"
+    assert page.count(table) == len(by_kelurahan) > 10
+    worst = min(by_kelurahan.values(), key=lambda summary: summary["gap_points"])
     first = page.evaluate(f"Array.from(document.querySelector('{table}').cells).map(c => c.innerText)")
-    assert first[0] == f"1. {worst['name']}"
+    assert first[0] == worst["name"]  # numbered by a CSS counter, in the order shown
     assert first[2] == f"{worst['compliance'] * 100:.1f}".replace(".", ",")
     assert first[3] == f"{worst['goal_pct']:.1f}".replace(".", ",")
     gap = worst["gap_points"]
     assert first[4] == f"{'+' if gap > 0 else ''}{gap:.1f}".replace(".", ",")
-    page.evaluate("document.querySelector('#geo-response-ranking button[data-key=compliance_pct]').click()")
-    lowest = min(expected.values(), key=lambda summary: summary["compliance"])
-    assert page.evaluate(f"document.querySelector('{table} td').innerText") == f"1. {lowest['name']}"
-    page.evaluate("document.querySelector('#geo-response-ranking button[data-key=compliance_pct]').click()")
-    best = max(expected.values(), key=lambda summary: summary["compliance"])
-    assert page.evaluate(f"document.querySelector('{table} td').innerText") == f"1. {best['name']}"
-    link = page.evaluate("document.querySelector('#geo-response-ranking a.geo-csv').href")
-    prefix = "data:text/csv;charset=utf-8,"
-    assert link.startswith(prefix)
-    lines = unquote(link.removeprefix(prefix)).lstrip("\ufeff").splitlines()
-    assert lines[0] == "kelurahan,incidents,compliance_pct,goal_pct,gap_points"
-    assert len(lines) == len(expected) + 1
-    assert lines[1].startswith(
-        f'"{best["name"]}",{best["incidents"]},{best["compliance"] * 100:.1f},{best["goal_pct"]:.1f},'
+    shown_gaps = page.evaluate(
+        f"Array.from(document.querySelectorAll('{table}'), r => Number(r.cells[4].dataset.value))"
     )
+    assert shown_gaps == sorted(shown_gaps)  # furthest below the goal first
+    # a header click sorts by its column, lowest first; again: highest first
+    page.click("#geo-response-kelurahan th button", text="Sesuai %")
+    lowest = min(by_kelurahan.values(), key=lambda summary: summary["compliance"])
+    assert ranking_names(page)[0] == lowest["name"]
+    sorted_by = "Array.from(document.querySelectorAll('#geo-response-kelurahan th[aria-sort]'),"
+    sorted_by += " th => [th.innerText, th.getAttribute('aria-sort')])"
+    assert page.evaluate(sorted_by) == [["Sesuai %", "ascending"]]
+    page.click("#geo-response-kelurahan th button", text="Sesuai %")
+    best = max(by_kelurahan.values(), key=lambda summary: summary["compliance"])
+    assert ranking_names(page)[0] == best["name"]
+    assert page.evaluate(sorted_by) == [["Sesuai %", "descending"]]
+    # "Unduh CSV" saves the rows as shown, the columns named as in the API
+    name, text = page.download("button.geo-csv[data-table=geo-response-kelurahan]")
+    assert name == "kepatuhan-waktu-tanggap-kelurahan.csv" and text.startswith("\ufeff")
+    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert lines[0] == ["kelurahan", "incidents", "compliance_pct", "goal_pct", "gap_points"]
+    assert [line[0] for line in lines[1:]] == ranking_names(page)
+    assert lines[1] == [
+        best["name"],
+        str(best["incidents"]),
+        f"{best['compliance'] * 100:.1f}",
+        f"{best['goal_pct']:.1f}",
+        f"{best['gap_points']:.1f}",
+    ]
     # pointing at a row outlines its kelurahan on the map, leaving the table removes it
     page.evaluate(
-        "document.querySelector('#geo-response-ranking tbody tr td')"
+        "document.querySelector('#geo-response-kelurahan tbody tr td')"
         ".dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))"
     )
     page.wait_until("window.GeoApp.pending === 0")
@@ -149,3 +171,23 @@ def test_kelurahan_ranked_by_response_compliance_sort_and_download(client, open_
         "document.getElementById('geo-response-ranking').dispatchEvent(new MouseEvent('mouseleave'))"
     )
     assert page.count("path.geo-row-highlight") == 0
+    # the kecamatan, one click away, sorted and outlined the same way
+    page.click("#geo-response-ranking .geo-levels button", text="Kecamatan")
+    levels_hidden = (
+        "Array.from(document.querySelectorAll('#geo-response-ranking .geo-level'), box => box.hidden)"
+    )
+    assert page.evaluate(levels_hidden) == [True, False]
+    by_kecamatan = expected["by_kecamatan"]
+    worst = min(by_kecamatan.values(), key=lambda summary: summary["gap_points"])
+    assert ranking_names(page, "kecamatan")[0] == worst["name"] and page.count(
+        "#geo-response-kecamatan tbody tr"
+    ) == len(by_kecamatan)
+    page.click("#geo-response-kecamatan th button", text="Kecamatan")
+    assert ranking_names(page, "kecamatan") == sorted(ranking_names(page, "kecamatan"), key=str.lower)
+    page.evaluate(
+        "document.querySelector('#geo-response-kecamatan tbody td')"
+        ".dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))"
+    )
+    page.wait_until("window.GeoApp.pending === 0")
+    assert page.count("path.geo-row-highlight") == 1
+    assert page.errors == []

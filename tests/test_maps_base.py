@@ -179,6 +179,49 @@ def plugin_page() -> str:
     return base.render(m)
 
 
+def square(code: str, west: float, south: float) -> dict:
+    ring = [
+        [west, south],
+        [west + 0.01, south],
+        [west + 0.01, south + 0.01],
+        [west, south + 0.01],
+        [west, south],
+    ]
+    return {
+        "type": "Feature",
+        "properties": {"code": code},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+
+
+RANKED_AREAS = {
+    "type": "FeatureCollection",
+    "features": [square("A", 106.01, -6.09), square("B", 106.05, -6.0), square("C", 106.08, -5.95)],
+}
+RANKED_RECORDS = [
+    {"code": "A", "name": "Banjar", "people": 1200, "share": 40.26},
+    {"code": "B", "name": "alun-alun", "people": None, "share": 75.0},
+    {"code": "C", "name": '<i>Cibeber</i> "Baru", Timur', "people": 3400, "share": float("nan")},
+]
+
+
+def ranked_page() -> str:
+    """A ranked table beside a map, its rows linked to the areas of a layer."""
+    m = base.make_map(Settings(), "Uji tabel", city=CITY)
+    areas = base.add_geojson_url(m, "/ranked-areas.geojson", "Wilayah")
+    columns = [
+        base.TableColumn("Wilayah", "name"),
+        base.TableColumn("Penduduk", "people", 0),
+        base.TableColumn("Terjangkau %", "share", 1, title="Bagian penduduk terjangkau"),
+    ]
+    table = base.ranked_table_html(
+        "uji-table", columns, RANKED_RECORDS, key="code", sort_by="people", csv_name="uji.csv"
+    )
+    base.add_panel(m, "Peringkat", table)
+    base.LinkedTable("uji-table", areas, "code").add_to(m)
+    return base.render(m)
+
+
 def thin_data():
     """What the analyses answer when the filters leave too few incidents (slow, like a real analysis)."""
     time.sleep(0.4)
@@ -202,6 +245,9 @@ def plugin_server():
     lazy_page = base.render(lazy)
     app.add_url_rule("/lazy", "lazy", lambda: lazy_page)
     app.add_url_rule("/thin.geojson", "thin", thin_data)
+    ranked = ranked_page()
+    app.add_url_rule("/ranked", "ranked", lambda: ranked)
+    app.add_url_rule("/ranked-areas.geojson", "ranked_areas", lambda: RANKED_AREAS)
     app.add_url_rule(
         "/tiles/<int:z>/<int:x>/<int:y>.png",
         "tile",
@@ -280,4 +326,68 @@ def test_an_answer_for_a_layer_switched_off_meanwhile_shows_nothing(browser, plu
     page.evaluate(f"{LAYER_SWITCH}.click(); {LAYER_SWITCH}.click()")  # on, and off before the answer
     page.wait_until("window.GeoApp.pending === 0")
     assert page.count(".geo-map-note, .geo-load-error") == 0
+    page.close()
+
+
+def ranked_rows(page) -> list[list[str]]:
+    return page.evaluate(
+        "Array.from(document.querySelectorAll('#uji-table tbody tr'),"
+        " row => Array.from(row.cells, cell => cell.innerText))"
+    )
+
+
+def sort_order(page) -> list[str | None]:
+    return page.evaluate(
+        "Array.from(document.querySelectorAll('#uji-table th'), th => th.getAttribute('aria-sort'))"
+    )
+
+
+@pytest.mark.browser
+def test_a_ranked_table_sorts_saves_and_points_at_its_areas(browser, plugin_server, tmp_path):
+    page = browser.open(plugin_server.url + "/ranked")
+    assert page.errors == []
+    strange = RANKED_RECORDS[2]["name"]
+    # escaped: the name is text, no element; a missing value is a dash and stays last
+    assert ranked_rows(page) == [
+        [strange, "3.400", "–"],
+        ["Banjar", "1.200", "40,3"],
+        ["alun-alun", "–", "75,0"],
+    ]
+    assert page.count("#uji-table tbody i") == 0
+    assert sort_order(page) == [None, "descending", None]
+    # a number column first sorts the way the table started (largest first), again the other way
+    page.click("#uji-table th button", text="Terjangkau")
+    assert [row[0] for row in ranked_rows(page)] == ["alun-alun", "Banjar", strange]
+    assert sort_order(page) == [None, None, "descending"]
+    page.click("#uji-table th button", text="Terjangkau")
+    assert [row[0] for row in ranked_rows(page)] == ["Banjar", "alun-alun", strange]
+    assert sort_order(page) == [None, None, "ascending"]
+    # text A to Z in Indonesian order (not by character code, which puts capitals first)
+    page.click("#uji-table th button", text="Wilayah")
+    assert [row[0] for row in ranked_rows(page)] == [strange, "alun-alun", "Banjar"]
+    assert sort_order(page) == ["ascending", None, None]
+    # "Unduh CSV": the rows as shown, numbers as shown (unformatted), a byte order mark first
+    name, text = page.download("button.geo-csv[data-table=uji-table]")
+    assert name == "uji.csv"
+    assert text == (
+        "\ufeffWilayah,Penduduk,Terjangkau %\r\n"
+        '"<i>Cibeber</i> ""Baru"", Timur",3400,\r\nalun-alun,,75.0\r\nBanjar,1200,40.3\r\n'
+    )
+    assert text.lstrip("\ufeff") == page.evaluate("GeoApp.tableCsv(document.getElementById('uji-table'))")
+    page.click("#uji-table th button", text="Wilayah")
+    assert [row[0] for row in ranked_rows(page)] == ["Banjar", "alun-alun", strange]
+    # pointing at a row outlines its area, leaving it takes the outline away; a click zooms to the area
+    outlined = ".leaflet-overlay-pane path[stroke-width='3']"
+    row = "document.querySelector('#uji-table tr[data-key=A]')"
+    page.evaluate(f"{row}.dispatchEvent(new MouseEvent('mouseenter'))")
+    assert page.count(outlined) == 1
+    assert page.evaluate(f"{row}.classList.contains('geo-row-active')")
+    page.evaluate(f"{row}.dispatchEvent(new MouseEvent('mouseleave'))")
+    assert page.count(outlined) == 0
+    area_width = "document.querySelectorAll('.leaflet-overlay-pane path')[0].getBoundingClientRect().width"
+    before = page.evaluate(area_width)
+    page.evaluate(f"{row}.click()")
+    page.wait_until(f"{area_width} > {before} * 4")
+    page.screenshot(tmp_path / "ranked.png")
+    assert page.errors == []
     page.close()

@@ -97,11 +97,22 @@ def test_the_gaps_ranked_downloadable_and_outlined(open_page, sample_city, tmp_p
     assert [[row[0], *map(float, row[1:])] for row in saved[1:]] == [
         [name, number(people), number(share), number(gap)] for name, people, share, gap in rows
     ]
+    name, text = page.download("button.geo-csv[data-table=geo-kelurahan-table]")
+    assert (
+        name == "cakupan-kelurahan.csv"
+        and text.startswith("\ufeff")
+        and list(csv.reader(io.StringIO(text[1:]))) == saved
+    )
     # Sorting by share puts the least covered kelurahan first after two clicks (descending, then ascending).
-    page.evaluate("document.querySelectorAll('#geo-kelurahan-table th button')[2].click()")
-    page.evaluate("document.querySelectorAll('#geo-kelurahan-table th button')[2].click()")
+    page.click("#geo-kelurahan-table th button", text="Terjangkau %")
+    shares = [number(row[2]) for row in table(page, "geo-kelurahan-table")]
+    assert shares == sorted(shares, reverse=True)
+    page.click("#geo-kelurahan-table th button", text="Terjangkau %")
     shares = [number(row[2]) for row in table(page, "geo-kelurahan-table")]
     assert shares == sorted(shares)
+    assert page.evaluate(
+        "Array.from(document.querySelectorAll('#geo-kelurahan-table th'), th => th.getAttribute('aria-sort'))"
+    ) == [None, None, "ascending", None]
     # Hovering the row of the largest gap outlines that kelurahan on the map.
     row = f"document.querySelector('#geo-kelurahan-table tr[data-key=\"{worst['code']}\"]')"
     page.evaluate(f"{row}.dispatchEvent(new MouseEvent('mouseenter'))")

@@ -99,6 +99,17 @@ def click_header(page, text: str, level: str = "kelurahan") -> None:
     )
 
 
+def sort_order(page, level: str = "kelurahan") -> list[str]:
+    """The aria-sort of the sorted column(s): one at a time."""
+    return page.evaluate(
+        f"Array.from(document.querySelectorAll('.green-ranking[data-level={level}] th[aria-sort]'),"
+        " th => th.getAttribute('aria-sort'))"
+    )
+
+
+MAP_ZOOM = "window[Object.keys(window).find(name => name.startsWith('map_'))].getZoom()"
+
+
 def switch_layer(page, name: str) -> None:
     page.evaluate(
         "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
@@ -161,17 +172,24 @@ def test_the_three_dlh_questions_are_answered_on_screen(open_page, client, windo
         format_number(100 * least_green["green_share"], 1),
         format_number(least_green["green_deficit_ha"], 1),
     ]
+    assert sort_order(page) == ["ascending"]
     click_header(page, "Kurang ke 30 %")
+    assert table_rows(page)[0][2] == format_number(min(row["green_deficit_ha"] for row in kelurahan), 1)
     click_header(page, "Kurang ke 30 %")  # second click: largest first
     largest = max(kelurahan, key=lambda row: row["green_deficit_ha"])
     assert table_rows(page)[0][0] == largest["name"]
     assert table_rows(page)[0][2] == format_number(largest["green_deficit_ha"], 1)
-    # pointing at the row outlines its kelurahan on the map
-    page.evaluate(
-        "document.querySelector('.green-ranking[data-level=kelurahan] tbody tr')"
-        ".dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))"
-    )
-    assert page.count(".leaflet-rthDasar-pane path[stroke='#0b5e7a'][stroke-width='4']") == 1
+    assert sort_order(page) == ["descending"]
+    # pointing at the row outlines its kelurahan on the map, a click zooms to it
+    outlined = ".leaflet-rthDasar-pane path[stroke='#0b5e7a'][stroke-width='4']"
+    first_row = "document.querySelector('.green-ranking[data-level=kelurahan] tbody tr')"
+    page.evaluate(f"{first_row}.dispatchEvent(new MouseEvent('mouseenter'))")
+    assert page.count(outlined) == 1
+    zoom = page.evaluate(MAP_ZOOM)
+    page.evaluate(f"{first_row}.click()")
+    page.wait_until(f"{MAP_ZOOM} > {zoom} && !document.querySelector('.leaflet-zoom-anim')")
+    page.evaluate(f"{first_row}.dispatchEvent(new MouseEvent('mouseleave'))")
+    assert page.count(outlined) == 0
     # "Unduh CSV" holds the numbers of the table
     text = page.evaluate("fetch(document.querySelector('.green-csv').href).then(r => r.text())")
     lines = {line["name"]: line for line in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))}
@@ -199,9 +217,21 @@ def test_the_three_dlh_questions_are_answered_on_screen(open_page, client, windo
     assert "Kurang menuju 30 %" in popup and "Penduduk ≤ 300 m dari taman" in popup and "Kecamatan" in popup
     page.evaluate("document.querySelector('.leaflet-popup-close-button').click()")
     # kecamatan too, with the same numbers as the API
-    page.evaluate("document.querySelector('.green-level button[data-level=kecamatan]').click()")
+    page.evaluate("document.querySelector('.geo-levels button[data-level=kecamatan]').click()")
+    assert page.evaluate(
+        "Array.from(document.querySelectorAll('.green-ranking'), box => [box.dataset.level, box.hidden])"
+    ) == [["kelurahan", True], ["kecamatan", False]]
     kecamatan = {row[0]: row for row in table_rows(page, "kecamatan")}
     assert len(kecamatan) == 8
+    # a kecamatan row outlines the kelurahan within it
+    code = page.evaluate(
+        "document.querySelector('.green-ranking[data-level=kecamatan] tbody tr').dataset.key"
+    )
+    page.evaluate(
+        "document.querySelector('.green-ranking[data-level=kecamatan] tbody tr')"
+        ".dispatchEvent(new MouseEvent('mouseenter'))"
+    )
+    assert page.count(outlined) == sum(row["parent_code"] == code for row in kelurahan) > 1
     for key, row in default.items():
         if key[0] == "kecamatan":
             assert kecamatan[row["name"]][1] == format_number(100 * row["green_share"], 1)

@@ -479,11 +479,19 @@ def table_html(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric
 
 @dataclass(frozen=True)
 class TableColumn:
-    """A column of a ranked table: header, record field, and decimals (None: text)."""
+    """A column of a ranked table: header, record field, and decimals (None: text). ``title``: the
+    header's tooltip; ``detail``: a record field shown small under the value (e.g. a kelurahan's
+    kecamatan)."""
 
     label: str
     field: str
     digits: int | None = None
+    title: str = ""
+    detail: str | None = None
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or value != value  # NaN from pandas is missing too
 
 
 def ranked_table_html(
@@ -494,32 +502,40 @@ def ranked_table_html(
     key: str,
     sort_by: str,
     descending: bool = True,
-    csv_name: str,
+    csv_name: str | None = None,
 ) -> Markup:
-    """A table the reader sorts by clicking a header (maps.js), with an "Unduh CSV" button that saves the
-    same numbers (each cell's value rounded as shown, in ``data-value``). Rows carry ``data-key`` (the
-    record's ``key`` field) for :class:`LinkedTable`. Rows start sorted by ``sort_by``."""
+    """A table the reader sorts by clicking a header (maps.js: again reverses; a number column first sorts
+    the way the table starts, a text column A to Z; rows without a value stay last). ``csv_name``: an
+    "Unduh CSV" button saves the same numbers under that file name (each cell's value rounded as shown, in
+    ``data-value``). Rows carry ``data-key`` (the record's ``key`` field) for :class:`LinkedTable`. Rows
+    start sorted by ``sort_by``."""
 
     def raw(record: dict, column: TableColumn) -> str:
         value = record.get(column.field)
-        if column.digits is None:
-            return "" if value is None else str(value)
-        if value is None or value != value:
+        if _is_missing(value):
             return ""
+        if column.digits is None:
+            return str(value)
         return f"{round(float(value), column.digits):.{column.digits}f}"
 
-    def shown(record: dict, column: TableColumn) -> str:
+    def shown(record: dict, column: TableColumn) -> Markup:
         value = record.get(column.field)
-        return format_number(value, column.digits) if column.digits is not None else str(value or "–")
+        if column.digits is not None:
+            text = format_number(value, column.digits)
+        else:
+            text = "–" if _is_missing(value) or value == "" else str(value)
+        detail = record.get(column.detail) if column.detail else None
+        return escape(text) + (Markup("<small>%s</small>") % detail if detail else "")
 
-    ordered = sorted(
-        records,
-        key=lambda record: (record.get(sort_by) is None, record.get(sort_by) or 0),
-        reverse=descending,
-    )
+    present = [record for record in records if not _is_missing(record.get(sort_by))]
+    ordered = sorted(present, key=lambda record: record[sort_by], reverse=descending) + [
+        record for record in records if _is_missing(record.get(sort_by))
+    ]
+    order = "descending" if descending else "ascending"
     head = "".join(
-        f'<th data-type="{"text" if column.digits is None else "number"}"'
-        + (f' aria-sort="{"descending" if descending else "ascending"}"' if column.field == sort_by else "")
+        f'<th scope="col" data-type="{"text" if column.digits is None else "number"}"'
+        + (f' title="{escape(column.title)}"' if column.title else "")
+        + (f' aria-sort="{order}"' if column.field == sort_by else "")
         + f'><button type="button">{escape(column.label)}</button></th>'
         for column in columns
     )
@@ -527,16 +543,22 @@ def ranked_table_html(
         f'<tr data-key="{escape(record[key])}">'
         + "".join(
             f'<td class="{"" if column.digits is None else "num"}" '
-            f'data-value="{escape(raw(record, column))}">{escape(shown(record, column))}</td>'
+            f'data-value="{escape(raw(record, column))}">{shown(record, column)}</td>'
             for column in columns
         )
         + "</tr>"
         for record in ordered
     )
+    csv_attribute = f' data-csv-name="{escape(csv_name)}"' if csv_name else ""
+    csv_button = (
+        f'<button type="button" class="geo-csv" data-table="{escape(table_id)}">Unduh CSV</button>'
+        if csv_name
+        else ""
+    )
     return Markup(
         f'<div class="geo-ranked-box"><table id="{escape(table_id)}" class="geo-table geo-ranked" '
-        f'data-csv-name="{escape(csv_name)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
-        f'<button type="button" class="geo-csv" data-table="{escape(table_id)}">Unduh CSV</button>'
+        f'data-first-sort="{order}"{csv_attribute}><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>{csv_button}"
     )
 
 

@@ -8,8 +8,9 @@
 
 Every layer is fetched by the browser from the API; the panel's figures and table come from
 usecases.green.area_figures, the same numbers as /api/analysis/green/figures and its CSV.
-geo_app/static/green_map.js sorts the table, outlines a row's area on the map, draws the hatches and shows
-the swipe between the two dates when both green layers are on.
+The ranked tables are the shared ones of base.ranked_table_html (sorted in the browser by maps.js, a row
+outlining its area on the map); geo_app/static/green_map.js draws the hatches and shows the swipe between
+the two dates when both green layers are on.
 """
 
 from __future__ import annotations
@@ -112,13 +113,12 @@ class LayerPanes(folium.MacroElement):
 
 
 class GreenPage(folium.MacroElement):
-    """Hands the page's layers and table to green_map.js (GeoGreen.init)."""
+    """Hands the page's layers to green_map.js (GeoGreen.init)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         GeoGreen.init({{ this._parent.get_name() }}, {
-            areas: {{ this.areas.get_name() }},
             changes: {{ this.changes.get_name() }},
             swipe: {{ this.swipe.get_name() }},
             left: {{ this.left.get_name() }},
@@ -129,10 +129,10 @@ class GreenPage(folium.MacroElement):
         """
     )
 
-    def __init__(self, areas, changes, swipe, left, right):
+    def __init__(self, changes, swipe, left, right):
         super().__init__()
         self._name = "GreenPage"
-        self.areas, self.changes, self.swipe, self.left, self.right = areas, changes, swipe, left, right
+        self.changes, self.swipe, self.left, self.right = changes, swipe, left, right
         self.colours = {"gained": GAINED, "lost": LOST, "lost_fill": LOST_FILL}
 
 
@@ -221,10 +221,11 @@ def build_green_map(
     swipe.add_to(m)
     _legends(m, period, figures, green_types, areas, changes, green_layers, gaps, outlines, gap_name)
     base.add_layer_control(m)
-    GreenPage(areas, changes, swipe, *green_layers).add_to(m)
+    GreenPage(changes, swipe, *green_layers).add_to(m)
     base.add_panel(m, "Periode", _period_form(period))
     base.add_panel(m, f"Ringkasan kota (per {until})", _summary(figures, period, radius_m, min_ha))
     base.add_panel(m, "Peringkat per wilayah", _ranking(figures, period))
+    _link_ranking_tables(m, areas)
     return base.render(m)
 
 
@@ -308,7 +309,7 @@ def _summary(figures: pd.DataFrame, period: Period, radius_m: float, min_ha: flo
 
 
 RANKING_COLUMNS = [
-    # (column, heading, title, digits, percent)
+    # (field, heading, title, digits, percent)
     ("green_share", "RTH", "RTH total, % luas wilayah", 1, True),
     ("green_deficit_ha", "Kurang ke 30 %", "Kekurangan RTH menuju 30 % luas wilayah (ha)", 1, False),
     ("public_deficit_ha", "Kurang publik ke 20 %", "Kekurangan RTH publik menuju 20 % luas (ha)", 1, False),
@@ -316,48 +317,70 @@ RANKING_COLUMNS = [
     ("lost_ha", "Berkurang", "RTH berkurang sejak tanggal «Dari» (ha)", 2, False),
     ("park_access_share", "≤ 300 m taman", "Penduduk dalam 300 m dari taman publik ≥ 0,5 ha (%)", 1, True),
 ]
+RANKING_LEVELS = (("kelurahan", "Kelurahan"), ("kecamatan", "Kecamatan"))
+ROW_OUTLINE = {"weight": 4, "color": "#0b5e7a", "fillOpacity": 0.85}
+"""A table row's area on the map while the row is pointed at."""
+
+
+def ranking_table_id(level: str) -> str:
+    return f"green-{level}-table"
+
+
+def _ranking_columns(level: str, label: str) -> list[base.TableColumn]:
+    name = base.TableColumn(label, "name", detail="parent_name" if level == "kelurahan" else None)
+    return [name] + [
+        base.TableColumn(f"{heading} ({'%' if percent else 'ha'})", field, digits, title=title)
+        for field, heading, title, digits, percent in RANKING_COLUMNS
+    ]
+
+
+def _ranking_records(figures: pd.DataFrame, level: str) -> list[dict]:
+    """The figures of one level as table records, shares in per cent."""
+    rows = figures[figures["level"] == level]
+    records = rows[["code", "name", "parent_name"]].to_dict("records")
+    for field, _, _, _, percent in RANKING_COLUMNS:
+        values = rows[field].astype(float) * (100 if percent else 1)
+        for record, value in zip(records, values, strict=True):
+            record[field] = None if pd.isna(value) else value
+    return records
 
 
 def _ranking(figures: pd.DataFrame, period: Period) -> Markup:
+    """Kelurahan and kecamatan tables (one shown at a time), least green first, sorted by the reader
+    (maps.js); each level's CSV is the API's, with every figure of the area."""
     dates = {"from": period.since.isoformat(), "to": period.until.isoformat()}
-    """Kelurahan and kecamatan tables (one shown at a time), least green first; green_map.js sorts them."""
     tables = []
-    for level, label in (("kelurahan", "Kelurahan"), ("kecamatan", "Kecamatan")):
-        rows = figures[figures["level"] == level].sort_values("green_share", kind="stable")
-        head = f'<th scope="col" aria-sort="none"><button type="button">{label}</button></th>' + "".join(
-            f'<th scope="col" title="{escape(title)}" '
-            f'aria-sort="{"ascending" if key == "green_share" else "none"}">'
-            f'<button type="button">{escape(heading)}{" (%)" if percent else " (ha)"}</button></th>'
-            for key, heading, title, _, percent in RANKING_COLUMNS
-        )
-        body = "".join(
-            f'<tr data-code="{escape(row["code"])}" data-level="{level}">'
-            f'<td data-value="{escape(row["name"])}">{escape(row["name"])}'
-            + (f"<small>{escape(row['parent_name'])}</small>" if level == "kelurahan" else "")
-            + "</td>"
-            + "".join(_cell(row[key], digits, percent) for key, _, _, digits, percent in RANKING_COLUMNS)
-            + "</tr>"
-            for _, row in rows.iterrows()
-        )
+    for level, label in RANKING_LEVELS:
         csv = "api/analysis/green/figures?" + urlencode({**dates, "level": level, "format": "csv"})
+        table = base.ranked_table_html(
+            ranking_table_id(level),
+            _ranking_columns(level, label),
+            _ranking_records(figures, level),
+            key="code",
+            sort_by="green_share",
+            descending=False,
+        )
+        hidden = "" if level == "kelurahan" else " hidden"
         tables.append(
-            f'<div class="green-ranking" data-level="{level}"{"" if level == "kelurahan" else " hidden"}>'
+            f'<div class="geo-level green-ranking" data-level="{level}"{hidden}>'
             f'<p><a class="green-csv" href="{escape(csv)}" download>Unduh CSV ({label.lower()})</a></p>'
-            '<div class="green-ranking-scroll"><table class="geo-table green-table">'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></div>"
+            f"{table}</div>"
         )
     switch = (
-        '<div class="green-level" role="group" aria-label="Tingkat wilayah">'
-        '<button type="button" data-level="kelurahan" aria-pressed="true">Kelurahan</button>'
-        '<button type="button" data-level="kecamatan" aria-pressed="false">Kecamatan</button></div>'
+        '<div class="geo-levels" role="group" aria-label="Tingkat wilayah">'
+        + "".join(
+            f'<button type="button" data-level="{level}" aria-pressed="{str(level == "kelurahan").lower()}">'
+            f"{label}</button>"
+            for level, label in RANKING_LEVELS
+        )
+        + "</div>"
         '<p class="geo-legend-note">Klik judul kolom untuk mengurutkan; arahkan ke baris untuk menandai '
         "wilayahnya di peta, klik untuk memperbesar.</p>"
     )
     return Markup(switch + "".join(tables))
 
 
-def _cell(value, digits: int, percent: bool) -> str:
-    if value is None or pd.isna(value):
-        return '<td class="num" data-value="">–</td>'
-    shown = value * 100 if percent else value
-    return f'<td class="num" data-value="{shown:.6g}">{base.format_number(shown, digits)}</td>'
+def _link_ranking_tables(m: folium.Map, areas: base.GeoJsonUrl) -> None:
+    """A kelurahan row points at its kelurahan, a kecamatan row at the kelurahan within it."""
+    for level, property_name in (("kelurahan", "code"), ("kecamatan", "parent_code")):
+        base.LinkedTable(ranking_table_id(level), areas, property_name, highlight=ROW_OUTLINE).add_to(m)

@@ -44,34 +44,21 @@ PAGE_STYLE = """<style>
 .geo-filter-form .geo-check { display: block; margin: .05rem 0; font-size: .78rem; }
 .geo-filter-form button { margin-top: .3rem; }
 .geo-legend-list { list-style: none; margin: 0; padding: 0; font-size: .85rem; }
-.geo-ranking-scroll { max-height: 22rem; overflow-y: auto; overflow-x: auto; }
-.geo-ranking th { position: sticky; top: 0; background: #fafcfd; vertical-align: bottom; }
-.geo-ranking td.num { white-space: nowrap; }
-.geo-ranking { font-size: .75rem; }
-.geo-ranking th, .geo-ranking td { padding: .2rem .2rem; }
 .geo-targets summary { cursor: pointer; font-size: .8rem; color: #0b5e7a; }
-.geo-ranking th button { all: unset; cursor: pointer; font-weight: 600; }
-.geo-ranking th[aria-sort=ascending] button::after { content: " ▲"; }
-.geo-ranking th[aria-sort=descending] button::after { content: " ▼"; }
-.geo-csv { display: inline-block; font-size: .8rem; padding: .15rem .5rem; border: 1px solid #0b5e7a;
-  border-radius: 3px; color: #0b5e7a; text-decoration: none; }
 .geo-legend-list li { display: flex; align-items: center; gap: .45rem; }
-.geo-ranking-tools { display: flex; align-items: center; justify-content: space-between; gap: .4rem; }
-.geo-tabs { display: inline-flex; border: 1px solid #0b5e7a; border-radius: 3px; overflow: hidden; }
-.geo-tab { font: inherit; font-size: .8rem; border: 0; padding: .15rem .55rem; background: #fff;
-  color: #0b5e7a; cursor: pointer; }
-.geo-tab[aria-pressed=true] { background: #0b5e7a; color: #fff; }
 .geo-ranking-summary { font-size: .85rem; }
 .geo-link { all: unset; cursor: pointer; color: #0b5e7a; text-decoration: underline; }
-.geo-ranking tr.geo-below-goal td:nth-child(5) { color: #b2182b; font-weight: 600; }
-.geo-ranking tbody tr:hover { background: #e4f1f6; }
-.geo-ranking tr.geo-few td { color: #7b8a94; }
+.geo-response td.num { white-space: nowrap; }
+.geo-response tbody { counter-reset: rank; }
+.geo-response tbody tr { counter-increment: rank; }
+.geo-response tbody td:first-child::before { content: counter(rank) ". "; }
+.geo-response tr.geo-below-goal td:nth-child(5) { color: #b2182b; font-weight: 600; }
+.geo-response tr.geo-few td { color: #7b8a94; }
 .geo-popup-note { margin: .35rem 0 0; font-size: .78rem; color: #4a5a66; max-width: 16rem; }
 .geo-popup-details summary { cursor: pointer; font-size: .75rem; color: #0b5e7a; margin-top: .3rem; }
 .geo-place-title { font-size: .85rem; margin: .6rem 0 .2rem; }
 .geo-place-list { margin: 0; padding-left: 1.3rem; font-size: .8rem; }
 .geo-place-list li { margin: .1rem 0; }
-@media (max-width: 800px) { .geo-ranking-scroll { max-height: none; } }
 </style>"""
 
 

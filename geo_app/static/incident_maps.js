@@ -343,30 +343,65 @@
   }
 
   var RANKING_COLUMNS = [
-    { key: "name", label: "Wilayah", text: true },
+    { key: "name", text: true },
     { key: "incidents", label: "Insiden", digits: 0 },
     { key: "compliance_pct", label: "Sesuai %", digits: 1 },
     { key: "goal_pct", label: "Sasaran %", digits: 1 },
     { key: "gap_points", label: "Selisih", digits: 1 },
   ];
+  var GAP_COLUMN = 4;  // the tables start sorted by it, furthest below the goal first
   var FEW_INCIDENTS = 5;  // rows with fewer arrived incidents are marked: one late arrival moves them a lot
   var RANKING_LEVELS = {
     kelurahan: { label: "Kelurahan", summaries: "by_kelurahan" },
     kecamatan: { label: "Kecamatan", summaries: "by_kecamatan" },
   };
 
-  function rankingCsv(rows, level) {
-    var lines = [[level].concat(RANKING_COLUMNS.slice(1).map(function (column) { return column.key; })).join(",")];
-    rows.forEach(function (row) {
-      lines.push(RANKING_COLUMNS.map(function (column) {
-        var value = row[column.key];
-        if (column.text) {
-          return '"' + String(value).replace(/"/g, '""') + '"';
-        }
-        return value === null || value === undefined ? "" : value.toFixed(column.digits);
-      }).join(","));
+  function rankingRows(summaries) {
+    return Object.keys(summaries).map(function (code) {
+      var summary = summaries[code];
+      return {
+        code: code,
+        name: summary.name,
+        incidents: summary.incidents,
+        compliance_pct: summary.compliance * 100,
+        goal_pct: summary.goal_pct,
+        gap_points: summary.gap_points,
+      };
     });
-    return lines.join("\r\n") + "\r\n";
+  }
+
+  function rankingCell(row, column) {
+    var value = row[column.key];
+    if (column.text) {
+      return '<td data-value="' + escapeHtml(value) + '">' + escapeHtml(value) + "</td>";
+    }
+    var raw = value === null || value === undefined ? "" : value.toFixed(column.digits);
+    var sign = column.key === "gap_points" && value > 0 ? "+" : "";
+    return '<td class="num" data-value="' + raw + '">' + sign + GeoApp.formatValue(value, String(column.digits)) +
+      "</td>";
+  }
+
+  /* One level's ranking in the markup of geo_app.maps.base.ranked_table_html, so maps.js sorts it and
+   * writes its CSV (columns named as in the API); the number before each name is a CSS counter
+   * (geo_app.maps.incidents), so it follows the order shown. */
+  function rankingTable(level, rows) {
+    var id = "geo-response-" + level;
+    var head = RANKING_COLUMNS.map(function (column) {
+      return '<th scope="col" data-type="' + (column.text ? "text" : "number") + '" data-csv-header="' +
+        (column.text ? level : column.key) + '"><button type="button">' +
+        escapeHtml(column.text ? RANKING_LEVELS[level].label : column.label) + "</button></th>";
+    }).join("");
+    var body = rows.map(function (row) {
+      var few = row.incidents < FEW_INCIDENTS;
+      var classes = [row.gap_points < 0 ? "geo-below-goal" : "", few ? "geo-few" : ""].join(" ").trim();
+      return '<tr data-key="' + escapeHtml(row.code) + '" class="' + classes + '"' +
+        (few ? ' title="Kurang dari ' + FEW_INCIDENTS + ' insiden: angka belum stabil"' : "") + ">" +
+        RANKING_COLUMNS.map(function (column) { return rankingCell(row, column); }).join("") + "</tr>";
+    }).join("");
+    return '<div class="geo-ranked-box"><table id="' + id + '" class="geo-table geo-ranked geo-response" ' +
+      'data-level="' + level + '" data-csv-name="kepatuhan-waktu-tanggap-' + level + '.csv"><thead><tr>' + head +
+      "</tr></thead><tbody>" + body + "</tbody></table></div>" +
+      '<button type="button" class="geo-csv" data-table="' + id + '">Unduh CSV</button>';
   }
 
   /* Outlines an area on the map while its table row is pointed at; the boundaries of each level
@@ -424,108 +459,55 @@
     GeoApp.foldPhonePanel();
   }
 
-  /* Kelurahan (or kecamatan) ranked by response compliance against their goal, worst first, from
-   * /api/analysis/response, in the side panel: click a column heading to sort by it (again to reverse);
-   * "Unduh CSV" holds the rows as shown; pointing at a row outlines its area on the map. */
+  /* Kelurahan and kecamatan (one shown at a time, level buttons) ranked by response compliance against
+   * their goal, worst first, from /api/analysis/response, in the side panel; the tables sort and save
+   * their CSV as every ranked table does (maps.js); pointing at a row outlines its area on the map. */
   function responseTable(map, options) {
     var box = document.getElementById(options.target);
-    var sort = { key: "gap_points", ascending: true };
-    var level = "kelurahan";
-    var data = null;
-    var rows = [];
     var highlight = rowHighlighter(map, options.areas_url);
 
-    function rowsOf(summaries) {
-      return Object.keys(summaries).map(function (code) {
-        var summary = summaries[code];
-        return {
-          code: code,
-          name: summary.name,
-          incidents: summary.incidents,
-          compliance_pct: summary.compliance * 100,
-          goal_pct: summary.goal_pct,
-          gap_points: summary.gap_points,
-        };
-      });
-    }
-
-    function render() {
-      rows = rowsOf(data[RANKING_LEVELS[level].summaries]);
+    function levelHtml(level, rows) {
       if (!rows.length) {
-        box.innerHTML = '<p class="geo-note">Belum ada insiden dengan waktu tiba pada periode ini. ' +
+        return '<p class="geo-note">Belum ada insiden dengan waktu tiba pada periode ini. ' +
           "Pilih periode yang lebih panjang.</p>";
-        return;
       }
-      rows.sort(function (a, b) {
-        var x = a[sort.key], y = b[sort.key];
-        var order = typeof x === "string" ? x.localeCompare(y, "id") : x - y;
-        return sort.ascending ? order : -order;
-      });
       var below = rows.filter(function (row) { return row.gap_points < 0; }).length;
-      var head = RANKING_COLUMNS.map(function (column) {
-        var state = column.key === sort.key ? (sort.ascending ? "ascending" : "descending") : "none";
-        var label = column.text ? RANKING_LEVELS[level].label : column.label;
-        return '<th scope="col" aria-sort="' + state + '"><button type="button" data-key="' + column.key + '">' +
-          escapeHtml(label) + "</button></th>";
-      }).join("");
-      var body = rows.map(function (row, index) {
-        var classes = (row.gap_points < 0 ? " geo-below-goal" : "") + (row.incidents < FEW_INCIDENTS ? " geo-few" : "");
-        return '<tr data-code="' + escapeHtml(row.code) + '" class="' + classes.trim() + '"' +
-          (row.incidents < FEW_INCIDENTS ? ' title="Kurang dari ' + FEW_INCIDENTS + ' insiden: angka belum stabil"' : "") +
-          "><td>" + (index + 1) + ". " +
-          escapeHtml(row.name) + "</td>" + RANKING_COLUMNS.slice(1).map(function (column) {
-            var shown = GeoApp.formatValue(row[column.key], String(column.digits));
-            return '<td class="num">' + (column.key === "gap_points" && row.gap_points > 0 ? "+" : "") + shown + "</td>";
-          }).join("") + "</tr>";
-      }).join("");
-      var tabs = Object.keys(RANKING_LEVELS).map(function (key) {
-        return '<button type="button" class="geo-tab" data-level="' + key + '" aria-pressed="' + (key === level) + '">' +
-          RANKING_LEVELS[key].label + "</button>";
-      }).join("");
-      var download = "data:text/csv;charset=utf-8," + encodeURIComponent("\ufeff" + rankingCsv(rows, level));
-      box.innerHTML =
-        '<div class="geo-ranking-tools"><span class="geo-tabs" role="group" aria-label="Tingkat wilayah">' + tabs +
-        '</span><a class="geo-csv" href="' + download + '" download="kepatuhan-waktu-tanggap-' + level +
-        '.csv">Unduh CSV</a></div>' +
-        '<p class="geo-ranking-summary"><strong>' + below + " dari " + rows.length + "</strong> " +
+      return '<p class="geo-ranking-summary"><strong>' + below + " dari " + rows.length + "</strong> " +
         RANKING_LEVELS[level].label.toLowerCase() + " di bawah sasaran." +
         (options.layer_name ? ' <button type="button" class="geo-link" data-show-layer="' + escapeHtml(options.layer_name) +
           '" data-hide-layer="' + escapeHtml(options.covers || "") + '">Tampilkan di peta</button>' : "") +
-        "</p>" +
-        '<div class="geo-ranking-scroll"><table class="geo-table geo-ranking"><thead><tr>' + head + "</tr></thead><tbody>" +
-        body + "</tbody></table></div>";
+        "</p>" + rankingTable(level, rows);
     }
 
-    box.addEventListener("click", function (event) {
-      var button = event.target.closest("button");
-      if (!button) {
-        return;
-      }
-      if (button.hasAttribute("data-key")) {
-        var key = button.getAttribute("data-key");
-        sort = { key: key, ascending: sort.key === key ? !sort.ascending : true };
-      } else if (button.hasAttribute("data-level")) {
-        level = button.getAttribute("data-level");
-        highlight(level, null);
-      } else {
-        return;  // data-show-layer: the page-wide handler switches the layer on
-      }
-      render();
-    });
+    function render(data) {
+      var levels = Object.keys(RANKING_LEVELS);
+      box.innerHTML =
+        '<div class="geo-levels" role="group" aria-label="Tingkat wilayah">' + levels.map(function (level, index) {
+          return '<button type="button" data-level="' + level + '" aria-pressed="' + (index === 0) + '">' +
+            RANKING_LEVELS[level].label + "</button>";
+        }).join("") + "</div>" +
+        levels.map(function (level, index) {
+          return '<div class="geo-level" data-level="' + level + '"' + (index ? " hidden" : "") + ">" +
+            levelHtml(level, rankingRows(data[RANKING_LEVELS[level].summaries])) + "</div>";
+        }).join("");
+      box.querySelectorAll("table.geo-ranked").forEach(function (table) {
+        GeoApp.sortTable(table, GAP_COLUMN);
+      });
+    }
+
     box.addEventListener("mouseover", function (event) {
-      var row = event.target.closest("tr[data-code]");
-      highlight(level, row ? row.getAttribute("data-code") : null);
+      var row = event.target.closest("tbody tr[data-key]");
+      highlight(row && row.closest("table").getAttribute("data-level"), row && row.getAttribute("data-key"));
     });
     box.addEventListener("mouseleave", function () {
-      highlight(level, null);
+      highlight(null, null);
     });
 
     GeoApp.fetchJson(map, options.url, options.name, function (error) {
       box.innerHTML = '<p class="geo-note">' + escapeHtml(GeoApp.failureText(options.name, error)) + "</p>";
     }).then(function (body) {
       if (body) {
-        data = body;
-        render();
+        render(body);
       }
     });
   }

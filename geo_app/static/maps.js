@@ -188,29 +188,41 @@
     });
   }
 
-  /* Ranked tables (geo_app.maps.base.ranked_table_html): a header click sorts by its column (again:
-   * the other way), "Unduh CSV" saves the table's values as shown (data-value) with its headers. */
-  function cellValue(row, index, numeric) {
-    var raw = row.cells[index].getAttribute("data-value");
-    if (!numeric) {
-      return raw;
-    }
-    return raw === "" ? -Infinity : Number(raw);
+  /* ---- Ranked tables beside the map: markup of geo_app.maps.base.ranked_table_html (incident_maps.js
+   * builds the same in the browser). A header click sorts by its column, again the other way; "Unduh CSV"
+   * saves the values as shown (each cell's data-value) under the headers; level buttons show the table of
+   * one level. The handlers listen on the document, so a table built after the page loaded works too. ---- */
+
+  function isEmpty(value) {
+    return value === "" || value === null || value === undefined || (typeof value === "number" && isNaN(value));
   }
 
+  /* Rows without a value go last whichever the direction: a missing figure is no extreme. */
+  function compareValues(x, y, descending) {
+    if (isEmpty(x) || isEmpty(y)) {
+      return isEmpty(x) - isEmpty(y);
+    }
+    var order = typeof x === "number" ? x - y : String(x).localeCompare(String(y), LOCALE);
+    return descending ? -order : order;
+  }
+
+  function cellValue(row, index, numeric) {
+    var raw = row.cells[index].getAttribute("data-value");
+    return numeric && raw !== "" ? Number(raw) : raw;
+  }
+
+  /* Sort by column ``index``: a column sorted already turns around; another one starts A to Z, or for
+   * numbers the way the table's data-first-sort says (ascending unless "descending"). */
   function sortTable(table, index) {
     var header = table.tHead.rows[0].cells[index];
     var numeric = header.getAttribute("data-type") === "number";
-    var descending = header.getAttribute("aria-sort") !== "descending";
-    if (!numeric && !header.hasAttribute("aria-sort")) {
-      descending = false;
-    }
+    var current = header.getAttribute("aria-sort");
+    var descending = current === "ascending" || current === "descending"
+      ? current === "ascending"
+      : numeric && table.getAttribute("data-first-sort") === "descending";
     var rows = Array.prototype.slice.call(table.tBodies[0].rows);
     rows.sort(function (a, b) {
-      var x = cellValue(a, index, numeric);
-      var y = cellValue(b, index, numeric);
-      var order = numeric ? x - y : String(x).localeCompare(String(y), LOCALE);
-      return descending ? -order : order;
+      return compareValues(cellValue(a, index, numeric), cellValue(b, index, numeric), descending);
     });
     rows.forEach(function (row) {
       table.tBodies[0].appendChild(row);
@@ -222,12 +234,13 @@
   }
 
   function csvField(text) {
-    return /[",\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+    return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   }
 
+  /* The table as CSV: a header's data-csv-header names its column (else its text), cells their data-value. */
   function tableCsv(table) {
     var lines = [Array.prototype.map.call(table.tHead.rows[0].cells, function (cell) {
-      return csvField(cell.textContent.trim());
+      return csvField(cell.getAttribute("data-csv-header") || cell.textContent.trim());
     }).join(",")];
     Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
       lines.push(Array.prototype.map.call(row.cells, function (cell) {
@@ -237,6 +250,7 @@
     return lines.join("\r\n") + "\r\n";
   }
 
+  /* With a byte order mark, so spreadsheet programs read the names as UTF-8. */
   function downloadCsv(table) {
     var link = document.createElement("a");
     link.href = URL.createObjectURL(new Blob(["\ufeff" + tableCsv(table)], { type: "text/csv;charset=utf-8" }));
@@ -247,26 +261,35 @@
     setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
   }
 
-  function setUpRankedTables() {
-    Array.prototype.forEach.call(document.querySelectorAll("table.geo-ranked"), function (table) {
-      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell, index) {
-        cell.querySelector("button").addEventListener("click", function () {
-          sortTable(table, index);
-        });
-      });
+  /* A button of a ".geo-levels" group shows the ".geo-level" box of its data-level beside the group. */
+  function showLevel(button) {
+    var group = button.closest(".geo-levels");
+    var wanted = button.getAttribute("data-level");
+    group.querySelectorAll("button[data-level]").forEach(function (other) {
+      other.setAttribute("aria-pressed", String(other === button));
     });
-    Array.prototype.forEach.call(document.querySelectorAll("button.geo-csv"), function (button) {
-      button.addEventListener("click", function () {
-        downloadCsv(document.getElementById(button.getAttribute("data-table")));
-      });
+    group.parentElement.querySelectorAll(".geo-level[data-level]").forEach(function (box) {
+      box.hidden = box.getAttribute("data-level") !== wanted;
     });
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", setUpRankedTables);
-  } else {
-    setUpRankedTables();
-  }
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!target.closest) {
+      return;
+    }
+    var sortButton = target.closest("table.geo-ranked thead th button");
+    var csvButton = target.closest("button.geo-csv[data-table]");
+    var levelButton = target.closest(".geo-levels button[data-level]");
+    if (sortButton) {
+      var header = sortButton.closest("th");
+      sortTable(header.closest("table"), header.cellIndex);
+    } else if (csvButton) {
+      downloadCsv(document.getElementById(csvButton.getAttribute("data-table")));
+    } else if (levelButton) {
+      showLevel(levelButton);
+    }
+  });
 
   var GeoApp = {
     timeZone: TIME_ZONE,
@@ -277,6 +300,7 @@
     failureText: failureText,
     layerFailure: layerFailure,
 
+    sortTable: sortTable,
     tableCsv: tableCsv,
 
     /* Rows of a ranked table outline the features of ``layer`` whose ``property`` is the row's key while
