@@ -212,6 +212,8 @@ def test_which_kelurahan_misses_the_response_target(open_page, client, sample_ci
         f"Array.from(document.querySelector('{ranking} tbody tr').cells).map(c => c.innerText)"
     )
     assert first[0] == worst["name"]  # its rank ("1. ") is a CSS counter beside the name
+    rank = f"getComputedStyle(document.querySelector('{ranking} tbody td'), '::before').content"
+    assert "counter(rank)" in page.evaluate(rank)
     assert first[3] == f"{worst['goal_pct']:.1f}".replace(".", ",")  # the target it is held to
     assert first[4] == f"{worst['gap_points']:.1f}".replace(".", ",")  # and how far below, in points
     page.evaluate(f"document.querySelector('{ranking}').scrollIntoView()")
