@@ -7,11 +7,7 @@
   var STATUS = { planned: "Rencana", active: "Aktif", maintenance: "Pemeliharaan", inactive: "Nonaktif" };
   var PHASE = { quick_win: "Quick win", short: "Jangka pendek", medium: "Jangka menengah", long: "Jangka panjang" };
 
-  function escapeHtml(value) {
-    return String(value === null || value === undefined ? "–" : value).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
+  var escapeHtml = GeoApp.escapeHtml;
 
   function popup(properties, label) {
     var rows = [

@@ -8,11 +8,7 @@
 (function () {
   "use strict";
 
-  function escapeHtml(value) {
-    return String(value === null || value === undefined ? "–" : value).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
+  var escapeHtml = GeoApp.escapeHtml;
 
   function note(id, html) {
     var box = id && document.getElementById(id);

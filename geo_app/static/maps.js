@@ -16,8 +16,9 @@
   var ZONE_LABEL = zoneMeta ? zoneMeta.getAttribute("data-label") : "UTC";
   var MISSING = "–";
 
+  /* Text for HTML; a missing value shows as a dash. */
   function escapeHtml(value) {
-    return String(value).replace(/[&<>"']/g, function (c) {
+    return String(value === null || value === undefined ? "–" : value).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
@@ -295,6 +296,7 @@
     timeZone: TIME_ZONE,
     zoneLabel: ZONE_LABEL,
     pending: 0,
+    escapeHtml: escapeHtml,
     fillTemplate: fillTemplate,
     formatValue: formatValue,
     failureText: failureText,
