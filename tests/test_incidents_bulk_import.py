@@ -5,6 +5,7 @@ path, within the same import."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from datetime import UTC, datetime
@@ -153,6 +154,39 @@ def test_with_keep_good_the_fast_path_writes_the_good_rows_as_the_sql_path_does(
     assert fast.rejected == careful.rejected and [row["row"] for row in fast.rejected] == [3, 4, 5]
     assert fast_rows == stored_rows(database_url)
     assert {row["external_id"]: row["geocode_precision"] for row in fast_rows}["F-11"] == "exact"
+
+
+def spreadsheet_csv(lines: list[str]) -> str:
+    """Comma-separated lines as a spreadsheet saves them where the comma is the decimal mark: fields
+    separated by semicolons, coordinates with a decimal comma."""
+    header, *rows = [next(csv.reader([line])) for line in lines]
+    lat, lon = header.index("lat"), header.index("lon")
+    for row in rows:
+        row[lat], row[lon] = row[lat].replace(".", ","), row[lon].replace(".", ",")
+    return "".join(";".join(row) + "\n" for row in [header, *rows])
+
+
+@pytest.mark.parametrize("bulk_rows", [1, 10**9], ids=["fast path", "SQL path"])
+def test_a_spreadsheet_export_with_semicolons_and_decimal_commas_stores_the_same_rows(
+    city_settings, database_url, clean, tmp_path, monkeypatch, bulk_rows
+):
+    bad = [
+        "F-9,darurat,BANJIR,,,106.02,-6.07,2026-10-01T04:00:00Z,,,,",  # lat/lon swapped
+        "F-10,darurat,BANJIR,,,-6.07.5,106.02,2026-10-01T04:00:00Z,,,,",  # two decimal marks
+    ]
+    lines = [HEADER.strip(), *ROWS, *bad]
+    comma = run_import(city_settings, tmp_path, "\n".join(lines) + "\n", bulk_rows, monkeypatch, True)
+    comma_rows = stored_rows(database_url)
+    delete_incidents(database_url)
+    text = spreadsheet_csv(lines)
+    assert "-6,07;106,02" in text
+    semicolon = run_import(city_settings, tmp_path, text, bulk_rows, monkeypatch, keep_good=True)
+    assert (semicolon.columnar_rows, semicolon.sql_rows) == (comma.columnar_rows, comma.sql_rows)
+    assert semicolon.inserted == len(ROWS) and stored_rows(database_url) == comma_rows
+    reasons = {row["row"]: "; ".join(row["reasons"]) for row in semicolon.rejected}
+    assert reasons.keys() == {len(ROWS) + 1, len(ROWS) + 2}
+    assert "likely lat/lon swap" in reasons[len(ROWS) + 1]
+    assert "lat" in reasons[len(ROWS) + 2]  # -6,07,5: not a number, named as written
 
 
 def test_times_without_an_offset_are_the_citys_on_the_fast_path_too(

@@ -6,7 +6,8 @@ streamed into a staging table with COPY (only the header is read in Python) and 
 JSON (a list of objects, ``{"incidents": [...]}`` or a GeoJSON FeatureCollection of points) is parsed
 here and COPied the same way. Rows without coordinates but with an address are geocoded offline.
 Points outside every kelurahan but within CITY_TOLERANCE_M of one get the nearest. A file with any
-rejected row writes nothing unless ``keep_good`` is set.
+rejected row writes nothing unless ``keep_good`` is set. A CSV separated by semicolons (a spreadsheet's,
+where the comma is the decimal mark) may write its coordinates with a decimal comma.
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ ALIASES = {
 
 class IncidentFileError(ValueError):
     """The file as a whole cannot be read (wrong format, unknown columns); nothing was written."""
+
+
+def delimiter_of(header_line: str) -> str:
+    """The file's field separator, read off its header: ``;`` where the header has semicolons and no
+    commas (a spreadsheet's CSV where the comma is the decimal mark, as in Indonesian settings; numbers
+    may then be written with a decimal comma), else ``,``."""
+    return ";" if ";" in header_line and "," not in header_line else ","
 
 
 def header_columns(header: list[str]) -> list[str]:
@@ -124,8 +132,11 @@ def stage_csv(conn: psycopg.Connection, stream: BinaryIO) -> None:
     header_line = stream.readline().decode("utf-8-sig")
     if not header_line.strip():
         raise IncidentFileError("the CSV file is empty; the first line must be a header")
-    columns = header_columns(next(csv.reader([header_line])))
-    store.copy_csv_into_staging(conn, columns, store.iter_chunks(stream))
+    delimiter = delimiter_of(header_line)
+    columns = header_columns(next(csv.reader([header_line], delimiter=delimiter)))
+    store.copy_csv_into_staging(conn, columns, store.iter_chunks(stream), delimiter)
+    if delimiter == ";":
+        store.read_decimal_commas(conn)
 
 
 def stage_file(conn: psycopg.Connection, stream: BinaryIO, file_format: str) -> None:
@@ -302,14 +313,19 @@ def bulk_csv_import(
     the SQL path, which also reports unreadable headers and lines."""
     with path.open("rb") as stream:
         header_line = stream.readline().decode("utf-8-sig", errors="replace")
+    delimiter = delimiter_of(header_line)
     try:
-        columns = header_columns(next(csv.reader([header_line]), []))
+        columns = header_columns(next(csv.reader([header_line], delimiter=delimiter), []))
     except IncidentFileError:
         return None
     city = settings.city_code
-    result = incidents_bulk.import_csv(conn, city, catalog, path, columns, path.name, BULK_ROWS, progress)
+    result = incidents_bulk.import_csv(
+        conn, city, catalog, path, columns, path.name, BULK_ROWS, progress, delimiter
+    )
     if result is None or not result.sql_rows:
         return None if result is None else finish_import(conn, city, path.name, result)
+    if delimiter == ";":  # the rows left to the SQL path are staged as the file wrote them
+        store.read_decimal_commas(conn)
     staged = check_staged_rows(conn, settings, catalog, progress)
     result.rejected, result.not_geocoded = staged.rejected, staged.not_geocoded
     result.near_city += staged.near_city

@@ -88,7 +88,7 @@ class DoubtfulRow(Exception):
     that is gone: the SQL path takes the whole file."""
 
 
-def read_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
+def read_batches(path: Path, columns: list[str], delimiter: str = ",") -> Iterator[pa.Table]:
     """The data lines as text columns (header already mapped by the caller): ``FIRST_BATCH_ROWS``,
     then twice as many each time up to ``BATCH_ROWS``; DoubtfulRow where pyarrow cannot read them
     exactly as COPY would (the SQL path then reports what is wrong). Only empty fields are NULL, as in
@@ -97,7 +97,9 @@ def read_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
         reader = pa_csv.open_csv(
             path,
             read_options=pa_csv.ReadOptions(column_names=columns, skip_rows=1, block_size=READ_BLOCK_BYTES),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False
+            ),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=True, null_values=[""]
             ),
@@ -309,9 +311,12 @@ def ewkb_points(lon: np.ndarray, lat: np.ndarray, srid: int = 4326) -> pa.Array:
     return binary_values(points.view(np.uint8).reshape(len(lon), record.itemsize))
 
 
-def degrees(table: pa.Table, name: str) -> np.ndarray:
-    """A coordinate column as numbers, NaN where it is missing or not written as decimal degrees."""
+def degrees(table: pa.Table, name: str, decimal_comma: bool = False) -> np.ndarray:
+    """A coordinate column as numbers, NaN where it is missing or not written as decimal degrees; with
+    ``decimal_comma``, one comma stands for the decimal point (as store.read_decimal_commas reads it)."""
     text = _text(table, name)
+    if decimal_comma:
+        text = pc.replace_substring_regex(text, "^([^,]*),([^,]*)$", r"\1.\2")
     readable = pc.if_else(pc.match_substring_regex(text, DEGREES), text, None)
     return pc.fill_null(pc.cast(readable, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
 
@@ -382,7 +387,8 @@ def _with_signature(values: pa.Table) -> bytes:
 
 class BatchChecker:
     """Checks each batch of the file in columns and splits it, numbering new rows on from ``first_id``
-    (in tile order); times without an offset are times of the city's zone."""
+    (in tile order); times without an offset are times of the city's zone; in a file separated by
+    semicolons, coordinates may have a decimal comma."""
 
     def __init__(
         self,
@@ -392,8 +398,10 @@ class BatchChecker:
         places: Kelurahan,
         stored_ids: SortedKeys,
         progress: Progress,
+        delimiter: str = ",",
     ):
         self.city_code, self.zone = city.code, city.timezone_name
+        self.decimal_comma = delimiter == ";"
         self.columns, self.catalog, self.places = columns, catalog, places
         self.stored_ids, self.file_ids = stored_ids, FileIds()
         self.progress = progress
@@ -431,7 +439,7 @@ class BatchChecker:
         repeats[has_id] = self.file_ids.repeated_rows(*keys, rows[has_id])
         stored[has_id] = self.stored_ids.find(*keys) >= 0
 
-        lon, lat = degrees(table, "lon"), degrees(table, "lat")
+        lon, lat = (degrees(table, name, self.decimal_comma) for name in ("lon", "lat"))
         order = tile_order(lon, lat)
         table, external_id, rows, lon, lat = (
             table.take(order),
@@ -597,10 +605,12 @@ def import_csv(
     source: str,
     min_rows: int,
     progress: Progress = no_progress,
+    delimiter: str = ",",
 ) -> store.ImportResult | None:
     """Write the rows this path vouches for, in the caller's transaction, and stage every other row
-    (``sql_rows`` of them) for the caller to check and write on the SQL path; None (nothing written)
-    to leave the whole file to the SQL path.
+    (``sql_rows`` of them, as the file wrote them) for the caller to check and write on the SQL path;
+    None (nothing written) to leave the whole file to the SQL path. ``delimiter`` separates the file's
+    fields (``;``: numbers may have a decimal comma).
 
     The first batches are read before anything is written, to know that the file is big enough and
     whether it is mostly new (else the indexes stay: the same file again updates nothing). Then each
@@ -609,7 +619,7 @@ def import_csv(
     savepoint taken before them."""
     if not set(columns) <= set(store.IMPORT_FIELDS) or not {"lat", "lon"} <= set(columns):
         return None
-    batches = read_batches(path, columns)
+    batches = read_batches(path, columns, delimiter)
     try:
         leading = []
         for batch in batches:
@@ -627,7 +637,7 @@ def import_csv(
     # where the role may, the foreign keys are checked here (the codes come from the locked rows) and
     # stay in place; elsewhere they are dropped and checked again as a whole afterwards
     keys_checked_here = store.may_skip_foreign_key_checks(conn)
-    checker = BatchChecker(city, columns, catalog, places, known_ids, progress)
+    checker = BatchChecker(city, columns, catalog, places, known_ids, progress, delimiter)
     try:
         with conn.transaction():
             store.use_city_time_zone(conn, city_code)  # as the SQL path: the audit shows local times

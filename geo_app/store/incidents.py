@@ -111,12 +111,36 @@ def create_staging(conn: psycopg.Connection) -> None:
     )
 
 
-def copy_csv_into_staging(conn: psycopg.Connection, columns: list[str], lines: Iterable[bytes]) -> None:
+def copy_csv_into_staging(
+    conn: psycopg.Connection, columns: list[str], lines: Iterable[bytes], delimiter: str = ","
+) -> None:
     """Stream CSV data lines (header already read) straight into the staging table."""
     column_list = ", ".join(columns)  # validated against IMPORT_FIELDS by the caller
-    with conn.cursor().copy(f"COPY incident_staging ({column_list}) FROM STDIN (FORMAT csv)") as copy:
+    statement = sql.SQL("COPY incident_staging ({}) FROM STDIN (FORMAT csv, DELIMITER {})").format(
+        sql.SQL(column_list), sql.Literal(delimiter)
+    )
+    with conn.cursor().copy(statement) as copy:
         for chunk in lines:
             copy.write(chunk)
+
+
+# Staged columns read as numbers (NUMBER): a file separated by semicolons may write them with a
+# decimal comma.
+NUMBER_FIELDS = ("lat", "lon", "geocode_score")
+
+
+def read_decimal_commas(conn: psycopg.Connection) -> None:
+    """The staged numbers of a file separated by semicolons, with a decimal comma (-6,0123) read as the
+    decimal point it stands for; a value with more than one comma stays as written and is reported."""
+    conn.execute(
+        "UPDATE incident_staging SET "
+        + ", ".join(
+            f"{name} = CASE WHEN {name} ~ '^[^,]*,[^,]*$' THEN replace({name}, ',', '.') ELSE {name} END"
+            for name in NUMBER_FIELDS
+        )
+        + " WHERE "
+        + " OR ".join(f"{name} LIKE '%,%'" for name in NUMBER_FIELDS)
+    )
 
 
 def copy_rows_into_staging(conn: psycopg.Connection, rows: Iterable[dict]) -> None:
