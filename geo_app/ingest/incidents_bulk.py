@@ -72,6 +72,7 @@ READ_BLOCK_BYTES = 1 << 20  # pyarrow's reading unit, gathered into batches
 WRITTEN_FIELDS = [name for name in store.STORED_FIELDS if name != "geocode_score"]
 COPY_COLUMNS = ["id", "city_code", "import_id", "external_id", *WRITTEN_FIELDS, "metric_x", "metric_y"]
 CALLER_COLUMNS = ["incident_id", *CALLER_FIELDS]
+COPIED_TABLES = ("incidents", "incident_callers")  # the tables new rows are COPied into
 UPDATE_COLUMNS = ["external_id", *WRITTEN_FIELDS, *CALLER_FIELDS]
 
 T = TypeVar("T")
@@ -644,13 +645,10 @@ def import_csv(
             store.create_staging(conn)
             updates = store.create_fast_updates(conn)
             with (
-                store.indexes_rebuilt_after(conn, "incidents", foreign_keys=not keys_checked_here)
+                store.indexes_rebuilt_after(conn, COPIED_TABLES, foreign_keys=not keys_checked_here)
                 if rebuild_indexes
                 else nullcontext(),
-                store.indexes_rebuilt_after(conn, "incident_callers", foreign_keys=not keys_checked_here)
-                if rebuild_indexes
-                else nullcontext(),
-                store.triggers_dropped(conn),
+                store.triggers_dropped(conn, COPIED_TABLES),
             ):
                 if keys_checked_here and not store.lock_references(
                     conn, city_code, [*places.codes.to_pylist(), *places.parent_codes.to_pylist()]

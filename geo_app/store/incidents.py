@@ -406,58 +406,61 @@ def count_staged(conn: psycopg.Connection) -> dict:
 
 @contextmanager
 def indexes_rebuilt_after(
-    conn: psycopg.Connection, table: str = "incidents", foreign_keys: bool = True
+    conn: psycopg.Connection, tables: Iterable[str] = ("incidents",), foreign_keys: bool = True
 ) -> Iterator[None]:
     """For big imports: drop the secondary indexes, the unique and primary keys that no foreign key
-    refers to and (unless ``foreign_keys`` is false) the foreign keys of ``table`` (incidents or
-    incident_callers, named by code), rebuild them after.
+    refers to and (unless ``foreign_keys`` is false) the foreign keys of ``tables`` (incidents,
+    incident_callers; named by code), rebuild them after.
 
     A million rows then cost one sorted build per index and one set-based check per key instead of
     millions of index insertions and per-row key look-ups. The definitions are read from the catalog,
     so they come back exactly as the migrations made them, in the same transaction (a duplicate would
-    fail the import as a whole); the table is locked for writes and reads until the import commits.
+    fail the import as a whole); the tables are locked for writes and reads until the import commits.
     A key another table refers to (the primary key of incidents) stays: rebuilding it and re-checking
     the keys that refer to it costs as much as its million insertions (measured). A caller whose COPY
     skips the foreign-key checks (:func:`foreign_key_checks_skipped`) keeps the foreign keys in place.
     """
-    indexes = conn.execute(
-        "SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS ddl FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid "
-        "WHERE i.indrelid = %s::regclass AND k.oid IS NULL",
-        (table,),
-    ).fetchall()
-    keys = conn.execute(
-        "SELECT k.conname AS name, pg_get_constraintdef(k.oid) AS ddl FROM pg_constraint k "
-        "WHERE k.conrelid = %s::regclass AND ("
-        "  (k.contype IN ('p', 'u') AND NOT EXISTS ("
-        "     SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = k.conindid))"
-        "  OR (k.contype = 'f' AND %s)) "
-        "ORDER BY k.contype DESC",
-        (table, foreign_keys),
-    ).fetchall()  # primary and unique keys before foreign keys
+    rebuilt = []  # (table, its indexes, its keys: primary and unique keys before foreign keys)
+    for table in tables:
+        indexes = conn.execute(
+            "SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS ddl FROM pg_index i JOIN pg_class c "
+            "ON c.oid = i.indexrelid LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid "
+            "WHERE i.indrelid = %s::regclass AND k.oid IS NULL",
+            (table,),
+        ).fetchall()
+        keys = conn.execute(
+            "SELECT k.conname AS name, pg_get_constraintdef(k.oid) AS ddl FROM pg_constraint k "
+            "WHERE k.conrelid = %s::regclass AND ("
+            "  (k.contype IN ('p', 'u') AND NOT EXISTS ("
+            "     SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = k.conindid))"
+            "  OR (k.contype = 'f' AND %s)) "
+            "ORDER BY k.contype DESC",
+            (table, foreign_keys),
+        ).fetchall()
+        rebuilt.append((sql.Identifier(table), indexes, keys))
     conn.execute("SELECT set_config('maintenance_work_mem', '512MB', true)")  # index builds in memory
-    for key in reversed(keys):
-        conn.execute(
-            sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
-                sql.Identifier(table), sql.Identifier(key["name"])
+    for table, indexes, keys in rebuilt:
+        for key in reversed(keys):
+            conn.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, sql.Identifier(key["name"]))
             )
-        )
-    for index in indexes:
-        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index["name"])))
+        for index in indexes:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index["name"])))
     yield
-    for index in indexes:
-        conn.execute(index["ddl"])  # DDL text from pg_get_indexdef, not from input
-    # the planner's row counts of the new rows: the validation of each foreign key below needs them
-    # (with the counts of before the import it probes the referenced key row by row); the import
-    # analyses the table once it is written in any case (geo_app.store.bulk.analyze_loaded)
-    if foreign_keys:
-        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
-    for key in keys:
-        conn.execute(
-            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-                sql.Identifier(table), sql.Identifier(key["name"]), sql.SQL(key["ddl"])
+    for table, indexes, keys in rebuilt:
+        for index in indexes:
+            conn.execute(index["ddl"])  # DDL text from pg_get_indexdef, not from input
+        # the planner's row counts of the new rows: the validation of each foreign key below needs them
+        # (with the counts of before the import it probes the referenced key row by row); the import
+        # analyses the table once it is written in any case (geo_app.store.bulk.analyze_loaded)
+        if foreign_keys:
+            conn.execute(sql.SQL("ANALYZE {}").format(table))
+        for key in keys:
+            conn.execute(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                    table, sql.Identifier(key["name"]), sql.SQL(key["ddl"])
+                )
             )
-        )
 
 
 def may_rebuild_indexes(conn: psycopg.Connection) -> bool:
