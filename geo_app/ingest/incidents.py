@@ -53,11 +53,12 @@ class IncidentFileError(ValueError):
     """The file as a whole cannot be read (wrong format, unknown columns); nothing was written."""
 
 
-def delimiter_of(header_line: str) -> str:
-    """The file's field separator, read off its header: ``;`` where the header has semicolons and no
-    commas (a spreadsheet's CSV where the comma is the decimal mark, as in Indonesian settings; numbers
-    may then be written with a decimal comma), else ``,``."""
-    return ";" if ";" in header_line and "," not in header_line else ","
+def csv_header(header_line: str) -> tuple[list[str], str]:
+    """The staging columns of a CSV header line and the file's field separator: ``;`` where the header
+    has semicolons and no commas (a spreadsheet's CSV where the comma is the decimal mark, as in
+    Indonesian settings; numbers may then be written with a decimal comma), else ``,``."""
+    delimiter = ";" if ";" in header_line and "," not in header_line else ","
+    return header_columns(next(csv.reader([header_line], delimiter=delimiter), [])), delimiter
 
 
 def header_columns(header: list[str]) -> list[str]:
@@ -132,8 +133,7 @@ def stage_csv(conn: psycopg.Connection, stream: BinaryIO) -> None:
     header_line = stream.readline().decode("utf-8-sig")
     if not header_line.strip():
         raise IncidentFileError("the CSV file is empty; the first line must be a header")
-    delimiter = delimiter_of(header_line)
-    columns = header_columns(next(csv.reader([header_line], delimiter=delimiter)))
+    columns, delimiter = csv_header(header_line)
     store.copy_csv_into_staging(conn, columns, store.iter_chunks(stream), delimiter)
     if delimiter == ";":
         store.read_decimal_commas(conn)
@@ -313,9 +313,8 @@ def bulk_csv_import(
     the SQL path, which also reports unreadable headers and lines."""
     with path.open("rb") as stream:
         header_line = stream.readline().decode("utf-8-sig", errors="replace")
-    delimiter = delimiter_of(header_line)
     try:
-        columns = header_columns(next(csv.reader([header_line], delimiter=delimiter), []))
+        columns, delimiter = csv_header(header_line)
     except IncidentFileError:
         return None
     city = settings.city_code
@@ -324,8 +323,6 @@ def bulk_csv_import(
     )
     if result is None or not result.sql_rows:
         return None if result is None else finish_import(conn, city, path.name, result)
-    if delimiter == ";":  # the rows left to the SQL path are staged as the file wrote them
-        store.read_decimal_commas(conn)
     staged = check_staged_rows(conn, settings, catalog, progress)
     result.rejected, result.not_geocoded = staged.rejected, staged.not_geocoded
     result.near_city += staged.near_city

@@ -317,7 +317,7 @@ def degrees(table: pa.Table, name: str, decimal_comma: bool = False) -> np.ndarr
     ``decimal_comma``, one comma stands for the decimal point (as store.read_decimal_commas reads it)."""
     text = _text(table, name)
     if decimal_comma:
-        text = pc.replace_substring_regex(text, "^([^,]*),([^,]*)$", r"\1.\2")
+        text = pc.replace_substring_regex(text, store.DECIMAL_COMMA, store.DECIMAL_POINT)
     readable = pc.if_else(pc.match_substring_regex(text, DEGREES), text, None)
     return pc.fill_null(pc.cast(readable, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
 
@@ -609,7 +609,7 @@ def import_csv(
     delimiter: str = ",",
 ) -> store.ImportResult | None:
     """Write the rows this path vouches for, in the caller's transaction, and stage every other row
-    (``sql_rows`` of them, as the file wrote them) for the caller to check and write on the SQL path;
+    (``sql_rows`` of them) for the caller to check and write on the SQL path;
     None (nothing written) to leave the whole file to the SQL path. ``delimiter`` separates the file's
     fields (``;``: numbers may have a decimal comma).
 
@@ -660,6 +660,8 @@ def import_csv(
                 with store.foreign_key_checks_skipped(conn) if keys_checked_here else nullcontext():
                     checked = prefetched(map(checker.checked, itertools.chain(leading, batches)))
                     tally = write_batches(conn, prefetched(map(encoded, checked)), columns, updates)
+                if tally.to_sql and checker.decimal_comma:  # staged as the file wrote them
+                    store.read_decimal_commas(conn)
                 if tally.inserted:
                     store.incident_ids_used_up_to(conn, checker.next_id - 1)
                 if rebuild_indexes:

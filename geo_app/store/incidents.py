@@ -125,21 +125,21 @@ def copy_csv_into_staging(
 
 
 # Staged columns read as numbers (NUMBER): a file separated by semicolons may write them with a
-# decimal comma.
+# decimal comma. One comma in a value is its decimal mark (DECIMAL_COMMA, replaced by DECIMAL_POINT; the
+# fast path of geo_app.ingest.incidents_bulk applies the same pattern); a value with more stays as written.
 NUMBER_FIELDS = ("lat", "lon", "geocode_score")
+DECIMAL_COMMA, DECIMAL_POINT = r"^([^,]*),([^,]*)$", r"\1.\2"
 
 
 def read_decimal_commas(conn: psycopg.Connection) -> None:
-    """The staged numbers of a file separated by semicolons, with a decimal comma (-6,0123) read as the
-    decimal point it stands for; a value with more than one comma stays as written and is reported."""
+    """The staged numbers of a file separated by semicolons, a decimal comma (-6,0123) read as the
+    decimal point it stands for."""
     conn.execute(
         "UPDATE incident_staging SET "
-        + ", ".join(
-            f"{name} = CASE WHEN {name} ~ '^[^,]*,[^,]*$' THEN replace({name}, ',', '.') ELSE {name} END"
-            for name in NUMBER_FIELDS
-        )
+        + ", ".join(f"{name} = regexp_replace({name}, %(comma)s, %(point)s)" for name in NUMBER_FIELDS)
         + " WHERE "
-        + " OR ".join(f"{name} LIKE '%,%'" for name in NUMBER_FIELDS)
+        + " OR ".join(f"{name} LIKE '%%,%%'" for name in NUMBER_FIELDS),
+        {"comma": DECIMAL_COMMA, "point": DECIMAL_POINT},
     )
 
 
