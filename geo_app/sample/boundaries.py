@@ -1,7 +1,8 @@
 """Sample boundaries: Voronoi cells of the 43 real kelurahan points, clipped to the real city outline.
 
-The cells are computed in EPSG:32748 so they are fair in metres; kecamatan are the union of their
-kelurahan, the kota the union of all. Real boundaries replace them with ``geo-app import-areas``.
+The cells are computed in the sample city's metric CRS (reference.METRIC_SRID) so they are fair in
+metres; kecamatan are the union of their kelurahan, the kota the union of all. Real boundaries
+replace them with ``geo-app import-areas``.
 """
 
 from __future__ import annotations

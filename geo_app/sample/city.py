@@ -23,7 +23,7 @@ SEED = 3672
 
 @dataclass(frozen=True)
 class SampleCity:
-    """Every generated layer, with metric (EPSG:32748) geometries."""
+    """Every generated layer, with geometries in the sample city's metric CRS (reference.METRIC_SRID)."""
 
     facts: CityFacts
     areas: gpd.GeoDataFrame

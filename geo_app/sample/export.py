@@ -39,7 +39,8 @@ def _geographic(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _iso_local(times: pd.Series) -> pd.Series:
     """ISO 8601 local times with their offset (``2026-10-31T23:59:00+07:00``); blank when missing.
-    Formatting naive local times is far faster than per-value offsets; Asia/Jakarta has no DST."""
+    Formatting naive local times is far faster than per-value offsets; one offset serves every value,
+    as Indonesia's zones keep no daylight saving time."""
     offset = times.dropna().iloc[0].strftime("%z") if times.notna().any() else "+0000"
     return times.dt.tz_localize(None).dt.strftime("%Y-%m-%dT%H:%M:%S") + f"{offset[:3]}:{offset[3:]}"
 

@@ -31,12 +31,12 @@ _TO_GEOGRAPHIC = Transformer.from_crs(METRIC_SRID, GEOGRAPHIC_SRID, always_xy=Tr
 
 
 def to_metric(geometry):
-    """Geometry (or array of geometries) from lon/lat to EPSG:32748 metres."""
+    """Geometry (or array of geometries) from lon/lat to metres in METRIC_SRID."""
     return shapely.transform(geometry, lambda xy: _xy(_TO_METRIC, xy))
 
 
 def to_geographic(geometry):
-    """Geometry (or array of geometries) from EPSG:32748 metres to lon/lat."""
+    """Geometry (or array of geometries) from metres in METRIC_SRID to lon/lat."""
     return shapely.transform(geometry, lambda xy: _xy(_TO_GEOGRAPHIC, xy))
 
 
