@@ -189,6 +189,13 @@ def test_a_spreadsheet_export_with_semicolons_and_decimal_commas_stores_the_same
     assert "lat" in reasons[len(ROWS) + 2]  # -6,07,5: not a number, named as written
 
 
+def test_a_header_separated_by_commas_and_semicolons_is_refused_saying_so():
+    with pytest.raises(ingest.IncidentFileError, match="all with commas or all with semicolons"):
+        ingest.csv_header("external_id,call_type;category\n")
+    columns = ["external_id", "call_type", "received_at"]
+    assert ingest.csv_header(";".join(columns) + "\n") == (columns, ";")
+
+
 def test_times_without_an_offset_are_the_citys_on_the_fast_path_too(
     city_settings, database_url, clean, tmp_path, monkeypatch, fast_path_answers
 ):

@@ -66,8 +66,10 @@ def header_columns(header: list[str]) -> list[str]:
     columns = [ALIASES.get(name.strip().lower(), name.strip().lower()) for name in header]
     unknown = [raw for raw, name in zip(header, columns, strict=True) if name not in store.IMPORT_FIELDS]
     if unknown:
+        mixed = any(";" in name for name in unknown)  # a header separated by both commas and semicolons
         raise IncidentFileError(
             f"unknown column(s) {', '.join(unknown)}; the columns are {', '.join(store.IMPORT_FIELDS)}"
+            + ("; separate the header's names all with commas or all with semicolons" if mixed else "")
         )
     repeated = sorted({name for name in columns if columns.count(name) > 1})
     if repeated:
