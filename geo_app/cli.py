@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +40,26 @@ def city_context(conn, settings: Settings) -> CityContext:
 @click.group()
 def main() -> None:
     """geo_app: city data in PostGIS, analyses and maps."""
+
+
+def run() -> None:
+    """The installed ``geo-app`` command: ``main``, then an exit that leaves freeing the process's
+    memory to the operating system. Tearing down numpy, pyarrow, pandas, shapely and pyproj object by
+    object took 0.3 s at the end of every command. Logs and output are flushed first; other exit
+    handlers do not run (the commands close their connections and files themselves). An unexpected
+    exception ends the process as usual, with its traceback."""
+    status = None
+    try:
+        main()  # click's standalone mode ends with SystemExit
+    except SystemExit as end:
+        status = end.code
+    if status is not None and not isinstance(status, int):
+        print(status, file=sys.stderr)  # a message, as Python shows one given to sys.exit
+        status = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status or 0)
 
 
 @main.command("migrate")
