@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from geo_app.web.params import reject_nul_characters
 
     settings = settings or Settings.from_env()
-    settings.check_secret_key()  # only the test suite signs sessions with its built-in secret
+    settings.check_web()  # rate limits; only the test suite signs sessions with its built-in secret
     app = Flask(
         __name__,
         static_folder=str(PACKAGE_DIR / "static"),

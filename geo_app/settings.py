@@ -10,8 +10,6 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-import limits
-
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 
@@ -141,6 +139,18 @@ class Settings:
             raise SettingsError("CSW_REFRESH_SECONDS must be at least 10")
         if self.public_min_cell_count < 1:
             raise SettingsError("PUBLIC_MIN_CELL_COUNT must be at least 1")
+        if not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise SettingsError(
+                "DATABASE_URL must be a postgresql:// URL, for example " + DEFAULT_DATABASE_URL
+            )
+
+    def check_web(self) -> None:
+        """The settings only the web app uses, checked when it starts (the command line does not load
+        the rate-limit library for them): the rate limits, and SECRET_KEY, which signs session cookies.
+        A known or short secret lets anyone forge an administrator's session, so only the test suite
+        may run with the built-in one."""
+        import limits
+
         for name, value in (
             ("LOGIN_RATE_LIMIT", self.login_rate_limit),
             ("REPORT_RATE_LIMIT", self.report_rate_limit),
@@ -149,14 +159,6 @@ class Settings:
                 limits.parse(value)
             except ValueError:
                 raise SettingsError(f"{name}={value!r}: give a rate such as '10 per minute'") from None
-        if not self.database_url.startswith(("postgresql://", "postgres://")):
-            raise SettingsError(
-                "DATABASE_URL must be a postgresql:// URL, for example " + DEFAULT_DATABASE_URL
-            )
-
-    def check_secret_key(self) -> None:
-        """The web app signs session cookies with SECRET_KEY: a known or short value lets anyone forge an
-        administrator's session, so only the test suite may run with the built-in one."""
         if self.env == "test":
             return
         advice = (

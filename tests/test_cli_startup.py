@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("flask", "werkzeug", "geopandas", "pandas", "dask")
+HEAVY = ("flask", "werkzeug", "geopandas", "pandas", "dask", "limits")
 
 
 def modules_loaded_by(statement: str) -> set[str]:

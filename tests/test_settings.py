@@ -20,12 +20,22 @@ def test_only_the_test_suite_gets_the_built_in_secret(monkeypatch):
         settings = Settings.from_env()  # the command line needs no secret; the web app checks it
         assert settings.secret_key == ""
         with pytest.raises(SettingsError, match="SECRET_KEY is not set"):
-            settings.check_secret_key()
+            settings.check_web()
     monkeypatch.setenv("GEO_APP_ENV", "test")
     assert Settings.from_env().secret_key == TEST_SECRET_KEY
     monkeypatch.setenv("GEO_APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "a-long-random-value-for-production-use")
-    Settings.from_env().check_secret_key()
+    Settings.from_env().check_web()
+
+
+def test_a_rate_limit_the_web_app_cannot_read_is_refused_when_it_starts(monkeypatch):
+    monkeypatch.setenv("GEO_APP_ENV", "test")
+    monkeypatch.setenv("LOGIN_RATE_LIMIT", "ten a minute")
+    settings = Settings.from_env()  # the command line does not use the rate limits
+    with pytest.raises(SettingsError, match=r"LOGIN_RATE_LIMIT='ten a minute': give a rate such as"):
+        settings.check_web()
+    monkeypatch.setenv("LOGIN_RATE_LIMIT", "5 per minute")
+    Settings.from_env().check_web()
 
 
 def test_scripts_keep_one_random_secret_key_with_mode_0600(tmp_path):
