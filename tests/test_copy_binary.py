@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 import shapely
 
-from geo_app.db.copy_binary import SIGNATURE, binary_copy_rows
+from geo_app.db.copy_binary import SIGNATURE, binary_copy
 
 POINT = shapely.to_wkb(shapely.set_srid(shapely.Point(106.05, -6.01), 4326), include_srid=True)
 INSTANTS = [
@@ -29,6 +29,14 @@ TABLE = pa.table(
 )
 
 
+def copy_into(conn, table: str, columns: list[str], parts: list[memoryview]) -> None:
+    """The data as binary_copy orders it: its column list goes with it."""
+    with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as copy:
+        copy.write(SIGNATURE)
+        for part in parts:
+            copy.write(part)
+
+
 @pytest.mark.parametrize(
     "batch_rows",
     [
@@ -41,9 +49,7 @@ def test_every_type_and_null_round_trips(conn, batch_rows):
         "CREATE TEMP TABLE copied (name text, code text, count bigint, score float8, at timestamptz, "
         "geom geometry, note text)"
     )
-    with conn.cursor().copy("COPY copied FROM STDIN (FORMAT binary)") as copy:
-        copy.write(SIGNATURE)
-        copy.write(binary_copy_rows(TABLE, batch_rows=batch_rows))
+    copy_into(conn, "copied", *binary_copy(TABLE, batch_rows=batch_rows))
     rows = conn.execute(
         "SELECT name, code, count, score, at, ST_AsEWKT(geom) AS geom, note FROM copied "
         "ORDER BY count NULLS FIRST"
@@ -83,11 +89,32 @@ def test_every_type_and_null_round_trips(conn, batch_rows):
 def test_a_slice_of_a_table_is_encoded_from_its_own_rows(conn):
     """Arrow slices share their parent's buffers: only the slice's values may be sent."""
     conn.execute("CREATE TEMP TABLE copied (name text, code text, count bigint)")
-    with conn.cursor().copy("COPY copied FROM STDIN (FORMAT binary)") as copy:
-        copy.write(SIGNATURE)
-        copy.write(binary_copy_rows(TABLE.select(["name", "code", "count"]).slice(1, 2)))
+    copy_into(conn, "copied", *binary_copy(TABLE.select(["name", "code", "count"]).slice(1, 2)))
     rows = conn.execute("SELECT name, code, count FROM copied ORDER BY code").fetchall()
     assert rows == [
         {"name": None, "code": "36.72.02", "count": None},
         {"name": "Jalan Raya Anyer 'Ciwandan' é", "code": "36.72.03", "count": -(2**40)},
+    ]
+
+
+def test_fields_of_one_length_in_the_first_batch_only_keep_their_column_order(conn):
+    """The column order follows the first batch; a later batch whose values of that column differ in
+    length still sends its fields in that order."""
+    table = pa.table(
+        {
+            "note": pa.array(["a", None, "bb", "ccc"]),  # several lengths from the first batch on
+            "code": pa.array(["x1", "y2", "z", "wwww"]),  # one length in the first batch only
+            "count": pa.array([1, 2, 3, 4], pa.int64()),
+        }
+    )
+    columns, parts = binary_copy(table, batch_rows=2)
+    assert columns == ["code", "count", "note"]  # fixed-width first
+    conn.execute("CREATE TEMP TABLE copied (note text, code text, count bigint)")
+    copy_into(conn, "copied", columns, parts)
+    rows = conn.execute("SELECT note, code, count FROM copied ORDER BY count").fetchall()
+    assert [tuple(row.values()) for row in rows] == [
+        ("a", "x1", 1),
+        (None, "y2", 2),
+        ("bb", "z", 3),
+        ("ccc", "wwww", 4),
     ]

@@ -80,33 +80,36 @@ def _fields(column: pa.Array) -> np.ndarray | pa.Array:
     return pc.if_else(pc.is_null(column), pa.scalar(NULL_FIELD, pa.binary()), fields)
 
 
-def _rows(fields: list[np.ndarray | pa.Array]) -> bytes:
-    """The fields of each row one after the other, row after row. Neighbouring fixed-width fields are
-    joined as arrays of bytes first (cheap); variable ones are joined by Arrow, row by row."""
-    runs: list[list[np.ndarray] | pa.Array] = []  # fixed-width neighbours gathered in lists
-    for field in fields:
-        if not isinstance(field, np.ndarray):
-            runs.append(field)
-        elif runs and isinstance(runs[-1], list):
-            runs[-1].append(field)
-        else:
-            runs.append([field])
-    parts = [np.hstack(run) if isinstance(run, list) else run for run in runs]
-    if len(parts) == 1:  # every field fixed-width: the rows are one array of bytes
-        return np.ascontiguousarray(parts[0]).tobytes()
-    rows = pc.binary_join_element_wise(
-        *(binary_values(part) if isinstance(part, np.ndarray) else part for part in parts), b""
-    )
+def _rows(fixed: list[np.ndarray], variable: list[pa.Array]) -> memoryview:
+    """The fields of each row one after the other, row after row: the fixed-width ones laid side by side
+    as one array of bytes (cheap), then the variable ones, joined by Arrow row by row."""
+    block = np.hstack(fixed)
+    if not variable:
+        return memoryview(block).cast("B")
+    rows = pc.binary_join_element_wise(binary_values(block), *variable, b"")
     offsets = np.frombuffer(rows.buffers()[1], np.int32, len(rows) + 1, rows.offset * 4)
-    return rows.buffers()[2][int(offsets[0]) : int(offsets[-1])].to_pybytes()
+    return memoryview(rows.buffers()[2][int(offsets[0]) : int(offsets[-1])])
 
 
-def binary_copy_rows(table: pa.Table, batch_rows: int = 100_000) -> bytes:
-    """The rows of ``table`` (columns in COPY order) as binary COPY data, without the signature that
-    opens a COPY (``SIGNATURE``) and the trailer that ends it (psycopg sends that one)."""
+def binary_copy(table: pa.Table, batch_rows: int = 100_000) -> tuple[list[str], list[memoryview]]:
+    """The rows of ``table`` as binary COPY data: the names of its columns in the order of the data's
+    fields, and the data in parts, without the signature that opens a COPY (``SIGNATURE``) and the
+    trailer that ends it (psycopg sends that one). The columns whose fields all have the same length in
+    the first batch come first: the rows then need one join of few parts, not one for every column
+    with values of several lengths among fixed-width neighbours."""
     field_count = np.frombuffer(len(table.column_names).to_bytes(2, "big"), np.uint8)
-    parts = []
+    order, parts = None, []
     for batch in table.to_batches(batch_rows):  # 32-bit offsets: batches far below 2 GB
-        counts = np.broadcast_to(field_count, (batch.num_rows, len(field_count)))
-        parts.append(_rows([counts, *(_fields(column) for column in batch.columns)]))
-    return b"".join(parts)
+        fields = [_fields(column) for column in batch.columns]
+        if order is None:  # fixed-width first, each group in the table's order
+            order = sorted(range(len(fields)), key=lambda index: not isinstance(fields[index], np.ndarray))
+        fixed = [np.broadcast_to(field_count, (batch.num_rows, len(field_count)))]
+        variable = []
+        for index in order:
+            field = fields[index]
+            if isinstance(field, np.ndarray) and not variable:
+                fixed.append(field)
+            else:  # variable, or fixed in this batch only: joined after the block
+                variable.append(binary_values(field) if isinstance(field, np.ndarray) else field)
+        parts.append(_rows(fixed, variable))
+    return [table.column_names[index] for index in order or range(table.num_columns)], parts

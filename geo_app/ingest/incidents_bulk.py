@@ -44,7 +44,7 @@ from pyproj import Transformer
 
 from geo_app.catalog import Catalog
 from geo_app.city import CityContext, require_city
-from geo_app.db.copy_binary import SIGNATURE, binary_copy_rows, binary_values
+from geo_app.db.copy_binary import binary_copy, binary_values
 from geo_app.store import audit
 from geo_app.store import incidents as store
 from geo_app.store.areas import CITY_TOLERANCE_M, NEAR_DEGREES
@@ -339,22 +339,33 @@ class CheckedBatch:
     """One batch of the file checked and split into its parts (``encoded`` makes them COPY data)."""
 
     new: pa.Table  # COPY_COLUMNS of the new rows, into incidents
-    callers: pa.Table  # id and CALLER_FIELDS of the new rows with a caller, into incident_callers
+    callers: pa.Table  # CALLER_COLUMNS of the new rows with a caller, into incident_callers
     stored: pa.Table  # UPDATE_COLUMNS of rows whose external id is stored, into the updates table
     to_sql: pa.Table  # row_no, repeats_row and the file's columns, into the staging table
     near_city: int  # rows placed by the tolerance rule
 
 
 @dataclass
-class EncodedBatch:
-    """One batch of the file, split and encoded for its COPYs (binary ones with their signature)."""
+class BinaryRows:
+    """Rows as binary COPY data: the columns in the order of their fields, and the data in parts."""
 
-    new: bytes  # into incidents
-    new_rows: int
-    callers: bytes  # the callers of the new rows, into incident_callers
+    columns: list[str]
+    parts: list[memoryview]
+    count: int
+
+    @classmethod
+    def of(cls, table: pa.Table) -> BinaryRows:
+        return cls(*binary_copy(table), table.num_rows)
+
+
+@dataclass
+class EncodedBatch:
+    """One batch of the file, split and encoded for its COPYs."""
+
+    new: BinaryRows  # into incidents
+    callers: BinaryRows  # the callers of the new rows, into incident_callers
     caller_ids: np.ndarray  # their incident ids
-    stored: bytes  # rows whose external id is stored, into the updates table
-    stored_rows: int
+    stored: BinaryRows  # rows whose external id is stored, into the updates table
     to_sql: bytes  # CSV of row_no, repeats_row and the file's columns, into the staging table
     to_sql_rows: int
     near_city: int  # rows placed by the tolerance rule
@@ -370,20 +381,14 @@ def encoded(batch: CheckedBatch) -> EncodedBatch:
         pa_csv.write_csv(batch.to_sql, sink, options)
         to_sql = sink.getvalue()
     return EncodedBatch(
-        new=_with_signature(batch.new),
-        new_rows=batch.new.num_rows,
-        callers=_with_signature(batch.callers),
-        caller_ids=batch.callers["id"].to_numpy(),
-        stored=_with_signature(batch.stored),
-        stored_rows=batch.stored.num_rows,
+        new=BinaryRows.of(batch.new),
+        callers=BinaryRows.of(batch.callers),
+        caller_ids=batch.callers["incident_id"].to_numpy(),
+        stored=BinaryRows.of(batch.stored),
         to_sql=to_sql,
         to_sql_rows=batch.to_sql.num_rows,
         near_city=batch.near_city,
     )
-
-
-def _with_signature(values: pa.Table) -> bytes:
-    return SIGNATURE + binary_copy_rows(values) if values.num_rows else b""
 
 
 class BatchChecker:
@@ -441,16 +446,6 @@ class BatchChecker:
         stored[has_id] = self.stored_ids.find(*keys) >= 0
 
         lon, lat = (degrees(table, name, self.decimal_comma) for name in ("lon", "lat"))
-        order = tile_order(lon, lat)
-        table, external_id, rows, lon, lat = (
-            table.take(order),
-            external_id.take(order),
-            rows[order],
-            lon[order],
-            lat[order],
-        )
-        has_id, repeats, stored = has_id[order], repeats[order], stored[order]
-
         area, by_tolerance = self.places.place(lon, lat)
         time_texts = {name: _text(table, name) for name in store.TIME_FIELDS}
         times = {name: _instants(text, self.zone) for name, text in time_texts.items()}
@@ -468,10 +463,11 @@ class BatchChecker:
             & _not_before(arrived, pc.coalesce(dispatched, received))
             & _not_before(closed, received)
         )
-        new, known = fast & ~stored, fast & stored
+        order = tile_order(lon, lat)
+        new_in_tile_order = order[(fast & ~stored)[order]]
         checked = CheckedBatch(
-            *self._new_rows(values.filter(new)),
-            stored=values.filter(known).select(UPDATE_COLUMNS),
+            *self._new_rows(values.take(new_in_tile_order)),
+            stored=values.select(UPDATE_COLUMNS).filter(fast & stored),
             to_sql=self._to_sql(table.filter(~fast), rows[~fast], repeats[~fast]),
             near_city=int((by_tolerance & fast).sum()),
         )
@@ -516,7 +512,8 @@ class BatchChecker:
         with_caller = _true(
             pc.or_kleene(pc.is_valid(values["caller_name"]), pc.is_valid(values["caller_phone"]))
         )
-        return values.select(COPY_COLUMNS), values.filter(with_caller).select(["id", *CALLER_FIELDS])
+        callers = values.select(["id", *CALLER_FIELDS]).rename_columns(CALLER_COLUMNS)
+        return values.select(COPY_COLUMNS), callers.filter(with_caller)
 
     def _to_sql(self, table: pa.Table, rows: np.ndarray, repeats: np.ndarray) -> pa.Table:
         """The rows as the file gave them, for the SQL path's staging table (numbers of the file's rows,
@@ -563,9 +560,9 @@ class Tally:
             if not self.callers:
                 self.lowest_caller = int(batch.caller_ids.min())
             self.highest_caller = int(batch.caller_ids.max())
-        self.inserted += batch.new_rows
+        self.inserted += batch.new.count
         self.callers += len(batch.caller_ids)
-        self.stored += batch.stored_rows
+        self.stored += batch.stored.count
         self.to_sql += batch.to_sql_rows
         self.near_city += batch.near_city
 
@@ -577,12 +574,13 @@ def write_batches(
     ones (the table ``updates``), rows for the SQL path (the staging table, ``columns`` of the file)."""
     tally = Tally()
     for batch in batches:
-        if batch.new:
-            store.copy_binary(conn, "incidents", COPY_COLUMNS, batch.new)
-        if batch.callers:
-            store.copy_binary(conn, "incident_callers", CALLER_COLUMNS, batch.callers)
-        if batch.stored:
-            store.copy_binary(conn, updates, UPDATE_COLUMNS, batch.stored)
+        for table, rows in (
+            ("incidents", batch.new),
+            ("incident_callers", batch.callers),
+            (updates, batch.stored),
+        ):
+            if rows.count:
+                store.copy_binary(conn, table, rows.columns, rows.parts)
         if batch.to_sql:
             store.copy_csv_into_staging(conn, ["row_no", "repeats_row", *columns], [batch.to_sql])
         tally.add(batch)
