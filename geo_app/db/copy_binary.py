@@ -10,6 +10,8 @@ and UTC timestamps to ``timestamptz``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,90 +28,115 @@ def binary_values(records: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.binary(width), rows, [None, raw]).cast(pa.binary())
 
 
-def _fixed_width_fields(values: np.ndarray) -> np.ndarray:
-    """Length-prefixed fields of big-endian fixed-width values, one row of bytes each."""
-    record = np.dtype([("length", ">i4"), ("value", values.dtype.newbyteorder(">"))])
-    fields = np.empty(len(values), record)
-    fields["length"], fields["value"] = values.dtype.itemsize, values
-    return fields.view(np.uint8).reshape(len(values), record.itemsize)
+@dataclass
+class FixedWidth:
+    """A column whose fields all have one width: the length each field states (-1 for NULL, which has
+    no value), and the values (native byte order; raw bytes as a ``V<width>`` array), None for NULLs."""
+
+    length: int
+    values: np.ndarray | None
+
+    def field_types(self, name: str) -> list[tuple[str, np.dtype]]:
+        """The parts of one field in a row record: its length, then its value in network byte order."""
+        length = [(f"{name}_length", np.dtype(">i4"))]
+        return length if self.values is None else [*length, (name, self.values.dtype.newbyteorder(">"))]
+
+    def records(self, rows: int) -> np.ndarray:
+        """The fields alone, one row of bytes each."""
+        return _records([self], rows)
 
 
-def _same_length_fields(column: pa.Array) -> np.ndarray | None:
-    """Fields of a binary column without NULLs as one row of bytes each, when every value has the same
-    length; None otherwise."""
+def _records(columns: list[FixedWidth], rows: int, field_count: int | None = None) -> np.ndarray:
+    """The rows' fixed-width fields side by side (after the row's ``field_count`` if given): one
+    packed record per row, each field written straight into its place (no intermediate array per
+    field), as a 2-D uint8 array."""
+    count = [] if field_count is None else [("field_count", np.dtype(">i2"))]
+    parts = (part for index, column in enumerate(columns) for part in column.field_types(f"c{index}"))
+    record = np.dtype([*count, *parts])
+    records = np.empty(rows, record)
+    if field_count is not None:
+        records["field_count"] = field_count
+    for index, column in enumerate(columns):
+        records[f"c{index}_length"] = column.length
+        if column.values is not None:
+            records[f"c{index}"] = column.values
+    return records.view(np.uint8).reshape(rows, record.itemsize)
+
+
+def _same_length_values(column: pa.Array) -> np.ndarray | None:
+    """The values of a binary column without NULLs as one ``V<width>`` array, when every value has the
+    same length; None otherwise."""
     rows = len(column)
     if column.null_count:
         return None
     offsets = np.frombuffer(column.buffers()[1], np.int32, rows + 1, column.offset * 4)
     width = int(offsets[-1] - offsets[0]) // rows
-    if not (np.diff(offsets) == width).all():
+    if width == 0 or not (np.diff(offsets) == width).all():
         return None
-    values = np.frombuffer(column.buffers()[2], np.uint8, rows * width, int(offsets[0]))
-    fields = np.empty((rows, 4 + width), np.uint8)
-    fields[:, :4] = np.frombuffer(width.to_bytes(4, "big"), np.uint8)
-    fields[:, 4:] = values.reshape(rows, width)
-    return fields
+    return np.frombuffer(column.buffers()[2], f"V{width}", rows, int(offsets[0]))
 
 
-def _fields(column: pa.Array) -> np.ndarray | pa.Array:
-    """Every value of a column as one binary COPY field (length, then bytes; NULL as length -1): a
-    2-D uint8 array (a row of bytes each) when all fields have the same length, else binary values."""
+def _fields(column: pa.Array) -> FixedWidth | list[pa.Array]:
+    """Every value of a column as one binary COPY field (length, then bytes; NULL as length -1):
+    FixedWidth when all fields have the same width, else binary parts whose values, row by row and
+    NULL as nothing, make the field (lengths and values of a text column; one part otherwise)."""
     kind = column.type
     if column.null_count == len(column):
-        return np.broadcast_to(np.frombuffer(NULL_FIELD, np.uint8), (len(column), len(NULL_FIELD)))
+        return FixedWidth(-1, None)
     if pa.types.is_string(kind) or pa.types.is_binary(kind):
         payload = column.cast(pa.binary())
-        same_length = _same_length_fields(payload)
+        same_length = _same_length_values(payload)
         if same_length is not None:
-            return same_length
-        lengths = pc.fill_null(pc.binary_length(payload), 0).to_numpy(zero_copy_only=False)
-        fields = pc.binary_join_element_wise(
-            binary_values(lengths.astype(">i4").view(np.uint8).reshape(-1, 4)), payload, b""
-        )
-    elif pa.types.is_timestamp(kind):
+            return FixedWidth(same_length.dtype.itemsize, same_length)
+        lengths = pc.fill_null(pc.binary_length(payload), -1).to_numpy(zero_copy_only=False)
+        return [binary_values(lengths.astype(">i4").view(np.uint8).reshape(-1, 4)), payload]
+    if pa.types.is_timestamp(kind):
         micros = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-        fields = _fixed_width_fields(pc.fill_null(micros, 0).to_numpy() - POSTGRES_EPOCH_US)
+        fields = FixedWidth(8, pc.fill_null(micros, 0).to_numpy() - POSTGRES_EPOCH_US)
     elif pa.types.is_int64(kind) or pa.types.is_float64(kind):
-        fields = _fixed_width_fields(pc.fill_null(column, 0).to_numpy())
+        values = pc.fill_null(column, 0).to_numpy()
+        fields = FixedWidth(values.dtype.itemsize, values)
     else:
         raise TypeError(f"no binary COPY encoding for {kind}")
     if column.null_count == 0:
         return fields
-    if isinstance(fields, np.ndarray):
-        fields = binary_values(fields)
-    return pc.if_else(pc.is_null(column), pa.scalar(NULL_FIELD, pa.binary()), fields)
+    present = binary_values(fields.records(len(column)))
+    return [pc.if_else(pc.is_null(column), pa.scalar(NULL_FIELD, pa.binary()), present)]
 
 
-def _rows(fixed: list[np.ndarray], variable: list[pa.Array]) -> memoryview:
-    """The fields of each row one after the other, row after row: the fixed-width ones laid side by side
-    as one array of bytes (cheap), then the variable ones, joined by Arrow row by row."""
-    block = np.hstack(fixed)
+def _rows(fixed: list[FixedWidth], variable: list[list[pa.Array]], rows: int) -> memoryview:
+    """The fields of each row one after the other, row after row: the field count and the fixed-width
+    fields as one packed record per row (cheap), then the parts of the variable ones, all joined by
+    Arrow in one pass, row by row."""
+    records = _records(fixed, rows, field_count=len(fixed) + len(variable))
     if not variable:
-        return memoryview(block).cast("B")
-    rows = pc.binary_join_element_wise(binary_values(block), *variable, b"")
-    offsets = np.frombuffer(rows.buffers()[1], np.int32, len(rows) + 1, rows.offset * 4)
-    return memoryview(rows.buffers()[2][int(offsets[0]) : int(offsets[-1])])
+        return memoryview(records).cast("B")
+    parts = [part for field in variable for part in field]
+    joined = pc.binary_join_element_wise(
+        binary_values(records), *parts, b"", null_handling="replace", null_replacement=""
+    )
+    offsets = np.frombuffer(joined.buffers()[1], np.int32, rows + 1, joined.offset * 4)
+    return memoryview(joined.buffers()[2][int(offsets[0]) : int(offsets[-1])])
 
 
 def binary_copy(table: pa.Table, batch_rows: int = 100_000) -> tuple[list[str], list[memoryview]]:
     """The rows of ``table`` as binary COPY data: the names of its columns in the order of the data's
     fields, and the data in parts, without the signature that opens a COPY (``SIGNATURE``) and the
-    trailer that ends it (psycopg sends that one). The columns whose fields all have the same length in
-    the first batch come first: the rows then need one join of few parts, not one for every column
-    with values of several lengths among fixed-width neighbours."""
-    field_count = np.frombuffer(len(table.column_names).to_bytes(2, "big"), np.uint8)
+    trailer that ends it (psycopg sends that one). The columns whose fields all have the same width in
+    the first batch come first: they are written into one record per row, and the rows then need one
+    join of few parts, not one for every column with values of several lengths."""
     order, parts = None, []
     for batch in table.to_batches(batch_rows):  # 32-bit offsets: batches far below 2 GB
         fields = [_fields(column) for column in batch.columns]
         if order is None:  # fixed-width first, each group in the table's order
-            order = sorted(range(len(fields)), key=lambda index: not isinstance(fields[index], np.ndarray))
-        fixed = [np.broadcast_to(field_count, (batch.num_rows, len(field_count)))]
-        variable = []
+            order = sorted(range(len(fields)), key=lambda index: not isinstance(fields[index], FixedWidth))
+        fixed, variable = [], []
         for index in order:
             field = fields[index]
-            if isinstance(field, np.ndarray) and not variable:
+            if isinstance(field, FixedWidth) and not variable:
                 fixed.append(field)
-            else:  # variable, or fixed in this batch only: joined after the block
-                variable.append(binary_values(field) if isinstance(field, np.ndarray) else field)
-        parts.append(_rows(fixed, variable))
+            else:  # variable, or fixed in this batch only: joined after the records
+                is_fixed = isinstance(field, FixedWidth)
+                variable.append([binary_values(field.records(batch.num_rows))] if is_fixed else field)
+        parts.append(_rows(fixed, variable, batch.num_rows))
     return [table.column_names[index] for index in order or range(table.num_columns)], parts
