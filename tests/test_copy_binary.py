@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 import shapely
 
-from geo_app.db.copy_binary import SIGNATURE, binary_copy
+from geo_app.db.copy_binary import binary_copy, copy_into
 
 POINT = shapely.to_wkb(shapely.set_srid(shapely.Point(106.05, -6.01), 4326), include_srid=True)
 INSTANTS = [
@@ -29,14 +29,6 @@ TABLE = pa.table(
 )
 
 
-def copy_into(conn, table: str, columns: list[str], parts: list[memoryview]) -> None:
-    """The data as binary_copy orders it: its column list goes with it."""
-    with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as copy:
-        copy.write(SIGNATURE)
-        for part in parts:
-            copy.write(part)
-
-
 @pytest.mark.parametrize(
     "batch_rows",
     [
@@ -49,7 +41,7 @@ def test_every_type_and_null_round_trips(conn, batch_rows):
         "CREATE TEMP TABLE copied (name text, code text, count bigint, score float8, at timestamptz, "
         "geom geometry, note text)"
     )
-    copy_into(conn, "copied", *binary_copy(TABLE, batch_rows=batch_rows))
+    copy_into(conn, "copied", binary_copy(TABLE, batch_rows=batch_rows))
     rows = conn.execute(
         "SELECT name, code, count, score, at, ST_AsEWKT(geom) AS geom, note FROM copied "
         "ORDER BY count NULLS FIRST"
@@ -89,7 +81,7 @@ def test_every_type_and_null_round_trips(conn, batch_rows):
 def test_a_slice_of_a_table_is_encoded_from_its_own_rows(conn):
     """Arrow slices share their parent's buffers: only the slice's values may be sent."""
     conn.execute("CREATE TEMP TABLE copied (name text, code text, count bigint)")
-    copy_into(conn, "copied", *binary_copy(TABLE.select(["name", "code", "count"]).slice(1, 2)))
+    copy_into(conn, "copied", binary_copy(TABLE.select(["name", "code", "count"]).slice(1, 2)))
     rows = conn.execute("SELECT name, code, count FROM copied ORDER BY code").fetchall()
     assert rows == [
         {"name": None, "code": "36.72.02", "count": None},
@@ -107,10 +99,10 @@ def test_fields_of_one_length_in_the_first_batch_only_keep_their_column_order(co
             "count": pa.array([1, 2, 3, 4], pa.int64()),
         }
     )
-    columns, parts = binary_copy(table, batch_rows=2)
-    assert columns == ["code", "count", "note"]  # fixed-width first
+    data = binary_copy(table, batch_rows=2)
+    assert data.columns == ["code", "count", "note"]  # fixed-width first
     conn.execute("CREATE TEMP TABLE copied (note text, code text, count bigint)")
-    copy_into(conn, "copied", columns, parts)
+    copy_into(conn, "copied", data)
     rows = conn.execute("SELECT note, code, count FROM copied ORDER BY count").fetchall()
     assert [tuple(row.values()) for row in rows] == [
         ("a", "x1", 1),

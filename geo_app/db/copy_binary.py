@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
+from psycopg import sql
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2  # magic, flags, no header extension
 NULL_FIELD = b"\xff\xff\xff\xff"  # field length -1
@@ -119,10 +121,18 @@ def _rows(fixed: list[FixedWidth], variable: list[list[pa.Array]], rows: int) ->
     return memoryview(joined.buffers()[2][int(offsets[0]) : int(offsets[-1])])
 
 
-def binary_copy(table: pa.Table, batch_rows: int = 100_000) -> tuple[list[str], list[memoryview]]:
-    """The rows of ``table`` as binary COPY data: the names of its columns in the order of the data's
-    fields, and the data in parts, without the signature that opens a COPY (``SIGNATURE``) and the
-    trailer that ends it (psycopg sends that one). The columns whose fields all have the same width in
+@dataclass
+class BinaryCopy:
+    """Rows as binary COPY data: the columns in the order of their fields, the data in parts (without
+    the signature that opens a COPY and the trailer that ends it), and how many rows."""
+
+    columns: list[str]
+    parts: list[memoryview]
+    rows: int
+
+
+def binary_copy(table: pa.Table, batch_rows: int = 100_000) -> BinaryCopy:
+    """The rows of ``table`` as binary COPY data. The columns whose fields all have the same width in
     the first batch come first: they are written into one record per row, and the rows then need one
     join of few parts, not one for every column with values of several lengths."""
     order, parts = None, []
@@ -139,4 +149,16 @@ def binary_copy(table: pa.Table, batch_rows: int = 100_000) -> tuple[list[str], 
                 is_fixed = isinstance(field, FixedWidth)
                 variable.append([binary_values(field.records(batch.num_rows))] if is_fixed else field)
         parts.append(_rows(fixed, variable, batch.num_rows))
-    return [table.column_names[index] for index in order or range(table.num_columns)], parts
+    columns = [table.column_names[index] for index in order or range(table.num_columns)]
+    return BinaryCopy(columns, parts, table.num_rows)
+
+
+def copy_into(conn: psycopg.Connection, table: str, data: BinaryCopy) -> None:
+    """COPY the data into ``table`` (named by the caller's code, not input), in the columns it lists."""
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, data.columns))
+    )
+    with conn.cursor().copy(statement) as copy:
+        copy.write(SIGNATURE)
+        for part in data.parts:
+            copy.write(part)

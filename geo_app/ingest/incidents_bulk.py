@@ -44,7 +44,7 @@ from pyproj import Transformer
 
 from geo_app.catalog import Catalog
 from geo_app.city import CityContext, require_city
-from geo_app.db.copy_binary import binary_copy, binary_values
+from geo_app.db.copy_binary import BinaryCopy, binary_copy, binary_values, copy_into
 from geo_app.store import audit
 from geo_app.store import incidents as store
 from geo_app.store.areas import CITY_TOLERANCE_M, NEAR_DEGREES
@@ -346,26 +346,13 @@ class CheckedBatch:
 
 
 @dataclass
-class BinaryRows:
-    """Rows as binary COPY data: the columns in the order of their fields, and the data in parts."""
-
-    columns: list[str]
-    parts: list[memoryview]
-    count: int
-
-    @classmethod
-    def of(cls, table: pa.Table) -> BinaryRows:
-        return cls(*binary_copy(table), table.num_rows)
-
-
-@dataclass
 class EncodedBatch:
     """One batch of the file, split and encoded for its COPYs."""
 
-    new: BinaryRows  # into incidents
-    callers: BinaryRows  # the callers of the new rows, into incident_callers
+    new: BinaryCopy  # into incidents
+    callers: BinaryCopy  # the callers of the new rows, into incident_callers
     caller_ids: np.ndarray  # their incident ids
-    stored: BinaryRows  # rows whose external id is stored, into the updates table
+    stored: BinaryCopy  # rows whose external id is stored, into the updates table
     to_sql: bytes  # CSV of row_no, repeats_row and the file's columns, into the staging table
     to_sql_rows: int
     near_city: int  # rows placed by the tolerance rule
@@ -381,10 +368,10 @@ def encoded(batch: CheckedBatch) -> EncodedBatch:
         pa_csv.write_csv(batch.to_sql, sink, options)
         to_sql = sink.getvalue()
     return EncodedBatch(
-        new=BinaryRows.of(batch.new),
-        callers=BinaryRows.of(batch.callers),
+        new=binary_copy(batch.new),
+        callers=binary_copy(batch.callers),
         caller_ids=batch.callers["incident_id"].to_numpy(),
-        stored=BinaryRows.of(batch.stored),
+        stored=binary_copy(batch.stored),
         to_sql=to_sql,
         to_sql_rows=batch.to_sql.num_rows,
         near_city=batch.near_city,
@@ -560,9 +547,9 @@ class Tally:
             if not self.callers:
                 self.lowest_caller = int(batch.caller_ids.min())
             self.highest_caller = int(batch.caller_ids.max())
-        self.inserted += batch.new.count
+        self.inserted += batch.new.rows
         self.callers += len(batch.caller_ids)
-        self.stored += batch.stored.count
+        self.stored += batch.stored.rows
         self.to_sql += batch.to_sql_rows
         self.near_city += batch.near_city
 
@@ -574,13 +561,13 @@ def write_batches(
     ones (the table ``updates``), rows for the SQL path (the staging table, ``columns`` of the file)."""
     tally = Tally()
     for batch in batches:
-        for table, rows in (
+        for table, data in (
             ("incidents", batch.new),
             ("incident_callers", batch.callers),
             (updates, batch.stored),
         ):
-            if rows.count:
-                store.copy_binary(conn, table, rows.columns, rows.parts)
+            if data.rows:
+                copy_into(conn, table, data)
         if batch.to_sql:
             store.copy_csv_into_staging(conn, ["row_no", "repeats_row", *columns], [batch.to_sql])
         tally.add(batch)

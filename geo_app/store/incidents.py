@@ -15,11 +15,9 @@ from datetime import datetime
 
 import psycopg
 from psycopg import sql
-from psycopg.abc import Buffer
 from psycopg.rows import tuple_row
 
 from geo_app.city import require_city
-from geo_app.db.copy_binary import SIGNATURE
 from geo_app.store.areas import CITY_TOLERANCE_M, NEAR_DEGREES
 
 TIME_FIELDS = ("received_at", "dispatched_at", "arrived_at", "closed_at")
@@ -659,18 +657,6 @@ def external_ids(conn: psycopg.Connection, city_code: str, batch_rows: int = 100
         cursor.execute("SELECT external_id FROM incidents WHERE city_code = %s", (city_code,))
         while rows := cursor.fetchmany(batch_rows):
             yield [row[0] for row in rows]
-
-
-def copy_binary(conn: psycopg.Connection, table: str, columns: list[str], parts: Iterable[Buffer]) -> None:
-    """COPY binary COPY data (geo_app.db.copy_binary, without its signature) into ``table`` (table and
-    columns named by the caller's code, not input)."""
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    with conn.cursor().copy(statement) as copy:
-        copy.write(SIGNATURE)
-        for part in parts:
-            copy.write(part)
 
 
 def create_fast_updates(conn: psycopg.Connection) -> str:
